@@ -1,0 +1,3 @@
+// Package a2a will hold agent-to-agent task hand-off (task store, dispatch,
+// JSON-RPC and agent cards). Nothing is routed to it yet.
+package a2a

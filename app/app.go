@@ -1,0 +1,150 @@
+// Package app is the composition root: it reads the configuration, starts or
+// connects to Postgres, wires stores, verifiers, the proxy and the routes, and
+// runs the HTTP server until it is told to stop.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/pglocal"
+	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/migrations"
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// App is one running gateway.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	pg      *pglocal.Server // nil when DATABASE_URL is set
+	pool    *pgxpool.Pool
+	store   *tenants.Store
+	dir     *tenants.Directory
+	verify  *identity.Verifier
+	proxy   *proxy.Proxy
+	metrics *metrics
+	http    *fiber.App
+
+	sessionKey []byte
+
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
+	closeOnce      sync.Once
+}
+
+// New prepares a gateway: Postgres up and migrated, the default team in place,
+// every team's configuration loaded. It does not listen yet.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+		}
+	}()
+
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		if err := a.prepareDataDir(); err != nil {
+			return nil, err
+		}
+		a.pg, err = pglocal.Start(ctx, pglocal.Options{Dir: filepath.Join(a.cfg.DataDir, "postgres"), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded postgres: %w", err)
+		}
+		dsn = a.pg.DSN()
+		log.Info("embedded postgres started", "dir", filepath.Join(a.cfg.DataDir, "postgres"))
+	}
+	if err := migrations.Up(ctx, dsn); err != nil {
+		return nil, fmt.Errorf("apply migrations: %w", err)
+	}
+	a.pool, err = pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := a.pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+
+	sealer, err := tenants.NewSealer(a.cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	a.sessionKey = deriveKey(a.cfg.SecretKey, "attach session id v1")
+	a.store = tenants.NewStore(a.pool, sealer)
+	if err := a.ensureDefaultTeam(ctx); err != nil {
+		return nil, err
+	}
+	a.dir = tenants.NewDirectory(a.pool, sealer, log)
+	if err := a.dir.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load teams: %w", err)
+	}
+
+	a.metrics = newMetrics()
+	a.verify = identity.NewVerifier(identity.Config{
+		MinRefresh: cfg.JWKSMinRefresh,
+		Logger:     log,
+	})
+	a.proxy = proxy.New(proxy.Config{
+		MaxBodyBytes:          cfg.MaxBodyBytes,
+		ResponseHeaderTimeout: cfg.UpstreamTimeout,
+		StreamIdleTimeout:     cfg.StreamIdleTimeout,
+		Observer:              a.metrics,
+		Logger:                log,
+	})
+	a.http = a.routes()
+
+	bg, cancel := context.WithCancel(context.Background())
+	a.stopBackground = cancel
+	a.background.Add(1)
+	go func() {
+		defer a.background.Done()
+		if err := a.dir.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("team directory listener stopped", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+// Serve answers requests on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error {
+	return a.http.Listener(ln)
+}
+
+// Shutdown stops accepting connections, lets in-flight requests and streams
+// finish until ctx ends, then releases everything New acquired.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.http.ShutdownWithContext(ctx)
+	a.Close(ctx)
+	return err
+}
+
+// Close releases background work, the pool and the embedded Postgres.
+func (a *App) Close(ctx context.Context) {
+	a.closeOnce.Do(func() {
+		if a.stopBackground != nil {
+			a.stopBackground()
+			a.background.Wait()
+		}
+		if a.proxy != nil {
+			a.proxy.Close()
+		}
+		if a.pool != nil {
+			a.pool.Close()
+		}
+		if a.pg != nil {
+			if err := a.pg.Stop(ctx); err != nil {
+				a.log.Error("stop embedded postgres", "err", err)
+			}
+		}
+	})
+}

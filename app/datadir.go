@@ -1,0 +1,74 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// prepareDataDir makes the embedded default's data folder and, unless the
+// environment gives them, the secret key and admin token kept there. They are
+// made once and reused, so sealed engine keys stay readable across restarts.
+func (a *App) prepareDataDir() error {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data folder %s: %w", a.cfg.DataDir, err)
+	}
+	if len(a.cfg.SecretKey) == 0 {
+		path := filepath.Join(a.cfg.DataDir, "secret.key")
+		s, err := readOrCreateSecret(path, 32)
+		if err != nil {
+			return err
+		}
+		if a.cfg.SecretKey, err = ParseSecretKey(s); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if a.cfg.AdminToken == "" {
+		path := filepath.Join(a.cfg.DataDir, "admin.token")
+		s, err := readOrCreateSecret(path, 32)
+		if err != nil {
+			return err
+		}
+		a.cfg.AdminToken = s
+		a.log.Info("management API token kept in the data folder", "file", path)
+	}
+	return nil
+}
+
+// readOrCreateSecret returns the secret in path, writing n fresh random bytes
+// (base64) there first if the file does not exist.
+func readOrCreateSecret(path string, n int) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	raw := make([]byte, n)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make secret: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(raw)
+	// O_EXCL: if another process made the file meanwhile, use theirs.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readOrCreateSecret(path, n)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,159 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/proxy"
+)
+
+const (
+	localRequestID = "attach.request_id"
+	localTeam      = "attach.team"
+	localUser      = "attach.user"
+)
+
+// observe gives every request an id, then logs it and counts it in metrics
+// once it is answered. Only the path is logged, never the query string or
+// headers, which may carry tokens.
+func (a *App) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	id := c.Get(fiber.HeaderXRequestID)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+
+	err := c.Next()
+	if err != nil {
+		// Answer now so the status we record is the one the client gets.
+		if herr := a.errorHandler(c, err); herr != nil {
+			a.log.Error("write error response", "request_id", id, "err", herr)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := c.Route().Path
+	elapsed := time.Since(start)
+	a.metrics.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+	a.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+	if a.log.Enabled(c.UserContext(), levelInfo) {
+		team, _ := c.Locals(localTeam).(string)
+		user, _ := c.Locals(localUser).(string)
+		a.log.Info("request",
+			"request_id", id, "method", c.Method(), "path", c.Path(), "route", route,
+			"status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+			"team", team, "user", user)
+	}
+	return nil
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// validRequestID accepts a caller's id only if it is short and plain, so it
+// is safe to echo and to log.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// stripAttachHeaders removes every inbound X-Attach-* header before anything
+// else looks at the request: identity headers are set by the gateway alone.
+func stripAttachHeaders(c *fiber.Ctx) error {
+	h := &c.Request().Header
+	var spoofed []string
+	h.VisitAll(func(k, _ []byte) {
+		if len(k) >= 9 && strings.EqualFold(string(k[:9]), "x-attach-") {
+			spoofed = append(spoofed, string(k))
+		}
+	})
+	for _, k := range spoofed {
+		h.Del(k)
+	}
+	return c.Next()
+}
+
+// engine serves one proxied engine route: find the team, verify the caller,
+// stamp identity, hand over to the proxy. byParam says whether the team comes
+// from /t/{team} or is the default team at the root.
+func (a *App) engine(path string, byParam bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		slug := a.cfg.DefaultTeam
+		if byParam {
+			slug = c.Params("team")
+		}
+		team, ok := a.dir.Team(slug)
+		if !ok {
+			return proxy.WriteError(c, fiber.StatusNotFound, "unknown_team", "no team named "+strconv.Quote(slug))
+		}
+		c.Locals(localTeam, team.Team.Slug)
+
+		p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
+		if err != nil {
+			return a.unauthorized(c, err)
+		}
+		c.Locals(localUser, p.Subject)
+
+		id := proxy.Identity{
+			User:    p.Subject,
+			Tenant:  team.Team.Slug,
+			Session: sessionID(a.sessionKey, team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)),
+		}
+		return a.proxy.Serve(c, team, path, id)
+	}
+}
+
+// bearerToken reads "Authorization: Bearer <token>"; the scheme is
+// case-insensitive (RFC 7235). Anything else yields "".
+func bearerToken(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(h[7:])
+}
+
+// unauthorized answers 401 with the reason, in the JSON body and in
+// WWW-Authenticate as RFC 6750 describes.
+func (a *App) unauthorized(c *fiber.Ctx, err error) error {
+	ierr := identity.AsError(err)
+	a.metrics.authFailures.WithLabelValues(ierr.Reason).Inc()
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach", error="invalid_token", error_description="`+headerSafe(ierr.Description)+`"`)
+	return proxy.WriteError(c, fiber.StatusUnauthorized, ierr.Reason, ierr.Description)
+}
+
+// headerSafe makes s fit inside a quoted header parameter.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"' || r == '\\':
+			return '\''
+		case r < 0x20 || r > 0x7e:
+			return -1
+		}
+		return r
+	}, s)
+}

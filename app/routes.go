@@ -1,0 +1,112 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/migrations"
+)
+
+// engineRoutes are the Ollama and OpenAI paths the gateway proxies, served at
+// the root for the default team and under /t/{team} for every team. Nothing
+// else of the gateway lives under /api or /v1, so they never collide with the
+// management API (/admin/v1) or the operational endpoints.
+var engineRoutes = []struct{ method, path string }{
+	{fiber.MethodPost, "/api/chat"},
+	{fiber.MethodPost, "/api/generate"},
+	{fiber.MethodPost, "/api/embed"},
+	{fiber.MethodPost, "/api/embeddings"},
+	{fiber.MethodPost, "/api/show"},
+	{fiber.MethodGet, "/api/tags"},
+	{fiber.MethodGet, "/api/version"},
+	{fiber.MethodPost, "/v1/chat/completions"},
+	{fiber.MethodPost, "/v1/completions"},
+	{fiber.MethodPost, "/v1/embeddings"},
+	{fiber.MethodGet, "/v1/models"},
+}
+
+func (a *App) routes() *fiber.App {
+	f := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		AppName:               "attach-gateway",
+		BodyLimit:             a.cfg.MaxBodyBytes,
+		ReadBufferSize:        a.cfg.MaxHeaderBytes,
+		ReadTimeout:           60 * time.Second, // a slow client cannot hold a connection forever
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          a.errorHandler,
+	})
+	f.Use(a.observe, stripAttachHeaders)
+
+	f.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	f.Get("/readyz", a.ready)
+	f.Get("/metrics", a.metrics.handler())
+
+	a.adminRoutes(f.Group("/admin/v1", a.requireAdmin))
+
+	for _, r := range engineRoutes {
+		f.Add(r.method, r.path, a.engine(r.path, false))
+		f.Add(r.method, "/t/:team"+r.path, a.engine(r.path, true))
+	}
+
+	f.Use(func(c *fiber.Ctx) error {
+		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no route for "+c.Method()+" "+c.Path())
+	})
+	return f
+}
+
+// ready answers 200 only when this replica can serve: Postgres reachable,
+// every migration applied, team configuration loaded.
+func (a *App) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := a.pool.Ping(ctx); err != nil {
+		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "postgres is not reachable")
+	}
+	pending, err := migrations.Pending(ctx, a.pool)
+	if err != nil {
+		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "cannot read migration state")
+	}
+	if pending > 0 {
+		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "migrations pending")
+	}
+	if !a.dir.Ready() {
+		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "team configuration not loaded")
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// errorHandler turns errors that escape a handler, and Fiber's own (body too
+// large, unknown method), into the gateway's JSON error shape.
+func (a *App) errorHandler(c *fiber.Ctx, err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return proxy.WriteError(c, ae.Status, ae.Code, ae.Message)
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code := map[int]string{
+			fiber.StatusRequestEntityTooLarge:       "body_too_large",
+			fiber.StatusNotFound:                    "not_found",
+			fiber.StatusMethodNotAllowed:            "method_not_allowed",
+			fiber.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
+			fiber.StatusBadRequest:                  "bad_request",
+			fiber.StatusRequestTimeout:              "request_timeout",
+		}[fe.Code]
+		if code == "" {
+			code = "error"
+		}
+		msg := fe.Message
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			msg = "request body is larger than the gateway's limit"
+		}
+		return proxy.WriteError(c, fe.Code, code, msg)
+	}
+	a.log.Error("request failed", "request_id", requestID(c), "path", c.Path(), "err", err)
+	return proxy.WriteError(c, fiber.StatusInternalServerError, "internal", "the gateway could not complete the request")
+}

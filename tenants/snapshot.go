@@ -1,0 +1,55 @@
+package tenants
+
+import "strings"
+
+// NewSnapshot builds the read-only view of one team. The slices are kept as
+// given; callers must not change them afterwards.
+func NewSnapshot(team Team, issuers []Issuer, engines []Engine, keys []APIKey, version uint64) *Snapshot {
+	byPrefix := make(map[string]APIKey, len(keys))
+	for _, k := range keys {
+		byPrefix[k.Prefix] = k
+	}
+	return &Snapshot{Team: team, Issuers: issuers, Engines: engines, Version: version, apiKeys: byPrefix}
+}
+
+// APIKey finds a gateway key by its public prefix.
+func (s *Snapshot) APIKey(prefix string) (APIKey, bool) {
+	k, ok := s.apiKeys[prefix]
+	return k, ok
+}
+
+// Engine picks the engine that serves model: the one that lists it, else the
+// team's default engine.
+func (s *Snapshot) Engine(model string) (Engine, bool) {
+	if model != "" {
+		want := canonicalModel(model)
+		for _, e := range s.Engines {
+			for _, m := range e.Models {
+				if canonicalModel(m) == want {
+					return e, true
+				}
+			}
+		}
+	}
+	return s.DefaultEngine()
+}
+
+// DefaultEngine is the engine flagged default, or the only engine of a team
+// that has just one.
+func (s *Snapshot) DefaultEngine() (Engine, bool) {
+	for _, e := range s.Engines {
+		if e.Default {
+			return e, true
+		}
+	}
+	if len(s.Engines) == 1 {
+		return s.Engines[0], true
+	}
+	return Engine{}, false
+}
+
+// canonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama
+// does.
+func canonicalModel(m string) string {
+	return strings.TrimSuffix(m, ":latest")
+}
