@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking the gateway need on a
+# Debian machine, skipping whatever is already there. Safe to run repeatedly.
+#   deploy/dev/deps.sh          test dependencies (Postgres, Node packages)
+#   deploy/dev/deps.sh bench    also nginx and wrk for `make bench`
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+packages=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+	packages+=(postgresql)
+fi
+if ! command -v node >/dev/null 2>&1; then
+	packages+=(nodejs npm)
+fi
+if [[ "${1:-}" == bench ]]; then
+	command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
+	command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+fi
+
+if ((${#packages[@]})); then
+	echo "deps: installing ${packages[*]}"
+	sudo=""
+	[[ $(id -u) == 0 ]] || sudo=sudo
+	$sudo apt-get update -q
+	# Another process may hold the apt lock for minutes on a fresh machine.
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${packages[@]}"
+	# Debian starts a cluster on install; the gateway runs its own.
+	if [[ " ${packages[*]} " == *" postgresql "* ]]; then
+		$sudo systemctl stop postgresql 2>/dev/null || $sudo service postgresql stop 2>/dev/null || true
+	fi
+fi
+
+# The real OpenID Connect provider the tests run (npm oidc-provider).
+oidc=app/identity/oidctest
+if [[ ! -d $oidc/node_modules ]] || [[ $oidc/package-lock.json -nt $oidc/node_modules/.package-lock.json ]]; then
+	echo "deps: npm ci in $oidc"
+	npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
+fi
