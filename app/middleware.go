@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func (a *App) observe(c *fiber.Ctx) error {
 	elapsed := time.Since(start)
 	a.metrics.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
 	a.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
-	if a.log.Enabled(c.UserContext(), levelInfo) {
+	if a.log.Enabled(c.UserContext(), slog.LevelInfo) {
 		team, _ := c.Locals(localTeam).(string)
 		user, _ := c.Locals(localUser).(string)
 		a.log.Info("request",

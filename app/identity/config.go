@@ -1,0 +1,60 @@
+package identity
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Config tunes a Verifier. The zero value is ready to use.
+type Config struct {
+	HTTPClient    *http.Client  // for discovery and JWKS; default: 10 s timeout, at most 3 redirects
+	Leeway        time.Duration // clock skew allowed on exp, nbf and iat; default 60 s
+	MinRefresh    time.Duration // least time between two key fetches of one issuer; default 30 s
+	JWKSMaxAge    time.Duration // keys this old are refetched in the background; default 10 min
+	CacheSize     int           // verified-token cache entries; default 100 000, negative disables
+	MaxTokenBytes int           // longer tokens are refused unparsed; default 16 KiB
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// cacheLifetime caps how long a verified token is remembered, so a key the
+// issuer withdraws stops being honoured soon even for cached tokens.
+const cacheLifetime = 5 * time.Minute
+
+func (c Config) withDefaults() Config {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{
+			Timeout: 10 * time.Second,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 3 {
+					return errors.New("too many redirects")
+				}
+				return nil
+			},
+		}
+	}
+	if c.Leeway <= 0 {
+		c.Leeway = 60 * time.Second
+	}
+	if c.MinRefresh <= 0 {
+		c.MinRefresh = 30 * time.Second
+	}
+	if c.JWKSMaxAge <= 0 {
+		c.JWKSMaxAge = 10 * time.Minute
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = 100_000
+	}
+	if c.MaxTokenBytes <= 0 {
+		c.MaxTokenBytes = 16 << 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,10 @@
+// Package identity turns a Bearer token into a Principal: who is calling, for
+// which team, through which issuer, with which scopes.
+//
+// A team trusts OpenID Connect issuers (their tokens are JWTs checked against
+// the issuer's published keys) and gateway API keys it has minted. The
+// Verifier keeps every issuer's keys in memory, shared across teams, and
+// remembers recently verified tokens so the request path rarely pays for a
+// signature check. It holds no HTTP framework types: handlers pass it the raw
+// token and the team's snapshot.
+package identity

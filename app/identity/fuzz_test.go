@@ -1,0 +1,54 @@
+package identity_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
+)
+
+var knownReasons = map[string]bool{
+	identity.ReasonMissingToken: true, identity.ReasonTokenTooLarge: true, identity.ReasonMalformed: true,
+	identity.ReasonAlgNotAllowed: true, identity.ReasonBadType: true, identity.ReasonUnknownIssuer: true,
+	identity.ReasonUnknownKey: true, identity.ReasonBadSignature: true, identity.ReasonExpired: true,
+	identity.ReasonNotYetValid: true, identity.ReasonIssuedInFuture: true, identity.ReasonWrongAudience: true,
+	identity.ReasonMissingSubject: true, identity.ReasonIssuerUnavailable: true, identity.ReasonKeyRevoked: true,
+	identity.ReasonKeyExpired: true, identity.ReasonUnknownAPIKey: true,
+}
+
+// FuzzVerify feeds arbitrary strings to Verify: it must never panic, and
+// every refusal must be an *identity.Error with a known reason.
+func FuzzVerify(f *testing.F) {
+	idp := oidctest.Start(f, oidctest.Options{})
+	v := identity.NewVerifier(identity.Config{})
+	key, keyTok := newKey(f, "k1", nil)
+	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"), key)
+
+	f.Add(idp.Token(f, "api://team-a", "chat"))
+	f.Add(idp.TokenAlg(f, "ES256", "api://team-b"))
+	f.Add(idp.TokenAlg(f, "EdDSA", "api://team-a"))
+	f.Add(keyTok)
+	f.Add("atk_0123456789ab_x")
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add("a.b.c")
+	f.Add("....")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		p, err := v.Verify(context.Background(), team, token)
+		if err == nil {
+			if p.Subject == "" || p.TeamID != "team-a" {
+				t.Fatalf("verified with principal %+v", p)
+			}
+			return
+		}
+		var e *identity.Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error %T %v is not an *identity.Error", err, err)
+		}
+		if !knownReasons[e.Reason] || e.Description == "" {
+			t.Fatalf("error %q / %q", e.Reason, e.Description)
+		}
+	})
+}

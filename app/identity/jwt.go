@@ -1,0 +1,301 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// allowedAlgs are the only signature algorithms the gateway accepts: public
+// key algorithms, so "none" and HMAC (which an attacker could key with the
+// issuer's public key) are refused whatever a team configures.
+var allowedAlgs = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true,
+	"EdDSA": true,
+}
+
+// header is the part of the JOSE header read before the signature is checked.
+type header struct {
+	Alg string          `json:"alg"`
+	Kid string          `json:"kid"`
+	Typ json.RawMessage `json:"typ"`
+}
+
+// claims are the registered claims the gateway reads, plus all of them raw
+// for the configurable user claim.
+type claims struct {
+	raw      map[string]json.RawMessage
+	iss      string
+	aud      []string
+	exp      *time.Time
+	nbf, iat *time.Time
+	clientID string
+	scopes   []string
+}
+
+func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token string, now time.Time) (Principal, error) {
+	parts := strings.Split(token, ".")
+	switch {
+	case len(parts) == 5:
+		return Principal{}, fail(ReasonMalformed, "encrypted tokens are not accepted")
+	case len(parts) != 3:
+		return Principal{}, fail(ReasonMalformed, "token is neither a JWT nor a gateway API key")
+	}
+	hdr, err := parseHeader(parts[0])
+	if err != nil {
+		return Principal{}, err
+	}
+	if parts[2] == "" {
+		return Principal{}, fail(ReasonBadSignature, "token is not signed")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return Principal{}, fail(ReasonMalformed, "token payload is not base64url")
+	}
+	cl, err := parseClaims(payload)
+	if err != nil {
+		return Principal{}, err
+	}
+
+	// The unverified iss only chooses which of the team's issuers to check
+	// the signature against; nothing else is trusted before that.
+	if cl.iss == "" {
+		return Principal{}, fail(ReasonUnknownIssuer, "token has no iss claim")
+	}
+	var trusted []tenants.Issuer
+	algRefused := false
+	for _, is := range team.Issuers {
+		if is.URL != cl.iss {
+			continue
+		}
+		if len(is.Algorithms) > 0 && !slices.Contains(is.Algorithms, hdr.Alg) {
+			algRefused = true
+			continue
+		}
+		trusted = append(trusted, is)
+	}
+	if len(trusted) == 0 {
+		if algRefused {
+			return Principal{}, fail(ReasonAlgNotAllowed, "the team does not accept %s tokens from issuer %s", hdr.Alg, quote(cl.iss))
+		}
+		return Principal{}, fail(ReasonUnknownIssuer, "issuer %s is not trusted by team %q", quote(cl.iss), team.Team.Slug)
+	}
+
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(hdr.Alg)})
+	if err != nil {
+		return Principal{}, fail(ReasonMalformed, "token is not a well-formed JWS")
+	}
+	if err := v.checkSignature(ctx, tok, cl.iss, hdr); err != nil {
+		return Principal{}, err
+	}
+
+	if err := v.checkTimes(cl, now); err != nil {
+		return Principal{}, err
+	}
+	var issuer *tenants.Issuer
+	for i := range trusted {
+		if slices.Contains(cl.aud, trusted[i].Audience) {
+			issuer = &trusted[i]
+			break
+		}
+	}
+	if issuer == nil {
+		want := make([]string, len(trusted))
+		for i, is := range trusted {
+			want[i] = quote(is.Audience)
+		}
+		return Principal{}, fail(ReasonWrongAudience, "token audience does not include %s", strings.Join(want, " or "))
+	}
+	userClaim := issuer.UserClaim
+	if userClaim == "" {
+		userClaim = "sub"
+	}
+	var subject string
+	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
+		return Principal{}, fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
+	}
+	return Principal{
+		TeamID:    team.Team.ID,
+		TeamSlug:  team.Team.Slug,
+		Subject:   subject,
+		Issuer:    cl.iss,
+		Method:    MethodOIDC,
+		ClientID:  cl.clientID,
+		Scopes:    cl.scopes,
+		ExpiresAt: *cl.exp,
+	}, nil
+}
+
+// checkSignature finds the issuer's key for the token (by kid, or every key
+// of the right type when the token names none) and verifies with it. An
+// unknown kid makes the key source refetch, within its rate limit, so a key
+// the issuer has just rotated in is picked up without a restart.
+func (v *Verifier) checkSignature(ctx context.Context, tok *jwt.JSONWebToken, iss string, hdr header) error {
+	keys, err := v.keys.keysFor(ctx, iss)
+	if len(keys) == 0 {
+		return unavailable(iss, err)
+	}
+	candidates := matchingKeys(keys, hdr.Kid, hdr.Alg)
+	if len(candidates) == 0 {
+		keys, err = v.keys.refreshForUnknownKey(ctx, iss)
+		if len(keys) == 0 {
+			return unavailable(iss, err)
+		}
+		candidates = matchingKeys(keys, hdr.Kid, hdr.Alg)
+	}
+	if len(candidates) == 0 {
+		if hdr.Kid == "" {
+			return fail(ReasonUnknownKey, "the issuer publishes no %s key", hdr.Alg)
+		}
+		return fail(ReasonUnknownKey, "the issuer publishes no %s key with kid %s", hdr.Alg, quote(hdr.Kid))
+	}
+	for _, k := range candidates {
+		if tok.Claims(k.Key) == nil {
+			return nil
+		}
+	}
+	return fail(ReasonBadSignature, "token signature does not verify")
+}
+
+func unavailable(iss string, cause error) *Error {
+	return &Error{
+		Reason:      ReasonIssuerUnavailable,
+		Description: "the keys of issuer " + quote(redact(iss)) + " could not be fetched",
+		err:         cause,
+	}
+}
+
+func (v *Verifier) checkTimes(cl claims, now time.Time) error {
+	leeway := v.cfg.Leeway
+	if cl.exp == nil {
+		return fail(ReasonMalformed, "token has no exp claim")
+	}
+	if !now.Before(cl.exp.Add(leeway)) {
+		return fail(ReasonExpired, "token expired at %s", cl.exp.UTC().Format(time.RFC3339))
+	}
+	if cl.nbf != nil && now.Add(leeway).Before(*cl.nbf) {
+		return fail(ReasonNotYetValid, "token is not valid before %s", cl.nbf.UTC().Format(time.RFC3339))
+	}
+	if cl.iat != nil && now.Add(leeway).Before(*cl.iat) {
+		return fail(ReasonIssuedInFuture, "token claims to be issued at %s, in the future", cl.iat.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func parseHeader(seg string) (header, error) {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return header{}, fail(ReasonMalformed, "token header is not base64url")
+	}
+	var h header
+	if err := json.Unmarshal(b, &h); err != nil {
+		return header{}, fail(ReasonMalformed, "token header is not a JSON object")
+	}
+	if !allowedAlgs[h.Alg] {
+		return header{}, fail(ReasonAlgNotAllowed, "token algorithm %s is not allowed", quote(h.Alg))
+	}
+	if len(h.Typ) > 0 && string(h.Typ) != "null" {
+		var typ string
+		if err := json.Unmarshal(h.Typ, &typ); err != nil || !acceptedType(typ) {
+			return header{}, fail(ReasonBadType, "token type must be JWT or at+jwt")
+		}
+	}
+	return h, nil
+}
+
+// acceptedType says whether a typ header names a JWT or an RFC 9068 access
+// token. Media types are case-insensitive and may carry "application/".
+func acceptedType(typ string) bool {
+	t := strings.ToLower(typ)
+	t = strings.TrimPrefix(t, "application/")
+	return t == "jwt" || t == "at+jwt"
+}
+
+func parseClaims(payload []byte) (claims, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return claims{}, fail(ReasonMalformed, "token payload is not a JSON object")
+	}
+	cl := claims{raw: raw}
+	bad := func(name string) (claims, error) {
+		return claims{}, fail(ReasonMalformed, "token claim %q has the wrong type", name)
+	}
+	if v, ok := raw["iss"]; ok && json.Unmarshal(v, &cl.iss) != nil {
+		return bad("iss")
+	}
+	if v, ok := raw["aud"]; ok {
+		var one string
+		if json.Unmarshal(v, &one) == nil {
+			cl.aud = []string{one}
+		} else if json.Unmarshal(v, &cl.aud) != nil {
+			return bad("aud")
+		}
+	}
+	for _, t := range []struct {
+		name string
+		dst  **time.Time
+	}{{"exp", &cl.exp}, {"nbf", &cl.nbf}, {"iat", &cl.iat}} {
+		v, ok := raw[t.name]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		at, ok := numericDate(v)
+		if !ok {
+			return bad(t.name)
+		}
+		*t.dst = &at
+	}
+	if v, ok := raw["client_id"]; ok {
+		_ = json.Unmarshal(v, &cl.clientID)
+	}
+	if v, ok := raw["azp"]; ok && cl.clientID == "" {
+		_ = json.Unmarshal(v, &cl.clientID)
+	}
+	cl.scopes = scopesOf(raw)
+	return cl, nil
+}
+
+// numericDate reads a JSON number of seconds since the epoch (RFC 7519).
+func numericDate(v json.RawMessage) (time.Time, bool) {
+	var f float64
+	if err := json.Unmarshal(v, &f); err != nil {
+		return time.Time{}, false
+	}
+	// Beyond 2^53 seconds a float is no longer a whole second, and the time
+	// would overflow; no real token carries such a date.
+	if math.IsNaN(f) || math.Abs(f) > 1<<53 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// scopesOf reads "scope" (space separated, RFC 8693/9068) or "scp" (an
+// array, or a string, as some IdPs send it).
+func scopesOf(raw map[string]json.RawMessage) []string {
+	var s string
+	if v, ok := raw["scope"]; ok && json.Unmarshal(v, &s) == nil {
+		return strings.Fields(s)
+	}
+	if v, ok := raw["scp"]; ok {
+		var list []string
+		if json.Unmarshal(v, &list) == nil {
+			return list
+		}
+		if json.Unmarshal(v, &s) == nil {
+			return strings.Fields(s)
+		}
+	}
+	return nil
+}

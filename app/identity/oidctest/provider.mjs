@@ -1,0 +1,145 @@
+// A real OpenID Connect provider (panva's oidc-provider) for the Go tests.
+// The Go package oidctest writes the signing keys and starts this file with
+// its settings in the environment:
+//
+//   PORT           port to listen on, always on 127.0.0.1
+//   ISSUER         the issuer URL, e.g. http://127.0.0.1:PORT
+//   JWKS_FILE      JSON Web Key Set with the private signing keys; for each
+//                  algorithm the first matching key signs, the rest are only
+//                  published (so rotation can keep old keys verifiable)
+//   CLIENT_SECRET  secret shared by every client below
+//   REDIRECT_URIS  comma-separated redirect URIs of the "console" client
+//   TOKEN_TTL      access token lifetime in seconds (default 600)
+//
+// Clients:
+//   gateway-rs256, gateway-ps256, gateway-es256, gateway-eddsa
+//       client_credentials; the access token for any resource indicator is
+//       an RFC 9068 JWT whose aud is that resource and whose signature uses
+//       the algorithm in the client's name.
+//   console
+//       authorization code + PKCE through the development login and consent
+//       pages (any login and password is accepted; the login becomes "sub").
+//
+// GET /__test/hits answers how many requests each path has received since
+// start, so tests can prove how often a verifier fetched the keys. Requests
+// with an X-Oidctest-Probe header (the readiness probe) are not counted.
+import { readFileSync } from 'node:fs';
+import Provider from 'oidc-provider';
+
+const env = (name, fallback) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    if (fallback === undefined) {
+      console.error(`provider.mjs: ${name} is required`);
+      process.exit(2);
+    }
+    return fallback;
+  }
+  return v;
+};
+
+const port = Number(env('PORT'));
+const issuer = env('ISSUER');
+const jwks = JSON.parse(readFileSync(env('JWKS_FILE'), 'utf8'));
+const secret = env('CLIENT_SECRET');
+const redirectUris = env('REDIRECT_URIS', 'http://127.0.0.1/callback').split(',').filter(Boolean);
+const tokenTTL = Number(env('TOKEN_TTL', '600'));
+
+const algByClient = {
+  'gateway-rs256': 'RS256',
+  'gateway-ps256': 'PS256',
+  'gateway-es256': 'ES256',
+  'gateway-eddsa': 'EdDSA',
+};
+
+const machineClients = Object.keys(algByClient).map((id) => ({
+  client_id: id,
+  client_secret: secret,
+  grant_types: ['client_credentials'],
+  redirect_uris: [],
+  response_types: [],
+  token_endpoint_auth_method: 'client_secret_post',
+}));
+
+const config = {
+  jwks,
+  clients: [
+    ...machineClients,
+    {
+      client_id: 'console',
+      client_secret: secret,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+  cookies: { keys: ['oidctest-cookie-key-not-a-secret'] },
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name'],
+  },
+  scopes: ['openid', 'offline_access', 'email', 'profile'],
+  ttl: { ClientCredentials: tokenTTL, AccessToken: tokenTTL },
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      // Any absolute URI is a resource server of its own: the audience is the
+      // indicator itself and every requested scope is granted.
+      defaultResource: async () => undefined,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (ctx, resourceIndicator, client) => ({
+        audience: resourceIndicator,
+        scope: ctx.oidc.params?.scope || 'api',
+        accessTokenFormat: 'jwt',
+        accessTokenTTL: tokenTTL,
+        jwt: { sign: { alg: algByClient[client.clientId] || 'RS256' } },
+      }),
+    },
+  },
+  enabledJWA: {
+    idTokenSigningAlgValues: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+  },
+  async findAccount(ctx, id) {
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: `${id}@example.test`,
+          email_verified: true,
+          name: `Test User ${id}`,
+        };
+      },
+    };
+  },
+};
+
+const provider = new Provider(issuer, config);
+
+const hits = {};
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/__test/hits') {
+    ctx.body = hits;
+    return;
+  }
+  if (!ctx.get('x-oidctest-probe')) {
+    hits[ctx.path] = (hits[ctx.path] || 0) + 1;
+  }
+  await next();
+});
+
+provider.on('server_error', (ctx, err) => {
+  console.error('provider.mjs: server_error', err);
+});
+
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${issuer}`);
+});
+
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,163 @@
+package pglocal
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func startT(t *testing.T, dir string) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := Start(ctx, Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	return s
+}
+
+func stopT(t *testing.T, s *Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+}
+
+func execSQL(t *testing.T, dsn, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func queryString(t *testing.T, dsn, sql string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var s string
+	if err := conn.QueryRow(ctx, sql).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+func TestDataSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := startT(t, dir)
+	if got := queryString(t, s.DSN(), "SELECT current_user || '@' || current_database()"); got != "app@app" {
+		t.Fatalf("connected as %q, want app@app", got)
+	}
+	execSQL(t, s.DSN(), "CREATE TABLE kept (v text)")
+	execSQL(t, s.DSN(), "INSERT INTO kept VALUES ($1)", "hello")
+	stopT(t, s)
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+
+	s2 := startT(t, dir)
+	if got := queryString(t, s2.DSN(), "SELECT v FROM kept"); got != "hello" {
+		t.Fatalf("after restart got %q, want hello", got)
+	}
+	stopT(t, s2)
+}
+
+func TestSecondStartOnSameDirFails(t *testing.T) {
+	dir := t.TempDir()
+	s := startT(t, dir)
+	_, err := Start(context.Background(), Options{Dir: dir, NoSync: true})
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Fatalf("second Start: err = %v, want an 'already in use' error", err)
+	}
+	// The first server is untouched.
+	if got := queryString(t, s.DSN(), "SELECT 'alive'"); got != "alive" {
+		t.Fatalf("first server answered %q", got)
+	}
+	stopT(t, s)
+}
+
+func TestRestartAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	s := startT(t, dir)
+	execSQL(t, s.DSN(), "CREATE TABLE kept (v int)")
+	execSQL(t, s.DSN(), "INSERT INTO kept VALUES (42)")
+	// Simulate a crash: the postmaster dies without a shutdown checkpoint and
+	// leaves its postmaster.pid behind.
+	if err := s.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.Done()
+	s.release()
+	if _, err := os.Stat(filepath.Join(dir, "data", "postmaster.pid")); err != nil {
+		t.Fatalf("expected a stale postmaster.pid: %v", err)
+	}
+
+	s2 := startT(t, dir)
+	if got := queryString(t, s2.DSN(), "SELECT v::text FROM kept"); got != "42" {
+		t.Fatalf("after crash recovery got %q, want 42", got)
+	}
+	stopT(t, s2)
+}
+
+func TestLongDirUsesShortSocket(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("long-folder-name-", 6))
+	s := startT(t, dir)
+	if !s.tmpSock || len(filepath.Join(s.sockDir, socketName)) > maxSocketPath {
+		t.Fatalf("socket dir %q not shortened", s.sockDir)
+	}
+	if got := queryString(t, s.DSN(), "SELECT 'ok'"); got != "ok" {
+		t.Fatalf("got %q", got)
+	}
+	sock := s.sockDir
+	stopT(t, s)
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Fatalf("temporary socket dir %s not removed: %v", sock, err)
+	}
+}
+
+func TestMissingDirOption(t *testing.T) {
+	if _, err := Start(context.Background(), Options{}); err == nil {
+		t.Fatal("Start without Dir succeeded")
+	}
+}
+
+func TestHasServer(t *testing.T) {
+	if hasServer(t.TempDir()) {
+		t.Fatal("an empty folder was taken for a PostgreSQL installation")
+	}
+	if ErrNoBinaries.Error() != "PostgreSQL server binaries not found; install the postgresql package" {
+		t.Fatalf("message changed: %q", ErrNoBinaries)
+	}
+}
+
+func TestNotAClusterIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data", "stray"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(context.Background(), Options{Dir: dir, NoSync: true})
+	if err == nil || !strings.Contains(err.Error(), "no PG_VERSION") {
+		t.Fatalf("err = %v, want a refusal to touch a non-cluster folder", err)
+	}
+}

@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// engineConn enforces the two waits an engine may make the gateway sit
+// through: until the first byte of an answer (ResponseHeaderTimeout, which
+// covers a model loading and the prompt being read) and between two reads
+// of a stream (StreamIdleTimeout). fasthttp's own ReadTimeout would instead
+// bound the whole answer, which a long generation legitimately exceeds.
+//
+// A connection carries one request at a time; fasthttp hands it from the
+// goroutine that sends the request to the one that reads a streamed answer
+// with a happens-before edge, so the fields need no lock.
+type engineConn struct {
+	net.Conn
+	header time.Duration
+	idle   time.Duration
+	// awaiting is set once a request is written and cleared by the first
+	// byte of its answer.
+	awaiting bool
+	// limit is a deadline fasthttp asked for itself (a request timeout);
+	// the earlier of it and ours applies.
+	limit time.Time
+}
+
+func (c *engineConn) Write(p []byte) (int, error) {
+	c.awaiting = true
+	return c.Conn.Write(p)
+}
+
+func (c *engineConn) Read(p []byte) (int, error) {
+	wait := c.idle
+	if c.awaiting {
+		wait = c.header
+	}
+	var deadline time.Time
+	if wait > 0 {
+		deadline = time.Now().Add(wait)
+	}
+	if !c.limit.IsZero() && (deadline.IsZero() || c.limit.Before(deadline)) {
+		deadline = c.limit
+	}
+	if err := c.Conn.SetReadDeadline(deadline); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.awaiting = false
+	}
+	return n, err
+}
+
+func (c *engineConn) SetReadDeadline(t time.Time) error {
+	c.limit = t
+	return nil
+}
+
+func (c *engineConn) SetDeadline(t time.Time) error {
+	c.limit = t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// dialError marks a failure to reach an engine at all, as opposed to an
+// engine that was reached and then failed to answer in time.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return "dial engine: " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// dialer opens connections to engines, wrapped in engineConn.
+type dialer struct {
+	tcp     *fasthttp.TCPDialer
+	timeout time.Duration
+	header  time.Duration
+	idle    time.Duration
+}
+
+func (d *dialer) dial(addr string) (net.Conn, error) {
+	conn, err := d.tcp.DialTimeout(addr, d.timeout)
+	if err != nil {
+		return nil, &dialError{err: err}
+	}
+	return &engineConn{Conn: conn, header: d.header, idle: d.idle}, nil
+}

@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// maxBuffered is the largest fixed-length answer copied whole before it is
+// sent on; longer ones, and every stream, are passed on chunk by chunk.
+const maxBuffered = 1 << 20
+
+// forward sends the client's request to engine e and passes the answer back.
+// body is nil for requests without one.
+func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, id Identity) error {
+	bp := p.bufs.Get().(*[]byte)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	// An engine that names no Content-Type must not gain fasthttp's default.
+	resp.Header.SetNoDefaultContentType(true)
+
+	in := c.Request()
+	req.SetRequestURIBytes(appendUpstreamURL((*bp)[:0], e.BaseURL, r.path, in.URI().QueryString()))
+	req.Header.SetMethodBytes(in.Header.Method())
+	copyRequestHeaders(&req.Header, &in.Header, &forwardedRequest{
+		remote: c.Context().RemoteAddr(),
+		proto:  c.Protocol(),
+		engine: e,
+		id:     id,
+	}, *bp)
+	if body != nil {
+		// The client's body stays valid until this handler returns, and Do
+		// has sent it by then: no copy needed.
+		req.SetBodyRaw(body)
+	}
+
+	start := time.Now()
+	err := p.client.Do(req, resp)
+	took := time.Since(start)
+	fasthttp.ReleaseRequest(req)
+	if err != nil {
+		fasthttp.ReleaseResponse(resp)
+		p.bufs.Put(bp)
+		status, code, msg := upstreamError(e, err)
+		p.observe(e.Name, r.path, status, took)
+		p.log.Warn("engine request failed", "engine", e.Name, "route", r.path, "status", status, "err", err)
+		return WriteError(c, status, code, msg)
+	}
+	p.observe(e.Name, r.path, resp.StatusCode(), took)
+
+	stream := resp.BodyStream()
+	out := c.Response()
+	if stream == nil || !isStreamed(&resp.Header) {
+		// The fast path: a small answer of known length, copied whole, so
+		// the engine connection goes back to the pool at once.
+		err := readAll(stream, out, *bp)
+		resp.CloseBodyStream()
+		p.bufs.Put(bp)
+		if err != nil {
+			fasthttp.ReleaseResponse(resp)
+			out.ResetBody()
+			p.log.Warn("engine answer broke off", "engine", e.Name, "route", r.path, "err", err)
+			return WriteError(c, http.StatusBadGateway, CodeUpstreamUnavailable, "engine "+e.Name+" broke off its answer")
+		}
+		out.SetStatusCode(resp.StatusCode())
+		copyResponseHeaders(&out.Header, &resp.Header)
+		fasthttp.ReleaseResponse(resp)
+		return nil
+	}
+
+	out.SetStatusCode(resp.StatusCode())
+	copyResponseHeaders(&out.Header, &resp.Header)
+	s := &upstreamStream{
+		proxy:  p,
+		resp:   resp,
+		body:   stream,
+		buf:    bp,
+		engine: e.Name,
+		format: streamFormatOf(resp.Header.ContentType()),
+	}
+	c.Context().SetBodyStreamWriter(s.pump)
+	return nil
+}
+
+// readAll appends a fixed-length answer to out, reading until the end of
+// the stream so that the engine connection can be reused.
+func readAll(stream io.Reader, out *fasthttp.Response, buf []byte) error {
+	out.ResetBody()
+	if stream == nil {
+		return nil
+	}
+	for {
+		n, err := stream.Read(buf)
+		out.AppendBody(buf[:n])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// isStreamed says whether an answer must be passed on as it arrives rather
+// than copied whole: streams announce themselves by their framing (chunked,
+// or until the connection closes) or their media type.
+func isStreamed(h *fasthttp.ResponseHeader) bool {
+	if n := h.ContentLength(); n < 0 || n > maxBuffered {
+		return true
+	}
+	return streamFormatOf(h.ContentType()) != formatPlain
+}
+
+func (p *Proxy) observe(engine, route string, status int, d time.Duration) {
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.ObserveUpstream(engine, route, status, d)
+	}
+}
+
+// upstreamError maps a failed engine call to what the client is told. The
+// message names the engine by its name only: its URL may hold credentials.
+func upstreamError(e tenants.Engine, err error) (status int, code, msg string) {
+	var de *dialError
+	switch {
+	case errors.As(err, &de):
+		return http.StatusBadGateway, CodeUpstreamUnavailable, "engine " + e.Name + " is unreachable"
+	case isTimeout(err):
+		return http.StatusGatewayTimeout, CodeUpstreamTimeout, "engine " + e.Name + " did not answer in time"
+	default:
+		return http.StatusBadGateway, CodeUpstreamUnavailable, "engine " + e.Name + " failed to answer"
+	}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// appendUpstreamURL appends the engine URL for path: the engine's base URL,
+// path prefix included, then path and the client's query. A base that
+// already ends in /v1 does not get a second one for an OpenAI path.
+func appendUpstreamURL(dst []byte, base, path string, query []byte) []byte {
+	base = strings.TrimRight(base, "/")
+	if strings.HasPrefix(path, "/v1/") && strings.HasSuffix(base, "/v1") {
+		path = path[len("/v1"):]
+	}
+	if !strings.Contains(base, "://") {
+		dst = append(dst, "http://"...)
+	}
+	dst = append(dst, base...)
+	dst = append(dst, path...)
+	if len(query) > 0 {
+		dst = append(dst, '?')
+		dst = append(dst, query...)
+	}
+	return dst
+}
+
+// hasPrefixFold is bytes.HasPrefix, ignoring ASCII case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}

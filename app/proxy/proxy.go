@@ -1,0 +1,200 @@
+// Package proxy forwards model traffic that the gateway has already allowed
+// to the team's engines: it picks the engine from the request's model,
+// stamps the caller's identity on the upstream request and passes the answer
+// back, streamed chunk by chunk when the engine streams.
+package proxy
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+)
+
+// Config tunes the proxy. Zero values take the defaults below.
+type Config struct {
+	MaxBodyBytes          int           // default 10 MiB; larger -> 413 (the server also limits)
+	DialTimeout           time.Duration // default 5s
+	ResponseHeaderTimeout time.Duration // time to first response byte from the engine, default 120s -> 504
+	StreamIdleTimeout     time.Duration // max gap between chunks of a stream, default 120s
+	Observer              Observer      // may be nil
+	Logger                *slog.Logger
+}
+
+const (
+	defaultMaxBodyBytes = 10 << 20
+	defaultDialTimeout  = 5 * time.Second
+	defaultHeaderWait   = 120 * time.Second
+	defaultIdleWait     = 120 * time.Second
+)
+
+// Observer is told about each upstream call (the server turns this into
+// Prometheus metrics). d runs from sending the request to the arrival of the
+// engine's response headers.
+type Observer interface {
+	ObserveUpstream(engine, route string, status int, d time.Duration)
+}
+
+// Identity is what the gateway stamps on the upstream request.
+type Identity struct {
+	User, Session, Tenant string
+}
+
+// Proxy forwards requests to engines. It is safe for concurrent use.
+type Proxy struct {
+	cfg    Config
+	log    *slog.Logger
+	client *fasthttp.Client
+	bufs   sync.Pool // *[]byte of copyBufSize
+}
+
+// copyBufSize is the read size for answers: large enough for a burst of
+// tokens, small enough that a chunk is passed on as soon as it arrives.
+const copyBufSize = 32 << 10
+
+// New builds a Proxy. Close releases its idle engine connections.
+func New(cfg Config) *Proxy {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = defaultDialTimeout
+	}
+	if cfg.ResponseHeaderTimeout <= 0 {
+		cfg.ResponseHeaderTimeout = defaultHeaderWait
+	}
+	if cfg.StreamIdleTimeout <= 0 {
+		cfg.StreamIdleTimeout = defaultIdleWait
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	d := &dialer{
+		tcp:     &fasthttp.TCPDialer{DNSCacheDuration: time.Minute},
+		timeout: cfg.DialTimeout,
+		header:  cfg.ResponseHeaderTimeout,
+		idle:    cfg.StreamIdleTimeout,
+	}
+	p := &Proxy{cfg: cfg, log: cfg.Logger}
+	p.bufs.New = func() any {
+		b := make([]byte, copyBufSize)
+		return &b
+	}
+	p.client = &fasthttp.Client{
+		Dial:               d.dial,
+		StreamResponseBody: true,
+		// Engines hold a connection per running generation; many streams
+		// at once are normal.
+		MaxConnsPerHost:     4096,
+		MaxIdleConnDuration: 30 * time.Second,
+		ReadBufferSize:      16 << 10,
+		WriteBufferSize:     16 << 10,
+		// The request body is sent as it came (no 10 MiB write may hang
+		// forever on an engine that stopped reading).
+		WriteTimeout:              cfg.ResponseHeaderTimeout,
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr:                retryStale,
+	}
+	return p
+}
+
+// Close drops the idle connections to engines. Streams in flight finish.
+func (p *Proxy) Close() {
+	p.client.CloseIdleConnections()
+}
+
+// retryStale resends a request once when a kept-alive connection turned out
+// to be closed by the engine before it answered: the engine never saw it.
+// Timeouts and refused connections are not retried: doing so would only
+// double the wait.
+func retryStale(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if attempts > 1 {
+		return false, false
+	}
+	var de *dialError
+	if errors.As(err, &de) || isTimeout(err) {
+		return false, false
+	}
+	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return false, stale
+}
+
+// Serve proxies the request in c (path like "/api/chat" or
+// "/v1/chat/completions", already stripped of any /t/{team} prefix) to the
+// team's engine.
+func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Identity) error {
+	c.Set(headerSessionID, id.Session)
+	r, ok := routes[path]
+	if !ok {
+		return WriteError(c, http.StatusNotFound, CodeNotFound, "no engine route "+path)
+	}
+	if c.Method() != r.method {
+		c.Set(fiber.HeaderAllow, r.method)
+		return WriteError(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, path+" accepts "+r.method+" only")
+	}
+	switch r.kind {
+	case kindList:
+		return p.serveList(c, team, r)
+	case kindVersion:
+		e, ok := defaultOllama(team)
+		if !ok {
+			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no Ollama engine")
+		}
+		return p.forward(c, r, e, nil, id)
+	}
+
+	body := c.Request().Body()
+	if len(body) > p.cfg.MaxBodyBytes {
+		return WriteError(c, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, bodyTooLarge(p.cfg.MaxBodyBytes))
+	}
+	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && string(enc) != "identity" {
+		// Engines read plain JSON (Ollama does not decode request bodies),
+		// and decoding here would open the door to decompression bombs.
+		return WriteError(c, http.StatusUnsupportedMediaType, CodeUnsupportedEncoding,
+			"request bodies must not be compressed (Content-Encoding "+string(enc)+")")
+	}
+	model, err := modelOf(body, r.path == "/api/show")
+	if err != nil {
+		return WriteError(c, http.StatusBadRequest, CodeInvalidJSON, err.Error())
+	}
+	e, ok := team.Engine(model)
+	if !ok {
+		if model == "" {
+			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no default engine; name a model")
+		}
+		return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no engine for model "+model)
+	}
+	if !r.accepts(e.Dialect) {
+		return WriteError(c, http.StatusBadRequest, CodeDialectMismatch,
+			"engine "+e.Name+" speaks the OpenAI API; use "+r.openAIPath+" instead of "+r.path)
+	}
+	return p.forward(c, r, e, body, id)
+}
+
+// defaultOllama is the team's default engine when it speaks Ollama, else its
+// first Ollama engine.
+func defaultOllama(team *tenants.Snapshot) (tenants.Engine, bool) {
+	if e, ok := team.DefaultEngine(); ok && e.Dialect == tenants.DialectOllama {
+		return e, true
+	}
+	for _, e := range team.Engines {
+		if e.Dialect == tenants.DialectOllama {
+			return e, true
+		}
+	}
+	return tenants.Engine{}, false
+}
+
+func bodyTooLarge(limit int) string {
+	return "request body is larger than " + formatBytes(limit)
+}

@@ -1,0 +1,144 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+func TestModelRouting(t *testing.T) {
+	local, localSeen := recordingEngine(t, nil)
+	vllm, vllmSeen := recordingEngine(t, nil)
+	big, bigSeen := recordingEngine(t, nil)
+	team := teamOf(
+		tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: local.URL, Models: []string{"llama3"}, Default: true},
+		tenants.Engine{Name: "vllm", Dialect: tenants.DialectOpenAI, BaseURL: vllm.URL + "/v1/", Models: []string{"qwen2"}},
+		tenants.Engine{Name: "big", Dialect: tenants.DialectOllama, BaseURL: big.URL + "/ollama/", Models: []string{"mistral:latest"}},
+	)
+	gw := startGateway(t, Config{}, team)
+
+	cases := []struct {
+		name, method, path, body string
+		seen                     chan seenRequest
+		upstreamPath             string
+	}{
+		{"latest equals bare name", "POST", "/api/chat", `{"model":"llama3:latest"}`, localSeen, "/api/chat"},
+		{"bare name equals latest", "POST", "/api/generate", `{"model":"mistral"}`, bigSeen, "/ollama/api/generate"},
+		{"no model goes to the default", "POST", "/api/embed", `{"input":"x"}`, localSeen, "/api/embed"},
+		{"unknown model goes to the default", "POST", "/api/embeddings", `{"model":"phi3"}`, localSeen, "/api/embeddings"},
+		{"show by legacy name", "POST", "/api/show", `{"name":"mistral"}`, bigSeen, "/ollama/api/show"},
+		{"openai engine, base ends in /v1", "POST", "/v1/chat/completions", `{"model":"qwen2"}`, vllmSeen, "/v1/chat/completions"},
+		{"openai route on an ollama engine", "POST", "/v1/embeddings", `{"model":"mistral"}`, bigSeen, "/ollama/v1/embeddings"},
+		{"completions", "POST", "/v1/completions", `{"model":"llama3"}`, localSeen, "/v1/completions"},
+		{"version from the default ollama engine", "GET", "/api/version", ``, localSeen, "/api/version"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, gw+tc.path, strings.NewReader(tc.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+			}
+			if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status = %d, body %s", resp.StatusCode, body)
+			}
+			select {
+			case r := <-tc.seen:
+				if r.path != tc.upstreamPath || r.method != tc.method || r.body != tc.body {
+					t.Fatalf("engine saw %s %s %q, want %s %s %q", r.method, r.path, r.body, tc.method, tc.upstreamPath, tc.body)
+				}
+			default:
+				t.Fatal("the request reached another engine")
+			}
+		})
+	}
+
+	t.Run("dialect mismatch", func(t *testing.T) {
+		msg := wantError(t, post(t, gw+"/api/chat", `{"model":"qwen2"}`), http.StatusBadRequest, CodeDialectMismatch)
+		if !strings.Contains(msg, "/v1/chat/completions") || !strings.Contains(msg, "vllm") {
+			t.Errorf("message %q should name the engine and point to /v1/chat/completions", msg)
+		}
+	})
+	t.Run("invalid json", func(t *testing.T) {
+		wantError(t, post(t, gw+"/api/chat", `{"model":`), http.StatusBadRequest, CodeInvalidJSON)
+		wantError(t, post(t, gw+"/v1/chat/completions", `{"model":42}`), http.StatusBadRequest, CodeInvalidJSON)
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		resp := get(t, gw+"/api/chat")
+		if allow := resp.Header.Get("Allow"); allow != "POST" {
+			t.Errorf("Allow = %q, want POST", allow)
+		}
+		wantError(t, resp, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+	})
+	t.Run("unknown route", func(t *testing.T) {
+		wantError(t, post(t, gw+"/api/pull", `{}`), http.StatusNotFound, CodeNotFound)
+	})
+	for _, ch := range []chan seenRequest{localSeen, vllmSeen, bigSeen} {
+		if len(ch) != 0 {
+			t.Errorf("an engine saw %d requests the gateway should have refused", len(ch))
+		}
+	}
+}
+
+func TestNoEngineForModel(t *testing.T) {
+	a, _ := recordingEngine(t, nil)
+	gw := startGateway(t, Config{}, teamOf(
+		tenants.Engine{Name: "a", Dialect: tenants.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
+		tenants.Engine{Name: "b", Dialect: tenants.DialectOllama, BaseURL: a.URL, Models: []string{"mistral"}},
+	))
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, CodeNoEngine)
+	if !strings.Contains(msg, "phi3") {
+		t.Errorf("message %q should name the model", msg)
+	}
+	wantError(t, post(t, gw+"/api/chat", `{}`), http.StatusNotFound, CodeNoEngine)
+
+	openaiOnly := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "v", Dialect: tenants.DialectOpenAI, BaseURL: a.URL, Default: true}))
+	wantError(t, get(t, openaiOnly+"/api/version"), http.StatusNotFound, CodeNoEngine)
+}
+
+func TestUpstreamURL(t *testing.T) {
+	cases := []struct{ base, path, query, want string }{
+		{"http://gpu:11434", "/api/chat", "", "http://gpu:11434/api/chat"},
+		{"http://gpu:11434/", "/api/chat", "", "http://gpu:11434/api/chat"},
+		{"https://api.example.com/v1", "/v1/chat/completions", "", "https://api.example.com/v1/chat/completions"},
+		{"https://api.example.com/v1/", "/v1/models", "a=1", "https://api.example.com/v1/models?a=1"},
+		{"http://host/proxy/ollama", "/api/tags", "", "http://host/proxy/ollama/api/tags"},
+		{"http://host/openai", "/v1/embeddings", "", "http://host/openai/v1/embeddings"},
+		{"http://host/v1", "/api/version", "", "http://host/v1/api/version"},
+		{"gpu:11434", "/api/chat", "", "http://gpu:11434/api/chat"},
+	}
+	for _, tc := range cases {
+		if got := string(appendUpstreamURL(nil, tc.base, tc.path, []byte(tc.query))); got != tc.want {
+			t.Errorf("upstream URL of %q + %q = %q, want %q", tc.base, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestModelOf(t *testing.T) {
+	cases := []struct {
+		body     string
+		withName bool
+		want     string
+		bad      bool
+	}{
+		{`{"model":"llama3","messages":[{"role":"user","content":"{\"model\":\"x\"}"}]}`, false, "llama3", false},
+		{`{"name":"llama3"}`, true, "llama3", false},
+		{`{"name":"llama3"}`, false, "", false},
+		{`{"model":"a","name":"b"}`, true, "a", false},
+		{`{"name":5,"model":"a"}`, false, "a", false},
+		{``, false, "", false},
+		{`  `, false, "", false},
+		{`{"model":`, false, "", true},
+		{`[1]`, false, "", true},
+		{`{"model":1}`, false, "", true},
+		{`{"model":"a"} trailing`, false, "", true},
+	}
+	for _, tc := range cases {
+		got, err := modelOf([]byte(tc.body), tc.withName)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("modelOf(%q, %v) = %q, %v; want %q, error %v", tc.body, tc.withName, got, err, tc.want, tc.bad)
+		}
+	}
+}

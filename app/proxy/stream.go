@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+
+	"github.com/valyala/fasthttp"
+)
+
+// streamFormat is how an answer frames its parts, which decides how the
+// proxy reports an engine failing in the middle of it.
+type streamFormat uint8
+
+const (
+	formatPlain  streamFormat = iota
+	formatNDJSON              // Ollama: one JSON object per line
+	formatSSE                 // OpenAI: server-sent events
+)
+
+func streamFormatOf(contentType []byte) streamFormat {
+	switch {
+	case hasPrefixFold(contentType, "application/x-ndjson"), hasPrefixFold(contentType, "application/jsonl"):
+		return formatNDJSON
+	case hasPrefixFold(contentType, "text/event-stream"):
+		return formatSSE
+	}
+	return formatPlain
+}
+
+// upstreamStream passes a streamed engine answer on to the client.
+type upstreamStream struct {
+	proxy  *Proxy
+	resp   *fasthttp.Response
+	body   io.Reader
+	buf    *[]byte
+	engine string
+	format streamFormat
+}
+
+// pump copies the engine's answer to w, flushing after every read so each
+// chunk reaches the client as it arrives. When the client goes away it stops
+// reading and closes the engine connection, which tells the engine to stop
+// generating. It runs once the handler has returned and owns everything in s.
+func (s *upstreamStream) pump(w *bufio.Writer) {
+	defer s.release()
+	buf := *s.buf
+	for {
+		n, rerr := s.body.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				s.abort(err)
+				return
+			}
+			if err := w.Flush(); err != nil {
+				s.abort(err)
+				return
+			}
+		}
+		if rerr == io.EOF {
+			return
+		}
+		if rerr != nil {
+			s.proxy.log.Warn("engine stream broke off", "engine", s.engine, "err", rerr)
+			s.writeBreak(w, rerr)
+			s.abort(rerr)
+			return
+		}
+	}
+}
+
+// abort closes the engine connection instead of returning it to the pool:
+// the rest of the answer is unwanted.
+func (s *upstreamStream) abort(err error) {
+	if c, ok := s.body.(fasthttp.ReadCloserWithError); ok {
+		_ = c.CloseWithError(err)
+	}
+}
+
+func (s *upstreamStream) release() {
+	_ = s.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(s.resp)
+	s.proxy.bufs.Put(s.buf)
+}
+
+// writeBreak tells the client, in the stream's own framing, that the engine
+// stopped before the end: the status line has gone out long ago, and a
+// silently truncated stream would look complete. Ollama reports errors
+// mid-stream the same way.
+func (s *upstreamStream) writeBreak(w *bufio.Writer, err error) {
+	code, msg := CodeUpstreamUnavailable, "engine "+s.engine+" broke off the stream"
+	if isTimeout(err) {
+		code, msg = CodeUpstreamTimeout, "engine "+s.engine+" went silent in the middle of the stream"
+	}
+	var line []byte
+	switch s.format {
+	case formatNDJSON:
+		line, _ = json.Marshal(struct {
+			Error string `json:"error"`
+		}{msg})
+		line = append(line, '\n')
+	case formatSSE:
+		b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg}})
+		line = append(append([]byte("\ndata: "), b...), "\n\n"...)
+	default:
+		return
+	}
+	if _, werr := w.Write(line); werr == nil {
+		_ = w.Flush()
+	}
+}

@@ -1,0 +1,82 @@
+// Command attach-bench measures what the gateway costs. In one run it loads a
+// minimal local engine directly, through a plain nginx reverse proxy and
+// through the gateway with JWT verification on, with wrk, and prints
+// requests/s, p50 and p99 for each and how the proxies compare.
+//
+//	go run ./cmd/attach-bench [-duration 10s] [-conns 32] [-skip-nginx]
+//
+// It needs bin/attach (make build), nginx and wrk (deploy/dev/deps.sh bench).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	duration     time.Duration
+	warmup       time.Duration
+	conns        int
+	skipNginx    bool
+	bin          string
+	logLevel     string
+	memBackend   string
+	out          string
+	keep         bool
+	startTimeout time.Duration
+}
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured wrk run (whole seconds)")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the uncounted wrk run before each measured one (0: none)")
+	flag.IntVar(&o.conns, "conns", 32, "connections in the throughput phase (wrk -t2 -cN)")
+	flag.BoolVar(&o.skipNginx, "skip-nginx", false, "do not measure the nginx reverse proxy")
+	flag.StringVar(&o.bin, "attach", "bin/attach", "gateway binary (make build)")
+	flag.StringVar(&o.logLevel, "log-level", "info", "the gateway's ATTACH_LOG_LEVEL; info keeps access logs on, as in production")
+	flag.StringVar(&o.memBackend, "mem-backend", "", "the gateway's MEM_BACKEND (postgres, weaviate, none); empty: its default")
+	flag.StringVar(&o.out, "out", "testout/bench.json", "where the JSON report goes")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (configs and logs) after a successful run")
+	flag.DurationVar(&o.startTimeout, "start-timeout", 90*time.Second, "how long the gateway may take to become ready")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "attach-bench: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o)
+	stop()
+	if err != nil {
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "attach-bench: interrupted")
+		} else {
+			fmt.Fprintf(os.Stderr, "attach-bench: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func (o options) validate() error {
+	if o.duration < time.Second {
+		return errors.New("-duration must be at least 1s")
+	}
+	if o.warmup != 0 && o.warmup < time.Second {
+		return errors.New("-warmup must be 0 or at least 1s")
+	}
+	if o.conns < 2 {
+		return errors.New("-conns must be at least 2 (wrk -t2 needs a connection per thread)")
+	}
+	// The token lives one hour; every run must finish inside it.
+	runs := 2 * 3 * (o.duration + o.warmup)
+	if runs > 50*time.Minute {
+		return fmt.Errorf("-duration and -warmup add up to %s of load; keep it under 50m (the token lives 1h)", runs)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// The three ways the upstream is called.
+const (
+	targetDirect  = "direct"
+	targetNginx   = "nginx"
+	targetGateway = "gateway"
+)
+
+type target struct {
+	name   string
+	url    string // full URL of /api/chat
+	script string // wrk Lua script
+}
+
+type phase struct {
+	name    string
+	threads int
+	conns   int
+}
+
+func run(ctx context.Context, o options) (err error) {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	wrkBin, err := findWrk()
+	if err != nil {
+		return err
+	}
+	nginxBin := ""
+	if !o.skipNginx {
+		if nginxBin, err = findNginx(); err != nil {
+			return err
+		}
+	}
+	bin, err := filepath.Abs(o.bin)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", o.bin, err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("gateway binary %s: %w (run make build)", o.bin, err)
+	}
+	out, err := filepath.Abs(o.out)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", o.out, err)
+	}
+
+	// Everything the run writes goes to one folder under /tmp, open to all
+	// (0755) because the gateway runs its Postgres as the postgres user, which
+	// must traverse every parent of its data dir.
+	dir, err := os.MkdirTemp("/tmp", "attach-bench-")
+	if err != nil {
+		return fmt.Errorf("make temp dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("open temp dir to the postgres user: %w", err)
+	}
+	defer func() {
+		if err != nil || o.keep {
+			fmt.Fprintf(os.Stderr, "configs and logs kept in %s\n", dir)
+			return
+		}
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			fmt.Fprintf(os.Stderr, "remove %s: %v\n", dir, rmErr)
+		}
+	}()
+
+	rep := &report{
+		StartedAt:      time.Now().UTC(),
+		CPUs:           runtime.NumCPU(),
+		Duration:       o.duration.String(),
+		Warmup:         o.warmup.String(),
+		GatewayVersion: gatewayVersion(ctx, bin),
+		GatewayLog:     o.logLevel,
+		MemBackend:     o.memBackend,
+	}
+
+	up, err := startUpstream()
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	is, err := startIssuer()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = is.Close(sctx)
+	}()
+	token, err := is.mint(time.Now(), time.Hour)
+	if err != nil {
+		return err
+	}
+
+	plain := filepath.Join(dir, "plain.lua")
+	if err := writeWrkScript(plain, ""); err != nil {
+		return err
+	}
+	authed := filepath.Join(dir, "bearer.lua")
+	if err := writeWrkScript(authed, token); err != nil {
+		return err
+	}
+	targets := []target{{name: targetDirect, url: up.url + "/api/chat", script: plain}}
+
+	if !o.skipNginx {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		ng, base, err := startNginx(ctx, nginxBin, filepath.Join(dir, "nginx"), nginxParams{
+			Root:              os.Geteuid() == 0,
+			Workers:           runtime.NumCPU(), // the gateway's GOMAXPROCS
+			WorkerConnections: max(1024, 4*o.conns),
+			Upstream:          strings.TrimPrefix(up.url, "http://"),
+			Keepalive:         max(32, o.conns),
+			Port:              port,
+		})
+		if err != nil {
+			return err
+		}
+		defer stopChild(ng, 10*time.Second)
+		targets = append(targets, target{name: targetNginx, url: base + "/api/chat", script: plain})
+	}
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	gwLog := filepath.Join(dir, "gateway.log")
+	fmt.Fprintln(os.Stderr, "starting the gateway (its first start creates a Postgres cluster)...")
+	gw, base, err := startGateway(ctx, gatewayParams{
+		Bin:        bin,
+		DataDir:    dir,
+		LogPath:    gwLog,
+		Port:       port,
+		Issuer:     is.url,
+		EngineURL:  up.url,
+		LogLevel:   o.logLevel,
+		MemBackend: o.memBackend,
+	}, o.startTimeout)
+	if err != nil {
+		return err
+	}
+	defer stopChild(gw, 40*time.Second)
+	warnings, err := checkGateway(ctx, up, base, token)
+	if err != nil {
+		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, gwLog, tailFile(gwLog, 10))
+	}
+	rep.Warnings = append(rep.Warnings, warnings...)
+	targets = append(targets, target{name: targetGateway, url: base + "/api/chat", script: authed})
+
+	phases := []phase{
+		{name: "latency", threads: 1, conns: 1},
+		{name: "throughput", threads: 2, conns: o.conns},
+	}
+	if rep.Phases, err = measure(ctx, wrkBin, o, phases, targets); err != nil {
+		return err
+	}
+
+	var failed []string
+	for _, p := range rep.Phases {
+		for _, t := range p.Results {
+			if t.Non2xx > 0 {
+				failed = append(failed, fmt.Sprintf("%s %s: %d non-2xx answers", p.Name, t.Target, t.Non2xx))
+			}
+			if t.SocketErrors > 0 {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s %s: %d socket errors", p.Name, t.Target, t.SocketErrors))
+			}
+		}
+	}
+	fmt.Println()
+	if err := rep.printTable(os.Stdout); err != nil {
+		return err
+	}
+	if err := rep.writeJSON(out); err != nil {
+		return err
+	}
+	fmt.Printf("\nreport written to %s\n", o.out)
+	if len(failed) > 0 {
+		return fmt.Errorf("the numbers are not trustworthy: %s (see %s)", strings.Join(failed, "; "), gwLog)
+	}
+	return nil
+}
+
+// stopChild stops a child at the end of the run and says so if it misbehaves.
+func stopChild(c *child, grace time.Duration) {
+	if err := c.stop(grace); err != nil {
+		fmt.Fprintf(os.Stderr, "attach-bench: %v\n", err)
+	}
+}
+
+// measure runs wrk for every phase and target. Targets take turns within
+// each phase, so slow drift of a shared machine (other load, thermal limits)
+// touches every target alike.
+func measure(ctx context.Context, wrkBin string, o options, phases []phase, targets []target) ([]phaseReport, error) {
+	var reports []phaseReport
+	for _, ph := range phases {
+		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns}
+		for _, t := range targets {
+			r := wrkRun{URL: t.url, Script: t.script, Threads: ph.threads, Conns: ph.conns}
+			if o.warmup > 0 {
+				r.Duration = o.warmup
+				fmt.Fprintf(os.Stderr, "%-10s %-7s warm-up %s\n", ph.name, t.name, o.warmup)
+				if _, err := runWrk(ctx, wrkBin, r); err != nil {
+					return nil, fmt.Errorf("warm-up: %w", err)
+				}
+			}
+			r.Duration = o.duration
+			fmt.Fprintf(os.Stderr, "%-10s %-7s -t%d -c%d %s\n", ph.name, t.name, ph.threads, ph.conns, o.duration)
+			res, err := runWrk(ctx, wrkBin, r)
+			if err != nil {
+				return nil, err
+			}
+			pr.Results = append(pr.Results, targetResult{Target: t.name, URL: t.url, wrkResult: res})
+		}
+		pr.compare()
+		reports = append(reports, pr)
+	}
+	return reports, nil
+}

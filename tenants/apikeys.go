@@ -1,0 +1,138 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const apiKeyColumns = "id, team_id, name, prefix, hash, scopes, created_at, expires_at, last_used_at, revoked_at"
+
+func scanAPIKey(row pgx.Row) (APIKey, error) {
+	var k APIKey
+	err := row.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
+	return k, err
+}
+
+// CreateAPIKey mints a gateway key for the team. The returned token
+// (atk_<prefix>_<secret>) is the only copy: just its SHA-256 is stored.
+func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput) (APIKey, string, error) {
+	in, err := in.normalize(time.Now())
+	if err != nil {
+		return APIKey{}, "", err
+	}
+	if !validID(teamID) {
+		return APIKey{}, "", notFound("team")
+	}
+	id, err := newID()
+	if err != nil {
+		return APIKey{}, "", err
+	}
+	// 48 random bits of prefix make a clash very unlikely; should one happen,
+	// a fresh token is drawn.
+	for attempt := 0; ; attempt++ {
+		token, prefix, hash, err := NewAPIKeyToken()
+		if err != nil {
+			return APIKey{}, "", err
+		}
+		k, err := scanAPIKey(s.pool.QueryRow(ctx,
+			`INSERT INTO api_keys (id, team_id, name, prefix, hash, scopes, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+apiKeyColumns,
+			id, teamID, in.Name, prefix, hash, in.Scopes, in.ExpiresAt))
+		err = dbErr("create API key", err)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return APIKey{}, "", err
+		}
+		return k, token, nil
+	}
+}
+
+// GetAPIKey finds one key of the team.
+func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (APIKey, error) {
+	if !validID(teamID) || !validID(id) {
+		return APIKey{}, notFound("API key")
+	}
+	k, err := scanAPIKey(s.pool.QueryRow(ctx,
+		"SELECT "+apiKeyColumns+" FROM api_keys WHERE team_id = $1 AND id = $2", teamID, id))
+	return k, dbErr("get API key", err)
+}
+
+// ListAPIKeys returns one page of the team's keys, revoked ones included,
+// in creation order.
+func (s *Store) ListAPIKeys(ctx context.Context, teamID string, page Page) ([]APIKey, string, error) {
+	page, err := page.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if !validID(teamID) {
+		return nil, "", notFound("team")
+	}
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+apiKeyColumns+` FROM api_keys
+		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+		teamID, page.afterArg(), page.Limit+1)
+	if err != nil {
+		return nil, "", dbErr("list API keys", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIKey, error) { return scanAPIKey(r) })
+	if err != nil {
+		return nil, "", dbErr("list API keys", err)
+	}
+	list, next := cut(list, page.Limit, func(k APIKey) string { return k.ID })
+	return list, next, nil
+}
+
+// RevokeAPIKey stops a key from working. Revoking an already revoked key
+// succeeds and keeps the first revocation time, so a retried request is
+// harmless; an unknown key is ErrNotFound.
+func (s *Store) RevokeAPIKey(ctx context.Context, teamID, id string) error {
+	if !validID(teamID) || !validID(id) {
+		return notFound("API key")
+	}
+	// The SELECT sees the rows as they were before the UPDATE, which is all
+	// it needs: whether the key exists at all.
+	var exists bool
+	err := s.pool.QueryRow(ctx,
+		`WITH revoked AS (
+		   UPDATE api_keys SET revoked_at = now()
+		   WHERE team_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING 1
+		 )
+		 SELECT EXISTS (SELECT 1 FROM api_keys WHERE team_id = $1 AND id = $2)`,
+		teamID, id).Scan(&exists)
+	if err != nil {
+		return dbErr("revoke API key", err)
+	}
+	if !exists {
+		return notFound("revoke API key")
+	}
+	return nil
+}
+
+// TouchAPIKeys records when keys were last used, keyed by key id, in one
+// statement; the request path batches uses and calls this now and then. A
+// time never moves backwards, and ids that are not keys are ignored. These
+// writes do not make replicas reload the team.
+func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	ids := make([]string, 0, len(used))
+	times := make([]time.Time, 0, len(used))
+	for id, t := range used {
+		if validID(id) {
+			ids = append(ids, id)
+			times = append(times, t)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx,
+		`UPDATE api_keys AS k SET last_used_at = u.used_at
+		 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, used_at)
+		 WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)`,
+		ids, times)
+	return dbErr("record API key use", err)
+}

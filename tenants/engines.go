@@ -1,0 +1,249 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const engineColumns = "id, team_id, name, dialect, base_url, api_key_enc, api_key_last4, models, is_default, created_at, updated_at"
+
+// engineRow is an engine as stored: the sealed key beside the public fields.
+type engineRow struct {
+	Engine
+	sealedKey []byte
+}
+
+func scanEngine(row pgx.Row) (engineRow, error) {
+	var e engineRow
+	err := row.Scan(&e.ID, &e.TeamID, &e.Name, &e.Dialect, &e.BaseURL, &e.sealedKey, &e.APIKeyLast4,
+		&e.Models, &e.Default, &e.CreatedAt, &e.UpdatedAt)
+	return e, err
+}
+
+// engineAD binds a sealed key to its engine row.
+func engineAD(engineID string) []byte { return []byte("attach engine api key:" + engineID) }
+
+// sealKey encrypts an upstream key for the engine id; "" stores nothing.
+func (s *Store) sealKey(engineID, key string) (sealed []byte, last4 string, err error) {
+	if key == "" {
+		return nil, "", nil
+	}
+	if s.sealer == nil {
+		return nil, "", errors.New("cannot store an engine API key: no secret key is configured")
+	}
+	sealed, err = s.sealer.Seal([]byte(key), engineAD(engineID))
+	if err != nil {
+		return nil, "", fmt.Errorf("seal engine API key: %w", err)
+	}
+	return sealed, keyLast4(key), nil
+}
+
+// keyLast4 is what the console shows of a key. A short key shows nothing:
+// four of its characters would give away too much of it.
+func keyLast4(key string) string {
+	if len(key) < 12 {
+		return ""
+	}
+	return key[len(key)-4:]
+}
+
+// CreateEngine adds an upstream engine to the team. With in.Default it
+// becomes the team's default and the previous default stops being one.
+func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput) (Engine, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Engine{}, err
+	}
+	var e Engine
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockTeam(ctx, tx, teamID); err != nil {
+			return err
+		}
+		e, err = s.insertEngine(ctx, tx, teamID, in)
+		return err
+	})
+	return e, err
+}
+
+func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in EngineInput) (Engine, error) {
+	id, err := newID()
+	if err != nil {
+		return Engine{}, err
+	}
+	var key string
+	if in.APIKey != nil {
+		key = *in.APIKey
+	}
+	sealed, last4, err := s.sealKey(id, key)
+	if err != nil {
+		return Engine{}, err
+	}
+	if in.Default {
+		if err := clearDefault(ctx, tx, teamID, id); err != nil {
+			return Engine{}, err
+		}
+	}
+	row, err := scanEngine(tx.QueryRow(ctx,
+		`INSERT INTO engines (id, team_id, name, dialect, base_url, api_key_enc, api_key_last4, models, is_default)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+engineColumns,
+		id, teamID, in.Name, in.Dialect, in.BaseURL, sealed, last4, in.Models, in.Default))
+	return row.Engine, dbErr("create engine", err)
+}
+
+func clearDefault(ctx context.Context, tx pgx.Tx, teamID, exceptID string) error {
+	_, err := tx.Exec(ctx,
+		"UPDATE engines SET is_default = false, updated_at = now() WHERE team_id = $1 AND is_default AND id <> $2",
+		teamID, exceptID)
+	return dbErr("clear default engine", err)
+}
+
+// GetEngine finds one engine of the team. Its APIKey is never filled here.
+func (s *Store) GetEngine(ctx context.Context, teamID, id string) (Engine, error) {
+	if !validID(teamID) || !validID(id) {
+		return Engine{}, notFound("engine")
+	}
+	row, err := scanEngine(s.pool.QueryRow(ctx,
+		"SELECT "+engineColumns+" FROM engines WHERE team_id = $1 AND id = $2", teamID, id))
+	return row.Engine, dbErr("get engine", err)
+}
+
+// ListEngines returns one page of the team's engines in creation order.
+func (s *Store) ListEngines(ctx context.Context, teamID string, page Page) ([]Engine, string, error) {
+	page, err := page.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if !validID(teamID) {
+		return nil, "", notFound("team")
+	}
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+engineColumns+` FROM engines
+		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+		teamID, page.afterArg(), page.Limit+1)
+	if err != nil {
+		return nil, "", dbErr("list engines", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Engine, error) {
+		row, err := scanEngine(r)
+		return row.Engine, err
+	})
+	if err != nil {
+		return nil, "", dbErr("list engines", err)
+	}
+	list, next := cut(list, page.Limit, func(e Engine) string { return e.ID })
+	return list, next, nil
+}
+
+// UpdateEngine replaces an engine's fields. in.APIKey nil keeps the stored
+// key, "" removes it.
+func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineInput) (Engine, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Engine{}, err
+	}
+	if !validID(id) {
+		return Engine{}, notFound("engine")
+	}
+	var e Engine
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockTeam(ctx, tx, teamID); err != nil {
+			return err
+		}
+		e, err = s.updateEngine(ctx, tx, teamID, id, in)
+		return err
+	})
+	return e, err
+}
+
+func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, in EngineInput) (Engine, error) {
+	setKey := in.APIKey != nil
+	var sealed []byte
+	var last4 string
+	if setKey {
+		var err error
+		if sealed, last4, err = s.sealKey(id, *in.APIKey); err != nil {
+			return Engine{}, err
+		}
+	}
+	if in.Default {
+		if err := clearDefault(ctx, tx, teamID, id); err != nil {
+			return Engine{}, err
+		}
+	}
+	row, err := scanEngine(tx.QueryRow(ctx,
+		`UPDATE engines SET name = $3, dialect = $4, base_url = $5, models = $6, is_default = $7,
+		   api_key_enc   = CASE WHEN $8 THEN $9 ELSE api_key_enc END,
+		   api_key_last4 = CASE WHEN $8 THEN $10 ELSE api_key_last4 END,
+		   updated_at = now()
+		 WHERE team_id = $1 AND id = $2 RETURNING `+engineColumns,
+		teamID, id, in.Name, in.Dialect, in.BaseURL, in.Models, in.Default, setKey, sealed, last4))
+	return row.Engine, dbErr("update engine", err)
+}
+
+// DeleteEngine removes an engine.
+func (s *Store) DeleteEngine(ctx context.Context, teamID, id string) error {
+	if !validID(teamID) || !validID(id) {
+		return notFound("engine")
+	}
+	tag, err := s.pool.Exec(ctx, "DELETE FROM engines WHERE team_id = $1 AND id = $2", teamID, id)
+	if err != nil {
+		return dbErr("delete engine", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("delete engine")
+	}
+	return nil
+}
+
+// EnsureEngine makes the team's engine named in.Name look like in: created
+// when missing, updated when different, left alone (no write, no reload
+// signalled) when equal. The team row lock makes concurrent runs from
+// several replicas take turns, and the sealed key's engine id is known
+// before anything is written.
+func (s *Store) EnsureEngine(ctx context.Context, teamID string, in EngineInput) (Engine, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Engine{}, err
+	}
+	var e Engine
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockTeam(ctx, tx, teamID); err != nil {
+			return err
+		}
+		cur, err := scanEngine(tx.QueryRow(ctx,
+			"SELECT "+engineColumns+" FROM engines WHERE team_id = $1 AND name = $2", teamID, in.Name))
+		if errors.Is(err, pgx.ErrNoRows) {
+			e, err = s.insertEngine(ctx, tx, teamID, in)
+			return err
+		}
+		if err != nil {
+			return dbErr("ensure engine", err)
+		}
+		if s.engineMatches(cur, in) {
+			e = cur.Engine
+			return nil
+		}
+		e, err = s.updateEngine(ctx, tx, teamID, cur.ID, in)
+		return err
+	})
+	return e, err
+}
+
+// engineMatches tells whether writing in over cur would change nothing.
+func (s *Store) engineMatches(cur engineRow, in EngineInput) bool {
+	if cur.Dialect != in.Dialect || cur.BaseURL != in.BaseURL || cur.Default != in.Default || !slices.Equal(cur.Models, in.Models) {
+		return false
+	}
+	if in.APIKey == nil {
+		return true
+	}
+	if *in.APIKey == "" || cur.sealedKey == nil || s.sealer == nil {
+		return (*in.APIKey == "") == (cur.sealedKey == nil)
+	}
+	plain, err := s.sealer.Open(cur.sealedKey, engineAD(cur.ID))
+	return err == nil && string(plain) == *in.APIKey
+}

@@ -1,0 +1,207 @@
+package tenants
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// TeamInput is what a caller may set on a team.
+type TeamInput struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// IssuerInput is what a caller may set on an issuer.
+type IssuerInput struct {
+	URL        string   `json:"issuer"`
+	Audience   string   `json:"audience"`
+	Algorithms []string `json:"algorithms"`
+	UserClaim  string   `json:"user_claim"`
+}
+
+// EngineInput is what a caller may set on an engine.
+type EngineInput struct {
+	Name    string `json:"name"`
+	Dialect string `json:"dialect"`
+	BaseURL string `json:"base_url"`
+	// APIKey is the upstream secret. On update nil keeps the stored one and
+	// "" clears it; on create both mean none.
+	APIKey  *string  `json:"api_key"`
+	Models  []string `json:"models"`
+	Default bool     `json:"default"`
+}
+
+// APIKeyInput is what a caller may set on a new gateway API key.
+type APIKeyInput struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// Algorithms an issuer may restrict its tokens to. HS* is absent on
+// purpose: a shared secret has no place in a public JWKS.
+var allowedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+
+var (
+	slugPattern       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	engineNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+)
+
+func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
+
+func (in TeamInput) normalize() (TeamInput, error) {
+	if !slugPattern.MatchString(in.Slug) {
+		return in, invalid("slug", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
+	}
+	name, err := displayName("name", in.Name)
+	if err != nil {
+		return in, err
+	}
+	in.Name = name
+	return in, nil
+}
+
+func (in IssuerInput) normalize() (IssuerInput, error) {
+	// The URL is kept byte for byte: it must equal the tokens' "iss".
+	if err := checkHTTPURL("issuer", in.URL); err != nil {
+		return in, err
+	}
+	if strings.TrimSpace(in.Audience) == "" {
+		return in, invalid("audience", "is required")
+	}
+	if len(in.Audience) > 1000 {
+		return in, invalid("audience", "must be at most 1000 bytes")
+	}
+	algs := []string{}
+	for _, a := range in.Algorithms {
+		if !slices.Contains(allowedAlgorithms, a) {
+			return in, invalid("algorithms", "unsupported algorithm "+quoteShort(a)+"; allowed: "+strings.Join(allowedAlgorithms, " "))
+		}
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	in.Algorithms = algs
+	in.UserClaim = strings.TrimSpace(in.UserClaim)
+	if in.UserClaim == "" {
+		in.UserClaim = "sub"
+	}
+	if len(in.UserClaim) > 100 {
+		return in, invalid("user_claim", "must be at most 100 bytes")
+	}
+	return in, nil
+}
+
+func (in EngineInput) normalize() (EngineInput, error) {
+	if !engineNamePattern.MatchString(in.Name) {
+		return in, invalid("name", "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	if in.Dialect != DialectOllama && in.Dialect != DialectOpenAI {
+		return in, invalid("dialect", "must be ollama or openai")
+	}
+	if err := checkHTTPURL("base_url", in.BaseURL); err != nil {
+		return in, err
+	}
+	// The proxy appends request paths; one spelling avoids "//v1".
+	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
+	if in.APIKey != nil && len(*in.APIKey) > 4096 {
+		return in, invalid("api_key", "must be at most 4096 bytes")
+	}
+	models, err := stringSet("models", in.Models, 200)
+	if err != nil {
+		return in, err
+	}
+	in.Models = models
+	return in, nil
+}
+
+func (in APIKeyInput) normalize(now time.Time) (APIKeyInput, error) {
+	name, err := displayName("name", in.Name)
+	if err != nil {
+		return in, err
+	}
+	in.Name = name
+	for _, s := range in.Scopes {
+		if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+			return in, invalid("scopes", "a scope cannot contain spaces")
+		}
+	}
+	scopes, err := stringSet("scopes", in.Scopes, 100)
+	if err != nil {
+		return in, err
+	}
+	in.Scopes = scopes
+	if in.ExpiresAt != nil {
+		if !in.ExpiresAt.After(now) {
+			return in, invalid("expires_at", "must be in the future")
+		}
+		t := in.ExpiresAt.UTC()
+		in.ExpiresAt = &t
+	}
+	return in, nil
+}
+
+func displayName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 || n > 200 || !utf8.ValidString(s) {
+		return s, invalid(field, "must be 1 to 200 characters")
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return s, invalid(field, "cannot contain control characters")
+	}
+	return s, nil
+}
+
+// checkHTTPURL accepts absolute http and https URLs with a host. Plain http
+// is allowed: self-hosted IdPs and engines often sit on loopback or a
+// private network. Credentials in the URL are refused because the URL is
+// stored and shown in clear.
+func checkHTTPURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return invalid(field, "must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return invalid(field, "must not contain credentials")
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return invalid(field, "must not have a query or fragment")
+	}
+	return nil
+}
+
+// stringSet trims, drops duplicates (keeping order) and refuses empty or
+// overlong items.
+func stringSet(field string, in []string, maxLen int) ([]string, error) {
+	out := []string{}
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil, invalid(field, "items cannot be empty")
+		}
+		if len(s) > maxLen {
+			return nil, invalid(field, "items must be at most "+strconv.Itoa(maxLen)+" bytes")
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	if len(out) > 1000 {
+		return nil, invalid(field, "at most 1000 items")
+	}
+	return out, nil
+}
+
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 20 {
+		s = string(r[:20]) + "…"
+	}
+	return strconv.Quote(s)
+}

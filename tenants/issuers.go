@@ -1,0 +1,134 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const issuerColumns = "id, team_id, url, audience, algorithms, user_claim, created_at, updated_at"
+
+func scanIssuer(row pgx.Row) (Issuer, error) {
+	var is Issuer
+	err := row.Scan(&is.ID, &is.TeamID, &is.URL, &is.Audience, &is.Algorithms, &is.UserClaim, &is.CreatedAt, &is.UpdatedAt)
+	return is, err
+}
+
+// CreateIssuer trusts a new IdP for the team; the same URL and audience
+// twice is ErrConflict.
+func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Issuer{}, err
+	}
+	if !validID(teamID) {
+		return Issuer{}, notFound("team")
+	}
+	id, err := newID()
+	if err != nil {
+		return Issuer{}, err
+	}
+	is, err := scanIssuer(s.pool.QueryRow(ctx,
+		`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
+		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+issuerColumns,
+		id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
+	return is, dbErr("create issuer", err)
+}
+
+// GetIssuer finds one issuer of the team.
+func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (Issuer, error) {
+	if !validID(teamID) || !validID(id) {
+		return Issuer{}, notFound("issuer")
+	}
+	is, err := scanIssuer(s.pool.QueryRow(ctx,
+		"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND id = $2", teamID, id))
+	return is, dbErr("get issuer", err)
+}
+
+// ListIssuers returns one page of the team's issuers in creation order.
+func (s *Store) ListIssuers(ctx context.Context, teamID string, page Page) ([]Issuer, string, error) {
+	page, err := page.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if !validID(teamID) {
+		return nil, "", notFound("team")
+	}
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+issuerColumns+` FROM issuers
+		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+		teamID, page.afterArg(), page.Limit+1)
+	if err != nil {
+		return nil, "", dbErr("list issuers", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Issuer, error) { return scanIssuer(r) })
+	if err != nil {
+		return nil, "", dbErr("list issuers", err)
+	}
+	list, next := cut(list, page.Limit, func(is Issuer) string { return is.ID })
+	return list, next, nil
+}
+
+// UpdateIssuer replaces every field of an issuer.
+func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerInput) (Issuer, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Issuer{}, err
+	}
+	if !validID(teamID) || !validID(id) {
+		return Issuer{}, notFound("issuer")
+	}
+	is, err := scanIssuer(s.pool.QueryRow(ctx,
+		`UPDATE issuers SET url = $3, audience = $4, algorithms = $5, user_claim = $6, updated_at = now()
+		 WHERE team_id = $1 AND id = $2 RETURNING `+issuerColumns,
+		teamID, id, in.URL, in.Audience, in.Algorithms, in.UserClaim))
+	return is, dbErr("update issuer", err)
+}
+
+// DeleteIssuer stops trusting an IdP.
+func (s *Store) DeleteIssuer(ctx context.Context, teamID, id string) error {
+	if !validID(teamID) || !validID(id) {
+		return notFound("issuer")
+	}
+	tag, err := s.pool.Exec(ctx, "DELETE FROM issuers WHERE team_id = $1 AND id = $2", teamID, id)
+	if err != nil {
+		return dbErr("delete issuer", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("delete issuer")
+	}
+	return nil
+}
+
+// EnsureIssuer makes sure the team trusts the IdP at in.URL for
+// in.Audience, creating it or updating its algorithms and user claim. It is
+// idempotent and safe to run from several replicas at once; an unchanged
+// issuer is not written (no reload is signalled).
+func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Issuer{}, err
+	}
+	if !validID(teamID) {
+		return Issuer{}, notFound("team")
+	}
+	id, err := newID()
+	if err != nil {
+		return Issuer{}, err
+	}
+	is, err := scanIssuer(s.pool.QueryRow(ctx,
+		`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
+		 VALUES ($1, $2, $3, $4, $5, $6)
+		 ON CONFLICT (team_id, url, audience) DO UPDATE
+		   SET algorithms = EXCLUDED.algorithms, user_claim = EXCLUDED.user_claim, updated_at = now()
+		   WHERE (issuers.algorithms, issuers.user_claim) IS DISTINCT FROM (EXCLUDED.algorithms, EXCLUDED.user_claim)
+		 RETURNING `+issuerColumns,
+		id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
+	if errors.Is(err, pgx.ErrNoRows) { // already as asked
+		is, err = scanIssuer(s.pool.QueryRow(ctx,
+			"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND url = $2 AND audience = $3",
+			teamID, in.URL, in.Audience))
+	}
+	return is, dbErr("ensure issuer", err)
+}
