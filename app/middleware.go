@@ -26,7 +26,9 @@ const (
 func (a *App) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	id := c.Get(fiber.HeaderXRequestID)
-	if !validRequestID(id) {
+	if validRequestID(id) {
+		id = strings.Clone(id) // kept after the request buffer is reused
+	} else {
 		id = newRequestID()
 	}
 	c.Locals(localRequestID, id)
@@ -42,7 +44,7 @@ func (a *App) observe(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	route := c.Route().Path
 	elapsed := time.Since(start)
-	a.metrics.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+	a.metrics.requests.WithLabelValues(route, methodLabel(c.Method()), strconv.Itoa(status)).Inc()
 	a.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
 	if a.log.Enabled(c.UserContext(), slog.LevelInfo) {
 		team, _ := c.Locals(localTeam).(string)
@@ -53,6 +55,28 @@ func (a *App) observe(c *fiber.Ctx) error {
 			"team", team, "user", user)
 	}
 	return nil
+}
+
+// methodLabel returns a string that outlives the request: Fiber's strings
+// point into buffers that are reused, and metric labels are kept forever.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "other"
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -36,7 +36,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`attach_upstream_duration_seconds_bucket{route="/api/chat",status="200"`,
 	} {
 		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %s", want)
+			t.Errorf("metrics lack %s\n%s", want, grepLines(body, "attach_http_requests_total"))
 		}
 	}
 }
@@ -174,4 +174,14 @@ func TestEmbeddedDefaultKeepsItsSecrets(t *testing.T) {
 	if _, err := a.store.GetTeam(ctx, "kept"); err != nil {
 		t.Fatalf("data lost across restart: %v", err)
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
