@@ -49,6 +49,10 @@ func (w *tailWriter) emit(line string) {
 			break
 		}
 	}
+	// Readiness polling while the server starts is expected to be refused.
+	if strings.Contains(line, "the database system is starting up") {
+		level = slog.LevelDebug
+	}
 	w.log.Log(context.Background(), level, "postgres", "line", line)
 	w.lines = append(w.lines, line)
 	if len(w.lines) > w.max {

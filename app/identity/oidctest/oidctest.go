@@ -14,7 +14,9 @@
 // gateway-es256 and gateway-eddsa; their access tokens carry sub = client id
 // and aud = the requested resource. The "console" client signs users in with
 // the authorization code flow through the provider's development login page,
-// where any login and password is accepted and the login becomes the subject.
+// where any login and password is accepted and the login becomes the subject;
+// the ID token carries sub, email ("LOGIN@example.test") and name ("Test
+// User LOGIN"). LoginClient gives its credentials.
 //
 // node must be on PATH and the npm packages installed (`make deps`, which runs
 // `npm ci --prefix app/identity/oidctest`).

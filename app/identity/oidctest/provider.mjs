@@ -81,6 +81,9 @@ const config = {
     profile: ['name'],
   },
   scopes: ['openid', 'offline_access', 'email', 'profile'],
+  // Put the email and profile claims in the ID token too, not only behind
+  // the userinfo endpoint, so a relying party can read them straight away.
+  conformIdTokenClaims: false,
   ttl: { ClientCredentials: tokenTTL, AccessToken: tokenTTL },
   features: {
     devInteractions: { enabled: true },
