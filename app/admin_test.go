@@ -77,6 +77,9 @@ func TestManagementAPIWithAPIKeys(t *testing.T) {
 		resp, _ := call(t, "POST", gw.URL+"/t/research/api/chat", key, chatBody)
 		return resp.StatusCode == 200
 	})
+	waitFor(t, "last_used_at recorded", func() bool {
+		return admin.do("GET", "/teams/research/keys/"+k["id"].(string), "", 200)["last_used_at"] != nil
+	})
 	up, _ := eng.lastRequest()
 	if up.Header.Get("Authorization") != "Bearer sk-upstream-secret-1234" {
 		t.Errorf("engine did not get its own key: %q", up.Header.Get("Authorization"))

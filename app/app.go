@@ -33,6 +33,7 @@ type App struct {
 	verify  *identity.Verifier
 	proxy   *proxy.Proxy
 	metrics *metrics
+	usage   *keyUsage
 	http    *fiber.App
 
 	sessionKey []byte
@@ -101,10 +102,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Observer:              a.metrics,
 		Logger:                log,
 	})
+	a.usage = newKeyUsage(a.store, log, cfg.KeyUsageInterval)
 	a.http = a.routes()
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
+	a.background.Add(1)
+	go func() {
+		defer a.background.Done()
+		a.usage.run(bg)
+	}()
 	a.background.Add(1)
 	go func() {
 		defer a.background.Done()

@@ -52,6 +52,7 @@ type Config struct {
 	StreamIdleTimeout time.Duration // ATTACH_STREAM_IDLE_TIMEOUT, default 120s
 	ShutdownTimeout   time.Duration // ATTACH_SHUTDOWN_TIMEOUT, default 30s
 	JWKSMinRefresh    time.Duration // ATTACH_JWKS_MIN_REFRESH, default 30s
+	KeyUsageInterval  time.Duration // how often API key last-used times are written; 10s
 
 	LogLevel slog.Level // ATTACH_LOG_LEVEL: debug, info (default), warn, error
 }
@@ -87,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		StreamIdleTimeout: r.duration(120*time.Second, "ATTACH_STREAM_IDLE_TIMEOUT"),
 		ShutdownTimeout:   r.duration(30*time.Second, "ATTACH_SHUTDOWN_TIMEOUT"),
 		JWKSMinRefresh:    r.duration(30*time.Second, "ATTACH_JWKS_MIN_REFRESH"),
+		KeyUsageInterval:  10 * time.Second,
 		LogLevel:          r.level("ATTACH_LOG_LEVEL"),
 	}
 	if r.err != nil {

@@ -114,6 +114,7 @@ func testConfig(t *testing.T) Config {
 	cfg.AdminToken = "test-admin-token-0123456789"
 	cfg.JWKSMinRefresh = 200 * time.Millisecond
 	cfg.UpstreamTimeout = 5 * time.Second
+	cfg.KeyUsageInterval = 50 * time.Millisecond
 	return cfg
 }
 

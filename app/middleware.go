@@ -141,6 +141,9 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 			return a.unauthorized(c, err)
 		}
 		c.Locals(localUser, p.Subject)
+		if p.KeyID != "" {
+			a.usage.record(p.KeyID, time.Now())
+		}
 
 		id := proxy.Identity{
 			User:    p.Subject,
