@@ -178,3 +178,25 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestChangesReachEveryReplica runs two gateways on one database: a key
+// minted and revoked through one is honoured by the other, through
+// Postgres LISTEN/NOTIFY alone.
+func TestChangesReachEveryReplica(t *testing.T) {
+	eng := newEngine(t)
+	cfg := testConfig(t)
+	cfg.EngineURL = eng.URL()
+	one, two := startGateway(t, cfg), startGateway(t, cfg)
+
+	k := adminClient(t, one).post("/teams/default/keys", `{"name":"shared"}`, 201)
+	key := k["key"].(string)
+	waitFor(t, "the key on the second replica", func() bool {
+		resp, _ := call(t, "POST", two.URL+"/api/chat", key, chatBody)
+		return resp.StatusCode == 200
+	})
+	adminClient(t, one).do("DELETE", "/teams/default/keys/"+k["id"].(string), "", 204)
+	waitFor(t, "revocation on the second replica", func() bool {
+		resp, _ := call(t, "POST", two.URL+"/api/chat", key, chatBody)
+		return resp.StatusCode == 401
+	})
+}
