@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -24,17 +25,14 @@ func (a *App) adminRoutes(r fiber.Router) {
 	r.Patch("/teams/:team", a.updateTeam)
 	r.Delete("/teams/:team", a.deleteTeam)
 
-	r.Get("/teams/:team/issuers", a.listIssuers)
-	r.Post("/teams/:team/issuers", a.createIssuer)
-	r.Get("/teams/:team/issuers/:id", a.getIssuer)
-	r.Put("/teams/:team/issuers/:id", a.updateIssuer)
-	r.Delete("/teams/:team/issuers/:id", a.deleteIssuer)
-
-	r.Get("/teams/:team/engines", a.listEngines)
-	r.Post("/teams/:team/engines", a.createEngine)
-	r.Get("/teams/:team/engines/:id", a.getEngine)
-	r.Put("/teams/:team/engines/:id", a.updateEngine)
-	r.Delete("/teams/:team/engines/:id", a.deleteEngine)
+	mountResource(a, r, "/teams/:team/issuers", teamResource[tenants.IssuerInput, tenants.Issuer]{
+		list: a.store.ListIssuers, create: a.store.CreateIssuer, get: a.store.GetIssuer,
+		update: a.store.UpdateIssuer, remove: a.store.DeleteIssuer,
+	})
+	mountResource(a, r, "/teams/:team/engines", teamResource[tenants.EngineInput, tenants.Engine]{
+		list: a.store.ListEngines, create: a.store.CreateEngine, get: a.store.GetEngine,
+		update: a.store.UpdateEngine, remove: a.store.DeleteEngine,
+	})
 
 	r.Get("/teams/:team/keys", a.listKeys)
 	r.Post("/teams/:team/keys", a.createKey)
@@ -115,120 +113,68 @@ func (a *App) teamID(c *fiber.Ctx) (string, error) {
 	return t.ID, nil
 }
 
-// --- issuers ---
-
-func (a *App) listIssuers(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	page, err := pageFrom(c)
-	if err != nil {
-		return err
-	}
-	items, next, err := a.store.ListIssuers(c.UserContext(), team, page)
-	return listResponse(c, items, next, err)
+// teamResource is one kind of thing a team owns (issuers, engines), with
+// the store's operations on it; mountResource serves it as REST routes.
+type teamResource[In, Out any] struct {
+	list   func(ctx context.Context, teamID string, p tenants.Page) ([]Out, string, error)
+	create func(ctx context.Context, teamID string, in In) (Out, error)
+	get    func(ctx context.Context, teamID, id string) (Out, error)
+	update func(ctx context.Context, teamID, id string, in In) (Out, error)
+	remove func(ctx context.Context, teamID, id string) error
 }
 
-func (a *App) createIssuer(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	var in tenants.IssuerInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	is, err := a.store.CreateIssuer(c.UserContext(), team, in)
-	return created(c, is, err)
-}
-
-func (a *App) getIssuer(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	is, err := a.store.GetIssuer(c.UserContext(), team, c.Params("id"))
-	return found(c, is, err)
-}
-
-func (a *App) updateIssuer(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	var in tenants.IssuerInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	is, err := a.store.UpdateIssuer(c.UserContext(), team, c.Params("id"), in)
-	return found(c, is, err)
-}
-
-func (a *App) deleteIssuer(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	return deleted(c, a.store.DeleteIssuer(c.UserContext(), team, c.Params("id")))
-}
-
-// --- engines ---
-
-func (a *App) listEngines(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	page, err := pageFrom(c)
-	if err != nil {
-		return err
-	}
-	items, next, err := a.store.ListEngines(c.UserContext(), team, page)
-	return listResponse(c, items, next, err)
-}
-
-func (a *App) createEngine(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	var in tenants.EngineInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	e, err := a.store.CreateEngine(c.UserContext(), team, in)
-	return created(c, e, err)
-}
-
-func (a *App) getEngine(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	e, err := a.store.GetEngine(c.UserContext(), team, c.Params("id"))
-	return found(c, e, err)
-}
-
-func (a *App) updateEngine(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	var in tenants.EngineInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	e, err := a.store.UpdateEngine(c.UserContext(), team, c.Params("id"), in)
-	return found(c, e, err)
-}
-
-func (a *App) deleteEngine(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	return deleted(c, a.store.DeleteEngine(c.UserContext(), team, c.Params("id")))
+func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamResource[In, Out]) {
+	r.Get(path, func(c *fiber.Ctx) error {
+		team, err := a.teamID(c)
+		if err != nil {
+			return err
+		}
+		page, err := pageFrom(c)
+		if err != nil {
+			return err
+		}
+		items, next, err := res.list(c.UserContext(), team, page)
+		return listResponse(c, items, next, err)
+	})
+	r.Post(path, func(c *fiber.Ctx) error {
+		team, err := a.teamID(c)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		out, err := res.create(c.UserContext(), team, in)
+		return created(c, out, err)
+	})
+	r.Get(path+"/:id", func(c *fiber.Ctx) error {
+		team, err := a.teamID(c)
+		if err != nil {
+			return err
+		}
+		out, err := res.get(c.UserContext(), team, c.Params("id"))
+		return found(c, out, err)
+	})
+	r.Put(path+"/:id", func(c *fiber.Ctx) error {
+		team, err := a.teamID(c)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := decodeJSON(c, &in); err != nil {
+			return err
+		}
+		out, err := res.update(c.UserContext(), team, c.Params("id"), in)
+		return found(c, out, err)
+	})
+	r.Delete(path+"/:id", func(c *fiber.Ctx) error {
+		team, err := a.teamID(c)
+		if err != nil {
+			return err
+		}
+		return deleted(c, res.remove(c.UserContext(), team, c.Params("id")))
+	})
 }
 
 // --- API keys ---
