@@ -54,6 +54,10 @@ type Config struct {
 	JWKSMinRefresh    time.Duration // ATTACH_JWKS_MIN_REFRESH, default 30s
 	KeyUsageInterval  time.Duration // how often API key last-used times are written; 10s
 
+	// TrustedProxies (ATTACH_TRUSTED_PROXIES, comma separated IPs or CIDRs)
+	// may set X-Forwarded-Proto; from anyone else it is ignored.
+	TrustedProxies []string
+
 	LogLevel slog.Level // ATTACH_LOG_LEVEL: debug, info (default), warn, error
 }
 
@@ -89,6 +93,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:   r.duration(30*time.Second, "ATTACH_SHUTDOWN_TIMEOUT"),
 		JWKSMinRefresh:    r.duration(30*time.Second, "ATTACH_JWKS_MIN_REFRESH"),
 		KeyUsageInterval:  10 * time.Second,
+		TrustedProxies:    r.list("ATTACH_TRUSTED_PROXIES"),
 		LogLevel:          r.level("ATTACH_LOG_LEVEL"),
 	}
 	if r.err != nil {

@@ -38,6 +38,10 @@ func (a *App) routes() *fiber.App {
 		ReadTimeout:           60 * time.Second, // a slow client cannot hold a connection forever
 		IdleTimeout:           120 * time.Second,
 		ErrorHandler:          a.errorHandler,
+		// Forwarded headers are believed only from the proxies named in
+		// ATTACH_TRUSTED_PROXIES; by default from nobody.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          a.cfg.TrustedProxies,
 	})
 	f.Use(a.observe, stripAttachHeaders)
 

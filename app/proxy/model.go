@@ -7,52 +7,144 @@ import (
 	"fmt"
 )
 
-// The only parts of a request body the proxy reads: the rest goes to the
-// engine untouched.
-type modelField struct {
-	Model string `json:"model"`
-}
-
-type modelOrName struct {
-	Model string `json:"model"`
-	Name  string `json:"name"` // legacy spelling of /api/show
-}
-
 // errInvalidJSON marks a body the proxy could not read a model from.
 var errInvalidJSON = errors.New("request body is not valid JSON")
 
+var (
+	keyModel = []byte("model")
+	keyName  = []byte("name") // legacy spelling of /api/show
+)
+
 // modelOf returns the model a request body asks for, "" when it names none.
 // withName accepts the legacy "name" field when "model" is absent.
+//
+// Only the top-level "model" (and "name") members are read; the rest of the
+// body, prompts included, is checked for validity and left alone. This runs
+// on every request, so it walks the bytes instead of decoding into a struct,
+// which would allocate for every nested value. Member names match without
+// regard to case and the last duplicate wins, as encoding/json (and so
+// Ollama) reads them.
 func modelOf(body []byte, withName bool) (string, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
+	if skipSpace(body, 0) == len(body) {
 		return "", nil
 	}
-	if !withName {
-		var f modelField
-		if err := json.Unmarshal(body, &f); err != nil {
-			return "", bodyError(err)
+	if !json.Valid(body) {
+		return "", errInvalidJSON
+	}
+	i := skipSpace(body, 0)
+	if body[i] != '{' {
+		return "", fmt.Errorf("%w: the body must be a JSON object", errInvalidJSON)
+	}
+	var model, name []byte
+	i = skipSpace(body, i+1)
+	for body[i] != '}' {
+		keyEnd := skipString(body, i)
+		key := body[i+1 : keyEnd-1]
+		i = skipSpace(body, keyEnd)
+		i = skipSpace(body, i+1) // past ':'
+		valEnd := skipValue(body, i)
+		value := body[i:valEnd]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			// An escaped member name: rare enough to take the slow path.
+			return modelOfSlow(body, withName)
 		}
-		return f.Model, nil
+		switch {
+		case bytes.EqualFold(key, keyModel):
+			model = value
+		case withName && bytes.EqualFold(key, keyName):
+			name = value
+		}
+		i = skipSpace(body, valEnd)
+		if body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
 	}
-	var f modelOrName
-	if err := json.Unmarshal(body, &f); err != nil {
-		return "", bodyError(err)
+	m, err := stringValue(model, "model")
+	if err != nil || m != "" || !withName {
+		return m, err
 	}
-	if f.Model == "" {
-		return f.Name, nil
-	}
-	return f.Model, nil
+	return stringValue(name, "name")
 }
 
-// bodyError says what is wrong with a body without quoting it: it may hold
-// a prompt the logs must not keep.
-func bodyError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return fmt.Errorf("%w: the body must be a JSON object", errInvalidJSON)
-		}
-		return fmt.Errorf("%w: field %q must be a string", errInvalidJSON, te.Field)
+// stringValue decodes a JSON string value; null or absent is "".
+func stringValue(v []byte, field string) (string, error) {
+	switch {
+	case len(v) == 0 || string(v) == "null":
+		return "", nil
+	case v[0] != '"':
+		return "", fmt.Errorf("%w: field %q must be a string", errInvalidJSON, field)
+	case bytes.IndexByte(v, '\\') < 0:
+		return string(v[1 : len(v)-1]), nil
 	}
-	return errInvalidJSON
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", fmt.Errorf("%w: field %q: %w", errInvalidJSON, field, err)
+	}
+	return s, nil
+}
+
+// modelOfSlow decodes with encoding/json, for bodies the scanner leaves to it.
+func modelOfSlow(body []byte, withName bool) (string, error) {
+	var f struct {
+		Model json.RawMessage `json:"model"`
+		Name  json.RawMessage `json:"name"`
+	}
+	if err := json.Unmarshal(body, &f); err != nil {
+		return "", errInvalidJSON
+	}
+	m, err := stringValue(f.Model, "model")
+	if err != nil || m != "" || !withName {
+		return m, err
+	}
+	return stringValue(f.Name, "name")
+}
+
+// The helpers below walk JSON already known to be valid, so they check
+// nothing and never run past the end.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' &&
+		b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
 }

@@ -134,6 +134,18 @@ func TestModelOf(t *testing.T) {
 		{`[1]`, false, "", true},
 		{`{"model":1}`, false, "", true},
 		{`{"model":"a"} trailing`, false, "", true},
+		{`{"model":null}`, false, "", false},
+		{`{"Model":"a"}`, false, "a", false},
+		{`{"model":"a","model":"b"}`, false, "b", false},
+		{`{"model":"a\"b\u00e9"}`, false, "a\"bé", false},
+		{`{"mo\u0064el":"x"}`, false, "x", false},
+		{`{"mo\u0064el":7}`, false, "", true},
+		{` { "opts" : {"model":"inner","a":[1,"]",{"b":"}"}]} , "n":-1.5e3,"t":true, "model" : "outer" } `, false, "outer", false},
+		{`{"name":"",  "model":""}`, true, "", false},
+		{`{"model":"","name":"n"}`, true, "n", false},
+		{`{"name":["x"]}`, true, "", true},
+		{`{}`, true, "", false},
+		{`"model"`, false, "", true},
 	}
 	for _, tc := range cases {
 		got, err := modelOf([]byte(tc.body), tc.withName)

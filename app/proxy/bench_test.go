@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+const benchAnswer = `{"model":"llama3","created_at":"2025-05-01T10:00:00Z","message":{"role":"assistant","content":"Hello! How can I help?"},"done":true,"done_reason":"stop","total_duration":1234567,"eval_count":7}`
+
+// BenchmarkProxyChat measures what the gateway adds to a non-streamed chat
+// call: client -> Fiber -> Serve -> engine, all over in-memory connections so
+// that only the proxy's own work is timed.
+func BenchmarkProxyChat(b *testing.B) {
+	upLn := fasthttputil.NewInmemoryListener()
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json; charset=utf-8")
+		ctx.SetBodyString(benchAnswer)
+	}}
+	go func() { _ = up.Serve(upLn) }()
+	defer up.Shutdown()
+
+	p := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer p.Close()
+	p.client.Dial = func(string) (net.Conn, error) {
+		c, err := upLn.Dial()
+		if err != nil {
+			return nil, &dialError{err: err}
+		}
+		return &engineConn{Conn: c, header: p.cfg.ResponseHeaderTimeout, idle: p.cfg.StreamIdleTimeout}, nil
+	}
+	team := teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Post("/api/chat", func(c *fiber.Ctx) error {
+		return p.Serve(c, team, "/api/chat", testIdentity)
+	})
+	gwLn := fasthttputil.NewInmemoryListener()
+	go func() { _ = app.Listener(gwLn) }()
+	defer app.Shutdown()
+
+	client := &fasthttp.HostClient{Addr: "gateway", Dial: func(string) (net.Conn, error) { return gwLn.Dial() }}
+	body := []byte(`{"model":"llama3","messages":[{"role":"user","content":"hi"}],"stream":false}`)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	req.SetRequestURI("http://gateway/api/chat")
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("Authorization", "Bearer client-token")
+	req.SetBody(body)
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := client.Do(req, resp); err != nil {
+			b.Fatalf("request: %v", err)
+		}
+		if resp.StatusCode() != fasthttp.StatusOK || len(resp.Body()) != len(benchAnswer) {
+			b.Fatalf("answer %d %q", resp.StatusCode(), resp.Body())
+		}
+	}
+}

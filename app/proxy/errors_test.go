@@ -1,0 +1,133 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// recordingObserver keeps what the proxy reported about upstream calls.
+type recordingObserver struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (o *recordingObserver) ObserveUpstream(engine, route string, status int, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, engine+" "+route+" "+http.StatusText(status))
+}
+
+func (o *recordingObserver) last() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.calls) == 0 {
+		return ""
+	}
+	return o.calls[len(o.calls)-1]
+}
+
+func TestClosedPortIs502(t *testing.T) {
+	base := strings.Replace(closedPort(t), "http://", "http://user:url-secret@", 1)
+	obs := &recordingObserver{}
+	gw := startGateway(t, Config{Observer: obs}, teamOf(tenants.Engine{
+		Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: base, APIKey: "key-secret", Default: true,
+	}))
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	if !strings.Contains(msg, "gpu") || strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "secret") {
+		t.Errorf("message %q must name the engine, not its address or secrets", msg)
+	}
+	if got := obs.last(); got != "gpu /api/chat Bad Gateway" {
+		t.Errorf("observer saw %q", got)
+	}
+}
+
+func TestSlowEngineIs504(t *testing.T) {
+	released := make(chan struct{})
+	var hits atomic.Int32
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		select {
+		case <-released:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(released) })
+	obs := &recordingObserver{}
+	gw := startGateway(t, Config{ResponseHeaderTimeout: 50 * time.Millisecond, Observer: obs},
+		teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusGatewayTimeout, CodeUpstreamTimeout)
+	if !strings.Contains(msg, "gpu") {
+		t.Errorf("message %q must name the engine", msg)
+	}
+	// GET is idempotent: a timeout must not be retried either.
+	wantError(t, get(t, gw+"/api/version"), http.StatusGatewayTimeout, CodeUpstreamTimeout)
+	if got := obs.last(); got != "gpu /api/version Gateway Timeout" {
+		t.Errorf("observer saw %q", got)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("engine saw %d requests, want 2 (no retries after a timeout)", n)
+	}
+}
+
+func TestBodyTooLargeIs413(t *testing.T) {
+	engine, seen := recordingEngine(t, nil)
+	gw := startGateway(t, Config{MaxBodyBytes: 64},
+		teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+
+	big := `{"model":"x","prompt":"` + strings.Repeat("a", 100) + `"}`
+	wantError(t, post(t, gw+"/api/generate", big), http.StatusRequestEntityTooLarge, CodeBodyTooLarge)
+	if len(seen) != 0 {
+		t.Fatal("the engine saw a body over the limit")
+	}
+	resp := post(t, gw+"/api/generate", `{"model":"x"}`)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a body under the limit: status %d, %s", resp.StatusCode, body)
+	}
+}
+
+func TestCompressedBodyRefused(t *testing.T) {
+	engine, _ := recordingEngine(t, nil)
+	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	req, _ := http.NewRequest(http.MethodPost, gw+"/api/chat", strings.NewReader("\x1f\x8b..."))
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	wantError(t, resp, http.StatusUnsupportedMediaType, CodeUnsupportedEncoding)
+}
+
+func TestEngineErrorsPassThrough(t *testing.T) {
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error":"model 'nope' not found"}`)
+	}))
+	obs := &recordingObserver{}
+	gw := startGateway(t, Config{Observer: obs}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	resp := post(t, gw+"/api/chat", `{"model":"nope"}`)
+	body := readBody(t, resp)
+	if resp.StatusCode != http.StatusNotFound || body != `{"error":"model 'nope' not found"}` {
+		t.Fatalf("got %d %s, want the engine's own 404", resp.StatusCode, body)
+	}
+	if got := obs.last(); got != "gpu /api/chat Not Found" {
+		t.Errorf("observer saw %q", got)
+	}
+}
+
+func TestWriteErrorShape(t *testing.T) {
+	gw := startGateway(t, Config{}, teamOf())
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusNotFound, CodeNoEngine)
+	if !strings.Contains(msg, "acme") {
+		t.Errorf("message %q should name the team", msg)
+	}
+	wantError(t, get(t, gw+"/api/tags"), http.StatusNotFound, CodeNoEngine)
+}
