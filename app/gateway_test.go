@@ -59,6 +59,17 @@ func TestSidecarQuickStart(t *testing.T) {
 		t.Error("different clients share a session id")
 	}
 
+	// The seed's quick-start: curl -d sends a form content type; the body
+	// still reaches the engine byte for byte.
+	seed := `{"model":"tinyllama","prompt":"hello","stream":false}`
+	resp, body = call(t, "POST", gw.URL+"/api/chat", tok, seed, "Content-Type", "application/x-www-form-urlencoded")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Attach-Session-Id") == "" {
+		t.Fatalf("seed quick-start: %d %s", resp.StatusCode, body)
+	}
+	if _, got := eng.lastRequest(); string(got) != seed {
+		t.Fatalf("engine got body %q", got)
+	}
+
 	// The hosted URL of the default team is the same gateway.
 	resp, body = call(t, "POST", gw.URL+"/t/default/api/chat", tok, chatBody)
 	if resp.StatusCode != 200 {
