@@ -102,7 +102,7 @@ type gateway struct {
 }
 
 // testConfig is a configuration on a fresh database of the shared test cluster.
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	t.Helper()
 	cfg, err := LoadConfig(func(string) string { return "" })
 	if err != nil {
@@ -118,7 +118,7 @@ func testConfig(t *testing.T) Config {
 	return cfg
 }
 
-func startGateway(t *testing.T, cfg Config) *gateway {
+func startGateway(t testing.TB, cfg Config) *gateway {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -227,3 +227,12 @@ func startIDPAndEngine(t *testing.T) (*oidctest.Provider, *engine) {
 }
 
 func teamInput(slug string) tenants.TeamInput { return tenants.TeamInput{Slug: slug, Name: slug} }
+
+// benchGateway is a side-car gateway for benchmarks, logging at warn so the
+// figures are the request path's, not the log writer's.
+func benchGateway(b *testing.B, engineURL string) (*gateway, *oidctest.Provider) {
+	idp := oidctest.Start(b, oidctest.Options{})
+	cfg := testConfig(b)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", engineURL
+	return startGateway(b, cfg), idp
+}

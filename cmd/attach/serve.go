@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"github.com/attach-dev/attach-gateway/app"
 )
@@ -28,7 +29,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log, flushLog := app.NewLogger(stderr, cfg.LogLevel, 200*time.Millisecond)
+	defer flushLog()
 
 	ctx, stop := signalContext()
 	defer stop()
