@@ -65,26 +65,7 @@ func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (APIKey, error
 // ListAPIKeys returns one page of the team's keys, revoked ones included,
 // in creation order.
 func (s *Store) ListAPIKeys(ctx context.Context, teamID string, page Page) ([]APIKey, string, error) {
-	page, err := page.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if !validID(teamID) {
-		return nil, "", notFound("team")
-	}
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+apiKeyColumns+` FROM api_keys
-		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-		teamID, page.afterArg(), page.Limit+1)
-	if err != nil {
-		return nil, "", dbErr("list API keys", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIKey, error) { return scanAPIKey(r) })
-	if err != nil {
-		return nil, "", dbErr("list API keys", err)
-	}
-	list, next := cut(list, page.Limit, func(k APIKey) string { return k.ID })
-	return list, next, nil
+	return listTeamRows(ctx, s, "api_keys", apiKeyColumns, teamID, page, scanAPIKey, func(k APIKey) string { return k.ID })
 }
 
 // RevokeAPIKey stops a key from working. Revoking an already revoked key

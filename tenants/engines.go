@@ -113,29 +113,11 @@ func (s *Store) GetEngine(ctx context.Context, teamID, id string) (Engine, error
 
 // ListEngines returns one page of the team's engines in creation order.
 func (s *Store) ListEngines(ctx context.Context, teamID string, page Page) ([]Engine, string, error) {
-	page, err := page.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if !validID(teamID) {
-		return nil, "", notFound("team")
-	}
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+engineColumns+` FROM engines
-		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-		teamID, page.afterArg(), page.Limit+1)
-	if err != nil {
-		return nil, "", dbErr("list engines", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Engine, error) {
+	scan := func(r pgx.Row) (Engine, error) {
 		row, err := scanEngine(r)
 		return row.Engine, err
-	})
-	if err != nil {
-		return nil, "", dbErr("list engines", err)
 	}
-	list, next := cut(list, page.Limit, func(e Engine) string { return e.ID })
-	return list, next, nil
+	return listTeamRows(ctx, s, "engines", engineColumns, teamID, page, scan, func(e Engine) string { return e.ID })
 }
 
 // UpdateEngine replaces an engine's fields. in.APIKey nil keeps the stored

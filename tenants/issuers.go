@@ -48,26 +48,7 @@ func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (Issuer, error
 
 // ListIssuers returns one page of the team's issuers in creation order.
 func (s *Store) ListIssuers(ctx context.Context, teamID string, page Page) ([]Issuer, string, error) {
-	page, err := page.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if !validID(teamID) {
-		return nil, "", notFound("team")
-	}
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+issuerColumns+` FROM issuers
-		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-		teamID, page.afterArg(), page.Limit+1)
-	if err != nil {
-		return nil, "", dbErr("list issuers", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Issuer, error) { return scanIssuer(r) })
-	if err != nil {
-		return nil, "", dbErr("list issuers", err)
-	}
-	list, next := cut(list, page.Limit, func(is Issuer) string { return is.ID })
-	return list, next, nil
+	return listTeamRows(ctx, s, "issuers", issuerColumns, teamID, page, scanIssuer, func(is Issuer) string { return is.ID })
 }
 
 // UpdateIssuer replaces every field of an issuer.

@@ -1,6 +1,11 @@
 package tenants
 
-import "github.com/google/uuid"
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
 
 // Page asks for one page of a list. Lists are ordered by id, and ids are
 // UUIDv7, so a page is a slice of creation order and a cursor stays valid
@@ -47,4 +52,30 @@ func cut[T any](rows []T, limit int, id func(T) string) ([]T, string) {
 	}
 	rows = rows[:limit]
 	return rows, id(rows[limit-1])
+}
+
+// listTeamRows reads one page of a team's rows of table (a constant, never
+// user input) in creation order.
+func listTeamRows[T any](ctx context.Context, s *Store, table, columns, teamID string, page Page,
+	scan func(pgx.Row) (T, error), id func(T) string) ([]T, string, error) {
+	page, err := page.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	if !validID(teamID) {
+		return nil, "", notFound("team")
+	}
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+columns+" FROM "+table+`
+		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+		teamID, page.afterArg(), page.Limit+1)
+	if err != nil {
+		return nil, "", dbErr("list "+table, err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, "", dbErr("list "+table, err)
+	}
+	list, next := cut(list, page.Limit, id)
+	return list, next, nil
 }
