@@ -34,8 +34,7 @@ test-short: deps
 
 # Load test: an upstream called directly, through nginx, and through the
 # gateway with JWT verification, in one run. Prints req/s, p50, p99, ratios.
-bench: build
-	./deploy/dev/deps.sh bench
+bench: build deps
 	$(GO) run ./cmd/attach-bench $(BENCH_FLAGS)
 
 docker:

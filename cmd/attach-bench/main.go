@@ -5,7 +5,7 @@
 //
 //	go run ./cmd/attach-bench [-duration 10s] [-conns 32] [-skip-nginx]
 //
-// It needs bin/attach (make build), nginx and wrk (deploy/dev/deps.sh bench).
+// It needs bin/attach (make build), nginx and wrk (make deps).
 package main
 
 import (

@@ -70,7 +70,7 @@ func findNginx() (string, error) {
 	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
 		return "/usr/sbin/nginx", nil
 	}
-	return "", fmt.Errorf("nginx not found: run deploy/dev/deps.sh bench (installs nginx-light and wrk), or -skip-nginx")
+	return "", fmt.Errorf("nginx not found: run make deps (installs nginx-light and wrk), or -skip-nginx")
 }
 
 // startNginx writes the configuration into dir and runs nginx in the

@@ -37,7 +37,7 @@ type wrkResult struct {
 func findWrk() (string, error) {
 	p, err := exec.LookPath("wrk")
 	if err != nil {
-		return "", errors.New("wrk not found: run deploy/dev/deps.sh bench (installs nginx-light and wrk)")
+		return "", errors.New("wrk not found: run make deps (installs nginx-light and wrk)")
 	}
 	return p, nil
 }

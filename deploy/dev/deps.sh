@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, testing and benchmarking the gateway need on a
 # Debian machine, skipping whatever is already there. Safe to run repeatedly.
-#   deploy/dev/deps.sh          test dependencies (Postgres, Node packages)
-#   deploy/dev/deps.sh bench    also nginx and wrk for `make bench`
+# That is PostgreSQL (the embedded default and the tests), Node packages (the
+# real OIDC provider the tests run), nginx and wrk (the load benchmark and its
+# tests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -13,10 +14,8 @@ fi
 if ! command -v node >/dev/null 2>&1; then
 	packages+=(nodejs npm)
 fi
-if [[ "${1:-}" == bench ]]; then
-	command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
-	command -v wrk >/dev/null 2>&1 || packages+=(wrk)
-fi
+command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 
 if ((${#packages[@]})); then
 	echo "deps: installing ${packages[*]}"
