@@ -36,7 +36,7 @@ type App struct {
 	usage   *keyUsage
 	http    *fiber.App
 
-	sessionKey []byte
+	sessions *sessionNamer
 
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	a.sessionKey = deriveKey(a.cfg.SecretKey, "attach session id v1")
+	a.sessions = newSessionNamer(deriveKey(a.cfg.SecretKey, "attach session id v1"))
 	a.store = tenants.NewStore(a.pool, sealer)
 	if err := a.ensureDefaultTeam(ctx); err != nil {
 		return nil, err

@@ -104,23 +104,3 @@ func TestParseSecretKey(t *testing.T) {
 		}
 	}
 }
-
-func TestSessionID(t *testing.T) {
-	k1, k2 := deriveKey([]byte("one"), "s"), deriveKey([]byte("two"), "s")
-	a := sessionID(k1, "team", "alice", "curl/8")
-	if a != sessionID(k1, "team", "alice", "curl/8") {
-		t.Fatal("session id not stable")
-	}
-	for _, other := range []string{
-		sessionID(k1, "team", "bob", "curl/8"),
-		sessionID(k1, "team2", "alice", "curl/8"),
-		sessionID(k1, "team", "alice", "python/3"),
-		sessionID(k2, "team", "alice", "curl/8"),
-		// the separator keeps ("ab","c") and ("a","bc") apart
-		sessionID(k1, "teamalice", "", "curl/8"),
-	} {
-		if other == a {
-			t.Fatal("distinct inputs share a session id")
-		}
-	}
-}

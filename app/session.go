@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
+	"sync"
 )
 
 // deriveKey makes a purpose-bound key from the install's secret, so the key
@@ -14,15 +16,30 @@ func deriveKey(secret []byte, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// sessionID is stable for the same team, user and client (user agent) and
-// cannot be guessed or forged without the install's secret.
-func sessionID(key []byte, teamID, user, userAgent string) string {
-	m := hmac.New(sha256.New, key)
+// sessionNamer makes session ids. Keyed HMACs are pooled: setting one up
+// costs as much as using it, and every proxied request needs one.
+type sessionNamer struct {
+	macs sync.Pool
+}
+
+func newSessionNamer(key []byte) *sessionNamer {
+	n := &sessionNamer{}
+	n.macs.New = func() any { return hmac.New(sha256.New, key) }
+	return n
+}
+
+// id is stable for the same team, user and client (user agent) and cannot be
+// guessed or forged without the install's secret.
+func (n *sessionNamer) id(teamID, user, userAgent string) string {
+	m := n.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(teamID))
 	m.Write([]byte{0})
 	m.Write([]byte(user))
 	m.Write([]byte{0})
 	m.Write([]byte(userAgent))
-	sum := m.Sum(nil)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	n.macs.Put(m)
 	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
