@@ -112,6 +112,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		defer a.background.Done()
 		a.usage.run(bg)
 	}()
+	if a.pg != nil {
+		// The embedded Postgres is a child process: say so loudly if it dies.
+		// /readyz turns 503 on its own, since the pool can no longer connect.
+		a.background.Add(1)
+		go func() {
+			defer a.background.Done()
+			select {
+			case <-a.pg.Done():
+				a.log.Error("embedded postgres exited; the gateway cannot read or change its state until restarted")
+			case <-bg.Done():
+			}
+		}()
+	}
 	a.background.Add(1)
 	go func() {
 		defer a.background.Done()
