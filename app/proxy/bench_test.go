@@ -16,8 +16,13 @@ const benchAnswer = `{"model":"llama3","created_at":"2025-05-01T10:00:00Z","mess
 
 // BenchmarkProxyChat measures what the gateway adds to a non-streamed chat
 // call: client -> Fiber -> Serve -> engine, all over in-memory connections so
-// that only the proxy's own work is timed.
-func BenchmarkProxyChat(b *testing.B) {
+// that only the proxy's own work is timed. BenchmarkBareChat is the baseline:
+// the same path with a forward that does nothing but copy.
+func BenchmarkProxyChat(b *testing.B) { benchChat(b, false) }
+
+func BenchmarkBareChat(b *testing.B) { benchChat(b, true) }
+
+func benchChat(b *testing.B, bare bool) {
 	upLn := fasthttputil.NewInmemoryListener()
 	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json; charset=utf-8")
@@ -38,6 +43,9 @@ func BenchmarkProxyChat(b *testing.B) {
 	team := teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Post("/api/chat", func(c *fiber.Ctx) error {
+		if bare {
+			return bareForward(c, p.client)
+		}
 		return p.Serve(c, team, "/api/chat", testIdentity)
 	})
 	gwLn := fasthttputil.NewInmemoryListener()
@@ -64,4 +72,21 @@ func BenchmarkProxyChat(b *testing.B) {
 			b.Fatalf("answer %d %q", resp.StatusCode(), resp.Body())
 		}
 	}
+}
+
+// bareForward is the least a forward can do: copy the request, call the
+// engine, copy the answer.
+func bareForward(c *fiber.Ctx, client *fasthttp.Client) error {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	c.Request().CopyTo(req)
+	req.SetRequestURI("http://engine/api/chat")
+	if err := client.Do(req, resp); err != nil {
+		return err
+	}
+	c.Response().SetStatusCode(resp.StatusCode())
+	c.Response().SetBody(resp.Body())
+	return nil
 }
