@@ -37,6 +37,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 	r.Get("/teams/:team/keys", a.listKeys)
 	r.Post("/teams/:team/keys", a.createKey)
 	r.Get("/teams/:team/keys/:id", a.getKey)
+	r.Put("/teams/:team/keys/:id", a.updateKey)
 	r.Delete("/teams/:team/keys/:id", a.revokeKey)
 
 	r.Use(func(c *fiber.Ctx) error {
@@ -219,6 +220,19 @@ func (a *App) getKey(c *fiber.Ctx) error {
 		return err
 	}
 	k, err := a.store.GetAPIKey(c.UserContext(), team, c.Params("id"))
+	return found(c, k, err)
+}
+
+func (a *App) updateKey(c *fiber.Ctx) error {
+	team, err := a.teamID(c)
+	if err != nil {
+		return err
+	}
+	var in tenants.APIKeyInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	k, err := a.store.UpdateAPIKey(c.UserContext(), team, c.Params("id"), in)
 	return found(c, k, err)
 }
 

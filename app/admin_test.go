@@ -88,6 +88,15 @@ func TestManagementAPIWithAPIKeys(t *testing.T) {
 		t.Errorf("identity headers: %v", up.Header)
 	}
 
+	// Renamed and given scopes; the secret stays the same.
+	upd := admin.do("PUT", "/teams/research/keys/"+k["id"].(string), `{"name":"planner v2","scopes":["chat"]}`, 200)
+	if upd["name"] != "planner v2" || upd["prefix"] != k["prefix"] {
+		t.Fatalf("updated key: %v", upd)
+	}
+	if resp, body := call(t, "POST", gw.URL+"/t/research/api/chat", key, chatBody); resp.StatusCode != 200 {
+		t.Fatalf("key after update: %d %s", resp.StatusCode, body)
+	}
+
 	// The key is listed without its secret, then revoked: the next call fails.
 	list := admin.do("GET", "/teams/research/keys", "", 200)
 	if strings.Contains(mustJSON(list), key) {

@@ -68,6 +68,23 @@ func (s *Store) ListAPIKeys(ctx context.Context, teamID string, page Page) ([]AP
 	return listTeamRows(ctx, s, "api_keys", apiKeyColumns, teamID, page, scanAPIKey, func(k APIKey) string { return k.ID })
 }
 
+// UpdateAPIKey replaces a key's name, scopes and expiry; the secret never
+// changes. A revoked key stays revoked.
+func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyInput) (APIKey, error) {
+	in, err := in.normalize(time.Now())
+	if err != nil {
+		return APIKey{}, err
+	}
+	if !validID(teamID) || !validID(id) {
+		return APIKey{}, notFound("API key")
+	}
+	k, err := scanAPIKey(s.pool.QueryRow(ctx,
+		`UPDATE api_keys SET name = $3, scopes = $4, expires_at = $5
+		 WHERE team_id = $1 AND id = $2 RETURNING `+apiKeyColumns,
+		teamID, id, in.Name, in.Scopes, in.ExpiresAt))
+	return k, dbErr("update API key", err)
+}
+
 // RevokeAPIKey stops a key from working. Revoking an already revoked key
 // succeeds and keeps the first revocation time, so a retried request is
 // harmless; an unknown key is ErrNotFound.

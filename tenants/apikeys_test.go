@@ -203,3 +203,29 @@ func TestCreateAPIKeysConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestUpdateAPIKey(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := testCtx(t)
+	team := mustTeam(t, s, "keys-update")
+	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(48 * time.Hour)
+	u, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: "new", Scopes: []string{"chat"}, ExpiresAt: &later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "new" || len(u.Scopes) != 1 || u.ExpiresAt == nil || u.Prefix != k.Prefix || !u.Matches(token) {
+		t.Fatalf("updated key %+v", u)
+	}
+	var ve *ValidationError
+	if _, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: ""}); !errors.As(err, &ve) || ve.Field != "name" {
+		t.Fatalf("empty name: %v", err)
+	}
+	other := mustTeam(t, s, "keys-update-other")
+	if _, err := s.UpdateAPIKey(ctx, other.ID, k.ID, APIKeyInput{Name: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another team's key: %v", err)
+	}
+}
