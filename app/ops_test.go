@@ -185,3 +185,19 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestLandingPageAndAssets(t *testing.T) {
+	gw := startGateway(t, testConfig(t))
+	resp, body := call(t, "GET", gw.URL+"/", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Attach Gateway</h1>") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, body = call(t, "GET", gw.URL+"/static/style.css", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, "prefers-color-scheme") {
+		t.Fatalf("GET /static/style.css: %d", resp.StatusCode)
+	}
+	resp, body = call(t, "GET", gw.URL+"/static/nope.js", "", "")
+	if resp.StatusCode != 404 || errorCode(t, body) != "not_found" {
+		t.Fatalf("missing asset: %d %s", resp.StatusCode, body)
+	}
+}

@@ -3,12 +3,15 @@ package app
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/migrations"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // engineRoutes are the Ollama and OpenAI paths the gateway proxies, served at
@@ -45,6 +48,11 @@ func (a *App) routes() *fiber.App {
 	})
 	f.Use(a.observe, stripAttachHeaders)
 
+	// A page at / that says what this server is and how to call it.
+	// Two instances: the middleware remembers the prefix it was mounted at.
+	assets := filesystem.Config{Root: http.FS(web.Static()), MaxAge: 3600}
+	f.Get("/", filesystem.New(assets))
+	f.Use("/static", filesystem.New(assets))
 	f.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
