@@ -14,6 +14,7 @@ build:
 
 # The gateway on the embedded default: a private Postgres in ./.attach.
 run: build
+	./deploy/dev/deps.sh run
 	./$(BIN) serve
 
 deps:

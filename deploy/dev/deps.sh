@@ -3,7 +3,7 @@
 # Debian machine, skipping whatever is already there. Safe to run repeatedly.
 # That is PostgreSQL (the embedded default and the tests), Node packages (the
 # real OIDC provider the tests run), nginx and wrk (the load benchmark and its
-# tests).
+# tests). `deps.sh run` installs only what `make run` needs: PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,11 +11,13 @@ packages=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
 	packages+=(postgresql)
 fi
-if ! command -v node >/dev/null 2>&1; then
-	packages+=(nodejs npm)
+only_run=false
+[[ "${1:-}" == run ]] && only_run=true
+if ! $only_run; then
+	command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
+	command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
+	command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 fi
-command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 
 if ((${#packages[@]})); then
 	echo "deps: installing ${packages[*]}"
@@ -29,6 +31,8 @@ if ((${#packages[@]})); then
 		$sudo systemctl stop postgresql 2>/dev/null || $sudo service postgresql stop 2>/dev/null || true
 	fi
 fi
+
+$only_run && exit 0
 
 # The real OpenID Connect provider the tests run (npm oidc-provider).
 oidc=app/identity/oidctest
