@@ -19,11 +19,17 @@ import (
 // fetchTimeout bounds one discovery + JWKS round, whoever waits for it.
 const fetchTimeout = 15 * time.Second
 
+// noKeysRetry bounds how long an issuer whose keys were never fetched waits
+// for the next attempt: its tokens all fail meanwhile, so an IdP that was
+// down for a moment should not lock a team out for a whole MinRefresh.
+const noKeysRetry = 5 * time.Second
+
 // keySource holds the signing keys of every issuer the process has seen,
 // keyed by issuer URL, and fetches them when they are missing, old, or lack a
 // kid a token names. It never fetches one issuer's keys more often than once
-// per MinRefresh (Check excepted), so a flood of tokens with made-up kids, or
-// an issuer that is down, costs the issuer at most one request per interval.
+// per MinRefresh (Check excepted; and every noKeysRetry while it has no keys
+// at all), so a flood of tokens with made-up kids, or an issuer that is down,
+// costs the issuer at most one request per interval.
 type keySource struct {
 	client     *http.Client
 	now        func() time.Time
@@ -114,7 +120,11 @@ func (s *keySource) refresh(ctx context.Context, e *issuerEntry, force bool) ([]
 		now := s.now()
 		// Checked inside the flight, so callers that arrive just after a
 		// fetch finished do not start another one.
-		if !force && !e.attemptAt.IsZero() && now.Sub(e.attemptAt) < s.minRefresh {
+		wait := s.minRefresh
+		if len(e.keys) == 0 {
+			wait = min(wait, noKeysRetry)
+		}
+		if !force && !e.attemptAt.IsZero() && now.Sub(e.attemptAt) < wait {
 			keys, err := e.keys, e.lastErr
 			e.mu.Unlock()
 			return keys, err

@@ -191,6 +191,14 @@ func TestIssuerUnavailable(t *testing.T) {
 	if n := knocks.Load(); n != first {
 		t.Errorf("issuer contacted %d times, want %d (no retries within MinRefresh)", n, first)
 	}
+	// An issuer that never gave keys is tried again sooner than MinRefresh,
+	// so a short IdP outage does not lock the team out for long.
+	clk.Advance(6 * time.Second)
+	_, err = v.Verify(context.Background(), team, tok)
+	wantReason(t, err, identity.ReasonIssuerUnavailable, tok)
+	if n := knocks.Load(); n <= first {
+		t.Errorf("issuer not retried after 6s without keys (contacted %d times)", n)
+	}
 
 	// A caller that gives up gets its own cancellation back.
 	ctx, cancel := context.WithCancel(context.Background())
