@@ -124,6 +124,11 @@ func startGateway(t testing.TB, cfg Config) *gateway {
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	return startGatewayWithLog(t, cfg, log)
+}
+
+func startGatewayWithLog(t testing.TB, cfg Config, log *slog.Logger) *gateway {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := New(ctx, cfg, log)

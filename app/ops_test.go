@@ -201,3 +201,40 @@ func TestLandingPageAndAssets(t *testing.T) {
 		t.Fatalf("missing asset: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestSecretsStayOutOfLogs drives the paths that log (requests, refused
+// tokens, a failing engine) at debug level and looks for every secret in
+// the output.
+func TestSecretsStayOutOfLogs(t *testing.T) {
+	idp, eng := startIDPAndEngine(t)
+	cfg := testConfig(t)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
+	cfg.EngineAPIKey = "sk-engine-secret-0123456789"
+	var logs syncBuffer
+	gw := startGatewayWithLog(t, cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+
+	jwt := idp.Token(t, "api://default")
+	key := adminClient(t, gw).post("/teams/default/keys", `{"name":"k"}`, 201)["key"].(string)
+	waitFor(t, "key", func() bool {
+		resp, _ := call(t, "POST", gw.URL+"/api/chat", key, chatBody)
+		return resp.StatusCode == 200
+	})
+	call(t, "POST", gw.URL+"/api/chat", jwt, chatBody)
+	call(t, "POST", gw.URL+"/api/chat?token="+jwt, jwt[:len(jwt)-5], chatBody)
+	call(t, "GET", gw.URL+"/admin/v1/teams", "wrong-"+cfg.AdminToken, "")
+	eng.srv.Close()
+	call(t, "POST", gw.URL+"/api/chat", key, chatBody)
+
+	out := logs.String()
+	if !strings.Contains(out, `"msg":"request"`) {
+		t.Fatal("no access log lines captured")
+	}
+	for name, secret := range map[string]string{
+		"gateway API key": key, "JWT": jwt, "JWT signature": jwt[strings.LastIndex(jwt, ".")+1:],
+		"engine key": cfg.EngineAPIKey, "admin token": cfg.AdminToken,
+	} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the %s appears in the logs", name)
+		}
+	}
+}
