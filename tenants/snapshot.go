@@ -22,10 +22,10 @@ func (s *Snapshot) APIKey(prefix string) (APIKey, bool) {
 // team's default engine.
 func (s *Snapshot) Engine(model string) (Engine, bool) {
 	if model != "" {
-		want := canonicalModel(model)
+		want := CanonicalModel(model)
 		for _, e := range s.Engines {
 			for _, m := range e.Models {
-				if canonicalModel(m) == want {
+				if CanonicalModel(m) == want {
 					return e, true
 				}
 			}
@@ -48,8 +48,8 @@ func (s *Snapshot) DefaultEngine() (Engine, bool) {
 	return Engine{}, false
 }
 
-// canonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama
+// CanonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama
 // does.
-func canonicalModel(m string) string {
+func CanonicalModel(m string) string {
 	return strings.TrimSuffix(m, ":latest")
 }

@@ -178,7 +178,7 @@ func mergeOllama(engines []tenants.Engine, found []engineModels) (out ollamaList
 	out.Models = []ollamaModel{}
 	seen := map[string]bool{}
 	add := func(m ollamaModel) {
-		key := canonicalModel(m.Name)
+		key := tenants.CanonicalModel(m.Name)
 		if seen[key] {
 			return
 		}
@@ -221,7 +221,7 @@ func mergeOpenAI(engines []tenants.Engine, found []engineModels) (out openAIList
 	out.Data = []openAIModel{}
 	seen := map[string]bool{}
 	add := func(m openAIModel) {
-		key := canonicalModel(m.ID)
+		key := tenants.CanonicalModel(m.ID)
 		if seen[key] {
 			return
 		}
@@ -280,12 +280,6 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
-}
-
-// canonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama
-// (and tenants.Snapshot.Engine) does.
-func canonicalModel(m string) string {
-	return strings.TrimSuffix(m, ":latest")
 }
 
 // formatBytes writes a size for people: 10 MiB, 512 KiB, 100 bytes.
