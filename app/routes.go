@@ -14,24 +14,6 @@ import (
 	"github.com/attach-dev/attach-gateway/web"
 )
 
-// engineRoutes are the Ollama and OpenAI paths the gateway proxies, served at
-// the root for the default team and under /t/{team} for every team. Nothing
-// else of the gateway lives under /api or /v1, so they never collide with the
-// management API (/admin/v1) or the operational endpoints.
-var engineRoutes = []struct{ method, path string }{
-	{fiber.MethodPost, "/api/chat"},
-	{fiber.MethodPost, "/api/generate"},
-	{fiber.MethodPost, "/api/embed"},
-	{fiber.MethodPost, "/api/embeddings"},
-	{fiber.MethodPost, "/api/show"},
-	{fiber.MethodGet, "/api/tags"},
-	{fiber.MethodGet, "/api/version"},
-	{fiber.MethodPost, "/v1/chat/completions"},
-	{fiber.MethodPost, "/v1/completions"},
-	{fiber.MethodPost, "/v1/embeddings"},
-	{fiber.MethodGet, "/v1/models"},
-}
-
 func (a *App) routes() *fiber.App {
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
@@ -61,9 +43,13 @@ func (a *App) routes() *fiber.App {
 
 	a.adminRoutes(f.Group("/admin/v1", a.requireAdmin))
 
-	for _, r := range engineRoutes {
-		f.Add(r.method, r.path, a.engine(r.path, false))
-		f.Add(r.method, "/t/:team"+r.path, a.engine(r.path, true))
+	// The engine routes (Ollama /api/..., OpenAI /v1/...) are served at the
+	// root for the default team and under /t/{team} for every team. Nothing
+	// else of the gateway lives under /api or /v1, so they never collide with
+	// the management API (/admin/v1) or the operational endpoints.
+	for _, r := range proxy.Routes() {
+		f.Add(r.Method, r.Path, a.engine(r.Path, false))
+		f.Add(r.Method, "/t/:team"+r.Path, a.engine(r.Path, true))
 	}
 
 	f.Use(func(c *fiber.Ctx) error {

@@ -1,20 +1,29 @@
 package app
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/attach-dev/attach-gateway/app/proxy"
 )
 
-// The server registers exactly the engine routes the proxy knows how to serve.
-func TestEngineRoutesMatchProxy(t *testing.T) {
-	var ours []string
-	for _, r := range engineRoutes {
-		ours = append(ours, r.path)
+// Every engine route is served at the root and under /t/{team}, and none is
+// reachable without a token.
+func TestEveryEngineRouteIsServedAndGuarded(t *testing.T) {
+	gw := startGateway(t, testConfig(t))
+	routes := proxy.Routes()
+	if len(routes) != 11 {
+		t.Fatalf("proxy lists %d engine routes, want the 7 Ollama and 4 OpenAI ones", len(routes))
 	}
-	slices.Sort(ours)
-	if theirs := proxy.Routes(); !slices.Equal(ours, theirs) {
-		t.Fatalf("server routes %v, proxy routes %v", ours, theirs)
+	for _, r := range routes {
+		for _, path := range []string{r.Path, "/t/default" + r.Path} {
+			body := ""
+			if r.Method == "POST" {
+				body = chatBody
+			}
+			resp, b := call(t, r.Method, gw.URL+path, "", body)
+			if resp.StatusCode != 401 || errorCode(t, b) != "missing_token" {
+				t.Errorf("%s %s without a token: %d %s", r.Method, path, resp.StatusCode, b)
+			}
+		}
 	}
 }

@@ -45,9 +45,17 @@ var routes = map[string]*route{
 	"/v1/models":           {path: "/v1/models", method: "GET", kind: kindList, dialect: tenants.DialectOpenAI},
 }
 
-// Routes lists the paths Serve handles, sorted, for the server's router.
-func Routes() []string {
-	return slices.Sorted(maps.Keys(routes))
+// Endpoint is a method and path Serve handles.
+type Endpoint struct{ Method, Path string }
+
+// Routes lists the endpoints Serve handles, sorted by path, for the server's
+// router: the proxy's table is the one list of engine routes.
+func Routes() []Endpoint {
+	var out []Endpoint
+	for _, path := range slices.Sorted(maps.Keys(routes)) {
+		out = append(out, Endpoint{Method: routes[path].method, Path: path})
+	}
+	return out
 }
 
 // accepts reports whether an engine of the given dialect can serve r.
