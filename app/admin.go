@@ -34,11 +34,13 @@ func (a *App) adminRoutes(r fiber.Router) {
 		update: a.store.UpdateEngine, remove: a.store.DeleteEngine,
 	})
 
-	r.Get("/teams/:team/keys", a.listKeys)
+	// A key's secret is in the answer to its creation and nowhere else, so
+	// creation has its own handler; DELETE revokes.
 	r.Post("/teams/:team/keys", a.createKey)
-	r.Get("/teams/:team/keys/:id", a.getKey)
-	r.Put("/teams/:team/keys/:id", a.updateKey)
-	r.Delete("/teams/:team/keys/:id", a.revokeKey)
+	mountResource(a, r, "/teams/:team/keys", teamResource[tenants.APIKeyInput, tenants.APIKey]{
+		list: a.store.ListAPIKeys, get: a.store.GetAPIKey,
+		update: a.store.UpdateAPIKey, remove: a.store.RevokeAPIKey,
+	})
 
 	r.Use(func(c *fiber.Ctx) error {
 		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no management route for "+c.Method()+" "+c.Path())
@@ -114,8 +116,9 @@ func (a *App) teamID(c *fiber.Ctx) (string, error) {
 	return t.ID, nil
 }
 
-// teamResource is one kind of thing a team owns (issuers, engines), with
-// the store's operations on it; mountResource serves it as REST routes.
+// teamResource is one kind of thing a team owns (issuers, engines, API
+// keys), with the store's operations on it; mountResource serves it as REST
+// routes. A nil create leaves POST to a handler of the resource's own.
 type teamResource[In, Out any] struct {
 	list   func(ctx context.Context, teamID string, p tenants.Page) ([]Out, string, error)
 	create func(ctx context.Context, teamID string, in In) (Out, error)
@@ -137,18 +140,20 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 		items, next, err := res.list(c.UserContext(), team, page)
 		return listResponse(c, items, next, err)
 	})
-	r.Post(path, func(c *fiber.Ctx) error {
-		team, err := a.teamID(c)
-		if err != nil {
-			return err
-		}
-		var in In
-		if err := decodeJSON(c, &in); err != nil {
-			return err
-		}
-		out, err := res.create(c.UserContext(), team, in)
-		return created(c, out, err)
-	})
+	if res.create != nil {
+		r.Post(path, func(c *fiber.Ctx) error {
+			team, err := a.teamID(c)
+			if err != nil {
+				return err
+			}
+			var in In
+			if err := decodeJSON(c, &in); err != nil {
+				return err
+			}
+			out, err := res.create(c.UserContext(), team, in)
+			return created(c, out, err)
+		})
+	}
 	r.Get(path+"/:id", func(c *fiber.Ctx) error {
 		team, err := a.teamID(c)
 		if err != nil {
@@ -180,19 +185,6 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 
 // --- API keys ---
 
-func (a *App) listKeys(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	page, err := pageFrom(c)
-	if err != nil {
-		return err
-	}
-	items, next, err := a.store.ListAPIKeys(c.UserContext(), team, page)
-	return listResponse(c, items, next, err)
-}
-
 func (a *App) createKey(c *fiber.Ctx) error {
 	team, err := a.teamID(c)
 	if err != nil {
@@ -212,36 +204,6 @@ func (a *App) createKey(c *fiber.Ctx) error {
 		tenants.APIKey
 		Key string `json:"key"`
 	}{k, secret})
-}
-
-func (a *App) getKey(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	k, err := a.store.GetAPIKey(c.UserContext(), team, c.Params("id"))
-	return found(c, k, err)
-}
-
-func (a *App) updateKey(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	var in tenants.APIKeyInput
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	k, err := a.store.UpdateAPIKey(c.UserContext(), team, c.Params("id"), in)
-	return found(c, k, err)
-}
-
-func (a *App) revokeKey(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
-	if err != nil {
-		return err
-	}
-	return deleted(c, a.store.RevokeAPIKey(c.UserContext(), team, c.Params("id")))
 }
 
 // --- helpers ---
