@@ -21,7 +21,7 @@ const maxBuffered = 1 << 20
 
 // forward sends the client's request to engine e and passes the answer back.
 // body is nil for requests without one.
-func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, id Identity) error {
+func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, id Identity, tap *capture) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -44,6 +44,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, i
 	}
 
 	start := time.Now()
+	tap.started(start)
 	err := p.client.Do(req, resp)
 	took := time.Since(start)
 	fasthttp.ReleaseRequest(req)
@@ -53,7 +54,10 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, i
 		status, code, msg := upstreamError(e, err)
 		p.observe(e.Name, r.path, status, took)
 		p.log.Warn("engine request failed", "engine", e.Name, "route", r.path, "status", status, "err", err)
-		return WriteError(c, status, code, msg)
+		werr := WriteError(c, status, code, msg)
+		tap.add(c.Response().Body())
+		p.finishCapture(tap, status)
+		return werr
 	}
 	p.observe(e.Name, r.path, resp.StatusCode(), took)
 
@@ -69,11 +73,16 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, i
 			fasthttp.ReleaseResponse(resp)
 			out.ResetBody()
 			p.log.Warn("engine answer broke off", "engine", e.Name, "route", r.path, "err", err)
-			return WriteError(c, http.StatusBadGateway, CodeUpstreamUnavailable, "engine "+e.Name+" broke off its answer")
+			werr := WriteError(c, http.StatusBadGateway, CodeUpstreamUnavailable, "engine "+e.Name+" broke off its answer")
+			tap.add(out.Body())
+			p.finishCapture(tap, http.StatusBadGateway)
+			return werr
 		}
 		out.SetStatusCode(resp.StatusCode())
 		copyResponseHeaders(&out.Header, &resp.Header)
 		fasthttp.ReleaseResponse(resp)
+		tap.add(out.Body())
+		p.finishCapture(tap, out.StatusCode())
 		return nil
 	}
 
@@ -86,6 +95,8 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, i
 		buf:    bp,
 		engine: e.Name,
 		format: streamFormatOf(resp.Header.ContentType()),
+		tap:    tap,
+		status: resp.StatusCode(),
 	}
 	c.Context().SetBodyStreamWriter(s.pump)
 	return nil

@@ -25,6 +25,8 @@ type Config struct {
 	ResponseHeaderTimeout time.Duration // time to first response byte from the engine, default 120s -> 504
 	StreamIdleTimeout     time.Duration // max gap between chunks of a stream, default 120s
 	Observer              Observer      // may be nil
+	Tap                   Tap           // may be nil: nothing is mirrored
+	TapLimit              int           // bytes of one answer kept for the tap, default 4 MiB
 	Logger                *slog.Logger
 }
 
@@ -72,6 +74,9 @@ func New(cfg Config) *Proxy {
 	}
 	if cfg.StreamIdleTimeout <= 0 {
 		cfg.StreamIdleTimeout = defaultIdleWait
+	}
+	if cfg.TapLimit <= 0 {
+		cfg.TapLimit = defaultTapLimit
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -150,7 +155,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		if !ok {
 			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no Ollama engine")
 		}
-		return p.forward(c, r, e, nil, id)
+		return p.forward(c, r, e, nil, id, nil)
 	}
 
 	body := c.Request().Body()
@@ -178,7 +183,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		return WriteError(c, http.StatusBadRequest, CodeDialectMismatch,
 			"engine "+e.Name+" speaks the OpenAI API; use "+r.openAIPath+" instead of "+r.path)
 	}
-	return p.forward(c, r, e, body, id)
+	return p.forward(c, r, e, body, id, p.startCapture(r, team.Team.ID, id, e.Name, model, body))
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its

@@ -28,19 +28,21 @@ type route struct {
 	// openAIPath is where a client of an OpenAI-dialect engine should go
 	// instead of this Ollama route.
 	openAIPath string
+	// tapped routes carry prompts and answers, which memory mirrors.
+	tapped bool
 }
 
 var routes = map[string]*route{
-	"/api/chat":       {path: "/api/chat", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/chat/completions"},
-	"/api/generate":   {path: "/api/generate", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/completions"},
+	"/api/chat":       {path: "/api/chat", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/chat/completions", tapped: true},
+	"/api/generate":   {path: "/api/generate", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/completions", tapped: true},
 	"/api/embed":      {path: "/api/embed", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/embeddings"},
 	"/api/embeddings": {path: "/api/embeddings", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/embeddings"},
 	"/api/show":       {path: "/api/show", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/models"},
 	"/api/tags":       {path: "/api/tags", method: "GET", kind: kindList, dialect: tenants.DialectOllama},
 	"/api/version":    {path: "/api/version", method: "GET", kind: kindVersion, dialect: tenants.DialectOllama},
 
-	"/v1/chat/completions": {path: "/v1/chat/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI},
-	"/v1/completions":      {path: "/v1/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI},
+	"/v1/chat/completions": {path: "/v1/chat/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI, tapped: true},
+	"/v1/completions":      {path: "/v1/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI, tapped: true},
 	"/v1/embeddings":       {path: "/v1/embeddings", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI},
 	"/v1/models":           {path: "/v1/models", method: "GET", kind: kindList, dialect: tenants.DialectOpenAI},
 }

@@ -36,6 +36,8 @@ type upstreamStream struct {
 	buf    *[]byte
 	engine string
 	format streamFormat
+	tap    *capture // nil when the exchange is not mirrored
+	status int
 }
 
 // pump copies the engine's answer to w, flushing after every read so each
@@ -48,6 +50,7 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
+			s.tap.add(buf[:n])
 			if _, err := w.Write(buf[:n]); err != nil {
 				s.abort(err)
 				return
@@ -78,6 +81,9 @@ func (s *upstreamStream) abort(err error) {
 }
 
 func (s *upstreamStream) release() {
+	// Whatever part of the answer went by is recorded, even when the
+	// client or the engine broke the stream off.
+	s.proxy.finishCapture(s.tap, s.status)
 	_ = s.resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(s.resp)
 	s.proxy.bufs.Put(s.buf)

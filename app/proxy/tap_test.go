@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// recordingTap keeps what the proxy hands it; a stand-in for memory in
+// these unit tests of the proxy alone.
+type recordingTap struct {
+	mu   sync.Mutex
+	team string // the team it wants; others are skipped
+	got  []Exchange
+	done chan struct{}
+}
+
+func newRecordingTap(team string) *recordingTap {
+	return &recordingTap{team: team, done: make(chan struct{}, 16)}
+}
+
+func (r *recordingTap) Wants(teamID string) bool { return teamID == r.team }
+
+func (r *recordingTap) Record(x Exchange) {
+	r.mu.Lock()
+	r.got = append(r.got, x)
+	r.mu.Unlock()
+	r.done <- struct{}{}
+}
+
+func (r *recordingTap) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func (r *recordingTap) wait(t *testing.T) Exchange {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tap was not called")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[len(r.got)-1]
+}
+
+func TestTapGetsStreamedAnswerWhole(t *testing.T) {
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		for i := range 3 {
+			fmt.Fprintf(w, `{"message":{"role":"assistant","content":"part%d "},"done":false}`+"\n", i)
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, `{"done":true}`+"\n")
+	}))
+	tap := newRecordingTap("team-1")
+	gw := startGateway(t, Config{Tap: tap}, teamOf(tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+
+	req := `{"model":"llama3","messages":[{"role":"user","content":"hi"}]}`
+	body := readBody(t, post(t, gw+"/api/chat", req))
+	x := tap.wait(t)
+	if string(x.Response) != body {
+		t.Errorf("tap response = %q, want what the client got %q", x.Response, body)
+	}
+	if string(x.Request) != req || x.Path != "/api/chat" || x.Model != "llama3" || x.Engine != "local" {
+		t.Errorf("exchange = %+v", x)
+	}
+	if x.TeamID != "team-1" || x.User != "alice" || x.Session != "sess-1" || x.Status != 200 || x.Start.IsZero() {
+		t.Errorf("exchange identity = %+v", x)
+	}
+}
+
+func TestTapLimitCutsAnswer(t *testing.T) {
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"response":"`+strings.Repeat("x", 1000)+`"}`)
+	}))
+	tap := newRecordingTap("team-1")
+	gw := startGateway(t, Config{Tap: tap, TapLimit: 100}, teamOf(tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	if got := readBody(t, post(t, gw+"/api/generate", `{"model":"m","prompt":"p"}`)); len(got) < 1000 {
+		t.Fatalf("client got %d bytes: the limit must only bound what is kept", len(got))
+	}
+	x := tap.wait(t)
+	if len(x.Response) != 100 || !x.ResponseCut {
+		t.Errorf("kept %d bytes, cut=%v; want 100, true", len(x.Response), x.ResponseCut)
+	}
+}
+
+func TestTapRecordsEngineFailure(t *testing.T) {
+	tap := newRecordingTap("team-1")
+	gw := startGateway(t, Config{Tap: tap}, teamOf(tenants.Engine{Name: "gone", Dialect: tenants.DialectOllama, BaseURL: closedPort(t), Default: true}))
+	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	if x := tap.wait(t); x.Status != http.StatusBadGateway || !strings.Contains(string(x.Response), "unreachable") {
+		t.Errorf("exchange = status %d response %q", x.Status, x.Response)
+	}
+}
+
+func TestTapSkipsUnwantedTeamsAndRoutes(t *testing.T) {
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"embeddings":[[0.1]]}`)
+	}))
+	e := tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}
+	tap := newRecordingTap("team-1")
+	gw := startGateway(t, Config{Tap: tap}, teamOf(e))
+	readBody(t, post(t, gw+"/api/embed", `{"model":"m","input":"x"}`))
+
+	other := newRecordingTap("someone-else")
+	gw2 := startGateway(t, Config{Tap: other}, teamOf(e))
+	readBody(t, post(t, gw2+"/api/chat", `{"model":"m","messages":[]}`))
+
+	// Give a wrong call time to arrive before saying there was none.
+	time.Sleep(100 * time.Millisecond)
+	if n, m := tap.count(), other.count(); n+m != 0 {
+		t.Errorf("tap called for an embedding or an unwanted team: %d, %d", n, m)
+	}
+}
