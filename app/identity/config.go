@@ -15,8 +15,10 @@ type Config struct {
 	JWKSMaxAge    time.Duration // keys this old are refetched in the background; default 10 min
 	CacheSize     int           // verified-token cache entries; default 100 000, negative disables
 	MaxTokenBytes int           // longer tokens are refused unparsed; default 16 KiB
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// Local, when set, also accepts the gateway's own console tokens.
+	Local  *LocalIssuer
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // cacheLifetime caps how long a verified token is remembered, so a key the

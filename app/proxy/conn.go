@@ -4,6 +4,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/valyala/fasthttp"
 )
 
@@ -78,12 +79,22 @@ type dialer struct {
 	timeout time.Duration
 	header  time.Duration
 	idle    time.Duration
+	guard   *netguard.Policy
 }
 
 func (d *dialer) dial(addr string) (net.Conn, error) {
 	conn, err := d.tcp.DialTimeout(addr, d.timeout)
 	if err != nil {
 		return nil, &dialError{err: err}
+	}
+	// Checked on the address actually reached, so neither a changed DNS
+	// answer nor an engine saved before the policy tightened gets through.
+	// Nothing has been sent on the connection yet.
+	if d.guard != nil {
+		if err := d.guard.CheckConn(conn); err != nil {
+			conn.Close()
+			return nil, &dialError{err: err}
+		}
 	}
 	return &engineConn{Conn: conn, header: d.header, idle: d.idle}, nil
 }

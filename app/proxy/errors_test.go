@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -130,4 +131,16 @@ func TestWriteErrorShape(t *testing.T) {
 		t.Errorf("message %q should name the team", msg)
 	}
 	wantError(t, get(t, gw+"/api/tags"), http.StatusNotFound, CodeNoEngine)
+}
+
+func TestGuardRefusesEngineAddress(t *testing.T) {
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the engine was reached")
+	}))
+	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: false}},
+		teamOf(tenants.Engine{Name: "inside", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	if strings.Contains(msg, "127.0.0.1") {
+		t.Errorf("message %q names the engine's address", msg)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -20,13 +21,14 @@ import (
 
 // Config tunes the proxy. Zero values take the defaults below.
 type Config struct {
-	MaxBodyBytes          int           // default 10 MiB; larger -> 413 (the server also limits)
-	DialTimeout           time.Duration // default 5s
-	ResponseHeaderTimeout time.Duration // time to first response byte from the engine, default 120s -> 504
-	StreamIdleTimeout     time.Duration // max gap between chunks of a stream, default 120s
-	Observer              Observer      // may be nil
-	Tap                   Tap           // may be nil: nothing is mirrored
-	TapLimit              int           // bytes of one answer kept for the tap, default 4 MiB
+	MaxBodyBytes          int              // default 10 MiB; larger -> 413 (the server also limits)
+	DialTimeout           time.Duration    // default 5s
+	ResponseHeaderTimeout time.Duration    // time to first response byte from the engine, default 120s -> 504
+	StreamIdleTimeout     time.Duration    // max gap between chunks of a stream, default 120s
+	Observer              Observer         // may be nil
+	Tap                   Tap              // may be nil: nothing is mirrored
+	Guard                 *netguard.Policy // addresses engines may have; nil allows any
+	TapLimit              int              // bytes of one answer kept for the tap, default 4 MiB
 	Logger                *slog.Logger
 }
 
@@ -86,6 +88,7 @@ func New(cfg Config) *Proxy {
 		timeout: cfg.DialTimeout,
 		header:  cfg.ResponseHeaderTimeout,
 		idle:    cfg.StreamIdleTimeout,
+		guard:   cfg.Guard,
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger}
 	p.bufs.New = func() any {

@@ -1,0 +1,114 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// MethodConsole marks a Principal proved by a token the gateway signed
+// itself for a signed-in console user.
+const MethodConsole = "console"
+
+// LocalIssuer signs short-lived tokens for people signed in to the console,
+// so pages running in their browser (the demo chat, "Try it") can call the
+// team's engine routes like any other client. Its key is derived from the
+// install's secret key, so every replica signs and verifies alike and
+// nothing new needs storing.
+type LocalIssuer struct {
+	url    string
+	key    ed25519.PrivateKey
+	signer jose.Signer
+}
+
+// NewLocalIssuer derives the signing key from secret. url is the iss claim
+// (the gateway's public URL followed by /console).
+func NewLocalIssuer(url string, secret []byte) (*LocalIssuer, error) {
+	seed, err := hkdf.Key(sha256.New, secret, nil, "attach console token signing key", ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("derive console token key: %w", err)
+	}
+	key := ed25519.NewKeyFromSeed(seed)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("console token signer: %w", err)
+	}
+	return &LocalIssuer{url: url, key: key, signer: signer}, nil
+}
+
+// URL is the iss of the tokens it signs.
+func (l *LocalIssuer) URL() string { return l.url }
+
+type localClaims struct {
+	jwt.Claims
+	Scope string `json:"scope,omitempty"`
+}
+
+// Mint signs a token for user subject in team teamID, valid for ttl.
+func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (string, time.Time, error) {
+	now := time.Now()
+	exp := now.Add(ttl)
+	tok, err := jwt.Signed(l.signer).Claims(localClaims{
+		Claims: jwt.Claims{
+			Issuer:   l.url,
+			Subject:  subject,
+			Audience: jwt.Audience{teamID},
+			IssuedAt: jwt.NewNumericDate(now),
+			Expiry:   jwt.NewNumericDate(exp),
+		},
+		Scope: scope,
+	}).Serialize()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign console token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// verify checks a token that names this issuer: signature, times, and that
+// it was minted for this very team.
+func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time, leeway time.Duration) (Principal, error) {
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		return Principal{}, fail(ReasonAlgNotAllowed, "console tokens are EdDSA JWTs")
+	}
+	var cl localClaims
+	if err := tok.Claims(l.key.Public(), &cl); err != nil {
+		return Principal{}, fail(ReasonBadSignature, "console token signature does not verify")
+	}
+	if cl.Expiry == nil {
+		return Principal{}, fail(ReasonExpired, "console token has no expiry")
+	}
+	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: l.url, Time: now}, leeway); err != nil {
+		if errors.Is(err, jwt.ErrExpired) {
+			return Principal{}, fail(ReasonExpired, "console token has expired")
+		}
+		return Principal{}, fail(ReasonNotYetValid, "console token is not valid now")
+	}
+	if !slices.Contains(cl.Audience, team.Team.ID) {
+		return Principal{}, fail(ReasonWrongAudience, "console token was issued for another team")
+	}
+	if cl.Subject == "" {
+		return Principal{}, fail(ReasonMissingSubject, "console token names no user")
+	}
+	scopes := strings.Fields(cl.Scope)
+	return Principal{
+		TeamID:    team.Team.ID,
+		TeamSlug:  team.Team.Slug,
+		Subject:   cl.Subject,
+		Issuer:    l.url,
+		Method:    MethodConsole,
+		Scopes:    scopes,
+		ExpiresAt: cl.Expiry.Time(),
+	}, nil
+}
