@@ -198,7 +198,7 @@ func (s *Server) acquireLock() error {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return fmt.Errorf("postgres folder %s is already in use by another running server (lock %s is held)", s.dir, path)
+			return fmt.Errorf("postgres folder %s is already in use by another running server (lock %s is held): %w", s.dir, path, ErrInUse)
 		}
 		return fmt.Errorf("lock postgres folder: %w", err)
 	}

@@ -2,6 +2,7 @@ package pglocal
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,12 +85,20 @@ func TestSecondStartOnSameDirFails(t *testing.T) {
 	dir := t.TempDir()
 	s := startT(t, dir)
 	_, err := Start(context.Background(), Options{Dir: dir, NoSync: true})
-	if err == nil || !strings.Contains(err.Error(), "already in use") {
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !errors.Is(err, ErrInUse) {
 		t.Fatalf("second Start: err = %v, want an 'already in use' error", err)
 	}
 	// The first server is untouched.
 	if got := queryString(t, s.DSN(), "SELECT 'alive'"); got != "alive" {
 		t.Fatalf("first server answered %q", got)
+	}
+	// Another command reaches it through RunningDSN instead.
+	dsn, err := RunningDSN(dir)
+	if err != nil {
+		t.Fatalf("RunningDSN: %v", err)
+	}
+	if got := queryString(t, dsn, "SELECT 'reached'"); got != "reached" {
+		t.Fatalf("through RunningDSN the server answered %q", got)
 	}
 	stopT(t, s)
 }
