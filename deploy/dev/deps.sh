@@ -3,7 +3,10 @@
 # Debian machine, skipping whatever is already there. Safe to run repeatedly.
 # That is PostgreSQL (the embedded default and the tests), Node packages (the
 # real OIDC provider the tests run), nginx and wrk (the load benchmark and its
-# tests). `deps.sh run` installs only what `make run` needs: PostgreSQL.
+# tests), Chromium (the console's browser tests) and a Weaviate server (the
+# memory tests; built from the Go module proxy once per machine and cached
+# outside the checkout). `deps.sh run` installs only what `make run` needs:
+# PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,6 +20,8 @@ if ! $only_run; then
 	command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 	command -v nginx >/dev/null 2>&1 || packages+=(nginx-light)
 	command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+	# The console's end-to-end tests drive a real headless browser.
+	command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 fi
 
 if ((${#packages[@]})); then
@@ -40,3 +45,6 @@ if [[ ! -d $oidc/node_modules ]] || [[ $oidc/package-lock.json -nt $oidc/node_mo
 	echo "deps: npm ci in $oidc"
 	npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
 fi
+
+# The real Weaviate the memory tests run; a no-op once it is built.
+./deploy/dev/weaviate.sh >/dev/null
