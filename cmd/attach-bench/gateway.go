@@ -15,14 +15,15 @@ import (
 
 // gatewayParams configure the gateway in side-car mode.
 type gatewayParams struct {
-	Bin        string
-	DataDir    string // under /tmp, 0755, so the postgres user can reach it
-	LogPath    string // the gateway's stderr
-	Port       int
-	Issuer     string
-	EngineURL  string
-	LogLevel   string
-	MemBackend string // empty: the gateway's default
+	Bin         string
+	DataDir     string // under /tmp, 0755, so the postgres user can reach it
+	LogPath     string // the gateway's stderr
+	Port        int
+	Issuer      string
+	EngineURL   string
+	LogLevel    string
+	MemBackend  string // empty: the gateway's default
+	WeaviateURL string
 }
 
 // gatewayEnvDrop are variables of the caller's environment that would change
@@ -54,6 +55,9 @@ func gatewayEnv(environ []string, p gatewayParams) []string {
 	)
 	if p.MemBackend != "" {
 		env = append(env, "MEM_BACKEND="+p.MemBackend)
+	}
+	if p.WeaviateURL != "" {
+		env = append(env, "WEAVIATE_URL="+p.WeaviateURL)
 	}
 	return env
 }

@@ -27,6 +27,7 @@ type options struct {
 	bin          string
 	logLevel     string
 	memBackend   string
+	weaviateURL  string
 	out          string
 	keep         bool
 	startTimeout time.Duration
@@ -40,7 +41,8 @@ func main() {
 	flag.BoolVar(&o.skipNginx, "skip-nginx", false, "do not measure the nginx reverse proxy")
 	flag.StringVar(&o.bin, "attach", "bin/attach", "gateway binary (make build)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the gateway's ATTACH_LOG_LEVEL; info keeps access logs on, as in production")
-	flag.StringVar(&o.memBackend, "mem-backend", "", "the gateway's MEM_BACKEND (postgres, weaviate, none); empty: its default")
+	flag.StringVar(&o.memBackend, "mem-backend", "postgres", "MEM_BACKEND of the mirroring gateway (postgres or weaviate; weaviate also needs -weaviate-url); the other gateway runs with none")
+	flag.StringVar(&o.weaviateURL, "weaviate-url", "", "WEAVIATE_URL for -mem-backend weaviate")
 	flag.StringVar(&o.out, "out", "testout/bench.json", "where the JSON report goes")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (configs and logs) after a successful run")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 90*time.Second, "how long the gateway may take to become ready")
@@ -70,11 +72,17 @@ func (o options) validate() error {
 	if o.warmup != 0 && o.warmup < time.Second {
 		return errors.New("-warmup must be 0 or at least 1s")
 	}
+	if o.memBackend != "postgres" && o.memBackend != "weaviate" {
+		return errors.New("-mem-backend must be postgres or weaviate: the point is to compare mirroring on with off")
+	}
+	if o.memBackend == "weaviate" && o.weaviateURL == "" {
+		return errors.New("-mem-backend weaviate needs -weaviate-url")
+	}
 	if o.conns < 2 {
 		return errors.New("-conns must be at least 2 (wrk -t2 needs a connection per thread)")
 	}
 	// The token lives one hour; every run must finish inside it.
-	runs := 2 * 3 * (o.duration + o.warmup)
+	runs := 2 * 4 * (o.duration + o.warmup)
 	if runs > 50*time.Minute {
 		return fmt.Errorf("-duration and -warmup add up to %s of load; keep it under 50m (the token lives 1h)", runs)
 	}

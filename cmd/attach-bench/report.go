@@ -38,6 +38,9 @@ type phaseReport struct {
 	// Latency the proxy adds at the median, in microseconds.
 	GatewayAddedP50us *float64 `json:"gateway_added_p50_us,omitempty"`
 	NginxAddedP50us   *float64 `json:"nginx_added_p50_us,omitempty"`
+	// Mirroring into memory on, over off: 1.0 means the tap costs nothing.
+	MemOverNoMemRPS *float64 `json:"mem_over_nomem_rps,omitempty"`
+	MemOverNoMemP50 *float64 `json:"mem_over_nomem_p50,omitempty"`
 }
 
 type targetResult struct {
@@ -76,6 +79,10 @@ func (p *phaseReport) compare() {
 	if nginx != nil && direct != nil {
 		p.NginxAddedP50us = diff(nginx.P50us, direct.P50us)
 	}
+	if mem := p.result(targetGatewayMem); mem != nil && gw != nil {
+		p.MemOverNoMemRPS = ratio(mem.RequestsPerS, gw.RequestsPerS)
+		p.MemOverNoMemP50 = ratio(mem.P50us, gw.P50us)
+	}
 }
 
 func (r *report) printTable(w io.Writer) error {
@@ -107,6 +114,10 @@ func (r *report) printTable(w io.Writer) error {
 		}
 		fmt.Fprintf(w, "%s (-t%d -c%d): req/s %s; p50 added over direct: %s\n",
 			p.Name, p.Threads, p.Conns, strings.Join(rps, ", "), strings.Join(p50, ", "))
+		if p.MemOverNoMemRPS != nil && p.MemOverNoMemP50 != nil {
+			fmt.Fprintf(w, "%s: mirroring on/off req/s %.3f, p50 %.3f (aim: within 5%%)\n",
+				p.Name, *p.MemOverNoMemRPS, *p.MemOverNoMemP50)
+		}
 	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)

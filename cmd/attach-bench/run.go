@@ -15,6 +15,9 @@ const (
 	targetDirect  = "direct"
 	targetNginx   = "nginx"
 	targetGateway = "gateway"
+	// The same gateway with memory mirroring on; "gateway" runs with
+	// MEM_BACKEND=none, so the two differ only by the tap.
+	targetGatewayMem = "gateway+mem"
 )
 
 type target struct {
@@ -134,32 +137,39 @@ func run(ctx context.Context, o options) (err error) {
 		targets = append(targets, target{name: targetNginx, url: base + "/api/chat", script: plain})
 	}
 
-	port, err := freePort()
-	if err != nil {
-		return err
+	fmt.Fprintln(os.Stderr, "starting two gateways, mirroring off and on (each first start creates a Postgres cluster)...")
+	for _, g := range []struct{ name, mem string }{{targetGateway, "none"}, {targetGatewayMem, o.memBackend}} {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		gwDir := filepath.Join(dir, g.name)
+		if err := os.Mkdir(gwDir, 0o755); err != nil {
+			return fmt.Errorf("make gateway dir: %w", err)
+		}
+		gwLog := filepath.Join(gwDir, "gateway.log")
+		gw, base, err := startGateway(ctx, gatewayParams{
+			Bin:         bin,
+			DataDir:     gwDir,
+			LogPath:     gwLog,
+			Port:        port,
+			Issuer:      is.url,
+			EngineURL:   up.url,
+			LogLevel:    o.logLevel,
+			MemBackend:  g.mem,
+			WeaviateURL: o.weaviateURL,
+		}, o.startTimeout)
+		if err != nil {
+			return err
+		}
+		defer stopChild(gw, 40*time.Second)
+		warnings, err := checkGateway(ctx, up, base, token)
+		if err != nil {
+			return fmt.Errorf("%s: %w\nlast lines of %s:\n%s", g.name, err, gwLog, tailFile(gwLog, 10))
+		}
+		rep.Warnings = append(rep.Warnings, warnings...)
+		targets = append(targets, target{name: g.name, url: base + "/api/chat", script: authed})
 	}
-	gwLog := filepath.Join(dir, "gateway.log")
-	fmt.Fprintln(os.Stderr, "starting the gateway (its first start creates a Postgres cluster)...")
-	gw, base, err := startGateway(ctx, gatewayParams{
-		Bin:        bin,
-		DataDir:    dir,
-		LogPath:    gwLog,
-		Port:       port,
-		Issuer:     is.url,
-		EngineURL:  up.url,
-		LogLevel:   o.logLevel,
-		MemBackend: o.memBackend,
-	}, o.startTimeout)
-	if err != nil {
-		return err
-	}
-	defer stopChild(gw, 40*time.Second)
-	warnings, err := checkGateway(ctx, up, base, token)
-	if err != nil {
-		return fmt.Errorf("%w\nlast lines of %s:\n%s", err, gwLog, tailFile(gwLog, 10))
-	}
-	rep.Warnings = append(rep.Warnings, warnings...)
-	targets = append(targets, target{name: targetGateway, url: base + "/api/chat", script: authed})
 
 	phases := []phase{
 		{name: "latency", threads: 1, conns: 1},
@@ -189,7 +199,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	fmt.Printf("\nreport written to %s\n", o.out)
 	if len(failed) > 0 {
-		return fmt.Errorf("the numbers are not trustworthy: %s (see %s)", strings.Join(failed, "; "), gwLog)
+		return fmt.Errorf("the numbers are not trustworthy: %s (see the gateway logs in %s)", strings.Join(failed, "; "), dir)
 	}
 	return nil
 }
