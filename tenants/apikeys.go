@@ -3,17 +3,27 @@ package tenants
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-const apiKeyColumns = "id, team_id, name, prefix, hash, scopes, created_at, expires_at, last_used_at, revoked_at"
+const apiKeyColumns = "id, team_id, name, prefix, hash, scopes, coalesce(created_by::text, ''), created_at, expires_at, last_used_at, revoked_at"
 
 func scanAPIKey(row pgx.Row) (APIKey, error) {
 	var k APIKey
-	err := row.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
+	err := row.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
 	return k, err
+}
+
+// apiKeyAudit is the audit row of a change to k: its public parts only.
+func apiKeyAudit(action string, k APIKey) AuditEntry {
+	d := map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}
+	if k.ExpiresAt != nil {
+		d["expires_at"] = k.ExpiresAt
+	}
+	return AuditEntry{TeamID: k.TeamID, Action: action, TargetType: "apikey", TargetID: k.ID, TargetName: k.Name, Detail: d}
 }
 
 // CreateAPIKey mints a gateway key for the team. The returned token
@@ -37,11 +47,21 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 		if err != nil {
 			return APIKey{}, "", err
 		}
-		k, err := scanAPIKey(s.pool.QueryRow(ctx,
-			`INSERT INTO api_keys (id, team_id, name, prefix, hash, scopes, expires_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+apiKeyColumns,
-			id, teamID, in.Name, prefix, hash, in.Scopes, in.ExpiresAt))
-		err = dbErr("create API key", err)
+		var k APIKey
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			k, err = scanAPIKey(tx.QueryRow(ctx,
+				`INSERT INTO api_keys (id, team_id, name, prefix, hash, scopes, expires_at, created_by)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				 ON CONFLICT (prefix) DO NOTHING RETURNING `+apiKeyColumns,
+				id, teamID, in.Name, prefix, hash, in.Scopes, in.ExpiresAt, nullIfEmpty(in.CreatedBy)))
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("create API key: prefix %w", ErrConflict)
+			}
+			if err != nil {
+				return dbErr("create API key", err)
+			}
+			return audit(ctx, tx, apiKeyAudit(AuditAPIKeyCreate, k))
+		})
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
 		}
@@ -78,37 +98,42 @@ func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyIn
 	if !validID(teamID) || !validID(id) {
 		return APIKey{}, notFound("API key")
 	}
-	k, err := scanAPIKey(s.pool.QueryRow(ctx,
-		`UPDATE api_keys SET name = $3, scopes = $4, expires_at = $5
-		 WHERE team_id = $1 AND id = $2 RETURNING `+apiKeyColumns,
-		teamID, id, in.Name, in.Scopes, in.ExpiresAt))
-	return k, dbErr("update API key", err)
+	var k APIKey
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		k, err = scanAPIKey(tx.QueryRow(ctx,
+			`UPDATE api_keys SET name = $3, scopes = $4, expires_at = $5
+			 WHERE team_id = $1 AND id = $2 RETURNING `+apiKeyColumns,
+			teamID, id, in.Name, in.Scopes, in.ExpiresAt))
+		if err != nil {
+			return dbErr("update API key", err)
+		}
+		return audit(ctx, tx, apiKeyAudit(AuditAPIKeyUpdate, k))
+	})
+	return k, err
 }
 
 // RevokeAPIKey stops a key from working. Revoking an already revoked key
 // succeeds and keeps the first revocation time, so a retried request is
-// harmless; an unknown key is ErrNotFound.
+// harmless (and audited once); an unknown key is ErrNotFound.
 func (s *Store) RevokeAPIKey(ctx context.Context, teamID, id string) error {
 	if !validID(teamID) || !validID(id) {
 		return notFound("API key")
 	}
-	// The SELECT sees the rows as they were before the UPDATE, which is all
-	// it needs: whether the key exists at all.
-	var exists bool
-	err := s.pool.QueryRow(ctx,
-		`WITH revoked AS (
-		   UPDATE api_keys SET revoked_at = now()
-		   WHERE team_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING 1
-		 )
-		 SELECT EXISTS (SELECT 1 FROM api_keys WHERE team_id = $1 AND id = $2)`,
-		teamID, id).Scan(&exists)
-	if err != nil {
-		return dbErr("revoke API key", err)
-	}
-	if !exists {
-		return notFound("revoke API key")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// Lock the row, so of two concurrent revocations exactly one revokes.
+		k, err := scanAPIKey(tx.QueryRow(ctx,
+			"SELECT "+apiKeyColumns+" FROM api_keys WHERE team_id = $1 AND id = $2 FOR UPDATE", teamID, id))
+		if err != nil {
+			return dbErr("revoke API key", err)
+		}
+		if k.RevokedAt != nil {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "UPDATE api_keys SET revoked_at = now() WHERE id = $1", id); err != nil {
+			return dbErr("revoke API key", err)
+		}
+		return audit(ctx, tx, apiKeyAudit(AuditAPIKeyRevoke, k))
+	})
 }
 
 // TouchAPIKeys records when keys were last used, keyed by key id, in one

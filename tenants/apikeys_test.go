@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -227,5 +228,36 @@ func TestUpdateAPIKey(t *testing.T) {
 	other := mustTeam(t, s, "keys-update-other")
 	if _, err := s.UpdateAPIKey(ctx, other.ID, k.ID, APIKeyInput{Name: "x"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("another team's key: %v", err)
+	}
+}
+
+func TestAPIKeyCreatedBy(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := testCtx(t)
+	team := mustTeam(t, s, "acme")
+	u := mustUser(t, s, "maker@example.com")
+	k, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "mine", CreatedBy: u.ID})
+	if err != nil || k.CreatedBy != u.ID {
+		t.Fatalf("created = %+v, %v", k, err)
+	}
+	if got, err := s.GetAPIKey(ctx, team.ID, k.ID); err != nil || got.CreatedBy != u.ID {
+		t.Fatalf("GetAPIKey = %+v, %v", got, err)
+	}
+	// An update never changes who made the key.
+	if got, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: "renamed"}); err != nil || got.CreatedBy != u.ID {
+		t.Fatalf("UpdateAPIKey = %+v, %v", got, err)
+	}
+	anon, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "anon"})
+	if err != nil || anon.CreatedBy != "" {
+		t.Fatalf("key without a maker = %+v, %v", anon, err)
+	}
+	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "x", CreatedBy: "me"}); !isValidation(err, "created_by") {
+		t.Fatalf("bad created_by: %v", err)
+	}
+	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "x", CreatedBy: "0190a1b2-0000-7000-8000-000000000000"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown maker: %v", err)
+	}
+	if b, _ := json.Marshal(APIKeyInput{Name: "x", CreatedBy: u.ID}); strings.Contains(string(b), u.ID) {
+		t.Fatal("CreatedBy is read from and written to JSON: a request body could set it")
 	}
 }

@@ -175,7 +175,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 	mustTeam(t, s, "newcomer")
 	waitFor(t, d, func(d *Directory) bool { _, ok := d.Team("newcomer"); return ok })
 
-	if err := s.DeleteTeam(ctx, "acme-2"); err != nil {
+	if err := s.DeleteTeamBySlug(ctx, "acme-2"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, d, func(d *Directory) bool { _, ok := d.TeamByID(team.ID); return !ok })

@@ -91,7 +91,33 @@ func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in E
 		`INSERT INTO engines (id, team_id, name, dialect, base_url, api_key_enc, api_key_last4, models, is_default)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+engineColumns,
 		id, teamID, in.Name, in.Dialect, in.BaseURL, sealed, last4, in.Models, in.Default))
-	return row.Engine, dbErr("create engine", err)
+	if err != nil {
+		return Engine{}, dbErr("create engine", err)
+	}
+	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineCreate, row.Engine, keyChange(in.APIKey, true)))
+}
+
+// engineAudit is the audit row of a change to e. Of the upstream key it
+// says only what happened to it ("set", "removed", "unchanged", "none").
+func engineAudit(action string, e Engine, key string) AuditEntry {
+	d := map[string]any{"name": e.Name, "dialect": e.Dialect, "base_url": e.BaseURL, "models": e.Models, "default": e.Default}
+	if key != "" {
+		d["api_key"] = key
+	}
+	return AuditEntry{TeamID: e.TeamID, Action: action, TargetType: "engine", TargetID: e.ID, TargetName: e.Name, Detail: d}
+}
+
+func keyChange(key *string, creating bool) string {
+	switch {
+	case key != nil && *key != "":
+		return "set"
+	case creating:
+		return "none"
+	case key == nil:
+		return "unchanged"
+	default:
+		return "removed"
+	}
 }
 
 func clearDefault(ctx context.Context, tx pgx.Tx, teamID, exceptID string) error {
@@ -163,7 +189,10 @@ func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, 
 		   updated_at = now()
 		 WHERE team_id = $1 AND id = $2 RETURNING `+engineColumns,
 		teamID, id, in.Name, in.Dialect, in.BaseURL, in.Models, in.Default, setKey, sealed, last4))
-	return row.Engine, dbErr("update engine", err)
+	if err != nil {
+		return Engine{}, dbErr("update engine", err)
+	}
+	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineUpdate, row.Engine, keyChange(in.APIKey, false)))
 }
 
 // DeleteEngine removes an engine.
@@ -171,14 +200,14 @@ func (s *Store) DeleteEngine(ctx context.Context, teamID, id string) error {
 	if !validID(teamID) || !validID(id) {
 		return notFound("engine")
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM engines WHERE team_id = $1 AND id = $2", teamID, id)
-	if err != nil {
-		return dbErr("delete engine", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("delete engine")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		row, err := scanEngine(tx.QueryRow(ctx,
+			"DELETE FROM engines WHERE team_id = $1 AND id = $2 RETURNING "+engineColumns, teamID, id))
+		if err != nil {
+			return dbErr("delete engine", err)
+		}
+		return audit(ctx, tx, engineAudit(AuditEngineDelete, row.Engine, ""))
+	})
 }
 
 // EnsureEngine makes the team's engine named in.Name look like in: created

@@ -42,6 +42,10 @@ type APIKeyInput struct {
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	// CreatedBy is the id of the user minting the key, set by the console
+	// from the session (never from a request body); "" for none. Update
+	// ignores it.
+	CreatedBy string `json:"-"`
 }
 
 // Algorithms an issuer may restrict its tokens to. HS* is absent on
@@ -137,6 +141,9 @@ func (in APIKeyInput) normalize(now time.Time) (APIKeyInput, error) {
 		return in, err
 	}
 	in.Scopes = scopes
+	if in.CreatedBy != "" && !validID(in.CreatedBy) {
+		return in, invalid("created_by", "must be a user id")
+	}
 	if in.ExpiresAt != nil {
 		if !in.ExpiresAt.After(now) {
 			return in, invalid("expires_at", "must be in the future")

@@ -15,6 +15,13 @@ func scanIssuer(row pgx.Row) (Issuer, error) {
 	return is, err
 }
 
+// issuerAudit is the audit row of a change to is; the detail is the whole
+// issuer, which holds nothing secret.
+func issuerAudit(action string, is Issuer) AuditEntry {
+	return AuditEntry{TeamID: is.TeamID, Action: action, TargetType: "issuer", TargetID: is.ID, TargetName: is.URL,
+		Detail: map[string]any{"issuer": is.URL, "audience": is.Audience, "algorithms": is.Algorithms, "user_claim": is.UserClaim}}
+}
+
 // CreateIssuer trusts a new IdP for the team; the same URL and audience
 // twice is ErrConflict.
 func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
@@ -29,11 +36,18 @@ func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput)
 	if err != nil {
 		return Issuer{}, err
 	}
-	is, err := scanIssuer(s.pool.QueryRow(ctx,
-		`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
-		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+issuerColumns,
-		id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
-	return is, dbErr("create issuer", err)
+	var is Issuer
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		is, err = scanIssuer(tx.QueryRow(ctx,
+			`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
+			 VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+issuerColumns,
+			id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
+		if err != nil {
+			return dbErr("create issuer", err)
+		}
+		return audit(ctx, tx, issuerAudit(AuditIssuerCreate, is))
+	})
+	return is, err
 }
 
 // GetIssuer finds one issuer of the team.
@@ -60,11 +74,18 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 	if !validID(teamID) || !validID(id) {
 		return Issuer{}, notFound("issuer")
 	}
-	is, err := scanIssuer(s.pool.QueryRow(ctx,
-		`UPDATE issuers SET url = $3, audience = $4, algorithms = $5, user_claim = $6, updated_at = now()
-		 WHERE team_id = $1 AND id = $2 RETURNING `+issuerColumns,
-		teamID, id, in.URL, in.Audience, in.Algorithms, in.UserClaim))
-	return is, dbErr("update issuer", err)
+	var is Issuer
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		is, err = scanIssuer(tx.QueryRow(ctx,
+			`UPDATE issuers SET url = $3, audience = $4, algorithms = $5, user_claim = $6, updated_at = now()
+			 WHERE team_id = $1 AND id = $2 RETURNING `+issuerColumns,
+			teamID, id, in.URL, in.Audience, in.Algorithms, in.UserClaim))
+		if err != nil {
+			return dbErr("update issuer", err)
+		}
+		return audit(ctx, tx, issuerAudit(AuditIssuerUpdate, is))
+	})
+	return is, err
 }
 
 // DeleteIssuer stops trusting an IdP.
@@ -72,20 +93,20 @@ func (s *Store) DeleteIssuer(ctx context.Context, teamID, id string) error {
 	if !validID(teamID) || !validID(id) {
 		return notFound("issuer")
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM issuers WHERE team_id = $1 AND id = $2", teamID, id)
-	if err != nil {
-		return dbErr("delete issuer", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("delete issuer")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		is, err := scanIssuer(tx.QueryRow(ctx,
+			"DELETE FROM issuers WHERE team_id = $1 AND id = $2 RETURNING "+issuerColumns, teamID, id))
+		if err != nil {
+			return dbErr("delete issuer", err)
+		}
+		return audit(ctx, tx, issuerAudit(AuditIssuerDelete, is))
+	})
 }
 
 // EnsureIssuer makes sure the team trusts the IdP at in.URL for
 // in.Audience, creating it or updating its algorithms and user claim. It is
 // idempotent and safe to run from several replicas at once; an unchanged
-// issuer is not written (no reload is signalled).
+// issuer is not written (no reload is signalled, nothing audited).
 func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
 	in, err := in.normalize()
 	if err != nil {
@@ -98,18 +119,33 @@ func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput)
 	if err != nil {
 		return Issuer{}, err
 	}
-	is, err := scanIssuer(s.pool.QueryRow(ctx,
-		`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
-		 VALUES ($1, $2, $3, $4, $5, $6)
-		 ON CONFLICT (team_id, url, audience) DO UPDATE
-		   SET algorithms = EXCLUDED.algorithms, user_claim = EXCLUDED.user_claim, updated_at = now()
-		   WHERE (issuers.algorithms, issuers.user_claim) IS DISTINCT FROM (EXCLUDED.algorithms, EXCLUDED.user_claim)
-		 RETURNING `+issuerColumns,
-		id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
-	if errors.Is(err, pgx.ErrNoRows) { // already as asked
-		is, err = scanIssuer(s.pool.QueryRow(ctx,
-			"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND url = $2 AND audience = $3",
-			teamID, in.URL, in.Audience))
-	}
-	return is, dbErr("ensure issuer", err)
+	var is Issuer
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// xmax is 0 on a row this statement inserted, not on one it updated.
+		var inserted bool
+		err := tx.QueryRow(ctx,
+			`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
+			 VALUES ($1, $2, $3, $4, $5, $6)
+			 ON CONFLICT (team_id, url, audience) DO UPDATE
+			   SET algorithms = EXCLUDED.algorithms, user_claim = EXCLUDED.user_claim, updated_at = now()
+			   WHERE (issuers.algorithms, issuers.user_claim) IS DISTINCT FROM (EXCLUDED.algorithms, EXCLUDED.user_claim)
+			 RETURNING `+issuerColumns+`, xmax = 0`,
+			id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim).Scan(
+			&is.ID, &is.TeamID, &is.URL, &is.Audience, &is.Algorithms, &is.UserClaim, &is.CreatedAt, &is.UpdatedAt, &inserted)
+		if errors.Is(err, pgx.ErrNoRows) { // already as asked
+			is, err = scanIssuer(tx.QueryRow(ctx,
+				"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND url = $2 AND audience = $3",
+				teamID, in.URL, in.Audience))
+			return dbErr("ensure issuer", err)
+		}
+		if err != nil {
+			return dbErr("ensure issuer", err)
+		}
+		action := AuditIssuerUpdate
+		if inserted {
+			action = AuditIssuerCreate
+		}
+		return audit(ctx, tx, issuerAudit(action, is))
+	})
+	return is, err
 }

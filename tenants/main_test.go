@@ -3,6 +3,7 @@ package tenants
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"sync"
@@ -25,10 +26,39 @@ func testSealer(t testing.TB) *Sealer {
 	return s
 }
 
+// testArgon2Params make password hashing cheap, so tests that create users
+// stay fast. TestPasswordHashFormat checks the real defaults.
+var testArgon2Params = argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
 func newTestStore(t testing.TB) (*Store, *pgxpool.Pool) {
 	t.Helper()
 	pool := pgtest.New(t)
-	return NewStore(pool, testSealer(t)), pool
+	s := NewStore(pool, testSealer(t))
+	s.pw = newPasswordHasher(testArgon2Params)
+	return s, pool
+}
+
+const testPassword = "correct horse battery staple"
+
+func mustUser(t testing.TB, s *Store, email string) User {
+	t.Helper()
+	u, err := s.CreateLocalUser(testCtx(t), UserInput{Email: email, Name: "User " + email, Password: testPassword})
+	if err != nil {
+		t.Fatalf("create user %s: %v", email, err)
+	}
+	return u
+}
+
+// actorCtx is a test context whose changes are audited as made by u.
+func actorCtx(t testing.TB, u User) context.Context {
+	t.Helper()
+	return WithActor(testCtx(t), Actor{ID: u.ID, Name: u.Email, IP: "192.0.2.7"})
+}
+
+// isValidation tells whether err is a *ValidationError about field.
+func isValidation(err error, field string) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) && ve.Field == field
 }
 
 func testCtx(t testing.TB) context.Context {

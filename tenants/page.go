@@ -65,10 +65,11 @@ func listTeamRows[T any](ctx context.Context, s *Store, table, columns, teamID s
 	if !validID(teamID) {
 		return nil, "", notFound("team")
 	}
-	rows, err := s.pool.Query(ctx,
-		"SELECT "+columns+" FROM "+table+`
-		 WHERE team_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
-		teamID, page.afterArg(), page.Limit+1)
+	args := []any{teamID, page.Limit + 1}
+	if page.After != "" {
+		args = append(args, page.After)
+	}
+	rows, err := s.pool.Query(ctx, teamRowsSQL(table, columns, page.After != ""), args...)
 	if err != nil {
 		return nil, "", dbErr("list "+table, err)
 	}
@@ -78,4 +79,16 @@ func listTeamRows[T any](ctx context.Context, s *Store, table, columns, teamID s
 	}
 	list, next := cut(list, page.Limit, id)
 	return list, next, nil
+}
+
+// teamRowsSQL is the page query of listTeamRows: $1 the team, $2 the limit,
+// $3 the cursor if there is one. The first page and the next ones are
+// separate statements so that the (team_id, id) index bounds both ends of
+// every page, whatever plan Postgres caches for a prepared statement.
+func teamRowsSQL(table, columns string, cursor bool) string {
+	where := "team_id = $1"
+	if cursor {
+		where += " AND id > $3"
+	}
+	return "SELECT " + columns + " FROM " + table + " WHERE " + where + " ORDER BY id LIMIT $2"
 }

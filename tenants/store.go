@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,12 +19,13 @@ import (
 type Store struct {
 	pool   *pgxpool.Pool
 	sealer *Sealer
+	pw     *passwordHasher
 }
 
 // NewStore wraps pool. sealer encrypts engine API keys; with a nil sealer,
 // engines can still be stored, but not with an API key.
 func NewStore(pool *pgxpool.Pool, sealer *Sealer) *Store {
-	return &Store{pool: pool, sealer: sealer}
+	return &Store{pool: pool, sealer: sealer, pw: newPasswordHasher(defaultArgon2Params)}
 }
 
 // newID makes a UUIDv7: ordered by creation time, so it doubles as the
@@ -56,7 +58,10 @@ func dbErr(what string, err error) error {
 		switch pgErr.Code {
 		case "23505": // unique_violation
 			return fmt.Errorf("%s: %w", what, ErrConflict)
-		case "23503": // foreign_key_violation: the team is gone
+		case "23503": // foreign_key_violation: the team or user is gone
+			if strings.HasSuffix(pgErr.ConstraintName, "_user_fk") {
+				return fmt.Errorf("%s: user %w", what, ErrNotFound)
+			}
 			return fmt.Errorf("%s: team %w", what, ErrNotFound)
 		}
 	}

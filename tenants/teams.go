@@ -20,14 +20,37 @@ func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (Team, error) {
 	if err != nil {
 		return Team{}, err
 	}
+	var t Team
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		t, err = insertTeam(ctx, tx, in, nil)
+		return err
+	})
+	return t, err
+}
+
+// insertTeam adds a team and audits it; detail adds to the audit row.
+func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]any) (Team, error) {
 	id, err := newID()
 	if err != nil {
 		return Team{}, err
 	}
-	t, err := scanTeam(s.pool.QueryRow(ctx,
+	t, err := scanTeam(tx.QueryRow(ctx,
 		"INSERT INTO teams (id, slug, name) VALUES ($1, $2, $3) RETURNING "+teamColumns,
 		id, in.Slug, in.Name))
-	return t, dbErr("create team", err)
+	if err != nil {
+		return Team{}, dbErr("create team", err)
+	}
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["slug"], detail["name"] = t.Slug, t.Name
+	return t, audit(ctx, tx, teamAudit(AuditTeamCreate, t, t.ID, detail))
+}
+
+// teamAudit is the audit row of a change to the team itself, filed under
+// logTeamID ("" when the team is being deleted, so the row outlives it).
+func teamAudit(action string, t Team, logTeamID string, detail map[string]any) AuditEntry {
+	return AuditEntry{TeamID: logTeamID, Action: action, TargetType: "team", TargetID: t.ID, TargetName: t.Name, Detail: detail}
 }
 
 // GetTeam finds a team by slug.
@@ -82,23 +105,76 @@ func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (Team
 	if err != nil {
 		return Team{}, err
 	}
-	t, err := scanTeam(s.pool.QueryRow(ctx,
-		"UPDATE teams SET slug = $2, name = $3, updated_at = now() WHERE slug = $1 RETURNING "+teamColumns,
-		slug, in.Slug, in.Name))
-	return t, dbErr("update team", err)
+	var t Team
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		old, err := scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1 FOR UPDATE", slug))
+		if err != nil {
+			return dbErr("update team", err)
+		}
+		t, err = scanTeam(tx.QueryRow(ctx,
+			"UPDATE teams SET slug = $2, name = $3, updated_at = now() WHERE id = $1 RETURNING "+teamColumns,
+			old.ID, in.Slug, in.Name))
+		if err != nil {
+			return dbErr("update team", err)
+		}
+		return audit(ctx, tx, teamAudit(AuditTeamUpdate, t, t.ID, map[string]any{
+			"slug": t.Slug, "name": t.Name, "previous_slug": old.Slug, "previous_name": old.Name}))
+	})
+	return t, err
 }
 
-// DeleteTeam removes a team and, by cascade, everything it configured.
-func (s *Store) DeleteTeam(ctx context.Context, slug string) error {
+// RenameTeam sets the display name of a team; its slug, and so its URL,
+// stays.
+func (s *Store) RenameTeam(ctx context.Context, teamID, name string) (Team, error) {
+	name, err := displayName("name", name)
+	if err != nil {
+		return Team{}, err
+	}
+	if !validID(teamID) {
+		return Team{}, notFound("team")
+	}
+	var t Team
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var previous string
+		if err := tx.QueryRow(ctx, "SELECT name FROM teams WHERE id = $1 FOR UPDATE", teamID).Scan(&previous); err != nil {
+			return dbErr("rename team", err)
+		}
+		t, err = scanTeam(tx.QueryRow(ctx,
+			"UPDATE teams SET name = $2, updated_at = now() WHERE id = $1 RETURNING "+teamColumns, teamID, name))
+		if err != nil {
+			return dbErr("rename team", err)
+		}
+		return audit(ctx, tx, teamAudit(AuditTeamRename, t, t.ID, map[string]any{"name": t.Name, "previous_name": previous}))
+	})
+	return t, err
+}
+
+// DeleteTeam removes a team and, by cascade, everything it configured, its
+// members, invites and audit log. The deletion itself is audited
+// install-wide, so that row survives.
+func (s *Store) DeleteTeam(ctx context.Context, teamID string) error {
+	if !validID(teamID) {
+		return notFound("team")
+	}
+	return s.deleteTeam(ctx, "id", teamID)
+}
+
+// DeleteTeamBySlug is DeleteTeam for the team with slug, for routes that
+// name teams by slug.
+func (s *Store) DeleteTeamBySlug(ctx context.Context, slug string) error {
 	if !slugPattern.MatchString(slug) {
 		return notFound("team")
 	}
-	tag, err := s.pool.Exec(ctx, "DELETE FROM teams WHERE slug = $1", slug)
-	if err != nil {
-		return dbErr("delete team", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("delete team")
-	}
-	return nil
+	return s.deleteTeam(ctx, "slug", slug)
+}
+
+// deleteTeam deletes the team whose column (a constant) equals value.
+func (s *Store) deleteTeam(ctx context.Context, column, value string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		t, err := scanTeam(tx.QueryRow(ctx, "DELETE FROM teams WHERE "+column+" = $1 RETURNING "+teamColumns, value))
+		if err != nil {
+			return dbErr("delete team", err)
+		}
+		return audit(ctx, tx, teamAudit(AuditTeamDelete, t, "", map[string]any{"slug": t.Slug, "name": t.Name}))
+	})
 }

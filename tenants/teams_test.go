@@ -44,12 +44,12 @@ func TestTeamCRUD(t *testing.T) {
 		t.Fatalf("rename onto taken slug: err = %v, want ErrConflict", err)
 	}
 
-	if err := s.DeleteTeam(ctx, "acme-2"); err != nil {
+	if err := s.DeleteTeamBySlug(ctx, "acme-2"); err != nil {
 		t.Fatal(err)
 	}
 	for name, err := range map[string]error{
 		"get deleted":    second(s.GetTeam(ctx, "acme-2")),
-		"delete deleted": s.DeleteTeam(ctx, "acme-2"),
+		"delete deleted": s.DeleteTeamBySlug(ctx, "acme-2"),
 		"update missing": second(s.UpdateTeam(ctx, "nope", TeamInput{Name: "x"})),
 		"bad slug":       second(s.GetTeam(ctx, "Not A Slug")),
 		"bad id":         second(s.GetTeamByID(ctx, "not-a-uuid")),
@@ -75,7 +75,7 @@ func TestTeamDeleteCascades(t *testing.T) {
 	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteTeam(ctx, "gone"); err != nil {
+	if err := s.DeleteTeamBySlug(ctx, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	var n int

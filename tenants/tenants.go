@@ -1,7 +1,9 @@
 // Package tenants holds the teams that use the gateway and everything each team
 // configures: the identity providers it trusts, the engines it proxies to and the
-// gateway API keys it has minted. The Store keeps them in Postgres; the Directory
-// keeps a read-only copy in memory for the request path.
+// gateway API keys it has minted; and the console's side of them: users, their
+// roles in teams, invitations, sign-in sessions and the audit log. The Store
+// keeps them in Postgres; the Directory keeps a read-only copy of what the
+// request path needs in memory.
 package tenants
 
 import (
@@ -62,6 +64,7 @@ type APIKey struct {
 	Prefix     string     `json:"prefix"` // public part, used to find the key
 	Hash       []byte     `json:"-"`
 	Scopes     []string   `json:"scopes"`
+	CreatedBy  string     `json:"created_by,omitempty"` // user id; "" when unknown
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
@@ -72,7 +75,20 @@ type APIKey struct {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrExpired: the invite, session or setup link existed but its time ran out.
+	ErrExpired = errors.New("expired")
+	// ErrBadCredentials: no account with that email, or a wrong password. The
+	// two are not told apart, so the answer does not reveal who has an account.
+	ErrBadCredentials = errors.New("wrong email or password")
+	// ErrLastOwner: the change would leave a team without an owner. It is
+	// also an ErrConflict, for handlers that map errors by kind.
+	ErrLastOwner error = lastOwnerError{}
 )
+
+type lastOwnerError struct{}
+
+func (lastOwnerError) Error() string        { return "a team must keep at least one owner" }
+func (lastOwnerError) Is(target error) bool { return target == ErrConflict }
 
 // ValidationError says which field of an input is wrong and why.
 type ValidationError struct {

@@ -1,0 +1,249 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Invite asks someone to join a team in a role. Its token, a link the
+// inviter passes on, is shown once at creation; only its hash is kept. The
+// token is the whole credential: whoever holds it may accept, whatever the
+// email of their account (providers often know people under another
+// address than the one they were invited at).
+type Invite struct {
+	ID         string     `json:"id"`
+	TeamID     string     `json:"team_id"`
+	Email      string     `json:"email"`
+	Role       Role       `json:"role"`
+	InvitedBy  string     `json:"invited_by,omitempty"` // user id; "" when unknown
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+}
+
+// InviteInput is what an inviter sets.
+type InviteInput struct {
+	Email     string        `json:"email"`
+	Role      Role          `json:"role"`
+	InvitedBy string        `json:"-"` // the inviting user's id, from the session
+	TTL       time.Duration `json:"-"` // 0: DefaultInviteTTL
+}
+
+// Invite lifetimes.
+const (
+	DefaultInviteTTL = 7 * 24 * time.Hour
+	MaxInviteTTL     = 30 * 24 * time.Hour
+)
+
+func (in InviteInput) normalize() (InviteInput, error) {
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		return in, err
+	}
+	in.Email = email
+	if !in.Role.Valid() {
+		return in, invalid("role", "must be owner, admin, member or viewer")
+	}
+	if in.InvitedBy != "" && !validID(in.InvitedBy) {
+		return in, invalid("invited_by", "must be a user id")
+	}
+	switch {
+	case in.TTL == 0:
+		in.TTL = DefaultInviteTTL
+	case in.TTL < time.Minute || in.TTL > MaxInviteTTL:
+		return in, invalid("ttl", "must be from a minute to 30 days")
+	}
+	return in, nil
+}
+
+// inviteColumns are the columns scanInvite reads, of the table aliased as
+// alias.
+func inviteColumnsOf(alias string) string {
+	return alias + "id, " + alias + "team_id, " + alias + "email, " + alias + "role, coalesce(" + alias + "invited_by::text, ''), " +
+		alias + "created_at, " + alias + "expires_at, " + alias + "accepted_at"
+}
+
+var inviteColumns = inviteColumnsOf("")
+
+func scanInvite(row pgx.Row, extra ...any) (Invite, error) {
+	var iv Invite
+	dest := append([]any{&iv.ID, &iv.TeamID, &iv.Email, &iv.Role, &iv.InvitedBy, &iv.CreatedAt, &iv.ExpiresAt, &iv.AcceptedAt}, extra...)
+	err := row.Scan(dest...)
+	return iv, err
+}
+
+func inviteAudit(action string, iv Invite) AuditEntry {
+	return AuditEntry{TeamID: iv.TeamID, Action: action, TargetType: "invite", TargetID: iv.ID, TargetName: iv.Email,
+		Detail: map[string]any{"email": iv.Email, "role": iv.Role, "expires_at": iv.ExpiresAt}}
+}
+
+// CreateInvite invites in.Email to the team and returns the invite and its
+// token (the only copy). A new invite to an address replaces that address's
+// pending one, so only the latest link works. Inviting someone who is
+// already a member is ErrConflict.
+func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput) (Invite, string, error) {
+	in, err := in.normalize()
+	if err != nil {
+		return Invite{}, "", err
+	}
+	if !validID(teamID) {
+		return Invite{}, "", notFound("team")
+	}
+	id, err := newID()
+	if err != nil {
+		return Invite{}, "", err
+	}
+	token, hash, err := newToken()
+	if err != nil {
+		return Invite{}, "", err
+	}
+	var iv Invite
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		var member bool
+		err := tx.QueryRow(ctx,
+			`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+			                WHERE m.team_id = $1 AND lower(u.email) = lower($2))`, teamID, in.Email).Scan(&member)
+		if err != nil {
+			return dbErr("create invite", err)
+		}
+		if member {
+			return fmt.Errorf("create invite: this person is already a member: %w", ErrConflict)
+		}
+		if _, err := tx.Exec(ctx,
+			"DELETE FROM invites WHERE team_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL", teamID, in.Email); err != nil {
+			return dbErr("replace invite", err)
+		}
+		iv, err = scanInvite(tx.QueryRow(ctx,
+			`INSERT INTO invites (id, team_id, email, role, token_hash, invited_by, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, now() + $7::float8 * interval '1 second') RETURNING `+inviteColumns,
+			id, teamID, in.Email, in.Role, hash, nullIfEmpty(in.InvitedBy), in.TTL.Seconds()))
+		if err != nil {
+			return dbErr("create invite", err)
+		}
+		return audit(ctx, tx, inviteAudit(AuditInviteCreate, iv))
+	})
+	if err != nil {
+		return Invite{}, "", err
+	}
+	return iv, token, nil
+}
+
+// ListInvites lists a team's pending invites (not accepted, not expired),
+// oldest first.
+func (s *Store) ListInvites(ctx context.Context, teamID string) ([]Invite, error) {
+	if !validID(teamID) {
+		return nil, notFound("team")
+	}
+	rows, err := s.pool.Query(ctx,
+		"SELECT "+inviteColumns+` FROM invites
+		 WHERE team_id = $1 AND accepted_at IS NULL AND expires_at > now() ORDER BY id`, teamID)
+	if err != nil {
+		return nil, dbErr("list invites", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invite, error) { return scanInvite(r) })
+	return list, dbErr("list invites", err)
+}
+
+// RevokeInvite withdraws a pending invite; its link stops working. An
+// unknown or already accepted invite is ErrNotFound.
+func (s *Store) RevokeInvite(ctx context.Context, teamID, id string) error {
+	if !validID(teamID) || !validID(id) {
+		return notFound("invite")
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		iv, err := scanInvite(tx.QueryRow(ctx,
+			"DELETE FROM invites WHERE team_id = $1 AND id = $2 AND accepted_at IS NULL RETURNING "+inviteColumns, teamID, id))
+		if err != nil {
+			return dbErr("revoke invite", err)
+		}
+		return audit(ctx, tx, inviteAudit(AuditInviteRevoke, iv))
+	})
+}
+
+// InviteByToken finds the invite behind a link, for the page that offers to
+// accept it. An unknown, revoked or already used token is ErrNotFound; an
+// expired one ErrExpired.
+func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, Team, error) {
+	hash, ok := tokenHashOf(token)
+	if !ok {
+		return Invite{}, Team{}, notFound("invite")
+	}
+	var t Team
+	var expired bool
+	iv, err := scanInvite(s.pool.QueryRow(ctx,
+		"SELECT "+inviteColumnsOf("i.")+`, t.id, t.slug, t.name, t.created_at, t.updated_at, i.expires_at <= now()
+		 FROM invites i JOIN teams t ON t.id = i.team_id
+		 WHERE i.token_hash = $1 AND i.accepted_at IS NULL`, hash),
+		&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &expired)
+	if err != nil {
+		return Invite{}, Team{}, dbErr("find invite", err)
+	}
+	if expired {
+		return Invite{}, Team{}, fmt.Errorf("invite: %w", ErrExpired)
+	}
+	return iv, t, nil
+}
+
+// AcceptInvite makes userID a member of the invite's team, once: the token
+// is spent. Someone who is already a member keeps the higher of their role
+// and the invite's. Errors are those of InviteByToken, and ErrNotFound for
+// an unknown user.
+func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Membership, error) {
+	hash, ok := tokenHashOf(token)
+	if !ok {
+		return Membership{}, notFound("invite")
+	}
+	if !validID(userID) {
+		return Membership{}, notFound("user")
+	}
+	var m Membership
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var expired bool
+		iv, err := scanInvite(tx.QueryRow(ctx,
+			"SELECT "+inviteColumns+", expires_at <= now() FROM invites WHERE token_hash = $1 AND accepted_at IS NULL FOR UPDATE",
+			hash), &expired)
+		if err != nil {
+			return dbErr("accept invite", err)
+		}
+		if expired {
+			return fmt.Errorf("invite: %w", ErrExpired)
+		}
+		var previous Role
+		err = tx.QueryRow(ctx, "SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
+			iv.TeamID, userID).Scan(&previous)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return dbErr("accept invite", err)
+		}
+		// The upsert keeps the higher role even against a membership added
+		// since the read above.
+		err = tx.QueryRow(ctx,
+			`INSERT INTO memberships AS m (team_id, user_id, role) VALUES ($1, $2, $3)
+			 ON CONFLICT (team_id, user_id) DO UPDATE SET role =
+			   CASE WHEN `+roleRankSQL("EXCLUDED.role")+` > `+roleRankSQL("m.role")+` THEN EXCLUDED.role ELSE m.role END
+			 RETURNING role`, iv.TeamID, userID, higher(previous, iv.Role)).Scan(&m.Role)
+		if err != nil {
+			return dbErr("accept invite", err)
+		}
+		var email string
+		err = tx.QueryRow(ctx,
+			"UPDATE invites SET accepted_at = now(), accepted_by = $2 WHERE id = $1 RETURNING (SELECT email FROM users WHERE id = $2)",
+			iv.ID, userID).Scan(&email)
+		if err != nil {
+			return dbErr("accept invite", err)
+		}
+		if m.Team, err = scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE id = $1", iv.TeamID)); err != nil {
+			return dbErr("accept invite", err)
+		}
+		detail := map[string]any{"invite_id": iv.ID, "invited_email": iv.Email, "role": m.Role}
+		if previous != "" {
+			detail["previous_role"] = previous
+		}
+		return audit(ctx, tx, AuditEntry{TeamID: iv.TeamID, Action: AuditInviteAccept, TargetType: "user", TargetID: userID,
+			TargetName: email, Detail: detail})
+	})
+	return m, err
+}

@@ -1,0 +1,96 @@
+package tenants
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Setup tokens let whoever started the gateway create its first account:
+// with no users yet, the gateway prints a one-time link holding a token, and
+// the console's setup page spends it. Only the token's SHA-256 is stored.
+
+// Setup link lifetimes.
+const (
+	DefaultSetupTTL = 24 * time.Hour
+	MaxSetupTTL     = 30 * 24 * time.Hour
+)
+
+// CreateSetupToken makes a one-time setup token valid for ttl (0:
+// DefaultSetupTTL) and returns it; the caller shows it once.
+func (s *Store) CreateSetupToken(ctx context.Context, ttl time.Duration) (string, error) {
+	switch {
+	case ttl == 0:
+		ttl = DefaultSetupTTL
+	case ttl < time.Minute || ttl > MaxSetupTTL:
+		return "", invalid("ttl", "must be from a minute to 30 days")
+	}
+	token, hash, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	_, err = s.pool.Exec(ctx,
+		"INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, now() + $2::float8 * interval '1 second')",
+		hash, ttl.Seconds())
+	if err != nil {
+		return "", dbErr("create setup token", err)
+	}
+	return token, nil
+}
+
+// UseSetupToken creates the first account with a setup token, in one
+// transaction: the token must be known and unused (else ErrNotFound), not
+// expired (ErrExpired), and there must still be no user at all
+// (ErrConflict). The token is spent only when the account is made.
+func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (User, error) {
+	hash, ok := tokenHashOf(token)
+	if !ok {
+		return User{}, notFound("setup token")
+	}
+	in, err := in.normalize()
+	if err != nil {
+		return User{}, err
+	}
+	pwHash, err := s.pw.hash(ctx, in.Password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// Two setup links spent at once must not make two first users: the
+		// lock makes the second wait and then see the first's user.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('attach: first user'))"); err != nil {
+			return dbErr("lock setup", err)
+		}
+		var used, expired bool
+		err := tx.QueryRow(ctx,
+			"SELECT used_at IS NOT NULL, expires_at <= now() FROM setup_tokens WHERE token_hash = $1 FOR UPDATE",
+			hash).Scan(&used, &expired)
+		if err != nil {
+			return dbErr("setup token", err)
+		}
+		switch {
+		case used:
+			return notFound("setup token")
+		case expired:
+			return fmt.Errorf("setup token: %w", ErrExpired)
+		}
+		var anyUser bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&anyUser); err != nil {
+			return dbErr("count users", err)
+		}
+		if anyUser {
+			return fmt.Errorf("setup: the first account already exists: %w", ErrConflict)
+		}
+		if u, err = insertLocalUser(ctx, tx, in, pwHash); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "UPDATE setup_tokens SET used_at = now() WHERE token_hash = $1", hash); err != nil {
+			return dbErr("spend setup token", err)
+		}
+		return audit(ctx, tx, AuditEntry{Action: AuditSetupComplete, TargetType: "user", TargetID: u.ID, TargetName: u.Email})
+	})
+	return u, err
+}
