@@ -58,6 +58,9 @@ func (a *App) requireAdmin(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach-admin", error="invalid_token"`)
 		return proxy.WriteError(c, fiber.StatusUnauthorized, "invalid_token", "a valid management token is required")
 	}
+	// Every change made through the management API lands in the team's
+	// audit log, attributed to the token.
+	c.SetUserContext(tenants.WithActor(c.UserContext(), tenants.Actor{Name: "admin token", IP: c.IP()}))
 	return c.Next()
 }
 
@@ -101,7 +104,7 @@ func (a *App) deleteTeam(c *fiber.Ctx) error {
 	if c.Params("team") == a.cfg.DefaultTeam {
 		return proxy.WriteError(c, fiber.StatusConflict, "default_team", "the default team serves the root routes and cannot be deleted")
 	}
-	return deleted(c, a.store.DeleteTeam(c.UserContext(), c.Params("team")))
+	return deleted(c, a.store.DeleteTeamBySlug(c.UserContext(), c.Params("team")))
 }
 
 // teamID resolves the :team slug of a nested route.

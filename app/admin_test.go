@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // adminAPI calls the management API with the admin token.
@@ -34,12 +36,14 @@ func (a adminAPI) post(path, body string, want int) map[string]any {
 	return a.do("POST", path, body, want)
 }
 
-// waitForTeam waits until the directory, fed by LISTEN/NOTIFY, knows slug.
-func waitForTeam(t *testing.T, gw *gateway, slug string) {
+// waitForTeam waits until the directory, fed by LISTEN/NOTIFY, knows slug
+// with at least the given number of engines and issuers: each change is
+// its own notice, so the team can appear before its engines do.
+func waitForTeam(t *testing.T, gw *gateway, slug string, engines, issuers int) {
 	t.Helper()
 	waitFor(t, "team "+slug+" in the directory", func() bool {
-		_, ok := gw.dir.Team(slug)
-		return ok
+		s, ok := gw.dir.Team(slug)
+		return ok && len(s.Engines) >= engines && len(s.Issuers) >= issuers
 	})
 }
 
@@ -208,4 +212,33 @@ func TestChangesReachEveryReplica(t *testing.T) {
 		resp, _ := call(t, "POST", two.URL+"/api/chat", key, chatBody)
 		return resp.StatusCode == 401
 	})
+}
+
+// Changes made with the admin token are audited, and a team can be deleted.
+func TestManagementAPIAuditsAndDeletes(t *testing.T) {
+	gw := startGateway(t, testConfig(t))
+	api := adminClient(t, gw)
+	team := api.post("/teams", `{"slug":"doomed","name":"Doomed"}`, 201)
+	api.post("/teams/doomed/engines", `{"name":"local","dialect":"ollama","base_url":"http://127.0.0.1:1","api_key":"sk-never-logged-0000"}`, 201)
+
+	entries, _, err := gw.store.ListAudit(t.Context(), team["id"].(string), tenants.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+		if e.ActorName != "admin token" {
+			t.Errorf("audit entry %s by %q, want the admin token", e.Action, e.ActorName)
+		}
+		if b, _ := json.Marshal(e); strings.Contains(string(b), "sk-never-logged") {
+			t.Errorf("audit entry holds the engine key: %s", b)
+		}
+	}
+	if len(actions) != 2 {
+		t.Errorf("audit actions = %v, want the team and the engine creation", actions)
+	}
+
+	api.do("DELETE", "/teams/doomed", "", 204)
+	api.do("GET", "/teams/doomed", "", 404)
 }

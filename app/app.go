@@ -11,13 +11,16 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/attach-dev/attach-gateway/app/pglocal"
 	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/console"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -35,6 +38,8 @@ type App struct {
 	metrics *metrics
 	usage   *keyUsage
 	http    *fiber.App
+	console *console.Console
+	mem     *memoryBus
 
 	sessions *sessionNamer
 
@@ -91,17 +96,46 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 
 	a.metrics = newMetrics()
+	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks}
+	local, err := identity.NewLocalIssuer(cfg.PublicURL+"/console", deriveKey(a.cfg.SecretKey, "attach console tokens v1"))
+	if err != nil {
+		return nil, err
+	}
 	a.verify = identity.NewVerifier(identity.Config{
 		MinRefresh: cfg.JWKSMinRefresh,
 		Logger:     log,
+		Local:      local,
+		HTTPClient: policy.HTTPClient(10 * time.Second),
 	})
+	if a.mem, err = a.startMemory(ctx); err != nil {
+		return nil, err
+	}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
 		StreamIdleTimeout:     cfg.StreamIdleTimeout,
 		Observer:              a.metrics,
 		Logger:                log,
+		Guard:                 &policy,
+		Tap:                   tap{a.mem.recorder},
 	})
+	a.console, err = console.New(console.Config{
+		PublicURL: cfg.PublicURL,
+		OIDC: console.OIDCConfig{
+			Issuer:       cfg.ConsoleOIDCIssuer,
+			ClientID:     cfg.ConsoleOIDCClientID,
+			ClientSecret: cfg.ConsoleOIDCClientSecret,
+		},
+		CookieKey: deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+	}, console.Deps{
+		Store:  a.store,
+		Prober: newProber(policy, a.verify, a.dir),
+		Minter: &minter{local: local, store: a.store},
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.usage = newKeyUsage(a.store, log, cfg.KeyUsageInterval)
 	a.http = a.routes()
 
@@ -125,6 +159,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			}
 		}()
 	}
+	a.mem.run(bg, log, func(f func()) {
+		a.background.Add(1)
+		go func() {
+			defer a.background.Done()
+			f()
+		}()
+	})
 	a.background.Add(1)
 	go func() {
 		defer a.background.Done()
@@ -133,6 +174,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		}
 	}()
 	return a, nil
+}
+
+// SetupLink returns a one-time link that creates the console's first owner,
+// or "" when the install already has users. The link is for the operator's
+// terminal, never for the logs.
+func (a *App) SetupLink(ctx context.Context) (string, error) {
+	n, err := a.store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	tok, err := a.store.CreateSetupToken(ctx, 24*time.Hour)
+	if err != nil {
+		return "", err
+	}
+	return a.cfg.PublicURL + "/console/setup?token=" + tok, nil
 }
 
 // Serve answers requests on ln until Shutdown.
@@ -151,6 +207,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 // Close releases background work, the pool and the embedded Postgres.
 func (a *App) Close(ctx context.Context) {
 	a.closeOnce.Do(func() {
+		// Exchanges recorded by the last streams reach Postgres before
+		// anything they need is stopped.
+		if a.mem != nil {
+			if err := a.mem.recorder.Close(ctx); err != nil {
+				a.log.Error("memory events not stored at shutdown", "err", err)
+			}
+		}
 		if a.stopBackground != nil {
 			a.stopBackground()
 			a.background.Wait()

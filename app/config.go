@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,32 @@ type Config struct {
 
 	MemBackend  string // MEM_BACKEND: postgres (default), weaviate, none
 	WeaviateURL string // WEAVIATE_URL, required for weaviate
+	// WeaviateGRPC (ATTACH_WEAVIATE_GRPC, host:port) makes batch writes use
+	// Weaviate's faster gRPC API.
+	WeaviateGRPC string
+	// MemWorker (ATTACH_MEM_WORKER, default true) runs memory delivery in
+	// the server process; false leaves it to `attach worker` processes.
+	MemWorker bool
+	// MemMaxContent (ATTACH_MEM_MAX_CONTENT, default 64 KiB) truncates longer
+	// prompts and answers before they are stored.
+	MemMaxContent int
+	// MemRedact (ATTACH_MEM_REDACT, regular expressions separated by
+	// newlines) adds to the secrets redacted before anything is stored.
+	MemRedact []string
+
+	// PublicURL (ATTACH_PUBLIC_URL) is where clients reach the gateway: the
+	// hosted URL shown to teams, the console's sign-in redirect, and the
+	// Secure flag on cookies when it is https. Default http://localhost:PORT.
+	PublicURL string
+	// Console single sign-on (off when the issuer is empty).
+	ConsoleOIDCIssuer       string // ATTACH_CONSOLE_OIDC_ISSUER
+	ConsoleOIDCClientID     string // ATTACH_CONSOLE_OIDC_CLIENT_ID
+	ConsoleOIDCClientSecret string // ATTACH_CONSOLE_OIDC_CLIENT_SECRET
+	// AllowPrivateNetworks (ATTACH_ALLOW_PRIVATE_NETWORKS, default true)
+	// lets teams register engines and issuers on loopback and private
+	// addresses. Turn it off for a hosted install. Link-local addresses
+	// (cloud metadata) are refused either way.
+	AllowPrivateNetworks bool
 
 	MaxBodyBytes      int           // ATTACH_MAX_BODY_BYTES, default 10 MiB
 	MaxHeaderBytes    int           // ATTACH_MAX_HEADER_BYTES, default 128 KiB
@@ -73,19 +100,30 @@ func (e *ConfigError) Error() string { return "config: " + e.Var + ": " + e.Msg 
 func LoadConfig(getenv func(string) string) (Config, error) {
 	r := envReader{getenv: getenv}
 	c := Config{
-		Host:              r.str("ATTACH_HOST"),
-		Port:              r.port(),
-		DatabaseURL:       r.str("ATTACH_DATABASE_URL", "DATABASE_URL"),
-		DataDir:           r.strOr("./.attach", "ATTACH_DATA_DIR"),
-		AdminToken:        r.str("ATTACH_ADMIN_TOKEN"),
-		DefaultTeam:       r.strOr("default", "ATTACH_DEFAULT_TEAM"),
-		OIDCIssuer:        r.str("ATTACH_OIDC_ISSUER", "OIDC_ISSUER"),
-		OIDCAudience:      r.str("ATTACH_OIDC_AUD", "OIDC_AUD"),
-		EngineURL:         r.str("ATTACH_ENGINE_URL", "ENGINE_URL"),
-		EngineDialect:     r.strOr(tenants.DialectOllama, "ATTACH_ENGINE_DIALECT", "ENGINE_DIALECT"),
-		EngineAPIKey:      r.str("ATTACH_ENGINE_API_KEY", "ENGINE_API_KEY"),
-		EngineModels:      r.list("ATTACH_ENGINE_MODELS", "ENGINE_MODELS"),
-		WeaviateURL:       r.str("ATTACH_WEAVIATE_URL", "WEAVIATE_URL"),
+		Host:          r.str("ATTACH_HOST"),
+		Port:          r.port(),
+		DatabaseURL:   r.str("ATTACH_DATABASE_URL", "DATABASE_URL"),
+		DataDir:       r.strOr("./.attach", "ATTACH_DATA_DIR"),
+		AdminToken:    r.str("ATTACH_ADMIN_TOKEN"),
+		DefaultTeam:   r.strOr("default", "ATTACH_DEFAULT_TEAM"),
+		OIDCIssuer:    r.str("ATTACH_OIDC_ISSUER", "OIDC_ISSUER"),
+		OIDCAudience:  r.str("ATTACH_OIDC_AUD", "OIDC_AUD"),
+		EngineURL:     r.str("ATTACH_ENGINE_URL", "ENGINE_URL"),
+		EngineDialect: r.strOr(tenants.DialectOllama, "ATTACH_ENGINE_DIALECT", "ENGINE_DIALECT"),
+		EngineAPIKey:  r.str("ATTACH_ENGINE_API_KEY", "ENGINE_API_KEY"),
+		EngineModels:  r.list("ATTACH_ENGINE_MODELS", "ENGINE_MODELS"),
+		WeaviateURL:   r.str("ATTACH_WEAVIATE_URL", "WEAVIATE_URL"),
+		WeaviateGRPC:  r.str("ATTACH_WEAVIATE_GRPC"),
+		MemWorker:     r.boolean(true, "ATTACH_MEM_WORKER"),
+		MemMaxContent: r.size(64<<10, "ATTACH_MEM_MAX_CONTENT"),
+		MemRedact:     r.lines("ATTACH_MEM_REDACT"),
+		PublicURL:     strings.TrimRight(r.str("ATTACH_PUBLIC_URL"), "/"),
+
+		ConsoleOIDCIssuer:       r.str("ATTACH_CONSOLE_OIDC_ISSUER"),
+		ConsoleOIDCClientID:     r.str("ATTACH_CONSOLE_OIDC_CLIENT_ID"),
+		ConsoleOIDCClientSecret: r.str("ATTACH_CONSOLE_OIDC_CLIENT_SECRET"),
+		AllowPrivateNetworks:    r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
+
 		MaxBodyBytes:      r.size(10<<20, "ATTACH_MAX_BODY_BYTES"),
 		MaxHeaderBytes:    r.size(128<<10, "ATTACH_MAX_HEADER_BYTES"),
 		UpstreamTimeout:   r.duration(120*time.Second, "ATTACH_UPSTREAM_TIMEOUT"),
@@ -105,6 +143,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, &ConfigError{"ATTACH_SECRET_KEY", err.Error()}
 		}
 		c.SecretKey = key
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:" + strconv.Itoa(c.Port)
 	}
 	var err error
 	if c.MemBackend, err = memory.ParseBackend(r.str("ATTACH_MEM_BACKEND", "MEM_BACKEND")); err != nil {
@@ -152,6 +193,22 @@ func (c Config) validate() error {
 		}
 		if err := checkHTTPURL(c.WeaviateURL); err != nil {
 			return &ConfigError{"WEAVIATE_URL", err.Error()}
+		}
+	}
+	if err := checkHTTPURL(c.PublicURL); err != nil {
+		return &ConfigError{"ATTACH_PUBLIC_URL", err.Error()}
+	}
+	if c.ConsoleOIDCIssuer != "" {
+		if err := checkHTTPURL(c.ConsoleOIDCIssuer); err != nil {
+			return &ConfigError{"ATTACH_CONSOLE_OIDC_ISSUER", err.Error()}
+		}
+		if c.ConsoleOIDCClientID == "" {
+			return &ConfigError{"ATTACH_CONSOLE_OIDC_CLIENT_ID", "required when ATTACH_CONSOLE_OIDC_ISSUER is set"}
+		}
+	}
+	for _, p := range c.MemRedact {
+		if _, err := regexp.Compile(p); err != nil {
+			return &ConfigError{"ATTACH_MEM_REDACT", fmt.Sprintf("pattern %q: %v", p, err)}
 		}
 	}
 	return nil
@@ -242,6 +299,30 @@ func (r *envReader) list(names ...string) []string {
 	v, _ := r.lookup(names...)
 	var out []string
 	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *envReader) boolean(def bool, names ...string) bool {
+	v, name := r.lookup(names...)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "must be true or false")
+	}
+	return b
+}
+
+// lines splits a value on newlines, for lists whose items may hold commas.
+func (r *envReader) lines(names ...string) []string {
+	v, _ := r.lookup(names...)
+	var out []string
+	for _, p := range strings.Split(v, "\n") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}

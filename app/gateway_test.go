@@ -124,7 +124,7 @@ func TestBadTokensNeverReachTheEngine(t *testing.T) {
 	admin.post("/teams", `{"slug":"team-b","name":"Team B"}`, 201)
 	admin.post("/teams/team-b/issuers", `{"issuer":"`+iss+`","audience":"api://team-b"}`, 201)
 	admin.post("/teams/team-b/engines", `{"name":"e","dialect":"ollama","base_url":"`+eng.URL()+`","default":true}`, 201)
-	waitForTeam(t, gw, "team-b")
+	waitForTeam(t, gw, "team-b", 1, 1)
 
 	now := time.Now()
 	claims := func(mod func(m map[string]any)) map[string]any {

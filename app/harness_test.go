@@ -131,13 +131,17 @@ func startGatewayWithLog(t testing.TB, cfg Config, log *slog.Logger) *gateway {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, err := New(ctx, cfg, log)
-	if err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.PublicURL == "" || cfg.PublicURL == "http://localhost:8080" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start gateway: %v", err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(ln) }()

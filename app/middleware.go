@@ -3,6 +3,7 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 const (
@@ -130,32 +132,43 @@ func stripAttachHeaders(c *fiber.Ctx) error {
 // from /t/{team} or is the default team at the root.
 func (a *App) engine(path string, byParam bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		slug := a.cfg.DefaultTeam
-		if byParam {
-			slug = c.Params("team")
-		}
-		team, ok := a.dir.Team(slug)
-		if !ok {
-			return proxy.WriteError(c, fiber.StatusNotFound, "unknown_team", "no team named "+strconv.Quote(slug))
-		}
-		c.Locals(localTeam, team.Team.Slug)
-
-		p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
+		team, p, session, err := a.authenticate(c, byParam)
 		if err != nil {
-			return a.unauthorized(c, err)
+			return nil // answered
 		}
-		c.Locals(localUser, p.Subject)
-		if p.KeyID != "" {
-			a.usage.record(p.KeyID, time.Now())
-		}
-
-		id := proxy.Identity{
-			User:    p.Subject,
-			Tenant:  team.Team.Slug,
-			Session: a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)),
-		}
+		id := proxy.Identity{User: p.Subject, Tenant: team.Team.Slug, Session: session}
 		return a.proxy.Serve(c, team, path, id)
 	}
+}
+
+// errAnswered tells a handler that authenticate has already written the
+// error answer (404 or 401): the handler returns nil.
+var errAnswered = errors.New("answered")
+
+// authenticate resolves the team (from /t/{team} when byParam, else the
+// default team) and verifies the caller's token for it.
+func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, identity.Principal, string, error) {
+	slug := a.cfg.DefaultTeam
+	if byParam {
+		slug = c.Params("team")
+	}
+	team, ok := a.dir.Team(slug)
+	if !ok {
+		_ = proxy.WriteError(c, fiber.StatusNotFound, "unknown_team", "no team named "+strconv.Quote(slug))
+		return nil, identity.Principal{}, "", errAnswered
+	}
+	c.Locals(localTeam, team.Team.Slug)
+
+	p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
+	if err != nil {
+		_ = a.unauthorized(c, err)
+		return nil, identity.Principal{}, "", errAnswered
+	}
+	c.Locals(localUser, p.Subject)
+	if p.KeyID != "" {
+		a.usage.record(p.KeyID, time.Now())
+	}
+	return team, p, a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)), nil
 }
 
 // bearerToken reads "Authorization: Bearer <token>"; the scheme is

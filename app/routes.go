@@ -42,6 +42,7 @@ func (a *App) routes() *fiber.App {
 	f.Get("/metrics", a.metrics.handler())
 
 	a.adminRoutes(f.Group("/admin/v1", a.requireAdmin))
+	a.console.Mount(f.Group("/console"))
 
 	// The engine routes (Ollama /api/..., OpenAI /v1/...) are served at the
 	// root for the default team and under /t/{team} for every team. Nothing
@@ -50,6 +51,11 @@ func (a *App) routes() *fiber.App {
 	for _, r := range proxy.Routes() {
 		f.Add(r.Method, r.Path, a.engine(r.Path, false))
 		f.Add(r.Method, "/t/:team"+r.Path, a.engine(r.Path, true))
+	}
+
+	for _, r := range memoryRoutes {
+		f.Add(r.method, r.path, a.memoryHandler(r.handler(a.mem.api), false))
+		f.Add(r.method, "/t/:team"+r.path, a.memoryHandler(r.handler(a.mem.api), true))
 	}
 
 	f.Use(func(c *fiber.Ctx) error {

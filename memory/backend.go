@@ -1,6 +1,6 @@
-// Package memory is the memory bus: prompts and responses mirrored from the
-// proxy into a memory store. This file holds the choice of store, which the
-// gateway validates at start-up so a misconfigured install fails early.
+// The choice of memory store, which the gateway validates at start-up so a
+// misconfigured install fails early.
+
 package memory
 
 import "fmt"

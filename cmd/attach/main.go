@@ -14,6 +14,9 @@ import (
 	"syscall"
 )
 
+// stdin is where commands read secrets from; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -25,6 +28,8 @@ Usage:
 Commands:
   serve     run the gateway (the default command)
   migrate   apply database migrations and exit
+  worker    deliver memory events to their sinks (no HTTP server)
+  user      create a console account: attach user create --email ...
   version   print the version
 
 Configuration comes from the environment; see README.md. Each command
@@ -46,6 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args, stdout, stderr)
 	case "migrate":
 		err = migrate(args, stdout, stderr)
+	case "worker":
+		err = worker(args, stdout, stderr)
+	case "user":
+		err = user(args, stdin, stdout, stderr)
 	case "version":
 		err = printVersion(args, stdout, stderr)
 	case "help":

@@ -44,6 +44,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
 	printBanner(stdout, cfg, ln.Addr())
+	if link, err := gw.SetupLink(ctx); err != nil {
+		log.Warn("cannot make the console setup link", "err", err)
+	} else if link != "" {
+		fmt.Fprintf(stdout, "  console: no users yet; create the owner at (one use, 24 h):\n    %s\n", link)
+	} else {
+		fmt.Fprintf(stdout, "  console: %s/console/\n", cfg.PublicURL)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- gw.Serve(ln) }()

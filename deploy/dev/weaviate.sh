@@ -2,17 +2,24 @@
 # Builds the Weaviate server the memory tests run against, once per machine,
 # into a cache outside the checkout (a clean clone reuses it). Prints the path
 # of the binary. The build takes 8-18 minutes on two cores the first time.
+# Several callers at once (test binaries run in parallel) share one build:
+# the first takes a lock and builds, the others wait for it.
 set -euo pipefail
 version=v1.35.2
 cache="${ATTACH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/attach-gateway}"
-bin="$cache/weaviate-$version/weaviate-server"
+dir="$cache/weaviate-$version"
+bin="$dir/weaviate-server"
 if [[ ! -x $bin ]]; then
-	mkdir -p "$cache/weaviate-$version"
-	echo "deps: building weaviate-server $version into $cache (once per machine)" >&2
-	tmp="$cache/weaviate-$version/tmp.$$"
-	mkdir -p "$tmp"
-	GOBIN="$tmp" GOFLAGS=-mod=mod go install "github.com/weaviate/weaviate/cmd/weaviate-server@$version" >&2
-	mv "$tmp/weaviate-server" "$bin"
-	rmdir "$tmp"
+	mkdir -p "$dir"
+	exec 9>"$dir/build.lock"
+	flock 9
+	if [[ ! -x $bin ]]; then
+		echo "deps: building weaviate-server $version into $cache (once per machine)" >&2
+		tmp="$dir/tmp.$$"
+		trap 'rm -rf "$tmp"' EXIT
+		mkdir -p "$tmp"
+		GOBIN="$tmp" GOFLAGS=-mod=mod go install "github.com/weaviate/weaviate/cmd/weaviate-server@$version" >&2
+		mv "$tmp/weaviate-server" "$bin"
+	fi
 fi
 echo "$bin"

@@ -1,0 +1,43 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/console"
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// consoleTokenTTL is how long a token minted for a console page lasts: the
+// page asks for a new one when it runs out, and a removed member keeps access
+// at most this long.
+const consoleTokenTTL = 10 * time.Minute
+
+// ScopeMemoryAdmin lets a caller read and erase every event of its team,
+// not only its own.
+const ScopeMemoryAdmin = "memory:admin"
+
+// minter issues console tokens: the gateway vouching for a signed-in user
+// of the team.
+type minter struct {
+	local *identity.LocalIssuer
+	store *tenants.Store
+}
+
+func (m *minter) MintToken(ctx context.Context, team tenants.Team, user tenants.User) (console.Minted, error) {
+	role, err := m.store.RoleOf(ctx, team.ID, user.ID)
+	if err != nil {
+		return console.Minted{}, fmt.Errorf("mint console token: %w", err)
+	}
+	scope := ""
+	if role == tenants.RoleOwner || role == tenants.RoleAdmin {
+		scope = ScopeMemoryAdmin
+	}
+	tok, exp, err := m.local.Mint(team.ID, user.ID, scope, consoleTokenTTL)
+	if err != nil {
+		return console.Minted{}, err
+	}
+	return console.Minted{Token: tok, ExpiresAt: exp, Subject: user.ID}, nil
+}

@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/memory"
+	"github.com/attach-dev/attach-gateway/memory/weaviate"
+)
+
+// memoryBus is the memory side of one process: the recorder the proxy's tap
+// feeds, the store and API behind /mem, and the worker that delivers the
+// outbox to each team's sink.
+type memoryBus struct {
+	backends *memory.Backends
+	recorder *memory.Recorder
+	store    *memory.Store
+	api      *memory.API
+	worker   *memory.Worker // nil when delivery runs in `attach worker` processes
+}
+
+// NewSinks makes the install's memory sinks: Postgres always, Weaviate when
+// WEAVIATE_URL is set (a team may choose it even when it is not the
+// install's default).
+func NewSinks(ctx context.Context, cfg Config, pool *pgxpool.Pool) (*memory.Sinks, error) {
+	sinks := []memory.Sink{memory.NewPostgresSink(pool)}
+	if cfg.WeaviateURL != "" {
+		w, err := weaviate.New(ctx, weaviate.Config{URL: cfg.WeaviateURL, GRPCAddr: cfg.WeaviateGRPC})
+		if err != nil {
+			return nil, fmt.Errorf("memory: %w", err)
+		}
+		sinks = append(sinks, w)
+	}
+	return memory.NewSinks(cfg.MemBackend, sinks...)
+}
+
+// NewWorker makes the delivery worker, for the server and `attach worker`.
+func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
+	sinks, err := NewSinks(ctx, cfg, pool)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := memory.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	redactor, err := memory.NewRedactor(cfg.MemRedact)
+	if err != nil {
+		return nil, nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
+	}
+	w, err := memory.NewWorker(pool, sinks, memory.WorkerOptions{Redactor: redactor, Metrics: m, Logger: log})
+	return w, m, err
+}
+
+func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
+	sinks, err := NewSinks(ctx, a.cfg, a.pool)
+	if err != nil {
+		return nil, err
+	}
+	m, err := memory.NewMetrics(a.metrics.registry)
+	if err != nil {
+		return nil, err
+	}
+	redactor, err := memory.NewRedactor(a.cfg.MemRedact)
+	if err != nil {
+		return nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
+	}
+	b := &memoryBus{}
+	if b.backends, err = memory.NewBackends(a.pool, a.cfg.MemBackend, a.log); err != nil {
+		return nil, err
+	}
+	if err := b.backends.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load memory settings: %w", err)
+	}
+	if b.recorder, err = memory.NewRecorder(a.pool, b.backends, memory.RecorderOptions{
+		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Metrics: m, Logger: a.log,
+	}); err != nil {
+		return nil, err
+	}
+	if b.store, err = memory.NewStore(a.pool, sinks, memory.StoreOptions{
+		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Metrics: m,
+	}); err != nil {
+		return nil, err
+	}
+	b.api = memory.NewAPI(b.store, a.log)
+	if a.cfg.MemWorker {
+		if b.worker, err = memory.NewWorker(a.pool, sinks, memory.WorkerOptions{
+			Redactor: redactor, Metrics: m, Logger: a.log,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// run keeps the settings cache current and delivers the outbox until ctx ends.
+func (b *memoryBus) run(ctx context.Context, log *slog.Logger, spawn func(func())) {
+	spawn(func() {
+		if err := b.backends.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("memory settings listener stopped", "err", err)
+		}
+	})
+	if b.worker != nil {
+		spawn(func() {
+			if err := b.worker.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("memory worker stopped", "err", err)
+			}
+		})
+	}
+}
+
+// tap adapts the recorder to the proxy's Tap.
+type tap struct{ rec *memory.Recorder }
+
+func (t tap) Wants(teamID string) bool { return t.rec.Wants(teamID) }
+func (t tap) Record(x proxy.Exchange)  { t.rec.Record(memory.Exchange(x)) }
+
+// memoryRoutes are the memory API's routes, served at the root for the
+// default team and under /t/{team} like the engine routes.
+var memoryRoutes = []struct {
+	method, path string
+	handler      func(*memory.API) func(*fiber.Ctx, memory.Caller) error
+}{
+	{"GET", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.ListEvents }},
+	{"POST", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.AddEvent }},
+	{"DELETE", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.EraseUser }},
+	{"GET", "/mem/events/:id", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.GetEvent }},
+	{"POST", "/v1/logs", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.AddLogs }},
+}
+
+// memoryHandler verifies the caller like an engine route does, then hands
+// the request to the memory API scoped to the caller's team and user.
+func (a *App) memoryHandler(h func(*fiber.Ctx, memory.Caller) error, byParam bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		team, p, session, err := a.authenticate(c, byParam)
+		if err != nil {
+			return nil // answered
+		}
+		c.Set("X-Attach-Session-Id", session)
+		return h(c, memory.Caller{
+			TeamID:   team.Team.ID,
+			TeamSlug: team.Team.Slug,
+			User:     p.Subject,
+			Session:  session,
+			Admin:    slices.Contains(p.Scopes, ScopeMemoryAdmin),
+		})
+	}
+}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/netguard"
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// prober makes the checks the console runs when a team saves an engine or
+// an issuer: every call obeys the install's network policy, and every
+// failure is told in words a team admin can act on.
+type prober struct {
+	policy netguard.Policy
+	client *http.Client
+	verify *identity.Verifier
+	dir    *tenants.Directory // holds engines' upstream keys in clear
+}
+
+func newProber(policy netguard.Policy, verify *identity.Verifier, dir *tenants.Directory) *prober {
+	return &prober{policy: policy, client: policy.HTTPClient(10 * time.Second), verify: verify, dir: dir}
+}
+
+// ProbeEngine tests a saved engine with its upstream key, which only the
+// team directory holds in clear. The directory follows the database a few
+// milliseconds behind, so a test right after a save waits for the save.
+func (p *prober) ProbeEngine(ctx context.Context, e tenants.Engine) ([]string, time.Duration, error) {
+	var current tenants.Engine
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := p.dir.WaitFor(wctx, func(d *tenants.Directory) bool {
+		team, ok := d.TeamByID(e.TeamID)
+		if !ok {
+			return false
+		}
+		for _, x := range team.Engines {
+			if x.ID == e.ID && !x.UpdatedAt.Before(e.UpdatedAt) {
+				current = x
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return nil, 0, errors.New("the engine's saved settings have not reached this server yet; try again in a moment")
+	}
+	return p.probeURL(ctx, current.Dialect, current.BaseURL, current.APIKey)
+}
+
+// CheckURL refuses a URL the gateway may not call.
+func (p *prober) CheckURL(ctx context.Context, raw string) error {
+	if err := p.policy.CheckURL(ctx, raw); err != nil {
+		return plainNetError(err)
+	}
+	return nil
+}
+
+// CheckIssuer fetches the issuer's discovery document and keys.
+func (p *prober) CheckIssuer(ctx context.Context, issuerURL string) (int, error) {
+	if err := p.CheckURL(ctx, issuerURL); err != nil {
+		return 0, err
+	}
+	n, err := p.verify.Check(ctx, issuerURL)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, errors.New("the issuer publishes no signing keys the gateway can use (RSA, EC or Ed25519)")
+	}
+	return n, nil
+}
+
+// probeURL asks an engine for its models: /api/tags for Ollama, /v1/models
+// for OpenAI-compatible engines.
+func (p *prober) probeURL(ctx context.Context, dialect, baseURL, apiKey string) ([]string, time.Duration, error) {
+	if err := p.CheckURL(ctx, baseURL); err != nil {
+		return nil, 0, err
+	}
+	path := "/api/tags"
+	if dialect == tenants.DialectOpenAI {
+		path = "/v1/models"
+	}
+	base := strings.TrimRight(baseURL, "/")
+	if path == "/v1/models" && strings.HasSuffix(base, "/v1") {
+		path = "/models"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, 0, errors.New("the base URL is not valid")
+	}
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	start := time.Now()
+	resp, err := p.client.Do(req)
+	rtt := time.Since(start)
+	if err != nil {
+		return nil, rtt, plainNetError(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, rtt, fmt.Errorf("the engine's answer broke off: %w", plainNetError(err))
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, rtt, fmt.Errorf("the engine refused the request (HTTP %d): check the API key", resp.StatusCode)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, rtt, fmt.Errorf("the engine has no %s (HTTP 404): is the dialect right, and the base URL the engine's root?", path)
+	case resp.StatusCode >= 400:
+		return nil, rtt, fmt.Errorf("the engine answered HTTP %d to %s", resp.StatusCode, path)
+	}
+	models, err := modelNames(dialect, body)
+	if err != nil {
+		return nil, rtt, fmt.Errorf("the engine's answer to %s is not a model list: is the dialect right?", path)
+	}
+	return models, rtt, nil
+}
+
+func modelNames(dialect string, body []byte) ([]string, error) {
+	var list struct {
+		Models []struct {
+			Name string `json:"name"`
+		} `json:"models"`
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, err
+	}
+	var out []string
+	if dialect == tenants.DialectOpenAI {
+		if list.Data == nil {
+			return nil, errors.New("no data field")
+		}
+		for _, m := range list.Data {
+			out = append(out, m.ID)
+		}
+		return out, nil
+	}
+	if list.Models == nil {
+		return nil, errors.New("no models field")
+	}
+	for _, m := range list.Models {
+		out = append(out, m.Name)
+	}
+	return out, nil
+}
+
+// plainNetError turns a network error into a sentence for a form. URLs are
+// left out: they may hold credentials.
+func plainNetError(err error) error {
+	var dnsErr *net.DNSError
+	var urlErr *url.Error
+	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		msg := err.Error()
+		if i := strings.Index(msg, netguard.ErrRefused.Error()); i >= 0 {
+			msg = msg[i:]
+		}
+		return errors.New("the gateway may not call this address (" + msg + ")")
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("the host name %s could not be resolved", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("connection refused: nothing is listening at that address and port")
+	case errors.Is(err, context.DeadlineExceeded) || isTimeoutErr(err):
+		return errors.New("no answer within 10 seconds")
+	case errors.As(err, &urlErr):
+		return fmt.Errorf("the request failed: %v", urlErr.Err)
+	}
+	return err
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

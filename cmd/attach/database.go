@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/attach-dev/attach-gateway/app"
+	"github.com/attach-dev/attach-gateway/app/pglocal"
+	"github.com/attach-dev/attach-gateway/migrations"
+)
+
+// openDatabase reaches the gateway's Postgres for a shell command:
+// DATABASE_URL when set; else the embedded Postgres, started for the
+// command, or the one a running `attach serve` owns. The schema is migrated.
+// close releases everything.
+func openDatabase(ctx context.Context, cfg app.Config, log *slog.Logger) (pool *pgxpool.Pool, close func(), err error) {
+	dsn := cfg.DatabaseURL
+	stop := func() {}
+	if dsn == "" {
+		dir := filepath.Join(cfg.DataDir, "postgres")
+		pg, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Logger: log})
+		switch {
+		case errors.Is(err, pglocal.ErrInUse):
+			if dsn, err = pglocal.RunningDSN(dir); err != nil {
+				return nil, nil, err
+			}
+		case err != nil:
+			return nil, nil, fmt.Errorf("start embedded postgres: %w", err)
+		default:
+			dsn = pg.DSN()
+			stop = func() { _ = pg.Stop(context.Background()) }
+		}
+	}
+	if err := migrations.Up(ctx, dsn); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	pool, err = pgxpool.New(ctx, dsn)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return pool, func() { pool.Close(); stop() }, nil
+}

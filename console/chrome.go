@@ -1,0 +1,88 @@
+package console
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// chrome is what the layout around every page needs: who is signed in, the
+// team being looked at, and the token the page's forms must carry.
+type chrome struct {
+	Title   string
+	User    *tenants.User // nil when signed out
+	CSRF    string        // the session's token; "" when signed out
+	Team    *tenants.Team // nil outside a team's pages
+	Role    tenants.Role
+	Teams   []tenants.Membership // the team switcher
+	Section string               // the team page shown, for the navigation
+	Notice  string               // what the last action did
+	Scripts []string             // page scripts beyond console.js
+}
+
+func (c *Console) chrome(fc *fiber.Ctx, title string) chrome {
+	ch := chrome{Title: title, Notice: notice(fc)}
+	if s := me(fc); s != nil {
+		u := s.user
+		ch.User = &u
+		ch.CSRF = s.session.CSRF
+	}
+	if t := current(fc); t != nil {
+		team := t.team
+		ch.Team = &team
+		ch.Role = t.role
+		ch.Teams = t.teams
+	}
+	return ch
+}
+
+// teamChrome is chrome for one of the team's sections.
+func (c *Console) teamChrome(fc *fiber.Ctx, title, section string) chrome {
+	ch := c.chrome(fc, title)
+	ch.Section = section
+	return ch
+}
+
+// notices are what a redirect after a successful POST says it did. Only a
+// code travels in the URL, so nothing a user typed is echoed from it.
+var notices = map[string]string{
+	"welcome":         "Welcome! Create your first team to get started.",
+	"signed-out":      "You are signed out.",
+	"team-created":    "Team created. Register an engine next, so agents have something to call.",
+	"team-renamed":    "Team renamed.",
+	"team-deleted":    "Team deleted.",
+	"joined":          "You joined the team.",
+	"engine-created":  "Engine registered.",
+	"engine-saved":    "Engine saved.",
+	"engine-deleted":  "Engine deleted.",
+	"issuer-deleted":  "Issuer deleted.",
+	"key-revoked":     "API key revoked. It stops working within seconds.",
+	"invite-revoked":  "Invite revoked.",
+	"role-changed":    "Role changed.",
+	"member-removed":  "Member removed.",
+	"already-member":  "You are already a member of this team.",
+	"issuer-no-check": "Issuer saved.",
+}
+
+func notice(fc *fiber.Ctx) string {
+	done := fc.Query("done")
+	if done == "issuer-saved" {
+		// The number of keys found is the one value carried along; it is
+		// read as a number, never echoed as text.
+		n, err := strconv.Atoi(fc.Query("keys"))
+		if err != nil || n < 0 {
+			return notices["issuer-no-check"]
+		}
+		return "Issuer saved: found " + plural(n, "signing key", "signing keys") + "."
+	}
+	return notices[done]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

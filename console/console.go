@@ -1,0 +1,158 @@
+// Package console is the team web console: a team admin signs in, runs
+// teams and their people, registers engines and identity providers, mints
+// API keys and copies the team's hosted gateway URL.
+//
+// Pages are rendered on the server with templ and every form works without
+// JavaScript; web/static/console.js and chat.js only add copy buttons, inline
+// results and the streaming demo chat. The console is mounted at /console and
+// keeps no state of its own: users, sessions, teams and everything they
+// configure live in the tenants store.
+package console
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// Base is the path the console is mounted at. Links, redirects and the SSO
+// callback are built from it.
+const Base = "/console"
+
+// Config is how the install runs the console.
+type Config struct {
+	// PublicURL is the gateway's address as browsers and agents see it, e.g.
+	// https://gw.example.com (no trailing slash). It makes the SSO redirect
+	// URL and the hosted URLs shown to teams; with https, cookies are Secure.
+	PublicURL string
+	// OIDC is the single sign-on provider; SSO is off when Issuer is empty.
+	OIDC OIDCConfig
+	// SessionTTL is how long a sign-in lasts unused; each use extends it.
+	// Default tenants.DefaultSessionTTL.
+	SessionTTL time.Duration
+	// SessionMaxAge bounds a sign-in however much it is used; default
+	// tenants.DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// InviteTTL is how long an invite link works; default
+	// tenants.DefaultInviteTTL.
+	InviteTTL time.Duration
+	// HTTPClient makes the calls to the SSO provider (discovery, keys, code
+	// exchange); default a client with a 10 second timeout.
+	HTTPClient *http.Client
+	// CookieKey signs the short-lived cookie that carries an SSO sign-in
+	// between the redirect to the provider and the way back. Replicas must
+	// share it; derive it from the install's secret. When empty a random key
+	// is made, which only works with a single replica.
+	CookieKey []byte
+	// GatewayURL is where the console itself calls the gateway's engine
+	// routes for "Try it" without JavaScript; default PublicURL. Set it when
+	// the public address is not reachable from the server (e.g. behind a
+	// load balancer that only answers outside traffic).
+	GatewayURL string
+	// GatewayClient makes those calls; default a client with a 2 minute
+	// timeout.
+	GatewayClient *http.Client
+}
+
+// OIDCConfig names the provider users sign in with.
+type OIDCConfig struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+}
+
+// Deps are the parts of the install the console works through.
+type Deps struct {
+	Store  Store
+	Prober Prober
+	Minter TokenMinter
+	Logger *slog.Logger // default: discard
+}
+
+// Console serves the console's pages. Create it with New and Mount it.
+type Console struct {
+	cfg    Config
+	store  Store
+	probe  Prober
+	mint   TokenMinter
+	log    *slog.Logger
+	secure bool // PublicURL is https: cookies carry Secure
+	sso    *ssoClient
+	cookie cookieNames
+}
+
+// New checks cfg and returns a console ready to Mount.
+func New(cfg Config, deps Deps) (*Console, error) {
+	if deps.Store == nil {
+		return nil, errors.New("console: a store is required")
+	}
+	if deps.Prober == nil {
+		return nil, errors.New("console: a prober is required")
+	}
+	if deps.Minter == nil {
+		return nil, errors.New("console: a token minter is required")
+	}
+	pub, err := url.Parse(cfg.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
+		return nil, fmt.Errorf("console: public URL %q must be an absolute http or https URL", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.GatewayURL == "" {
+		cfg.GatewayURL = cfg.PublicURL
+	}
+	cfg.GatewayURL = strings.TrimRight(cfg.GatewayURL, "/")
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = tenants.DefaultSessionTTL
+	}
+	if cfg.SessionMaxAge <= 0 {
+		cfg.SessionMaxAge = max(tenants.DefaultSessionMaxAge, cfg.SessionTTL)
+	}
+	if cfg.InviteTTL <= 0 {
+		cfg.InviteTTL = tenants.DefaultInviteTTL
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.GatewayClient == nil {
+		cfg.GatewayClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if len(cfg.CookieKey) == 0 {
+		cfg.CookieKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.CookieKey); err != nil {
+			return nil, fmt.Errorf("console: make cookie key: %w", err)
+		}
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := &Console{
+		cfg:    cfg,
+		store:  deps.Store,
+		probe:  deps.Prober,
+		mint:   deps.Minter,
+		log:    log,
+		secure: pub.Scheme == "https",
+	}
+	c.cookie = newCookieNames(c.secure)
+	if cfg.OIDC.Issuer != "" {
+		if cfg.OIDC.ClientID == "" {
+			return nil, errors.New("console: SSO needs a client id")
+		}
+		c.sso = newSSOClient(cfg.OIDC, cfg.PublicURL+Base+"/sso/callback", cfg.HTTPClient, cfg.CookieKey)
+	}
+	return c, nil
+}
+
+// hostedURL is the team's gateway address, PublicURL/t/SLUG.
+func (c *Console) hostedURL(slug string) string {
+	return c.cfg.PublicURL + "/t/" + slug
+}

@@ -1,0 +1,110 @@
+package console
+
+import (
+	"errors"
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// An invite link, /console/invite/TOKEN, lets whoever holds it join the
+// team: signed in, with one click; otherwise by signing in first (and
+// coming back) or by creating an account for the invited email.
+
+func inviteURL(token string) string { return Base + "/invite/" + url.PathEscape(token) }
+
+// openInvite finds the invite of the URL; an unknown, used or expired one
+// gets the 404 page.
+func (c *Console) openInvite(fc *fiber.Ctx) (tenants.Invite, tenants.Team, bool, error) {
+	in, team, err := c.store.InviteByToken(fc.UserContext(), fc.Params("token"))
+	switch {
+	case errors.Is(err, tenants.ErrNotFound), errors.Is(err, tenants.ErrExpired):
+		return in, team, false, c.fail(fc, fiber.StatusNotFound, "invite_not_found",
+			"This invite link is not valid: it was used, revoked or has expired. Ask a team admin for a new one.")
+	case err != nil:
+		return in, team, false, c.internal(fc, "find invite", err)
+	}
+	return in, team, true, nil
+}
+
+func (c *Console) invitePage(fc *fiber.Ctx) error {
+	in, team, ok, err := c.openInvite(fc)
+	if !ok {
+		return err
+	}
+	v := inviteView{Token: fc.Params("token"), Invite: in, Team: team, SSO: c.sso != nil, SignedIn: me(fc) != nil}
+	v.CSRF = c.formCSRF(fc)
+	return render(fc, fiber.StatusOK, invitePage(c.chrome(fc, "Join "+team.Name), v))
+}
+
+// acceptInvite adds the signed-in user to the team.
+func (c *Console) acceptInvite(fc *fiber.Ctx) error {
+	_, team, ok, err := c.openInvite(fc)
+	if !ok {
+		return err
+	}
+	m, err := c.store.AcceptInvite(c.actor(fc), fc.Params("token"), me(fc).user.ID)
+	switch {
+	case errors.Is(err, tenants.ErrConflict):
+		// Already a member: the invite has nothing to add.
+		return seeOther(fc, teamURL(team.Slug, "?done=already-member"))
+	case err != nil:
+		return c.inviteFailed(fc, err)
+	}
+	return seeOther(fc, teamURL(m.Team.Slug, "?done=joined"))
+}
+
+// inviteSignUp creates an account for the invited email and joins the team
+// with it.
+func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
+	in, team, ok, err := c.openInvite(fc)
+	if !ok {
+		return err
+	}
+	user := tenants.UserInput{Email: form(fc, "email"), Name: form(fc, "name"), Password: fc.FormValue("password")}
+	v := inviteView{CSRF: c.preToken(fc), Token: fc.Params("token"), Invite: in, Team: team, SSO: c.sso != nil,
+		Email: user.Email, Name: user.Name}
+	again := func(fe formErrors) error {
+		v.Errors = fe
+		return render(fc, fiber.StatusUnprocessableEntity, invitePage(c.chrome(fc, "Join "+team.Name), v))
+	}
+	if fe := checkNewPassword(user.Password, fc.FormValue("password2")); fe != nil {
+		return again(fe)
+	}
+	u, err := c.store.CreateLocalUser(fc.UserContext(), user)
+	if errors.Is(err, tenants.ErrConflict) {
+		return again(formErrors{"email": "An account with this email exists already: sign in instead"})
+	}
+	if fe, ok := asFormErrors(err); ok {
+		return again(fe)
+	}
+	if err != nil {
+		return c.internal(fc, "create user", err)
+	}
+	if err := c.startSession(fc, u); err != nil {
+		return c.internal(fc, "start session", err)
+	}
+	// The join is recorded as the new user's own act.
+	m, err := c.store.AcceptInvite(actorCtx(fc, u), fc.Params("token"), u.ID)
+	if err != nil {
+		return c.inviteFailed(fc, err)
+	}
+	return seeOther(fc, teamURL(m.Team.Slug, "?done=joined"))
+}
+
+func inviteEmail(v inviteView) string {
+	if v.Email != "" {
+		return v.Email
+	}
+	return v.Invite.Email
+}
+
+func (c *Console) inviteFailed(fc *fiber.Ctx, err error) error {
+	if errors.Is(err, tenants.ErrNotFound) || errors.Is(err, tenants.ErrExpired) {
+		return c.fail(fc, fiber.StatusNotFound, "invite_not_found",
+			"This invite link is not valid: it was used, revoked or has expired. Ask a team admin for a new one.")
+	}
+	return c.internal(fc, "accept invite", err)
+}

@@ -1,0 +1,137 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// An issuer is saved only when its discovery document and keys can be
+// fetched: saving one that cannot be reached would make the gateway refuse
+// every token of the team's agents, which is worse than a form that says
+// why it did not save.
+
+const issuerCheckTimeout = 15 * time.Second
+
+func (c *Console) issuersPage(fc *fiber.Ctx) error {
+	t := current(fc)
+	page := listPage(fc)
+	list, next, err := c.store.ListIssuers(fc.UserContext(), t.team.ID, page)
+	if err != nil {
+		return c.listFail(fc, "list issuers", err)
+	}
+	v := issuersView{Issuers: list, Next: next, Paged: page.After != "", CanEdit: t.role.CanManageTeam()}
+	return render(fc, fiber.StatusOK, issuersPage(c.teamChrome(fc, "Issuers", "issuers"), v))
+}
+
+func (c *Console) newIssuerPage(fc *fiber.Ctx) error {
+	return c.renderIssuerForm(fc, fiber.StatusOK, issuerFormView{})
+}
+
+func (c *Console) renderIssuerForm(fc *fiber.Ctx, status int, v issuerFormView) error {
+	return render(fc, status, issuerFormPage(c.teamChrome(fc, "Issuer", "issuers"), v))
+}
+
+func issuerForm(fc *fiber.Ctx) (tenants.IssuerInput, issuerFormView) {
+	in := tenants.IssuerInput{URL: form(fc, "issuer"), Audience: form(fc, "audience"), UserClaim: form(fc, "user_claim")}
+	return in, issuerFormView{URL: in.URL, Audience: in.Audience, UserClaim: in.UserClaim}
+}
+
+// checkIssuer runs the checks that come before saving: the fields a person
+// must fill, the network policy, then the provider itself.
+func (c *Console) checkIssuer(ctx context.Context, in tenants.IssuerInput) (int, formErrors) {
+	fe := formErrors{}
+	if in.URL == "" {
+		fe.add("issuer", "Enter the issuer URL")
+	}
+	if in.Audience == "" {
+		fe.add("audience", "Enter the audience your tokens carry")
+	}
+	if len(fe) > 0 {
+		return 0, fe
+	}
+	if fe := c.checkURL(ctx, "issuer", in.URL); fe != nil {
+		return 0, fe
+	}
+	ctx, cancel := context.WithTimeout(ctx, issuerCheckTimeout)
+	defer cancel()
+	keys, err := c.probe.CheckIssuer(ctx, in.URL)
+	if err != nil {
+		return 0, formErrors{"issuer": "Not saved: " + err.Error()}
+	}
+	return keys, nil
+}
+
+func (c *Console) createIssuer(fc *fiber.Ctx) error {
+	t := current(fc)
+	in, v := issuerForm(fc)
+	keys, fe := c.checkIssuer(fc.UserContext(), in)
+	if fe != nil {
+		v.Errors = fe
+		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
+	}
+	if _, err := c.store.CreateIssuer(c.actor(fc), t.team.ID, in); err != nil {
+		return c.issuerSaveFailed(fc, v, err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=issuer-saved&keys="+strconv.Itoa(keys)))
+}
+
+func (c *Console) issuerSaveFailed(fc *fiber.Ctx, v issuerFormView, err error) error {
+	switch fe, ok := asFormErrors(err); {
+	case ok:
+		v.Errors = fe
+		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
+	case errors.Is(err, tenants.ErrConflict):
+		v.Errors = formErrors{"audience": "The team trusts this issuer for this audience already"}
+		return c.renderIssuerForm(fc, fiber.StatusConflict, v)
+	}
+	return c.storeFail(fc, "save issuer", err)
+}
+
+func (c *Console) issuerPage(fc *fiber.Ctx) error {
+	is, err := c.store.GetIssuer(fc.UserContext(), current(fc).team.ID, fc.Params("id"))
+	if err != nil {
+		return c.storeFail(fc, "get issuer", err)
+	}
+	return c.renderIssuerForm(fc, fiber.StatusOK, issuerFormView{Issuer: &is, URL: is.URL, Audience: is.Audience, UserClaim: is.UserClaim})
+}
+
+func (c *Console) updateIssuer(fc *fiber.Ctx) error {
+	t := current(fc)
+	cur, err := c.store.GetIssuer(fc.UserContext(), t.team.ID, fc.Params("id"))
+	if err != nil {
+		return c.storeFail(fc, "get issuer", err)
+	}
+	in, v := issuerForm(fc)
+	v.Issuer = &cur
+	in.Algorithms = cur.Algorithms // not on the form: kept as set through the API
+	keys, fe := c.checkIssuer(fc.UserContext(), in)
+	if fe != nil {
+		v.Errors = fe
+		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
+	}
+	if _, err := c.store.UpdateIssuer(c.actor(fc), t.team.ID, cur.ID, in); err != nil {
+		return c.issuerSaveFailed(fc, v, err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=issuer-saved&keys="+strconv.Itoa(keys)))
+}
+
+func (c *Console) deleteIssuer(fc *fiber.Ctx) error {
+	t := current(fc)
+	if err := c.store.DeleteIssuer(c.actor(fc), t.team.ID, fc.Params("id")); err != nil {
+		return c.storeFail(fc, "delete issuer", err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=issuer-deleted"))
+}
+
+func issuerFormAction(ch chrome, is *tenants.Issuer) string {
+	if is == nil {
+		return teamURL(ch.Team.Slug, "/issuers")
+	}
+	return teamURL(ch.Team.Slug, "/issuers/"+is.ID)
+}

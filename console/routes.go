@@ -1,0 +1,88 @@
+package console
+
+import "github.com/gofiber/fiber/v2"
+
+// Mount serves the console on r, the app's group at Base (/console). The
+// page assets (console.css, console.js, chat.js) are served by the app
+// under /static/ from package web.
+func (c *Console) Mount(r fiber.Router) {
+	r.Use(securityHeaders, c.loadSession)
+
+	r.Get("/", c.home)
+	r.Get("/signin", c.signInPage)
+	r.Post("/signin", c.checkPreCSRF, c.signIn)
+	r.Post("/signout", c.requireUser, c.checkCSRF, c.signOut)
+	r.Get("/sso", c.ssoStart)
+	r.Get("/sso/callback", c.ssoCallback)
+	r.Get("/setup", c.setupPage)
+	r.Post("/setup", c.checkPreCSRF, c.setup)
+	r.Get("/invite/:token", c.invitePage)
+	r.Post("/invite/:token", c.requireUser, c.checkCSRF, c.acceptInvite)
+	r.Post("/invite/:token/signup", c.checkPreCSRF, c.inviteSignUp)
+
+	r.Get("/teams", c.requireUser, c.teamsPage)
+	r.Post("/teams", c.requireUser, c.checkCSRF, c.createTeam)
+
+	// A team's pages: signed in, CSRF checked on every POST, and only for
+	// the team's members; each change also names the role it takes.
+	t := r.Group("/t/:team", c.requireUser, c.checkCSRF, c.loadTeam)
+	use := c.allow(needUse, refuseUse)
+	configure := c.allow(needManage, refuseManage)
+	edit := c.allow(needEdit, refuseManage)
+	own := c.allow(needDelete, refuseDelete)
+
+	t.Get("/", c.gatewayPage)
+	t.Post("/try", use, c.tryIt)
+	t.Get("/chat", c.chatPage)
+	t.Post("/token", use, c.mintToken)
+
+	t.Get("/engines", c.enginesPage)
+	t.Get("/engines/new", configure, c.newEnginePage)
+	t.Post("/engines", configure, c.createEngine)
+	t.Get("/engines/:id", configure, c.enginePage)
+	t.Post("/engines/:id", configure, c.updateEngine)
+	t.Post("/engines/:id/test", configure, c.testEngine)
+	t.Post("/engines/:id/delete", configure, c.deleteEngine)
+
+	t.Get("/issuers", c.issuersPage)
+	t.Get("/issuers/new", configure, c.newIssuerPage)
+	t.Post("/issuers", configure, c.createIssuer)
+	t.Get("/issuers/:id", configure, c.issuerPage)
+	t.Post("/issuers/:id", configure, c.updateIssuer)
+	t.Post("/issuers/:id/delete", configure, c.deleteIssuer)
+
+	t.Get("/keys", c.keysPage)
+	t.Post("/keys", configure, c.createKey)
+	t.Post("/keys/:id/revoke", configure, c.revokeKey)
+
+	t.Get("/members", c.membersPage)
+	t.Post("/members/invite", configure, c.invite)
+	t.Post("/invites/:id/revoke", configure, c.revokeInvite)
+	t.Post("/members/:user/role", configure, c.setRole)
+	t.Post("/members/:user/remove", configure, c.removeMember)
+
+	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
+
+	t.Get("/settings", c.settingsPage)
+	t.Post("/settings/rename", edit, c.renameTeam)
+	t.Post("/settings/delete", own, c.deleteTeam)
+
+	r.Use(c.notFound)
+}
+
+// home sends a signed-in user to their first team (or to make one) and
+// anyone else to sign in.
+func (c *Console) home(fc *fiber.Ctx) error {
+	s := me(fc)
+	if s == nil {
+		return seeOther(fc, Base+"/signin")
+	}
+	ms, err := c.store.TeamsOf(fc.UserContext(), s.user.ID)
+	if err != nil {
+		return c.internal(fc, "list teams", err)
+	}
+	if len(ms) == 0 {
+		return seeOther(fc, Base+"/teams")
+	}
+	return seeOther(fc, teamURL(ms[0].Team.Slug, ""))
+}

@@ -1,0 +1,73 @@
+package console
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// The setup page makes the first owner account from the one-time link the
+// gateway prints at its first start. Once a user exists it only says so.
+
+func (c *Console) setupPage(fc *fiber.Ctx) error {
+	v := setupView{CSRF: c.preToken(fc), Token: fc.Query("token")}
+	n, err := c.store.CountUsers(fc.UserContext())
+	if err != nil {
+		return c.internal(fc, "count users", err)
+	}
+	status := fiber.StatusOK
+	switch {
+	case n > 0:
+		v.Done = true
+	case v.Token == "":
+		v.Error = "This page needs the setup link the gateway printed when it first started."
+		status = fiber.StatusNotFound
+	}
+	return render(fc, status, setupPage(c.chrome(fc, "Set up"), v))
+}
+
+func (c *Console) setup(fc *fiber.Ctx) error {
+	in := tenants.UserInput{Email: form(fc, "email"), Name: form(fc, "name"), Password: fc.FormValue("password")}
+	v := setupView{CSRF: c.preToken(fc), Token: fc.FormValue("token"), Email: in.Email, Name: in.Name, Errors: formErrors{}}
+	again := func(status int) error {
+		return render(fc, status, setupPage(c.chrome(fc, "Set up"), v))
+	}
+	if fe := checkNewPassword(in.Password, fc.FormValue("password2")); fe != nil {
+		v.Errors = fe
+		return again(fiber.StatusUnprocessableEntity)
+	}
+	u, err := c.store.UseSetupToken(fc.UserContext(), v.Token, in)
+	switch {
+	case errors.Is(err, tenants.ErrConflict):
+		v.Done = true
+		return again(fiber.StatusConflict)
+	case errors.Is(err, tenants.ErrNotFound), errors.Is(err, tenants.ErrExpired):
+		v.Error = "This setup link is not valid or has expired. Restart the gateway to print a new one."
+		return again(fiber.StatusNotFound)
+	case err != nil:
+		fe, ok := asFormErrors(err)
+		if !ok {
+			return c.internal(fc, "set up first user", err)
+		}
+		v.Errors = fe
+		return again(fiber.StatusUnprocessableEntity)
+	}
+	if err := c.startSession(fc, u); err != nil {
+		return c.internal(fc, "start session", err)
+	}
+	return seeOther(fc, Base+"/teams?done=welcome")
+}
+
+// checkNewPassword catches a mistyped repeat before the store sees the
+// password; the store judges its strength.
+func checkNewPassword(password, again string) formErrors {
+	if password == "" {
+		return formErrors{"password": "Choose a password"}
+	}
+	if password != again {
+		return formErrors{"password2": "The two passwords differ"}
+	}
+	return nil
+}

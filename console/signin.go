@@ -1,0 +1,106 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+func (c *Console) signInPage(fc *fiber.Ctx) error {
+	next := fc.Query("next")
+	if !safeNext(next) {
+		next = ""
+	}
+	if me(fc) != nil {
+		return seeOther(fc, orHome(next))
+	}
+	n, err := c.store.CountUsers(fc.UserContext())
+	if err != nil {
+		return c.internal(fc, "count users", err)
+	}
+	v := signInView{CSRF: c.preToken(fc), Next: next, SSO: c.sso != nil, NoUsers: n == 0}
+	return render(fc, fiber.StatusOK, signInPage(c.chrome(fc, "Sign in"), v))
+}
+
+// signIn checks an email and password. Failures are counted per account
+// and per client address; past the store's limit the form answers 429 with
+// the time to wait, whether the password is right or not.
+func (c *Console) signIn(fc *fiber.Ctx) error {
+	ctx := fc.UserContext()
+	email := form(fc, "email")
+	password := fc.FormValue("password")
+	next := fc.FormValue("next")
+	if !safeNext(next) {
+		next = ""
+	}
+	v := signInView{CSRF: c.preToken(fc), Next: next, Email: email, SSO: c.sso != nil}
+	again := func(status int, msg string) error {
+		v.Error = msg
+		return render(fc, status, signInPage(c.chrome(fc, "Sign in"), v))
+	}
+	if email == "" || password == "" {
+		return again(fiber.StatusUnprocessableEntity, "Enter your email and password.")
+	}
+	account := tenants.AccountKey(email)
+	keys := []string{account, tenants.AddrKey(fc.IP())}
+	wait, err := c.store.SignInAllowed(ctx, keys...)
+	if err != nil {
+		return c.internal(fc, "check sign-in throttle", err)
+	}
+	if wait > 0 {
+		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInThrottle)
+		fc.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+999_999_999)/1_000_000_000)))
+		return again(fiber.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+humanWait(wait)+".")
+	}
+	u, err := c.store.AuthenticatePassword(ctx, email, password)
+	if errors.Is(err, tenants.ErrBadCredentials) {
+		if err := c.store.SignInFailed(ctx, keys...); err != nil {
+			return c.internal(fc, "count failed sign-in", err)
+		}
+		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInFailed)
+		return again(fiber.StatusUnauthorized, "Wrong email or password.")
+	}
+	if err != nil {
+		return c.internal(fc, "check password", err)
+	}
+	if err := c.store.SignInSucceeded(ctx, account); err != nil {
+		c.log.Warn("console: reset sign-in throttle", "err", err)
+	}
+	if err := c.startSession(fc, u); err != nil {
+		return c.internal(fc, "start session", err)
+	}
+	return seeOther(fc, orHome(next))
+}
+
+func (c *Console) signOut(fc *fiber.Ctx) error {
+	s := me(fc)
+	ctx := fc.UserContext()
+	if err := c.store.DeleteSession(ctx, s.token); err != nil && !errors.Is(err, tenants.ErrNotFound) {
+		return c.internal(fc, "end session", err)
+	}
+	c.audit(ctx, s.user, fc.IP(), tenants.AuditSignOut)
+	c.clearCookie(fc, c.cookie.session, "/")
+	return seeOther(fc, Base+"/signin?done=signed-out")
+}
+
+func orHome(next string) string {
+	if next == "" {
+		return Base + "/"
+	}
+	return next
+}
+
+// recordRefusal notes a refused sign-in in the install-wide audit log; the
+// password is nowhere in it.
+func (c *Console) recordRefusal(ctx context.Context, ip, email, action string) {
+	err := c.store.RecordAudit(ctx, "", tenants.AuditEntry{
+		ActorName: email, ActorIP: ip, Action: action, TargetType: "user", TargetName: email,
+	})
+	if err != nil {
+		c.log.Warn("console: record audit", "action", action, "err", err)
+	}
+}

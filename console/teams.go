@@ -1,0 +1,87 @@
+package console
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+func (c *Console) teamsPage(fc *fiber.Ctx) error {
+	return c.renderTeams(fc, fiber.StatusOK, teamsView{})
+}
+
+func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
+	ms, err := c.store.TeamsOf(fc.UserContext(), me(fc).user.ID)
+	if err != nil {
+		return c.internal(fc, "list teams", err)
+	}
+	v.Teams = ms
+	ch := c.chrome(fc, "Teams")
+	ch.Teams = ms
+	return render(fc, status, teamsPage(ch, v))
+}
+
+func (c *Console) createTeam(fc *fiber.Ctx) error {
+	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
+	t, err := c.store.CreateTeamWithOwner(c.actor(fc), in, me(fc).user.ID)
+	if err != nil {
+		v := teamsView{Slug: in.Slug, Name: in.Name}
+		switch fe, ok := asFormErrors(err); {
+		case ok:
+			v.Errors = fe
+		case errors.Is(err, tenants.ErrConflict):
+			v.Errors = formErrors{"slug": "This slug is taken: choose another"}
+		default:
+			return c.internal(fc, "create team", err)
+		}
+		status := fiber.StatusUnprocessableEntity
+		if v.Errors["slug"] != "" && errors.Is(err, tenants.ErrConflict) {
+			status = fiber.StatusConflict
+		}
+		return c.renderTeams(fc, status, v)
+	}
+	return seeOther(fc, teamURL(t.Slug, "?done=team-created"))
+}
+
+func (c *Console) settingsPage(fc *fiber.Ctx) error {
+	return c.renderSettings(fc, fiber.StatusOK, settingsView{Name: current(fc).team.Name})
+}
+
+func (c *Console) renderSettings(fc *fiber.Ctx, status int, v settingsView) error {
+	t := current(fc)
+	v.CanRename = t.role.CanEditTeam()
+	v.CanDelete = t.role.CanDeleteTeam()
+	return render(fc, status, settingsPage(c.teamChrome(fc, "Settings", "settings"), v))
+}
+
+func (c *Console) renameTeam(fc *fiber.Ctx) error {
+	t := current(fc)
+	name := form(fc, "name")
+	if _, err := c.store.RenameTeam(c.actor(fc), t.team.ID, name); err != nil {
+		fe, ok := asFormErrors(err)
+		if !ok {
+			return c.storeFail(fc, "rename team", err)
+		}
+		return c.renderSettings(fc, fiber.StatusUnprocessableEntity, settingsView{Name: name, RenameErrors: fe})
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/settings?done=team-renamed"))
+}
+
+// deleteTeam needs the team's name typed again: a team holds everything its
+// agents depend on.
+func (c *Console) deleteTeam(fc *fiber.Ctx) error {
+	t := current(fc)
+	confirm := form(fc, "confirm")
+	if confirm != t.team.Name {
+		return c.renderSettings(fc, fiber.StatusUnprocessableEntity, settingsView{
+			Name: t.team.Name, Confirm: confirm,
+			DeleteErrors: formErrors{"confirm": "Type the team's name exactly as shown to delete it"},
+		})
+	}
+	if err := c.store.DeleteTeam(c.actor(fc), t.team.ID); err != nil {
+		return c.storeFail(fc, "delete team", err)
+	}
+	return seeOther(fc, Base+"/teams?done=team-deleted")
+}

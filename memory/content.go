@@ -1,0 +1,142 @@
+package memory
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// DefaultMaxContent is how much of one event's text is kept by default.
+const DefaultMaxContent = 64 << 10
+
+// maxMetadata bounds an event's metadata once cleaned.
+const maxMetadata = 16 << 10
+
+// redactMargin is how much text past the limit is still read for secrets,
+// so a secret that starts before the cut is recognised whole. A 4096-bit
+// RSA key in PEM is about 3.3 KiB.
+const redactMargin = 16 << 10
+
+// cleaner makes text fit for storage: no NUL bytes (Postgres text cannot
+// hold them), valid UTF-8, secrets redacted, at most limit bytes.
+type cleaner struct {
+	redactor *Redactor
+	limit    int
+}
+
+// text cleans s and reports whether it was cut.
+func (c cleaner) text(s string) (string, bool) {
+	cut := false
+	// Only what can survive the cut is worth redacting.
+	if len(s) > c.limit+redactMargin {
+		s, cut = s[:c.limit+redactMargin], true
+	}
+	s = sanitize(s)
+	s = c.redactor.Redact(s)
+	if len(s) > c.limit {
+		s, cut = cutUTF8(s, c.limit), true
+	}
+	return s, cut
+}
+
+// sanitize drops NUL bytes and replaces invalid UTF-8.
+func sanitize(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+// cutUTF8 shortens valid UTF-8 s to at most n bytes without splitting a
+// character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// metadata cleans a JSON document: every string in it, keys included, is
+// sanitized and redacted, and string values under names that usually hold
+// secrets ("password", "api_key", ...) are replaced whole. Empty or null
+// metadata is nil.
+func (c cleaner) metadata(raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, invalid("metadata", "is not valid JSON")
+	}
+	if d.More() {
+		return nil, invalid("metadata", "has data after the JSON value")
+	}
+	return c.encodeMetadata(c.cleanValue(v))
+}
+
+// metadataOf encodes a map the gateway built itself, cleaning it the same
+// way; nil or empty is nil.
+func (c cleaner) metadataOf(m map[string]any) (json.RawMessage, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return c.encodeMetadata(c.cleanValue(m))
+}
+
+func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	if buf.Len() > maxMetadata {
+		return nil, invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+	}
+	return bytes.TrimSpace(buf.Bytes()), nil
+}
+
+func (c cleaner) cleanValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return c.redactor.Redact(sanitize(v))
+	case []any:
+		for i := range v {
+			v[i] = c.cleanValue(v[i])
+		}
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, val := range v {
+			if s, ok := val.(string); ok && s != "" && sensitiveKey(k) {
+				val = Redacted
+			}
+			out[c.redactor.Redact(sanitize(k))] = c.cleanValue(val)
+		}
+		return out
+	}
+	return v
+}
+
+// sensitiveKey tells a field name whose text value is a secret, whatever
+// it looks like.
+func sensitiveKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"password", "passwd", "secret", "token", "api_key", "apikey", "api-key", "authorization", "private_key", "access_key", "cookie"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}

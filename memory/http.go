@@ -1,0 +1,375 @@
+package memory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Caller is who asks, as the gateway verified it before calling a handler.
+type Caller struct {
+	TeamID, TeamSlug, User, Session string
+	// Admin is set when the caller holds the memory:admin scope: it may
+	// read and erase every user's events, not only its own.
+	Admin bool
+}
+
+// API serves the memory routes. The gateway resolves the team and verifies
+// the caller, then calls a handler with the Caller:
+//
+//	GET    /mem/events       ListEvents
+//	GET    /mem/events/:id   GetEvent (the route parameter must be named id)
+//	POST   /mem/events       AddEvent
+//	DELETE /mem/events       EraseUser
+//	POST   /v1/logs          AddLogs
+type API struct {
+	store *Store
+	log   *slog.Logger
+}
+
+// NewAPI serves store.
+func NewAPI(store *Store, logger *slog.Logger) *API {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &API{store: store, log: logger}
+}
+
+// Error codes the memory API answers with.
+const (
+	CodeInvalidJSON    = "invalid_json"
+	CodeInvalidRequest = "invalid_request"
+	CodeForbidden      = "forbidden"
+	CodeNotFound       = "not_found"
+	CodeDisabled       = "memory_disabled"
+	CodeBodyTooLarge   = "body_too_large"
+	CodeUnavailable    = "memory_unavailable"
+	CodeInternal       = "internal_error"
+)
+
+// maxField bounds the short texts a client may set on an event.
+const maxField = 200
+
+// maxLogLines and maxLogsBody bound one request of log lines.
+const (
+	maxLogLines = 1000
+	maxLogsBody = 4 << 20
+)
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError answers with the gateway's JSON error shape.
+func writeError(c *fiber.Ctx, status int, code, msg string) error {
+	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg}})
+}
+
+// fail answers for an error of the store, never with its internals.
+func (a *API) fail(c *fiber.Ctx, err error) error {
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, ve.Error())
+	case errors.Is(err, ErrNotFound):
+		return writeError(c, fiber.StatusNotFound, CodeNotFound, "event not found")
+	case errors.Is(err, ErrDisabled):
+		return writeError(c, fiber.StatusConflict, CodeDisabled, ErrDisabled.Error())
+	case errors.Is(err, ErrUnavailable):
+		a.log.Warn("memory search failed", "err", err)
+		return writeError(c, fiber.StatusServiceUnavailable, CodeUnavailable, "the team's memory backend did not answer; try again")
+	}
+	a.log.Error("memory request failed", "path", c.Path(), "err", err)
+	return writeError(c, fiber.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+type eventsPage struct {
+	Events []Event `json:"events"`
+	Next   string  `json:"next"`
+}
+
+// ListEvents answers GET /mem/events: the team's events, newest first,
+// filtered by session, user, kind and task, one page of limit (1..200,
+// default 50) after the cursor before, or the best matches of q. A caller
+// without memory:admin sees only its own events.
+func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
+	f := Filter{
+		TeamID:  who.TeamID,
+		Session: c.Query("session"),
+		User:    c.Query("user"),
+		Kind:    c.Query("kind"),
+		TaskID:  c.Query("task"),
+		Before:  c.Query("before"),
+	}
+	if !who.Admin {
+		if who.User == "" {
+			return writeError(c, fiber.StatusForbidden, CodeForbidden, "listing events needs a user identity or the memory:admin scope")
+		}
+		if f.User != "" && f.User != who.User {
+			return writeError(c, fiber.StatusForbidden, CodeForbidden, "reading another user's events needs the memory:admin scope")
+		}
+		f.User = who.User
+	}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "limit: must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	if f.Before != "" && !validID(f.Before) {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "before: is not a cursor from a previous page")
+	}
+	if f.Kind != "" && !validKind(f.Kind) {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "kind: must be one of prompt, response, task_sent, task_result, log, note")
+	}
+	page := eventsPage{Events: []Event{}}
+	if q := strings.TrimSpace(c.Query("q")); q != "" {
+		list, err := a.store.Search(c.UserContext(), q, f)
+		if err != nil {
+			return a.fail(c, err)
+		}
+		page.Events = append(page.Events, list...)
+		return c.JSON(page)
+	}
+	list, next, err := a.store.List(c.UserContext(), f)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	page.Events, page.Next = append(page.Events, list...), next
+	return c.JSON(page)
+}
+
+// GetEvent answers GET /mem/events/:id. Another team's event, and for a
+// caller without memory:admin another user's, is not found.
+func (a *API) GetEvent(c *fiber.Ctx, who Caller) error {
+	e, err := a.store.Get(c.UserContext(), who.TeamID, c.Params("id"))
+	if err != nil {
+		return a.fail(c, err)
+	}
+	if !who.Admin && (e.User != who.User || who.User == "") {
+		return writeError(c, fiber.StatusNotFound, CodeNotFound, "event not found")
+	}
+	return c.JSON(e)
+}
+
+// newEvent is the body of POST /mem/events.
+type newEvent struct {
+	Kind     string          `json:"kind"`
+	Content  string          `json:"content"`
+	Session  string          `json:"session"`
+	Role     string          `json:"role"`
+	TaskID   string          `json:"task_id"`
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+type addedEvent struct {
+	MemID string `json:"mem_id"`
+	Event Event  `json:"event"`
+}
+
+// AddEvent answers POST /mem/events: an agent stores a note (or a log
+// line, a task hand-off or result) and gets its id back. The user and team
+// are the caller's; the session is the caller's unless the body names one.
+func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
+	body := c.Body()
+	if len(body) > a.maxBody() {
+		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", a.maxBody()))
+	}
+	var in newEvent
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&in); err != nil {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, "the body is not a valid event: "+jsonProblem(err))
+	}
+	if d.More() {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, "the body has data after the event")
+	}
+	switch in.Kind {
+	case "":
+		in.Kind = KindNote
+	case KindNote, KindLog, KindTaskSent, KindTaskResult:
+	default:
+		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "kind: must be note, log, task_sent or task_result")
+	}
+	for name, v := range map[string]string{"session": in.Session, "role": in.Role, "task_id": in.TaskID} {
+		if len(v) > maxField {
+			return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, fmt.Sprintf("%s: must be at most %d bytes", name, maxField))
+		}
+	}
+	if m := bytes.TrimSpace(in.Metadata); len(m) > 0 && m[0] != '{' && string(m) != "null" {
+		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "metadata: must be a JSON object")
+	}
+	if in.Session == "" {
+		in.Session = who.Session
+	}
+	e, err := a.store.Add(c.UserContext(), Event{
+		TeamID: who.TeamID, User: who.User, Session: in.Session, Kind: in.Kind,
+		Role: in.Role, Content: in.Content, TaskID: in.TaskID, Metadata: in.Metadata,
+	})
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.Status(fiber.StatusCreated).JSON(addedEvent{MemID: e.ID, Event: e})
+}
+
+// maxBody bounds a request body: room for the largest content JSON-escaped
+// (\u0000 is six bytes per byte) and its metadata.
+func (a *API) maxBody() int { return 6*a.store.MaxContent() + 2*maxMetadata + 4096 }
+
+type erased struct {
+	Deleted int `json:"deleted"`
+}
+
+// EraseUser answers DELETE /mem/events?user=U: every event of U in the
+// team is deleted now, and from the sinks soon after. A caller without
+// memory:admin may erase only its own events.
+func (a *API) EraseUser(c *fiber.Ctx, who Caller) error {
+	user := c.Query("user")
+	if user == "" {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "user: name whose events to erase")
+	}
+	if !who.Admin && user != who.User {
+		return writeError(c, fiber.StatusForbidden, CodeForbidden, "erasing another user's events needs the memory:admin scope")
+	}
+	n, err := a.store.EraseUser(c.UserContext(), who.TeamID, user)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	return c.JSON(erased{Deleted: n})
+}
+
+type acceptedLogs struct {
+	Accepted int      `json:"accepted"`
+	IDs      []string `json:"ids"`
+}
+
+// AddLogs answers POST /v1/logs: log lines as one JSON object, an array of
+// them, or NDJSON. Each object's message (or msg, or content) text is the
+// event's content and its other fields are its metadata; a line longer
+// than the content limit is kept cut short.
+func (a *API) AddLogs(c *fiber.Ctx, who Caller) error {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) > maxLogsBody {
+		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxLogsBody))
+	}
+	lines, err := splitLogs(body)
+	if err != nil {
+		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+	}
+	if len(lines) == 0 {
+		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "no log lines")
+	}
+	if len(lines) > maxLogLines {
+		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("at most %d log lines per request", maxLogLines))
+	}
+	events := make([]Event, len(lines))
+	for i, line := range lines {
+		e, err := logEvent(line, a.store.MaxContent())
+		if err != nil {
+			return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, fmt.Sprintf("line %d: %v", i+1, err))
+		}
+		e.TeamID, e.User, e.Session = who.TeamID, who.User, who.Session
+		events[i] = e
+	}
+	added, err := a.store.AddMany(c.UserContext(), events)
+	if err != nil {
+		return a.fail(c, err)
+	}
+	out := acceptedLogs{Accepted: len(added), IDs: make([]string, len(added))}
+	for i, e := range added {
+		out.IDs[i] = e.ID
+	}
+	return c.Status(fiber.StatusAccepted).JSON(out)
+}
+
+// splitLogs reads a JSON array of values, or a stream of JSON values (one
+// object, or NDJSON).
+func splitLogs(body []byte) ([]json.RawMessage, error) {
+	if len(body) > 0 && body[0] == '[' {
+		var lines []json.RawMessage
+		if err := json.Unmarshal(body, &lines); err != nil {
+			return nil, errors.New("the body is not a JSON array of log lines: " + jsonProblem(err))
+		}
+		return lines, nil
+	}
+	var lines []json.RawMessage
+	d := json.NewDecoder(bytes.NewReader(body))
+	for d.More() {
+		var line json.RawMessage
+		if err := d.Decode(&line); err != nil {
+			return nil, fmt.Errorf("line %d is not JSON: %s", len(lines)+1, jsonProblem(err))
+		}
+		lines = append(lines, line)
+		if len(lines) > maxLogLines {
+			break // said as too many by the caller
+		}
+	}
+	return lines, nil
+}
+
+// logEvent turns one log object into a log event.
+func logEvent(line json.RawMessage, maxContent int) (Event, error) {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber() // keep numbers as written
+	var obj map[string]any
+	if err := d.Decode(&obj); err != nil || obj == nil {
+		return Event{}, errors.New("is not a JSON object")
+	}
+	var content string
+	found := false
+	for _, key := range []string{"message", "msg", "content"} {
+		if s, ok := obj[key].(string); ok && strings.TrimSpace(s) != "" {
+			content, found = s, true
+			delete(obj, key)
+			break
+		}
+	}
+	if !found {
+		return Event{}, errors.New("needs a message, msg or content text")
+	}
+	e := Event{Kind: KindLog, Content: content}
+	if len(content) > maxContent {
+		e.Content, e.Truncated = cutUTF8(strings.ToValidUTF8(content, "\uFFFD"), maxContent), true
+	}
+	if len(obj) > 0 {
+		meta, err := json.Marshal(obj)
+		if err != nil {
+			return Event{}, fmt.Errorf("fields: %w", err)
+		}
+		e.Metadata = meta
+	}
+	return e, nil
+}
+
+// jsonProblem describes a decoding error without quoting the body back.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("%s must be a %s", typ.Field, typ.Type)
+		}
+		return fmt.Sprintf("expected a %s", typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return cutUTF8(strings.TrimPrefix(err.Error(), "json: "), 100)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body ended too early"
+	}
+	return "malformed JSON"
+}

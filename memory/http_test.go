@@ -1,0 +1,357 @@
+package memory
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// apiHarness is a small Fiber app mounting the handlers as the gateway
+// does; the caller is read from test headers, standing in for the
+// gateway's token verification.
+type apiHarness struct {
+	t     *testing.T
+	app   *fiber.App
+	pool  *pgxpool.Pool
+	store *Store
+	teams map[string]string // slug -> id
+}
+
+func newAPIHarness(t *testing.T) *apiHarness {
+	t.Helper()
+	pool := pgtestNew(t)
+	h := &apiHarness{t: t, pool: pool, teams: map[string]string{}}
+	for _, slug := range []string{"acme", "other", "quiet"} {
+		h.teams[slug] = mustTeam(t, pool, slug)
+	}
+	h.store = mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
+	if _, err := h.store.SetSettings(testCtx(t), h.teams["quiet"], TeamSettings{Backend: BackendNone}); err != nil {
+		t.Fatal(err)
+	}
+	api := NewAPI(h.store, quietLogger())
+	h.app = fiber.New()
+	with := func(handler func(*fiber.Ctx, Caller) error) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			slug := c.Get("X-Test-Team")
+			return handler(c, Caller{TeamID: h.teams[slug], TeamSlug: slug, User: c.Get("X-Test-User"),
+				Session: "sess-" + c.Get("X-Test-User"), Admin: c.Get("X-Test-Admin") == "1"})
+		}
+	}
+	h.app.Get("/mem/events", with(api.ListEvents))
+	h.app.Get("/mem/events/:id", with(api.GetEvent))
+	h.app.Post("/mem/events", with(api.AddEvent))
+	h.app.Delete("/mem/events", with(api.EraseUser))
+	h.app.Post("/v1/logs", with(api.AddLogs))
+	return h
+}
+
+type caller struct {
+	team, user string
+	admin      bool
+}
+
+var (
+	alice      = caller{team: "acme", user: "alice"}
+	bob        = caller{team: "acme", user: "bob"}
+	acmeAdmin  = caller{team: "acme", user: "root", admin: true}
+	otherAdmin = caller{team: "other", user: "root", admin: true}
+	quietUser  = caller{team: "quiet", user: "q"}
+)
+
+// do sends a request and decodes the JSON answer into out (when not nil).
+func (h *apiHarness) do(who caller, method, target, body string, out any) int {
+	h.t.Helper()
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Test-Team", who.team)
+	req.Header.Set("X-Test-User", who.user)
+	if who.admin {
+		req.Header.Set("X-Test-Admin", "1")
+	}
+	resp, err := h.app.Test(req, -1)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			h.t.Fatalf("%s %s: answer %q is not JSON: %v", method, target, raw, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// expectError checks an error answer's status and shape.
+func (h *apiHarness) expectError(who caller, method, target, body string, status int, code string) {
+	h.t.Helper()
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	got := h.do(who, method, target, body, &e)
+	if got != status || e.Error.Code != code || e.Error.Message == "" {
+		h.t.Errorf("%s %s %q: %d %+v; want %d %s", method, target, body, got, e, status, code)
+	}
+}
+
+func (h *apiHarness) note(who caller, content string) Event {
+	h.t.Helper()
+	var out struct {
+		MemID string `json:"mem_id"`
+		Event Event  `json:"event"`
+	}
+	if st := h.do(who, "POST", "/mem/events", `{"content":`+jsonString(content)+`}`, &out); st != http.StatusCreated {
+		h.t.Fatalf("add note: status %d", st)
+	}
+	if out.MemID == "" || out.MemID != out.Event.ID {
+		h.t.Fatalf("add note: %+v", out)
+	}
+	return out.Event
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+type listAnswer struct {
+	Events []Event `json:"events"`
+	Next   string  `json:"next"`
+}
+
+func TestAPIAddEvent(t *testing.T) {
+	h := newAPIHarness(t)
+	var out struct {
+		MemID string `json:"mem_id"`
+		Event Event  `json:"event"`
+	}
+	st := h.do(alice, "POST", "/mem/events",
+		`{"kind":"task_result","content":"done: key sk-abcdefghijklmnop1234","role":"agent","task_id":"t-1","metadata":{"steps":3}}`, &out)
+	if st != http.StatusCreated {
+		t.Fatalf("status %d", st)
+	}
+	e := out.Event
+	if e.Kind != KindTaskResult || e.User != "alice" || e.TeamID != h.teams["acme"] || e.Session != "sess-alice" ||
+		e.TaskID != "t-1" || e.Role != "agent" || e.Content != "done: key [REDACTED]" || string(e.Metadata) != `{"steps":3}` {
+		t.Fatalf("event = %+v %s", e, e.Metadata)
+	}
+	if n := h.note(alice, "remember milk"); n.Kind != KindNote {
+		t.Fatalf("default kind = %s", n.Kind)
+	}
+	var withSession struct{ Event Event }
+	h.do(alice, "POST", "/mem/events", `{"content":"x","session":"mine"}`, &withSession)
+	if withSession.Event.Session != "mine" {
+		t.Fatalf("session from body not kept: %+v", withSession.Event)
+	}
+
+	for _, tc := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"content":`, 400, CodeInvalidJSON},
+		{`not json`, 400, CodeInvalidJSON},
+		{`{"content":"x","user":"mallory"}`, 400, CodeInvalidJSON}, // the user is the caller's
+		{`{"content":"x","team_id":"x"}`, 400, CodeInvalidJSON},
+		{`{"content":"x"} {"content":"y"}`, 400, CodeInvalidJSON},
+		{`{"content":5}`, 400, CodeInvalidJSON},
+		{`{"content":"  "}`, 422, CodeInvalidRequest},
+		{`{}`, 422, CodeInvalidRequest},
+		{`{"content":"x","kind":"prompt"}`, 422, CodeInvalidRequest},
+		{`{"content":"x","metadata":[1]}`, 422, CodeInvalidRequest},
+		{`{"content":"x","role":"` + strings.Repeat("r", 201) + `"}`, 422, CodeInvalidRequest},
+		{`{"content":"` + strings.Repeat("x", DefaultMaxContent+1) + `"}`, 422, CodeInvalidRequest},
+		{`{"content":"` + strings.Repeat("x", 8*DefaultMaxContent) + `"}`, 413, CodeBodyTooLarge},
+	} {
+		h.expectError(alice, "POST", "/mem/events", tc.body, tc.status, tc.code)
+	}
+	h.expectError(quietUser, "POST", "/mem/events", `{"content":"x"}`, 409, CodeDisabled)
+}
+
+func TestAPIScoping(t *testing.T) {
+	h := newAPIHarness(t)
+	a1 := h.note(alice, "alice one")
+	h.note(alice, "alice two")
+	b1 := h.note(bob, "bob one")
+	o1 := h.note(otherAdmin, "other team")
+
+	// Reading one event.
+	var got Event
+	if st := h.do(alice, "GET", "/mem/events/"+a1.ID, "", &got); st != 200 || got.ID != a1.ID {
+		t.Fatalf("own event: %d %+v", st, got)
+	}
+	h.expectError(alice, "GET", "/mem/events/"+b1.ID, "", 404, CodeNotFound)
+	if st := h.do(acmeAdmin, "GET", "/mem/events/"+b1.ID, "", &got); st != 200 || got.User != "bob" {
+		t.Fatalf("admin reads bob's event: %d %+v", st, got)
+	}
+	h.expectError(acmeAdmin, "GET", "/mem/events/"+o1.ID, "", 404, CodeNotFound)
+	h.expectError(otherAdmin, "GET", "/mem/events/"+a1.ID, "", 404, CodeNotFound)
+	h.expectError(alice, "GET", "/mem/events/not-an-id", "", 404, CodeNotFound)
+	// A member without a user identity sees nobody's events.
+	anonymous := caller{team: "acme"}
+	h.expectError(anonymous, "GET", "/mem/events", "", 403, CodeForbidden)
+	h.expectError(anonymous, "GET", "/mem/events?q=one", "", 403, CodeForbidden)
+	h.expectError(anonymous, "GET", "/mem/events/"+a1.ID, "", 404, CodeNotFound)
+
+	// Listing.
+	var list listAnswer
+	if st := h.do(alice, "GET", "/mem/events", "", &list); st != 200 || len(list.Events) != 2 || list.Next != "" {
+		t.Fatalf("alice lists: %d %+v", st, list)
+	}
+	for _, e := range list.Events {
+		if e.User != "alice" {
+			t.Fatalf("alice sees %s's event", e.User)
+		}
+	}
+	h.expectError(alice, "GET", "/mem/events?user=bob", "", 403, CodeForbidden)
+	if st := h.do(alice, "GET", "/mem/events?user=alice", "", &list); st != 200 || len(list.Events) != 2 {
+		t.Fatalf("alice names herself: %d %+v", st, list)
+	}
+	if st := h.do(acmeAdmin, "GET", "/mem/events", "", &list); st != 200 || len(list.Events) != 3 {
+		t.Fatalf("admin lists the team: %d, %d events", st, len(list.Events))
+	}
+	if st := h.do(acmeAdmin, "GET", "/mem/events?user=bob", "", &list); st != 200 || len(list.Events) != 1 {
+		t.Fatalf("admin lists bob: %d %+v", st, list)
+	}
+	if st := h.do(otherAdmin, "GET", "/mem/events", "", &list); st != 200 || len(list.Events) != 1 || list.Events[0].ID != o1.ID {
+		t.Fatalf("other team lists: %d %+v", st, list)
+	}
+
+	// Search is scoped the same way.
+	if st := h.do(alice, "GET", "/mem/events?q=one", "", &list); st != 200 || len(list.Events) != 1 || list.Events[0].ID != a1.ID {
+		t.Fatalf("alice searches 'one': %d %+v", st, list)
+	}
+	if st := h.do(acmeAdmin, "GET", "/mem/events?q=one", "", &list); st != 200 || len(list.Events) != 2 {
+		t.Fatalf("admin searches 'one': %d %+v", st, list)
+	}
+	h.expectError(quietUser, "GET", "/mem/events?q=one", "", 409, CodeDisabled)
+
+	// Erasing.
+	h.expectError(alice, "DELETE", "/mem/events?user=bob", "", 403, CodeForbidden)
+	h.expectError(alice, "DELETE", "/mem/events", "", 400, CodeInvalidRequest)
+	var erased struct{ Deleted int }
+	if st := h.do(acmeAdmin, "DELETE", "/mem/events?user=bob", "", &erased); st != 200 || erased.Deleted != 1 {
+		t.Fatalf("admin erases bob: %d %+v", st, erased)
+	}
+	if st := h.do(alice, "DELETE", "/mem/events?user=alice", "", &erased); st != 200 || erased.Deleted != 2 {
+		t.Fatalf("alice erases herself: %d %+v", st, erased)
+	}
+	if st := h.do(acmeAdmin, "GET", "/mem/events", "", &list); st != 200 || len(list.Events) != 0 {
+		t.Fatalf("after erasure: %d %+v", st, list)
+	}
+	if st := h.do(otherAdmin, "GET", "/mem/events", "", &list); st != 200 || len(list.Events) != 1 {
+		t.Fatalf("erasure reached another team: %+v", list)
+	}
+}
+
+func TestAPIListFiltersAndPages(t *testing.T) {
+	h := newAPIHarness(t)
+	for i := range 5 {
+		h.note(alice, fmt.Sprintf("n%d", i))
+	}
+	h.do(alice, "POST", "/mem/events", `{"kind":"task_sent","content":"go","task_id":"t-9","session":"s9"}`, nil)
+
+	var list listAnswer
+	var seen []string
+	target := "/mem/events?kind=note&limit=2"
+	for range 4 {
+		if st := h.do(alice, "GET", target, "", &list); st != 200 {
+			t.Fatalf("%s: %d", target, st)
+		}
+		for _, e := range list.Events {
+			seen = append(seen, e.Content)
+		}
+		if list.Next == "" {
+			break
+		}
+		target = "/mem/events?kind=note&limit=2&before=" + list.Next
+	}
+	if strings.Join(seen, ",") != "n4,n3,n2,n1,n0" {
+		t.Fatalf("pages gave %v", seen)
+	}
+	for _, q := range []string{"task=t-9", "session=s9", "kind=task_sent"} {
+		if st := h.do(alice, "GET", "/mem/events?"+q, "", &list); st != 200 || len(list.Events) != 1 || list.Events[0].TaskID != "t-9" {
+			t.Fatalf("?%s: %d %+v", q, st, list)
+		}
+	}
+	for _, q := range []string{"limit=0", "limit=201", "limit=x", "before=nope", "kind=shout"} {
+		h.expectError(alice, "GET", "/mem/events?"+q, "", 400, CodeInvalidRequest)
+	}
+}
+
+func TestAPILogs(t *testing.T) {
+	h := newAPIHarness(t)
+	var out struct {
+		Accepted int
+		IDs      []string
+	}
+	for _, tc := range []struct {
+		name, body string
+		n          int
+	}{
+		{"object", `{"level":"info","message":"started","port":8080}`, 1},
+		{"array", `[{"msg":"one"},{"content":"two","trace":"abc"}]`, 2},
+		{"ndjson", "{\"msg\":\"a\"}\n{\"msg\":\"b\"}\n\n{\"msg\":\"c\"}\n", 3},
+	} {
+		if st := h.do(alice, "POST", "/v1/logs", tc.body, &out); st != http.StatusAccepted || out.Accepted != tc.n || len(out.IDs) != tc.n {
+			t.Fatalf("%s: %d %+v", tc.name, st, out)
+		}
+	}
+	var list listAnswer
+	h.do(alice, "GET", "/mem/events?kind=log&limit=200", "", &list)
+	if len(list.Events) != 6 {
+		t.Fatalf("%d log events, want 6", len(list.Events))
+	}
+	first := list.Events[len(list.Events)-1]
+	if first.Content != "started" || first.Kind != KindLog || first.User != "alice" {
+		t.Fatalf("first log: %+v", first)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal(first.Metadata, &meta); err != nil || meta["level"] != "info" || meta["port"] != 8080.0 || meta["message"] != nil {
+		t.Fatalf("first log metadata: %s (%v)", first.Metadata, err)
+	}
+
+	// Secrets in log lines, in the text or the fields, are not kept.
+	h.do(alice, "POST", "/v1/logs", `{"message":"calling with Bearer abcdefghijklmnop0123","api_key":"plain","url":"https://u:pw@x/"}`, &out)
+	var e Event
+	h.do(alice, "GET", "/mem/events/"+out.IDs[0], "", &e)
+	if strings.Contains(e.Content, "abcdefghijklmnop0123") || strings.Contains(string(e.Metadata), "plain") || strings.Contains(string(e.Metadata), "pw@") {
+		t.Fatalf("secret kept: %q %s", e.Content, e.Metadata)
+	}
+
+	// A line longer than the limit is kept, cut short.
+	long := strings.Repeat("é", DefaultMaxContent)
+	h.do(alice, "POST", "/v1/logs", `{"message":"`+long+`"}`, &out)
+	h.do(alice, "GET", "/mem/events/"+out.IDs[0], "", &e)
+	if !e.Truncated || len(e.Content) != DefaultMaxContent {
+		t.Fatalf("long line: %d bytes, truncated=%v", len(e.Content), e.Truncated)
+	}
+
+	for _, tc := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"level":"info"}`, 422, CodeInvalidRequest},
+		{`[{"msg":"ok"},"text"]`, 422, CodeInvalidRequest},
+		{`{"msg":""}`, 422, CodeInvalidRequest},
+		{`[]`, 422, CodeInvalidRequest},
+		{``, 422, CodeInvalidRequest},
+		{`{"msg":"a"`, 400, CodeInvalidJSON},
+		{`[{"msg":"a"}`, 400, CodeInvalidJSON},
+		{strings.Repeat(`{"msg":"a"}`+"\n", maxLogLines+1), 413, CodeBodyTooLarge},
+	} {
+		h.expectError(alice, "POST", "/v1/logs", tc.body, tc.status, tc.code)
+	}
+	h.expectError(quietUser, "POST", "/v1/logs", `{"msg":"x"}`, 409, CodeDisabled)
+}

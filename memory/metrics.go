@@ -1,0 +1,141 @@
+package memory
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the memory bus's Prometheus series. Labels are event kinds
+// and sink names only, never teams or users, so cardinality stays bounded.
+// A nil *Metrics records nothing, so every part works without one.
+type Metrics struct {
+	pending         prometheus.Gauge
+	lag             prometheus.Histogram
+	delivered       *prometheus.CounterVec
+	failures        *prometheus.CounterVec
+	waits           prometheus.Counter
+	recorded        *prometheus.CounterVec
+	recordFailures  prometheus.Counter
+	recorderQueued  prometheus.Gauge
+	erasures        prometheus.Counter
+	recorderBatches prometheus.Histogram
+}
+
+// NewMetrics creates the series and registers them on reg. Make one per
+// process and hand it to the recorder, the worker and the store.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "attach_memory_outbox_pending",
+			Help: "Events waiting in the outbox for delivery to their sink, sampled by the delivery worker.",
+		}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "attach_memory_delivery_lag_seconds",
+			Help:    "Time from an event being stored in Postgres to its delivery to the team's sink.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "attach_memory_delivered_total",
+			Help: "Events delivered to a sink, by sink.",
+		}, []string{"sink"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "attach_memory_delivery_failures_total",
+			Help: "Failed deliveries or erasures (each retried later), by sink.",
+		}, []string{"sink"}),
+		waits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attach_memory_recorder_backpressure_waits_total",
+			Help: "Times the proxy waited because the recorder's queue was full.",
+		}),
+		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "attach_memory_events_recorded_total",
+			Help: "Events stored in Postgres, by kind.",
+		}, []string{"kind"}),
+		recordFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attach_memory_record_failures_total",
+			Help: "Events the recorder could not store (a team deleted meanwhile, data Postgres refused, or shutdown ran out of time).",
+		}),
+		recorderQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "attach_memory_recorder_queue",
+			Help: "Exchanges waiting in the recorder's queue.",
+		}),
+		erasures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attach_memory_erasures_total",
+			Help: "Users' events erased from the sinks.",
+		}),
+		recorderBatches: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "attach_memory_recorder_batch_events",
+			Help:    "Events written per recorder batch.",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.pending, m.lag, m.delivered, m.failures, m.waits,
+		m.recorded, m.recordFailures, m.recorderQueued, m.erasures, m.recorderBatches} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register memory metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) setPending(n int) {
+	if m != nil {
+		m.pending.Set(float64(n))
+	}
+}
+
+func (m *Metrics) deliveredTo(sink string, n int, lags []time.Duration) {
+	if m == nil {
+		return
+	}
+	m.delivered.WithLabelValues(sink).Add(float64(n))
+	for _, l := range lags {
+		m.lag.Observe(l.Seconds())
+	}
+}
+
+func (m *Metrics) failed(sink string) {
+	if m != nil {
+		m.failures.WithLabelValues(sink).Inc()
+	}
+}
+
+func (m *Metrics) waited() {
+	if m != nil {
+		m.waits.Inc()
+	}
+}
+
+func (m *Metrics) stored(events []Event) {
+	if m == nil {
+		return
+	}
+	for _, e := range events {
+		m.recorded.WithLabelValues(e.Kind).Inc()
+	}
+}
+
+func (m *Metrics) recordFailed(n int) {
+	if m != nil && n > 0 {
+		m.recordFailures.Add(float64(n))
+	}
+}
+
+func (m *Metrics) queued(delta int) {
+	if m != nil {
+		m.recorderQueued.Add(float64(delta))
+	}
+}
+
+func (m *Metrics) erased() {
+	if m != nil {
+		m.erasures.Inc()
+	}
+}
+
+func (m *Metrics) batch(n int) {
+	if m != nil {
+		m.recorderBatches.Observe(float64(n))
+	}
+}

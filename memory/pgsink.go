@@ -1,0 +1,130 @@
+package memory
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PostgresSink is the default backend. Every event is in memory_events
+// before it is delivered anywhere, so delivery has nothing left to do, and
+// search is Postgres full-text search over the same table.
+type PostgresSink struct {
+	pool *pgxpool.Pool
+}
+
+// NewPostgresSink searches the events in pool's database.
+func NewPostgresSink(pool *pgxpool.Pool) *PostgresSink { return &PostgresSink{pool: pool} }
+
+// Name is BackendPostgres.
+func (*PostgresSink) Name() string { return BackendPostgres }
+
+// Deliver has nothing to do: the events are stored already.
+func (*PostgresSink) Deliver(context.Context, string, []Event) error { return nil }
+
+// DeleteUser has nothing to do: Store.EraseUser deletes the user's rows in
+// the transaction that queues the erasure. Deleting again here, later,
+// would also take events the user made after asking.
+func (*PostgresSink) DeleteUser(context.Context, string, string) error { return nil }
+
+// Search ranks the filter's events by how well their words match text, in
+// the syntax of a web search box ("quoted phrase", or, -not).
+func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]Event, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return nil, err
+	}
+	args := []any{text}
+	where, args := f.where(args)
+	rows, err := s.pool.Query(ctx, "SELECT "+eventSelect+`
+		FROM memory_events, websearch_to_tsquery('simple', $1) AS q
+		WHERE `+where+` AND content_tsv @@ q
+		ORDER BY ts_rank(content_tsv, q) DESC, id DESC
+		LIMIT `+strconv.Itoa(f.Limit), args...)
+	if err != nil {
+		return nil, dbErr("search events", err)
+	}
+	list, err := pgx.CollectRows(rows, scanEventRow)
+	return list, dbErr("search events", err)
+}
+
+const eventSelect = `id, team_id, "user", session, kind, role, model, engine, content, truncated, task_id, metadata, created_at`
+
+func scanEvent(row pgx.Row) (Event, error) {
+	var e Event
+	var meta []byte
+	err := row.Scan(&e.ID, &e.TeamID, &e.User, &e.Session, &e.Kind, &e.Role, &e.Model, &e.Engine,
+		&e.Content, &e.Truncated, &e.TaskID, &meta, &e.CreatedAt)
+	if len(meta) > 0 {
+		e.Metadata = meta
+	}
+	return e, err
+}
+
+func scanEventRow(r pgx.CollectableRow) (Event, error) { return scanEvent(r) }
+
+// Page sizes of listings and searches.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// normalize checks a filter and fills in its default limit.
+func (f Filter) normalize() (Filter, error) {
+	switch {
+	case !validID(f.TeamID):
+		return f, invalid("team", "is not a team id")
+	case f.Limit == 0:
+		f.Limit = DefaultLimit
+	case f.Limit < 0 || f.Limit > MaxLimit:
+		return f, invalid("limit", "must be from 1 to 200")
+	}
+	if f.Kind != "" && !validKind(f.Kind) {
+		return f, invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
+	}
+	if f.Before != "" && !validID(f.Before) {
+		return f, invalid("before", "is not a cursor from a previous page")
+	}
+	return f, nil
+}
+
+// where renders the filter as SQL conditions, appending its values to args.
+func (f Filter) where(args []any) (string, []any) {
+	var b strings.Builder
+	cond := func(sql string, v any) {
+		args = append(args, v)
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(sql)
+		b.WriteString(strconv.Itoa(len(args)))
+	}
+	cond("team_id = $", f.TeamID)
+	if f.Session != "" {
+		cond("session = $", f.Session)
+	}
+	if f.User != "" {
+		cond(`"user" = $`, f.User)
+	}
+	if f.Kind != "" {
+		cond("kind = $", f.Kind)
+	}
+	if f.TaskID != "" {
+		cond("task_id = $", f.TaskID)
+	}
+	if f.Before != "" {
+		cond("id < $", f.Before)
+	}
+	return b.String(), args
+}
+
+func validKind(k string) bool {
+	switch k {
+	case KindPrompt, KindResponse, KindTaskSent, KindTaskResult, KindLog, KindNote:
+		return true
+	}
+	return false
+}

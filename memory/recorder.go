@@ -1,0 +1,279 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// RecorderOptions tune a Recorder; zero values take the defaults.
+type RecorderOptions struct {
+	Redactor   *Redactor     // nil: the built-in rules only
+	MaxContent int           // bytes of text kept per event; 0: DefaultMaxContent
+	QueueSize  int           // exchanges that may wait before Record blocks; 0: 1024
+	BatchSize  int           // events per write; 0: 500
+	BatchWait  time.Duration // longest a batch waits to fill up; 0: 20ms
+	Writers    int           // batches written at once; 0: 2
+	Metrics    *Metrics
+	Logger     *slog.Logger
+}
+
+func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
+	if o.Redactor == nil {
+		r, err := NewRedactor(nil)
+		if err != nil {
+			return o, err
+		}
+		o.Redactor = r
+	}
+	if o.MaxContent <= 0 {
+		o.MaxContent = DefaultMaxContent
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 1024
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.BatchWait <= 0 {
+		o.BatchWait = 20 * time.Millisecond
+	}
+	if o.Writers <= 0 {
+		o.Writers = 2
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
+
+// Recorder is the receiving end of the proxy's tap. Record hands an
+// exchange to a bounded queue and returns; background goroutines parse
+// exchanges into events, clean them, and write them to Postgres in batches,
+// each event with its outbox row in the same transaction. Nothing is
+// dropped for being too many: when the queue is full, Record waits.
+type Recorder struct {
+	pool     *pgxpool.Pool
+	backends *Backends
+	clean    cleaner
+	opts     RecorderOptions
+	metrics  *Metrics
+	log      *slog.Logger
+
+	mu     sync.RWMutex // Record sends under a read lock; Close takes it to close the queue
+	closed bool
+	queue  chan queued
+	// batches go from the parsing goroutine to the writers.
+	batches chan []Event
+	done    chan struct{} // closed once everything queued is written or lost
+	// ctx ends when Close runs out of time: writers stop retrying then.
+	ctx    context.Context
+	cancel context.CancelFunc
+	lost   atomic.Int64
+}
+
+type queued struct {
+	x   Exchange
+	end time.Time
+}
+
+// NewRecorder starts a recorder writing through pool. backends says which
+// teams record nothing (backend "none"); nil records every team. Call
+// Close to flush it.
+func NewRecorder(pool *pgxpool.Pool, backends *Backends, opts RecorderOptions) (*Recorder, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Recorder{
+		pool: pool, backends: backends,
+		clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent},
+		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
+		queue:   make(chan queued, opts.QueueSize),
+		batches: make(chan []Event, opts.Writers),
+		done:    make(chan struct{}),
+		ctx:     ctx, cancel: cancel,
+	}
+	var writers sync.WaitGroup
+	for range opts.Writers {
+		writers.Go(r.write)
+	}
+	go func() {
+		r.collect()
+		writers.Wait()
+		close(r.done)
+	}()
+	return r, nil
+}
+
+// Wants tells whether exchanges of teamID are recorded at all.
+func (r *Recorder) Wants(teamID string) bool {
+	return r.backends == nil || r.backends.Of(teamID) != BackendNone
+}
+
+// Record queues an exchange that just finished. It returns at once unless
+// the queue is full; then it waits for room, and counts the wait.
+func (r *Recorder) Record(x Exchange) {
+	if !r.Wants(x.TeamID) {
+		return
+	}
+	item := queued{x: x, end: time.Now()}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		// Shutdown closes the recorder after the server has stopped; an
+		// exchange arriving later is a bug in that order, said loudly.
+		r.log.Error("memory: exchange recorded after the recorder was closed; not stored", "team", x.TeamID)
+		r.metrics.recordFailed(2)
+		return
+	}
+	r.metrics.queued(1)
+	select {
+	case r.queue <- item:
+	default:
+		r.metrics.waited()
+		r.queue <- item
+	}
+}
+
+// Close stops taking exchanges and returns once everything queued is
+// stored. If ctx ends first (Postgres unreachable), the rest is given up
+// and counted, and Close says how many events were lost.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		r.cancel()
+		return nil
+	case <-ctx.Done():
+	}
+	r.cancel()
+	<-r.done // quick now: writers no longer retry
+	return fmt.Errorf("close memory recorder: %w; %d events not stored", ctx.Err(), r.lost.Load())
+}
+
+// collect parses queued exchanges into batches of events: a batch goes to
+// the writers when it is full or BatchWait after its first event.
+func (r *Recorder) collect() {
+	defer close(r.batches)
+	var batch []Event
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(batch) > 0 {
+			r.batches <- batch
+			batch = nil
+		}
+	}
+	for {
+		select {
+		case item, ok := <-r.queue:
+			if !ok {
+				flush()
+				return
+			}
+			r.metrics.queued(-1)
+			events, err := r.clean.exchangeEvents(item.x, item.end)
+			if err != nil {
+				r.log.Error("memory: cannot read exchange", "team", item.x.TeamID, "err", err)
+				r.metrics.recordFailed(2)
+				continue
+			}
+			if len(batch) == 0 {
+				timer.Reset(r.opts.BatchWait)
+			}
+			batch = append(batch, events...)
+			if len(batch) >= r.opts.BatchSize {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+func (r *Recorder) write() {
+	for batch := range r.batches {
+		r.store(batch)
+	}
+}
+
+// store writes a batch, retrying while Postgres is unreachable. A batch
+// Postgres refuses (a team deleted meanwhile, say) is split into events so
+// that one bad event does not cost the others.
+func (r *Recorder) store(events []Event) {
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := r.insert(events)
+		if err == nil || (attempt > 0 && uniqueViolation(err)) {
+			// A unique violation on a retry means an earlier attempt
+			// committed and only its answer was lost: ids are fresh.
+			r.metrics.stored(events)
+			r.metrics.batch(len(events))
+			return
+		}
+		if permanent(err) {
+			if len(events) == 1 {
+				r.log.Error("memory: event not stored", "team", events[0].TeamID, "kind", events[0].Kind, "err", err)
+				r.lose(1)
+				return
+			}
+			for _, e := range events {
+				r.store([]Event{e})
+			}
+			return
+		}
+		if r.ctx.Err() != nil {
+			r.log.Error("memory: shutdown ran out of time; events not stored", "events", len(events), "err", err)
+			r.lose(len(events))
+			return
+		}
+		r.log.Warn("memory: cannot store events, retrying", "events", len(events), "err", err, "backoff", backoff)
+		select {
+		case <-r.ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (r *Recorder) lose(n int) {
+	r.lost.Add(int64(n))
+	r.metrics.recordFailed(n)
+}
+
+func (r *Recorder) insert(events []Event) error {
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer cancel()
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	if err := insertEvents(ctx, tx, events); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit events: %w", err)
+	}
+	return nil
+}
+
+func uniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

@@ -1,0 +1,247 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// value reads a counter or gauge.
+func value(t testing.TB, c prometheus.Collector) float64 {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 16)
+	c.Collect(ch)
+	close(ch)
+	var sum float64
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil {
+			t.Fatal(err)
+		}
+		sum += d.GetCounter().GetValue() + d.GetGauge().GetValue()
+	}
+	return sum
+}
+
+func testMetrics(t testing.TB) *Metrics {
+	t.Helper()
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustRecorder(t testing.TB, pool *pgxpool.Pool, b *Backends, opts RecorderOptions) *Recorder {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	r, err := NewRecorder(pool, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
+}
+
+func chatExchange(team, user, session, question string) Exchange {
+	return Exchange{
+		TeamID: team, User: user, Session: session, Engine: "gpu-box", Model: "llama3.2", Path: "/api/chat",
+		Status:   200,
+		Request:  []byte(`{"model":"llama3.2","messages":[{"role":"user","content":"` + question + `"}]}`),
+		Response: []byte(ollamaChatStream),
+		Start:    time.Now().Add(-time.Second),
+	}
+}
+
+func TestRecorderStoresExchanges(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	m := testMetrics(t)
+	// Nothing is written before Close: the batch neither fills nor times
+	// out, so what is found afterwards was flushed by Close.
+	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, MaxContent: 20, Metrics: m})
+	r.Record(chatExchange(team, "alice", "s1", "my token is Bearer abcdefghijklmnop0123"))
+	r.Record(chatExchange(team, "bob", "s2", "second"))
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
+	list, _, err := s.List(ctx, Filter{TeamID: team})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 4 {
+		t.Fatalf("%d events stored, want 4", len(list))
+	}
+	// Newest first: bob's response, bob's prompt, alice's response, alice's prompt.
+	alicePrompt, aliceAnswer := list[3], list[2]
+	if alicePrompt.Kind != KindPrompt || alicePrompt.User != "alice" || alicePrompt.Session != "s1" || alicePrompt.Model != "llama3.2" {
+		t.Fatalf("alice's prompt: %+v", alicePrompt)
+	}
+	if strings.Contains(alicePrompt.Content, "abcdefghijklmnop0123") {
+		t.Fatalf("secret stored: %q", alicePrompt.Content)
+	}
+	if alicePrompt.Content != "my token is Bearer [" || !alicePrompt.Truncated {
+		t.Fatalf("prompt not redacted then cut at 20 bytes: %q truncated=%v", alicePrompt.Content, alicePrompt.Truncated)
+	}
+	if aliceAnswer.Kind != KindResponse || aliceAnswer.Content != "Sunlight scatters of" || metaOf(t, aliceAnswer)["prompt_id"] != alicePrompt.ID {
+		t.Fatalf("alice's answer: %+v %s", aliceAnswer, aliceAnswer.Metadata)
+	}
+	if n := outboxCount(t, pool); n != 4 {
+		t.Fatalf("outbox: %d, want 4", n)
+	}
+	if got := value(t, m.recorded.WithLabelValues(KindPrompt)); got != 2 {
+		t.Fatalf("prompts recorded metric = %v", got)
+	}
+	// Closing twice is harmless; recording after closing stores nothing.
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.Record(chatExchange(team, "carol", "s3", "late"))
+	if got := value(t, m.recordFailures); got != 2 {
+		t.Fatalf("late exchange not counted as failed: %v", got)
+	}
+}
+
+func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	on, off := mustTeam(t, pool, "on"), mustTeam(t, pool, "off")
+	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
+	if _, err := s.SetSettings(ctx, off, TeamSettings{Backend: BackendNone}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBackends(pool, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRecorder(t, pool, b, RecorderOptions{})
+	if !r.Wants(on) || r.Wants(off) {
+		t.Fatalf("Wants(on)=%v Wants(off)=%v", r.Wants(on), r.Wants(off))
+	}
+	r.Record(chatExchange(on, "u", "s", "q"))
+	r.Record(chatExchange(off, "u", "s", "q"))
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var onN, offN int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE team_id = $1), count(*) FILTER (WHERE team_id = $2) FROM memory_events", on, off).Scan(&onN, &offN); err != nil {
+		t.Fatal(err)
+	}
+	if onN != 2 || offN != 0 {
+		t.Fatalf("events: team on %d (want 2), team off %d (want 0)", onN, offN)
+	}
+}
+
+// A batch holding events of a team deleted meanwhile still stores the rest.
+func TestRecorderSurvivesDeletedTeam(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	m := testMetrics(t)
+	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
+	r.Record(chatExchange(team, "u", "s", "one"))
+	r.Record(chatExchange("0190a1b2-0000-7000-8000-00000000dead", "u", "s", "gone"))
+	r.Record(chatExchange(team, "u", "s", "two"))
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM memory_events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Fatalf("%d events stored, want the live team's 4", n)
+	}
+	if got := value(t, m.recordFailures); got != 2 {
+		t.Fatalf("failures metric = %v, want 2", got)
+	}
+}
+
+// When Postgres cannot keep up, Record waits instead of dropping, and the
+// wait is counted.
+func TestRecorderBackpressure(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	m := testMetrics(t)
+	r := mustRecorder(t, pool, nil, RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
+
+	// Writes block while another transaction holds the table.
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx) //nolint:errcheck
+	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	const exchanges = 8
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range exchanges {
+			r.Record(chatExchange(team, "u", "s", "q"))
+		}
+	})
+	// Wait for the first wait: writer busy, one batch handed over, the
+	// parser stuck handing over the next, the queue full.
+	tick := time.NewTicker(10 * time.Millisecond)
+	for value(t, m.waits) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("Record never waited")
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM memory_events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2*exchanges {
+		t.Fatalf("%d events stored, want %d: none may be dropped", n, 2*exchanges)
+	}
+}
+
+// Close gives up when its context ends, and says what was lost.
+func TestRecorderCloseOutOfTime(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 1})
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx) //nolint:errcheck
+	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	r.Record(chatExchange(team, "u", "s", "q"))
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err = r.Close(ended)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
+		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
+	}
+}

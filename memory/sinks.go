@@ -1,0 +1,94 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Sinks are the stores this install can deliver to, by backend name, and
+// the install's default backend. The "none" backend is always there: it
+// accepts and forgets.
+type Sinks struct {
+	def    string
+	byName map[string]Sink
+}
+
+// NewSinks checks that a sink is configured for the default backend
+// (MEM_BACKEND, "" meaning postgres) and indexes sinks by Name.
+func NewSinks(defaultBackend string, sinks ...Sink) (*Sinks, error) {
+	def, err := ParseBackend(defaultBackend)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sinks{def: def, byName: map[string]Sink{BackendNone: nullSink{}}}
+	for _, sink := range sinks {
+		if sink == nil {
+			continue
+		}
+		name := sink.Name()
+		if _, err := ParseBackend(name); err != nil || name == "" {
+			return nil, fmt.Errorf("sink %q: %w", name, err)
+		}
+		if _, dup := s.byName[name]; dup {
+			return nil, fmt.Errorf("two sinks for the %s backend", name)
+		}
+		s.byName[name] = sink
+	}
+	if _, ok := s.byName[def]; !ok {
+		return nil, fmt.Errorf("memory backend %s is the default but has no sink configured", def)
+	}
+	return s, nil
+}
+
+// Default is the backend of teams that chose none.
+func (s *Sinks) Default() string { return s.def }
+
+// Has tells whether the install can deliver to backend.
+func (s *Sinks) Has(backend string) bool {
+	_, ok := s.byName[backend]
+	return ok
+}
+
+// Names lists the configured backends, sorted.
+func (s *Sinks) Names() []string {
+	names := make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// resolve returns the sink of a team whose override is backend ("" for
+// the default).
+func (s *Sinks) resolve(backend string) (Sink, error) {
+	if backend == "" {
+		backend = s.def
+	}
+	sink, ok := s.byName[backend]
+	if !ok {
+		return nil, fmt.Errorf("memory backend %s is not configured on this gateway", backend)
+	}
+	return sink, nil
+}
+
+// erasers are every sink that may hold a user's events: a team may have
+// changed backends, and erasing must reach wherever its events went.
+func (s *Sinks) erasers() []Sink {
+	var out []Sink
+	for _, name := range s.Names() {
+		if name != BackendNone {
+			out = append(out, s.byName[name])
+		}
+	}
+	return out
+}
+
+// nullSink is the "none" backend: events stay in Postgres only.
+type nullSink struct{}
+
+func (nullSink) Name() string                                            { return BackendNone }
+func (nullSink) Deliver(context.Context, string, []Event) error          { return nil }
+func (nullSink) Search(context.Context, string, Filter) ([]Event, error) { return nil, ErrDisabled }
+func (nullSink) DeleteUser(context.Context, string, string) error        { return nil }

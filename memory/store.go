@@ -1,0 +1,294 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// StoreOptions tune a Store; zero values take the defaults.
+type StoreOptions struct {
+	Redactor   *Redactor // nil: the built-in rules only
+	MaxContent int       // bytes of text an added event may have; 0: DefaultMaxContent
+	Metrics    *Metrics
+}
+
+// Store is the memory API over Postgres: listing, reading, adding and
+// erasing a team's events, searching them through the team's sink, and the
+// team's memory settings. Every method is scoped to one team.
+type Store struct {
+	pool    *pgxpool.Pool
+	sinks   *Sinks
+	clean   cleaner
+	metrics *Metrics
+}
+
+// NewStore serves the events in pool's database; sinks resolve each team's
+// search backend and which backends a team may choose.
+func NewStore(pool *pgxpool.Pool, sinks *Sinks, opts StoreOptions) (*Store, error) {
+	if opts.Redactor == nil {
+		r, err := NewRedactor(nil)
+		if err != nil {
+			return nil, err
+		}
+		opts.Redactor = r
+	}
+	if opts.MaxContent <= 0 {
+		opts.MaxContent = DefaultMaxContent
+	}
+	return &Store{pool: pool, sinks: sinks, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, metrics: opts.Metrics}, nil
+}
+
+// MaxContent is how many bytes of text an added event may have.
+func (s *Store) MaxContent() int { return s.clean.limit }
+
+// List returns one page of the filter's events, newest first, and the
+// cursor of the next page ("" on the last).
+func (s *Store) List(ctx context.Context, f Filter) ([]Event, string, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := f.where(nil)
+	rows, err := s.pool.Query(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE "+where+
+		" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit+1), args...)
+	if err != nil {
+		return nil, "", dbErr("list events", err)
+	}
+	list, err := pgx.CollectRows(rows, scanEventRow)
+	if err != nil {
+		return nil, "", dbErr("list events", err)
+	}
+	if len(list) <= f.Limit {
+		return list, "", nil
+	}
+	list = list[:f.Limit]
+	return list, list[f.Limit-1].ID, nil
+}
+
+// Get returns one event of the team.
+func (s *Store) Get(ctx context.Context, teamID, id string) (Event, error) {
+	if !validID(teamID) || !validID(id) {
+		return Event{}, fmt.Errorf("get event: %w", ErrNotFound)
+	}
+	e, err := scanEvent(s.pool.QueryRow(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE team_id = $1 AND id = $2", teamID, id))
+	return e, dbErr("get event", err)
+}
+
+// Add stores an event an agent or app wrote itself (a note, a log line, a
+// task hand-off) and queues it for the team's sink, and returns it as
+// stored, with its new id. TeamID, Kind and Content are required; ID and
+// CreatedAt are set here.
+func (s *Store) Add(ctx context.Context, e Event) (Event, error) {
+	added, err := s.AddMany(ctx, []Event{e})
+	if err != nil {
+		return Event{}, err
+	}
+	return added[0], nil
+}
+
+// AddMany is Add for several events of one team, in one transaction. An
+// event that arrives already cut short says so with Truncated.
+func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	teamID := events[0].TeamID
+	if !validID(teamID) {
+		return nil, fmt.Errorf("add events: team %w", ErrNotFound)
+	}
+	out := make([]Event, len(events))
+	now := time.Now().UTC()
+	for i, e := range events {
+		if e.TeamID != teamID {
+			return nil, invalid("team_id", "all events of one call must belong to one team")
+		}
+		if !validKind(e.Kind) {
+			return nil, invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
+		}
+		if strings.TrimSpace(e.Content) == "" {
+			return nil, invalid("content", "must not be empty")
+		}
+		if len(e.Content) > s.clean.limit {
+			return nil, invalid("content", fmt.Sprintf("is longer than %d bytes", s.clean.limit))
+		}
+		var err error
+		if e.ID, err = newID(); err != nil {
+			return nil, err
+		}
+		var cut bool
+		e.Content, cut = s.clean.text(e.Content)
+		e.Truncated = e.Truncated || cut
+		if e.Metadata, err = s.clean.metadata(e.Metadata); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = now
+		out[i] = e
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		backend, err := teamBackend(ctx, tx, teamID)
+		if err != nil {
+			return err
+		}
+		if s.resolveName(backend) == BackendNone {
+			return fmt.Errorf("add events: %w", ErrDisabled)
+		}
+		return insertEvents(ctx, tx, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.stored(out)
+	return out, nil
+}
+
+// Search finds the filter's events matching text through the team's sink,
+// best match first. The sink gets the filter normalized (Limit set).
+func (s *Store) Search(ctx context.Context, text string, f Filter) ([]Event, error) {
+	f, err := f.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, invalid("q", "must not be empty")
+	}
+	backend, err := teamBackend(ctx, s.pool, f.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	sink, err := s.sinks.resolve(backend)
+	if err != nil {
+		// The team chose a backend this install no longer configures.
+		return nil, fmt.Errorf("search: %w: %w", ErrUnavailable, err)
+	}
+	list, err := sink.Search(ctx, text, f)
+	if err != nil {
+		var ve *ValidationError
+		if errors.Is(err, ErrDisabled) || errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("search %s: %w: %w", sink.Name(), ErrUnavailable, err)
+	}
+	return list, nil
+}
+
+// EraseUser deletes every event of user in the team and queues the same
+// erasure for the sinks, in one transaction, and returns how many events
+// Postgres held.
+func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error) {
+	if !validID(teamID) {
+		return 0, fmt.Errorf("erase user: team %w", ErrNotFound)
+	}
+	if user == "" {
+		return 0, invalid("user", "must not be empty")
+	}
+	var deleted int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
+		if err != nil {
+			return dbErr("erase user", err)
+		}
+		deleted = int(tag.RowsAffected())
+		// Asked again while a worker still holds an older erasure: run once
+		// more, soon, with a fresh count of attempts.
+		_, err = tx.Exec(ctx, `INSERT INTO memory_erasures (team_id, "user") VALUES ($1, $2)
+			ON CONFLICT (team_id, "user") DO UPDATE SET attempts = 0, next_attempt_at = now(), last_error = ''`,
+			teamID, user)
+		return dbErr("queue erasure", err)
+	})
+	return deleted, err
+}
+
+// Pending is how far delivery to a team's sink is behind.
+type Pending struct {
+	Events        int           `json:"events"`               // events not delivered yet
+	Oldest        time.Duration `json:"-"`                    // age of the oldest of them
+	OldestSeconds float64       `json:"oldest_seconds"`       // the same, for JSON
+	Erasures      int           `json:"erasures"`             // user erasures not done yet
+	LastError     string        `json:"last_error,omitempty"` // the sink's most recent failure
+	Attempts      int           `json:"attempts"`             // most failed attempts of one waiting event
+}
+
+// Pending reports the team's delivery status, for the console.
+func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
+	if !validID(teamID) {
+		return Pending{}, fmt.Errorf("pending: team %w", ErrNotFound)
+	}
+	var p Pending
+	var oldest *time.Time
+	var lastErr *string
+	var now time.Time
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*), min(created_at), coalesce(max(attempts), 0),
+		       (SELECT last_error FROM memory_outbox WHERE team_id = $1 AND last_error <> ''
+		         ORDER BY next_attempt_at DESC LIMIT 1),
+		       (SELECT count(*) FROM memory_erasures WHERE team_id = $1),
+		       now()
+		FROM memory_outbox WHERE team_id = $1`, teamID).Scan(&p.Events, &oldest, &p.Attempts, &lastErr, &p.Erasures, &now)
+	if err != nil {
+		return Pending{}, dbErr("pending", err)
+	}
+	if oldest != nil {
+		p.Oldest = max(now.Sub(*oldest), 0)
+		p.OldestSeconds = p.Oldest.Seconds()
+	}
+	if lastErr != nil {
+		p.LastError = *lastErr
+	} else if p.Erasures > 0 {
+		err := s.pool.QueryRow(ctx, `SELECT last_error FROM memory_erasures WHERE team_id = $1 AND last_error <> ''
+			ORDER BY next_attempt_at DESC LIMIT 1`, teamID).Scan(&p.LastError)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return Pending{}, dbErr("pending erasures", err)
+		}
+	}
+	return p, nil
+}
+
+func (s *Store) resolveName(backend string) string {
+	if backend == "" {
+		return s.sinks.Default()
+	}
+	return backend
+}
+
+// inTx runs fn in a transaction and commits when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return dbErr("commit", err)
+	}
+	return nil
+}
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// teamBackend reads a team's override ("" for the default); a team that
+// does not exist is ErrNotFound.
+func teamBackend(ctx context.Context, q querier, teamID string) (string, error) {
+	var backend *string
+	err := q.QueryRow(ctx, `SELECT s.backend FROM teams t
+		LEFT JOIN team_memory_settings s ON s.team_id = t.id WHERE t.id = $1`, teamID).Scan(&backend)
+	if err != nil {
+		return "", dbErr("team memory backend", err)
+	}
+	if backend == nil {
+		return "", nil
+	}
+	return *backend, nil
+}

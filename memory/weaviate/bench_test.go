@@ -1,0 +1,41 @@
+package weaviate
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/attach-dev/attach-gateway/memory"
+	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
+)
+
+// BenchmarkDeliver measures delivery in batches of 500 new events of one
+// team, over REST and over gRPC, and reports events per second.
+func BenchmarkDeliver(b *testing.B) {
+	srv := weaviatetest.Shared(b)
+	for _, path := range []struct {
+		name string
+		grpc bool
+	}{{"rest", false}, {"grpc", true}} {
+		b.Run(path.name, func(b *testing.B) {
+			const batch = 500
+			s := newSink(b, srv, path.grpc)
+			team := newTeam()
+			ctx := testCtx(b)
+			// Built ahead so only delivery is measured: prompts of a
+			// couple of hundred bytes, as a chat produces.
+			batches := make([][]memory.Event, b.N)
+			for i := range batches {
+				batches[i] = makeEvents(b, team, fmt.Sprintf("user%d", i%7), batch, func(j int) string {
+					return fmt.Sprintf("Prompt %d of batch %d: explain how the gateway mirrors prompts and responses into memory, and what happens when the store is down for a while.", j, i)
+				})
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.Deliver(ctx, team, batches[i]); err != nil {
+					b.Fatalf("Deliver: %v", err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

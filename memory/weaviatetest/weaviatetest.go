@@ -1,0 +1,423 @@
+// Package weaviatetest runs a real Weaviate server on 127.0.0.1 for tests.
+//
+// Start gives a test its own server, with a fresh data folder, stopped when
+// the test ends; it can be stopped, killed and started again on the same data
+// and ports, to test what happens while Weaviate is away:
+//
+//	srv := weaviatetest.Start(t)
+//	sink, err := weaviate.New(ctx, weaviate.Config{URL: srv.URL(), GRPCAddr: srv.GRPCAddr()})
+//	...
+//	srv.Stop(t)  // SIGTERM, and wait for it to exit
+//	srv.Start(t) // same data, same ports
+//
+// Tests that only read and write can share one server per test binary:
+//
+//	func TestMain(m *testing.M) { os.Exit(weaviatetest.Main(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		srv := weaviatetest.Shared(t)
+//		...
+//	}
+//
+// The server binary is ATTACH_WEAVIATE_BIN when set, else the one
+// deploy/dev/weaviate.sh prints, which builds it once per machine when
+// missing (8-18 minutes the first time). The server dies with the test
+// binary even when the binary is killed.
+package weaviatetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvBinary names a weaviate-server binary to use instead of building one.
+const EnvBinary = "ATTACH_WEAVIATE_BIN"
+
+// How long the server may take to answer ready, and to exit on SIGTERM. Both
+// are generous because the machine is shared; they bound a broken run, they
+// do not measure anything.
+const (
+	readyTimeout = 2 * time.Minute
+	stopTimeout  = 30 * time.Second
+)
+
+// Server is one Weaviate process and the folder and ports it keeps across
+// restarts. Its methods may be called from several goroutines.
+type Server struct {
+	bin   string
+	dir   string
+	ports ports
+
+	mu   sync.Mutex
+	proc *process // nil while stopped
+}
+
+// ports are the loopback ports one server listens on. The cluster ports are
+// needed even for a single node: gossip (TCP and UDP), data, and Raft.
+type ports struct {
+	http, grpc                  int
+	gossip, data, raft, raftRPC int
+}
+
+// Start runs a new server with an empty data folder and stops it when the
+// test ends. It fails the test when the binary cannot be found or built, or
+// the server does not become ready.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	bin, err := binary()
+	if err != nil {
+		tb.Fatalf("weaviatetest: %v", err)
+	}
+	s, err := newServer(bin, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("weaviatetest: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			tb.Errorf("weaviatetest: %v", err)
+		}
+	})
+	return s
+}
+
+// newServer picks ports and starts the server in dir. A port picked free
+// may be taken by someone else before Weaviate binds it, so a start that
+// fails on a taken port is tried again with new ports.
+func newServer(bin, dir string) (*Server, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, err := freePorts()
+		if err != nil {
+			return nil, err
+		}
+		s := &Server{bin: bin, dir: dir, ports: p}
+		lastErr = s.launch()
+		if lastErr == nil {
+			return s, nil
+		}
+		if !strings.Contains(lastErr.Error(), "address already in use") {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+// URL is the REST endpoint, http://127.0.0.1:PORT (no trailing slash).
+func (s *Server) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.ports.http) }
+
+// GRPCAddr is the gRPC endpoint, 127.0.0.1:PORT.
+func (s *Server) GRPCAddr() string { return "127.0.0.1:" + strconv.Itoa(s.ports.grpc) }
+
+// DataDir is the folder the server keeps its data in.
+func (s *Server) DataDir() string { return s.dir }
+
+// Start starts a stopped server again on the same data folder and ports and
+// waits until it is ready. It fails the test if the server is running.
+func (s *Server) Start(tb testing.TB) {
+	tb.Helper()
+	if err := s.launch(); err != nil {
+		tb.Fatalf("weaviatetest: restart: %v", err)
+	}
+}
+
+// Stop sends SIGTERM and waits for the server to exit; its data is flushed
+// and survives a later Start. Stopping a stopped server does nothing.
+func (s *Server) Stop(tb testing.TB) {
+	tb.Helper()
+	if err := s.stop(); err != nil {
+		tb.Fatalf("weaviatetest: %v", err)
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash would, and waits for it to
+// exit. Weaviate recovers what it acknowledged from its write-ahead log on
+// the next Start.
+func (s *Server) Kill(tb testing.TB) {
+	tb.Helper()
+	s.mu.Lock()
+	proc := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if proc != nil {
+		proc.kill()
+	}
+}
+
+// Pause freezes the server (SIGSTOP): its ports still accept connections
+// but nothing answers, as with a hung server or a network that drops
+// packets. Resume undoes it; Stop and Kill work on a paused server.
+func (s *Server) Pause(tb testing.TB) {
+	tb.Helper()
+	s.signal(tb, syscall.SIGSTOP)
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume(tb testing.TB) {
+	tb.Helper()
+	s.signal(tb, syscall.SIGCONT)
+}
+
+func (s *Server) signal(tb testing.TB, sig syscall.Signal) {
+	tb.Helper()
+	s.mu.Lock()
+	proc := s.proc
+	s.mu.Unlock()
+	if proc == nil {
+		tb.Fatalf("weaviatetest: send %v: the server is not running", sig)
+	}
+	if err := proc.cmd.Process.Signal(sig); err != nil {
+		tb.Fatalf("weaviatetest: send %v: %v", sig, err)
+	}
+}
+
+// Running tells whether the server process is up (it may not be ready yet).
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return false
+	}
+	select {
+	case <-s.proc.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *Server) stop() error {
+	s.mu.Lock()
+	proc := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if proc == nil {
+		return nil
+	}
+	return proc.stop(stopTimeout)
+}
+
+// launch starts the process and waits until /v1/.well-known/ready answers.
+func (s *Server) launch() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		select {
+		case <-s.proc.done:
+		default:
+			return errors.New("the server is already running")
+		}
+	}
+	cmd := exec.Command(s.bin, "--host", "127.0.0.1", "--port", strconv.Itoa(s.ports.http), "--scheme", "http")
+	cmd.Dir = s.dir
+	cmd.Env = s.env()
+	// The server must not outlive the test binary, even if the binary is
+	// killed: SIGTERM lets it close its files cleanly.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	proc, err := startProcess(cmd)
+	if err != nil {
+		return err
+	}
+	if err := waitReady(s.URL(), proc); err != nil {
+		proc.kill()
+		return err
+	}
+	s.proc = proc
+	return nil
+}
+
+// env is the whole environment of the server: nothing is inherited from the
+// test process, so a variable set for another purpose cannot change it.
+func (s *Server) env() []string {
+	p := s.ports
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + s.dir,
+		"AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true",
+		"PERSISTENCE_DATA_PATH=" + s.dir,
+		"DEFAULT_VECTORIZER_MODULE=none",
+		// Classes are made explicitly; guessing a schema from each batch
+		// costs time on every write.
+		"AUTOSCHEMA_ENABLED=false",
+		"CLUSTER_HOSTNAME=node1",
+		"CLUSTER_BIND_ADDR=127.0.0.1",
+		"CLUSTER_ADVERTISE_ADDR=127.0.0.1",
+		"CLUSTER_IN_LOCALHOST=true",
+		"CLUSTER_GOSSIP_BIND_PORT=" + strconv.Itoa(p.gossip),
+		"CLUSTER_DATA_BIND_PORT=" + strconv.Itoa(p.data),
+		"RAFT_PORT=" + strconv.Itoa(p.raft),
+		"RAFT_INTERNAL_RPC_PORT=" + strconv.Itoa(p.raftRPC),
+		"RAFT_BOOTSTRAP_EXPECT=1",
+		"RAFT_TIMEOUTS_MULTIPLIER=1",
+		"GRPC_PORT=" + strconv.Itoa(p.grpc),
+		"GO_PROFILING_DISABLE=true",
+		"DISABLE_TELEMETRY=true",
+		"LOG_LEVEL=warning",
+	}
+}
+
+// waitReady polls the readiness endpoint until it answers 200, the process
+// exits, or readyTimeout passes.
+func waitReady(baseURL string, proc *process) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(readyTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := client.Get(baseURL + "/v1/.well-known/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-proc.done:
+			return fmt.Errorf("weaviate exited before it was ready (%v):\n%s", proc.err, proc.output())
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("weaviate not ready after %s:\n%s", readyTimeout, proc.output())
+		}
+	}
+}
+
+// freePorts asks the kernel for free loopback ports, holding each until all
+// are chosen so none is picked twice. The four cluster ports are one block:
+// on a local cluster Weaviate finds a node's Raft RPC port as its Raft port
+// plus one, and the gossip port must be free for UDP as well as TCP.
+func freePorts() (ports, error) {
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	one := func() (int, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("find a free port: %w", err)
+		}
+		held = append(held, l)
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+	var p ports
+	var err error
+	if p.http, err = one(); err != nil {
+		return ports{}, err
+	}
+	if p.grpc, err = one(); err != nil {
+		return ports{}, err
+	}
+	for tries := 0; tries < 50; tries++ {
+		base, err := one()
+		if err != nil {
+			return ports{}, err
+		}
+		if base+3 > 65535 {
+			continue
+		}
+		block, ok := holdBlock(base)
+		if !ok {
+			continue
+		}
+		held = append(held, block...)
+		p.gossip, p.data, p.raft, p.raftRPC = base, base+1, base+2, base+3
+		return p, nil
+	}
+	return ports{}, errors.New("find four consecutive free loopback ports: none found in 50 tries")
+}
+
+// holdBlock binds UDP on base and TCP on base+1..base+3 (TCP on base is
+// already held by the caller); ok is false if any is taken.
+func holdBlock(base int) (held []io.Closer, ok bool) {
+	addr := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+	u, err := net.ListenPacket("udp", addr(base))
+	if err != nil {
+		return nil, false
+	}
+	held = append(held, u)
+	for port := base + 1; port <= base+3; port++ {
+		l, err := net.Listen("tcp", addr(port))
+		if err != nil {
+			for _, c := range held {
+				c.Close()
+			}
+			return nil, false
+		}
+		held = append(held, l)
+	}
+	return held, true
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary finds the server binary once per test binary.
+func binary() (string, error) {
+	binOnce.Do(func() { binPath, binErr = findBinary() })
+	return binPath, binErr
+}
+
+func findBinary() (string, error) {
+	if p := os.Getenv(EnvBinary); p != "" {
+		if err := checkExecutable(p); err != nil {
+			return "", fmt.Errorf("%s: %w", EnvBinary, err)
+		}
+		return p, nil
+	}
+	root := repoRoot()
+	script := filepath.Join(root, "deploy", "dev", "weaviate.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Dir = root
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	// The build's progress goes where the developer sees it: it can take
+	// many minutes the first time.
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s failed (%v); build it by hand with `%s` or set %s to a weaviate-server binary", script, err, script, EnvBinary)
+	}
+	p := strings.TrimSpace(stdout.String())
+	if i := strings.LastIndexByte(p, '\n'); i >= 0 {
+		p = p[i+1:]
+	}
+	if err := checkExecutable(p); err != nil {
+		return "", fmt.Errorf("%s printed %q: %w", script, p, err)
+	}
+	return p, nil
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", p)
+	}
+	return nil
+}
+
+// repoRoot is two folders above this file: memory/weaviatetest.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}

@@ -1,0 +1,49 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+var eventColumns = []string{"id", "team_id", "user", "session", "kind", "role", "model", "engine",
+	"content", "truncated", "task_id", "metadata", "created_at"}
+
+// insertEvents stores events and queues each for delivery to its team's
+// sink, in tx: an event is in the outbox exactly when it is stored. The
+// events' text must be cleaned already; ids must be fresh UUIDs.
+func insertEvents(ctx context.Context, tx pgx.Tx, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(events))
+	outbox := make([][]any, len(events))
+	for i, e := range events {
+		id, err := uuid.Parse(e.ID)
+		if err != nil {
+			return fmt.Errorf("event %d: malformed id", i)
+		}
+		team, err := uuid.Parse(e.TeamID)
+		if err != nil {
+			return fmt.Errorf("event %d: team %w", i, ErrNotFound)
+		}
+		var meta any
+		if len(e.Metadata) > 0 {
+			meta = string(e.Metadata)
+		}
+		// Identity and names come from tokens and clients; Postgres text
+		// cannot hold NUL, and one bad byte must not fail a whole batch.
+		rows[i] = []any{id, team, sanitize(e.User), sanitize(e.Session), e.Kind, sanitize(e.Role),
+			sanitize(e.Model), sanitize(e.Engine), e.Content, e.Truncated, sanitize(e.TaskID), meta, e.CreatedAt}
+		outbox[i] = []any{id, team}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memory_events"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+		return dbErr("store events", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memory_outbox"}, []string{"event_id", "team_id"}, pgx.CopyFromRows(outbox)); err != nil {
+		return dbErr("queue events for delivery", err)
+	}
+	return nil
+}
