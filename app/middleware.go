@@ -55,12 +55,30 @@ func (a *App) observe(c *fiber.Ctx) error {
 		// attributes with an integer duration skip encoding/json (slog
 		// writes floats through it): together most of a log line's cost.
 		r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-		r.AddAttrs(slog.String("request_id", id), slog.String("method", c.Method()), slog.String("path", c.Path()),
+		r.AddAttrs(slog.String("request_id", id), slog.String("method", c.Method()), slog.String("path", loggedPath(c.Path())),
 			slog.String("route", route), slog.Int("status", status), slog.Int64("duration_us", elapsed.Microseconds()),
 			slog.String("team", team), slog.String("user", user))
 		_ = a.log.Handler().Handle(c.UserContext(), r) // a failing log sink must not fail the request
 	}
 	return nil
+}
+
+// secretPathPrefixes are routes whose next path segment is a secret (an
+// invite link's token); the log shows the route instead of the value.
+var secretPathPrefixes = []string{"/console/invite/"}
+
+// loggedPath is the request path as the log may show it.
+func loggedPath(p string) string {
+	for _, prefix := range secretPathPrefixes {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			_, tail, _ := strings.Cut(rest, "/")
+			if tail != "" {
+				tail = "/" + tail
+			}
+			return prefix + ":token" + tail
+		}
+	}
+	return p
 }
 
 // methodLabel returns a string that outlives the request: Fiber's strings

@@ -222,6 +222,16 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	call(t, "POST", gw.URL+"/api/chat", jwt, chatBody)
 	call(t, "POST", gw.URL+"/api/chat?token="+jwt, jwt[:len(jwt)-5], chatBody)
 	call(t, "GET", gw.URL+"/admin/v1/teams", "wrong-"+cfg.AdminToken, "")
+	// Console secrets: an invite link's token travels in the path; the
+	// setup link's in the query.
+	inviteToken := "inv-" + strings.Repeat("q", 40)
+	call(t, "GET", gw.URL+"/console/invite/"+inviteToken, "", "")
+	link, err := gw.SetupLink(t.Context())
+	if err != nil || link == "" {
+		t.Fatalf("setup link %q: %v", link, err)
+	}
+	setupToken := link[strings.Index(link, "token=")+len("token="):]
+	call(t, "GET", link, "", "")
 	eng.srv.Close()
 	call(t, "POST", gw.URL+"/api/chat", key, chatBody)
 
@@ -232,6 +242,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	for name, secret := range map[string]string{
 		"gateway API key": key, "JWT": jwt, "JWT signature": jwt[strings.LastIndex(jwt, ".")+1:],
 		"engine key": cfg.EngineAPIKey, "admin token": cfg.AdminToken,
+		"invite token": inviteToken, "setup token": setupToken,
 	} {
 		if strings.Contains(out, secret) {
 			t.Errorf("the %s appears in the logs", name)

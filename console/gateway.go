@@ -89,11 +89,7 @@ func (c *Console) renderGateway(fc *fiber.Ctx, status int, try tryView) error {
 
 // snippets are ready-to-paste ways to call the team's gateway.
 func snippets(hosted, model string) []snippet {
-	chat, _ := json.Marshal(map[string]any{
-		"model":    model,
-		"messages": []map[string]string{{"role": "user", "content": "Hello"}},
-		"stream":   false,
-	})
+	chat, _ := json.Marshal(chatRequest{Model: model, Messages: []chatMessage{{Role: "user", Content: "Hello"}}})
 	return []snippet{
 		{
 			ID: "snippet-curl", Title: "curl",
@@ -126,6 +122,19 @@ func snippets(hosted, model string) []snippet {
 			Code: hosted + "/a2a",
 		},
 	}
+}
+
+// chatRequest is an Ollama /api/chat request without streaming; a struct
+// keeps the fields in the order people expect to read them.
+type chatRequest struct {
+	Model    string        `json:"model"`
+	Messages []chatMessage `json:"messages"`
+	Stream   bool          `json:"stream"`
+}
+
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
 }
 
 // pyString quotes s as a Python string literal (JSON's rules are a subset).
@@ -166,11 +175,7 @@ func (c *Console) callGateway(ctx context.Context, team tenants.Team, user tenan
 		c.log.Error("console: mint token", "team", team.Slug, "err", err)
 		return "", "", "The console could not make a token for you. Try again in a moment."
 	}
-	body, err := json.Marshal(map[string]any{
-		"model":    model,
-		"messages": []map[string]string{{"role": "user", "content": message}},
-		"stream":   false,
-	})
+	body, err := json.Marshal(chatRequest{Model: model, Messages: []chatMessage{{Role: "user", Content: message}}})
 	if err != nil {
 		return "", "", "The message could not be encoded."
 	}

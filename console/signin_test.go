@@ -159,6 +159,7 @@ func TestSignedOutIsSentToSignIn(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	wantRedirect(t, b.get(Base+"/"), Base+"/signin")
+	wantRedirect(t, b.get(Base), Base+"/signin")
 	wantRedirect(t, b.get(Base+"/t/anything/engines"), Base+"/signin?next=%2Fconsole%2Ft%2Fanything%2Fengines")
 	p := b.postJSON(Base+"/t/anything/token", "x")
 	wantStatus(t, p, http.StatusUnauthorized)

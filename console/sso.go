@@ -19,6 +19,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/oauth2"
+
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // Single sign-on is the OpenID Connect authorization code flow with PKCE,
@@ -226,6 +228,9 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 	}
 	u, err := c.store.UpsertOIDCUser(fc.UserContext(), c.cfg.OIDC.Issuer, idt.Subject, claims.Email, claims.Name)
 	if err != nil {
+		if errors.Is(err, tenants.ErrConflict) {
+			return c.ssoFailed(fc, fiber.StatusConflict, "An account with your email exists already. Sign in with its password instead.")
+		}
 		if fe, ok := asFormErrors(err); ok {
 			return c.ssoFailed(fc, fiber.StatusUnprocessableEntity, "Your account at the sign-in provider cannot be used here: "+firstError(fe))
 		}

@@ -237,6 +237,20 @@ func TestSSORefusals(t *testing.T) {
 	}
 }
 
+// TestSSOEmailTaken: a provider cannot take over a password account by
+// naming its email; the person is told to use the password.
+func TestSSOEmailTaken(t *testing.T) {
+	e, _ := ssoEnv(t)
+	e.localUser("judy@example.test")
+	b := e.browser()
+	p := b.get(loginAtProvider(t, b, startSSO(t, b, ""), "judy").RequestURI())
+	wantStatus(t, p, http.StatusConflict)
+	wantContains(t, p, "An account with your email exists already")
+	if b.cookie("attach_session") != "" {
+		t.Error("signed in to someone else's account")
+	}
+}
+
 func TestSSOProviderDown(t *testing.T) {
 	e := newEnv(t, envOptions{oidc: func(string) OIDCConfig {
 		return OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "console"}

@@ -46,7 +46,6 @@ func (c *Console) loadTeam(fc *fiber.Ctx) error {
 type need func(tenants.Role) bool
 
 var (
-	needView   need = tenants.Role.CanView
 	needUse    need = tenants.Role.CanUseGateway
 	needManage need = tenants.Role.CanManageTeam
 	needEdit   need = tenants.Role.CanEditTeam

@@ -54,10 +54,11 @@ func (s *Sink) deliver(ctx context.Context, teamID string, events []memory.Event
 	}
 	objects := make([]*models.Object, len(events))
 	for i := range events {
-		if err := checkEvent(&events[i], teamID); err != nil {
+		id, err := checkEvent(&events[i], teamID)
+		if err != nil {
 			return fmt.Errorf("weaviate: deliver event %d of %d: %w", i+1, len(events), err)
 		}
-		objects[i] = s.object(&events[i], tenant)
+		objects[i] = s.object(&events[i], id, tenant)
 		if vectors != nil {
 			objects[i].Vector = vectors[i]
 		}
@@ -84,15 +85,17 @@ func (s *Sink) deliver(ctx context.Context, teamID string, events []memory.Event
 
 // checkEvent refuses what Weaviate would refuse anyway, with a clearer
 // message, and an event of another team, which must never be written into
-// this team's tenant.
-func checkEvent(ev *memory.Event, teamID string) error {
-	if _, err := uuid.Parse(ev.ID); err != nil {
-		return &memory.ValidationError{Field: "id", Message: "must be a UUID"}
+// this team's tenant. It returns the event id in canonical form, the only
+// one Weaviate takes.
+func checkEvent(ev *memory.Event, teamID string) (string, error) {
+	id, err := uuid.Parse(ev.ID)
+	if err != nil {
+		return "", &memory.ValidationError{Field: "id", Message: "must be a UUID"}
 	}
 	if ev.TeamID != "" && !sameUUID(ev.TeamID, teamID) {
-		return &memory.ValidationError{Field: "team_id", Message: "event belongs to another team"}
+		return "", &memory.ValidationError{Field: "team_id", Message: "event belongs to another team"}
 	}
-	return nil
+	return id.String(), nil
 }
 
 func sameUUID(a, b string) bool {
@@ -115,10 +118,10 @@ func chunkEnd(events []memory.Event, start int) int {
 	return end
 }
 
-// object is the Weaviate object of one event. The team id is stored too,
-// though the tenant already says it, so an object read on its own (a
-// backup, an export) still tells whose it is.
-func (s *Sink) object(ev *memory.Event, tenant string) *models.Object {
+// object is the Weaviate object of one event, stored under id. The team id
+// is stored too, though the tenant already says it, so an object read on its
+// own (a backup, an export) still tells whose it is.
+func (s *Sink) object(ev *memory.Event, id, tenant string) *models.Object {
 	props := map[string]any{
 		propContent:   ev.Content,
 		propTeamID:    strings.TrimPrefix(tenant, "team-"),
@@ -139,7 +142,7 @@ func (s *Sink) object(ev *memory.Event, tenant string) *models.Object {
 	}
 	return &models.Object{
 		Class:      s.class,
-		ID:         strfmt.UUID(strings.ToLower(ev.ID)),
+		ID:         strfmt.UUID(id),
 		Tenant:     tenant,
 		Properties: props,
 	}
@@ -159,7 +162,7 @@ func (s *Sink) batch(ctx context.Context, objects []*models.Object) error {
 		if err != nil {
 			return clientErr(err)
 		}
-		for i, r := range resp {
+		for _, r := range resp {
 			if r.Result == nil || r.Result.Errors == nil || len(r.Result.Errors.Error) == 0 {
 				continue
 			}
@@ -169,7 +172,7 @@ func (s *Sink) batch(ctx context.Context, objects []*models.Object) error {
 					msgs = append(msgs, e.Message)
 				}
 			}
-			failures = append(failures, objectError{index: i, id: string(r.ID), msg: strings.Join(msgs, "; ")})
+			failures = append(failures, objectError{id: string(r.ID), msg: strings.Join(msgs, "; ")})
 		}
 	}
 	if len(failures) == 0 {
@@ -180,9 +183,8 @@ func (s *Sink) batch(ctx context.Context, objects []*models.Object) error {
 
 // objectError is one object Weaviate did not write.
 type objectError struct {
-	index int
-	id    string
-	msg   string
+	id  string
+	msg string
 }
 
 func batchErr(total int, failures []objectError) error {

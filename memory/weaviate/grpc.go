@@ -96,9 +96,9 @@ func (g *grpcBatcher) batch(ctx context.Context, objects []*models.Object) ([]ob
 	}
 	var failures []objectError
 	for _, e := range reply.GetErrors() {
-		f := objectError{index: int(e.GetIndex()), msg: e.GetError()}
-		if f.index >= 0 && f.index < len(objects) {
-			f.id = string(objects[f.index].ID)
+		f := objectError{msg: e.GetError()}
+		if i := int(e.GetIndex()); i >= 0 && i < len(objects) {
+			f.id = string(objects[i].ID)
 		}
 		failures = append(failures, f)
 	}

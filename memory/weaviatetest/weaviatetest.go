@@ -9,6 +9,10 @@
 //	...
 //	srv.Stop(t)  // SIGTERM, and wait for it to exit
 //	srv.Start(t) // same data, same ports
+//	srv.Kill(t)  // SIGKILL, as a crash
+//	srv.Pause(t) // SIGSTOP: connections are accepted, nothing answers
+//
+// CPUTime reads the processor time the server has used, for benchmarks.
 //
 // Tests that only read and write can share one server per test binary:
 //
@@ -159,19 +163,23 @@ func (s *Server) Kill(tb testing.TB) {
 
 // Pause freezes the server (SIGSTOP): its ports still accept connections
 // but nothing answers, as with a hung server or a network that drops
-// packets. Resume undoes it; Stop and Kill work on a paused server.
+// packets. It returns once every thread of the server has stopped. Resume
+// undoes it; Stop and Kill work on a paused server.
 func (s *Server) Pause(tb testing.TB) {
 	tb.Helper()
-	s.signal(tb, syscall.SIGSTOP)
+	s.signal(tb, syscall.SIGSTOP, true)
 }
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume(tb testing.TB) {
 	tb.Helper()
-	s.signal(tb, syscall.SIGCONT)
+	s.signal(tb, syscall.SIGCONT, false)
 }
 
-func (s *Server) signal(tb testing.TB, sig syscall.Signal) {
+// signal sends sig and waits until the server's threads are all stopped,
+// or all running, as wantStopped says: a signal is delivered after kill(2)
+// returns, and a request sent in between would still be answered.
+func (s *Server) signal(tb testing.TB, sig syscall.Signal, wantStopped bool) {
 	tb.Helper()
 	s.mu.Lock()
 	proc := s.proc
@@ -181,6 +189,20 @@ func (s *Server) signal(tb testing.TB, sig syscall.Signal) {
 	}
 	if err := proc.cmd.Process.Signal(sig); err != nil {
 		tb.Fatalf("weaviatetest: send %v: %v", sig, err)
+	}
+	deadline := time.Now().Add(stopTimeout)
+	for {
+		stopped, err := allStopped(proc.cmd.Process.Pid)
+		if err != nil {
+			tb.Fatalf("weaviatetest: after %v: %v", sig, err)
+		}
+		if stopped == wantStopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("weaviatetest: the server's threads did not react to %v within %s", sig, stopTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -3,11 +3,13 @@ package weaviatetest
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 func get(t *testing.T, url string) (int, string, error) {
 	t.Helper()
@@ -94,5 +96,37 @@ func TestStartTwiceFails(t *testing.T) {
 	srv := Shared(t)
 	if err := srv.launch(); err == nil {
 		t.Error("starting a running server was accepted")
+	}
+}
+
+func TestParseCPUTime(t *testing.T) {
+	// Fields 14 and 15 are 250 and 50 ticks; the name holds a space and ')'.
+	stat := "4242 (weaviate) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 100 0 0"
+	got, err := parseCPUTime(stat)
+	if err != nil || got != 3*time.Second {
+		t.Errorf("parseCPUTime = %v, %v; want 3s", got, err)
+	}
+	if _, err := parseCPUTime("garbage"); err == nil {
+		t.Error("garbage parsed")
+	}
+}
+
+func TestCPUTimeGrowsWithWork(t *testing.T) {
+	srv := Shared(t)
+	before, err := srv.CPUTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 1000 {
+		if _, _, err := get(t, srv.URL()+"/v1/schema"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := srv.CPUTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Errorf("CPU time did not grow: %v then %v", before, after)
 	}
 }

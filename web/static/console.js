@@ -1,4 +1,4 @@
-// Attach Gateway console: small helpers on top of pages that work without
+// Attach Gateway console: small additions to pages that work without
 // script. Copy buttons, engine "Test" results in place, and "Try it" run
 // from the browser. Text from the server is only ever set as textContent.
 "use strict";

@@ -1,0 +1,422 @@
+package app
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
+)
+
+// The console as a person uses it: a real Chromium, a real OIDC provider's
+// login pages, the gateway serving on loopback, a recording engine behind it.
+
+// TestConsoleE2ESSOJourney walks a new team admin from single sign-on to an
+// agent calling the team's hosted gateway with a key minted in the console,
+// and back out.
+func TestConsoleE2ESSOJourney(t *testing.T) {
+	ln := listenLoopback(t)
+	public := "http://" + ln.Addr().String()
+	idp := oidctest.Start(t, oidctest.Options{RedirectURIs: []string{public + "/console/sso/callback"}})
+	eng := newEngine(t)
+	cfg := testConfig(t)
+	cfg.ConsoleOIDCIssuer = idp.Issuer()
+	cfg.ConsoleOIDCClientID, cfg.ConsoleOIDCClientSecret = idp.LoginClient()
+	gw := startGatewayOn(t, cfg, ln)
+	ui := newConsoleUI(t)
+
+	// Signed out, the console sends the browser to sign in.
+	ui.open(gw.URL + "/console/")
+	if p := ui.location().Path; p != "/console/signin" {
+		t.Fatalf("signed out, the console went to %s", p)
+	}
+	ui.shot("01-signin")
+
+	// The provider's own login and consent pages.
+	ui.clickToLoad("#sso")
+	if !strings.HasPrefix(ui.location().String(), idp.Issuer()) {
+		t.Fatalf("single sign-on went to %s, not the provider", ui.location())
+	}
+	ui.fill(`input[name="login"]`, "ada")
+	ui.fill(`input[name="password"]`, "any password")
+	ui.clickToLoad(`button[type="submit"]`)
+	ui.Do(t, chromedp.WaitReady(chromedp.CSS(`input[name="prompt"][value="consent"]`)))
+	resp := ui.clickToLoad(`button[type="submit"]`)
+
+	// A new user lands in the console with no team yet.
+	if resp.Status != 200 || ui.location().Path != "/console/teams" {
+		t.Fatalf("after sign-in: status %d at %s", resp.Status, ui.location())
+	}
+	if who := ui.text(`[data-testid="current-user"]`); who != "Test User ada" {
+		t.Errorf("signed in as %q, want the provider's name claim", who)
+	}
+	ui.waitVisible(`[data-testid="empty"]`)
+	ui.shot("02-teams-new-user")
+
+	// Create a team.
+	ui.fill("#name", "Research Lab")
+	ui.fill("#slug", "research")
+	ui.clickToLoad("#create-team")
+	if p := strings.TrimSuffix(ui.location().Path, "/"); p != "/console/t/research" {
+		t.Fatalf("after creating the team the console is at %s", p)
+	}
+	if got, want := ui.text(`[data-testid="hosted-url"]`), gw.URL+"/t/research/"; got != want {
+		t.Errorf("hosted URL shown %q, want %q", got, want)
+	}
+	ui.shot("03-gateway-new-team")
+
+	// Register an engine at the test engine, then test it in place.
+	ui.clickToLoad("#nav-engines")
+	ui.clickToLoad("#new-engine")
+	ui.fill("#name", "gpu-box")
+	ui.fill("#base_url", eng.URL())
+	ui.fill("#models", "tiny")
+	ui.click("#default")
+	ui.clickToLoad("#save-engine")
+	if got := ui.text(`[data-testid="notice"]`); got != "Engine registered." {
+		t.Errorf("notice after registering: %q", got)
+	}
+	ui.click(`#engines-table form[data-inline-test] button`)
+	ui.waitVisible(`#engines-table output [data-testid="test-result"]`)
+	result := ui.text(`#engines-table output [data-testid="test-result"]`)
+	m := regexp.MustCompile(`^Reachable in (\d+) ms\. Models: (.+)$`).FindStringSubmatch(result)
+	if m == nil {
+		t.Fatalf("engine test says %q", result)
+	}
+	if rtt, _ := strconv.Atoi(m[1]); rtt < 0 || rtt > 15000 {
+		t.Errorf("round trip %s ms", m[1])
+	}
+	if m[2] != "tiny:latest" {
+		t.Errorf("engine test lists models %q, want the engine's tiny:latest", m[2])
+	}
+	ui.shot("04-engines-tested")
+
+	// Create an API key: its secret is on this page and nowhere else.
+	ui.clickToLoad("#nav-keys")
+	ui.fill("#name", "planner agent")
+	if resp := ui.clickToLoad("#create-key"); resp.Status != 201 {
+		t.Fatalf("create key: status %d", resp.Status)
+	}
+	key := ui.text("#new-key-secret")
+	if !strings.HasPrefix(key, "atk_") {
+		t.Fatalf("key shown as %q", key)
+	}
+	ui.shot("05-keys-new-key")
+
+	// An agent calls the hosted gateway with it.
+	chat := gw.URL + "/t/research/api/chat"
+	waitFor(t, "the new key on the request path", func() bool {
+		resp, _ := call(t, "POST", chat, key, chatBody)
+		return resp.StatusCode == 200
+	})
+	httpResp, body := call(t, "POST", chat, key, chatBody)
+	if httpResp.StatusCode != 200 || !strings.Contains(body, `"content":"Hello!"`) {
+		t.Fatalf("chat with the console's key: %d %s", httpResp.StatusCode, body)
+	}
+	if up, _ := eng.lastRequest(); up.Header.Get("X-Attach-Tenant") != "research" {
+		t.Errorf("engine saw tenant %q", up.Header.Get("X-Attach-Tenant"))
+	}
+
+	// The secret is not shown again; revoke the key.
+	ui.open(gw.URL + "/console/t/research/keys")
+	if n := uiEval[int](ui, `document.querySelectorAll("#new-key-secret").length`); n != 0 {
+		t.Error("the key's secret is shown again")
+	}
+	if strings.Contains(uiEval[string](ui, `document.documentElement.outerHTML`), key) {
+		t.Error("the keys page holds the secret")
+	}
+	ui.click(`#keys-table details.confirm summary`)
+	ui.clickToLoad(`#keys-table details.confirm[open] button.danger`)
+	if got := ui.text(`[data-testid="key-status"]`); got != "revoked" {
+		t.Errorf("key status after revoking: %q", got)
+	}
+	waitFor(t, "the revocation on the request path", func() bool {
+		resp, _ := call(t, "POST", chat, key, chatBody)
+		return resp.StatusCode == 401
+	})
+	httpResp, body = call(t, "POST", chat, key, chatBody)
+	if httpResp.StatusCode != 401 || errorCode(t, body) != "key_revoked" {
+		t.Fatalf("revoked key: %d %s", httpResp.StatusCode, body)
+	}
+	ui.shot("06-keys-revoked")
+
+	// The team's other pages.
+	ui.clickToLoad("#nav-members")
+	if got := ui.text(`[data-testid="member-row"]`); !strings.Contains(got, "ada@example.test") {
+		t.Errorf("members page lists %q", got)
+	}
+	ui.shot("07-members")
+
+	ui.clickToLoad("#nav-audit")
+	audit := ui.text("#audit-table")
+	for _, action := range []string{"apikey.revoke", "apikey.create", "engine.create", "team.create"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("audit log lacks %s: %s", action, audit)
+		}
+	}
+	ui.shot("08-audit")
+
+	ui.clickToLoad("#nav-chat")
+	ui.waitFilled("chat-user", "—")
+	ui.shot("09-chat")
+
+	ui.clickToLoad("#nav-gateway")
+	ui.shot("10-gateway")
+
+	// Sign out: the team's pages send the browser to sign in again.
+	ui.clickToLoad("#signout")
+	if loc := ui.location(); loc.Path != "/console/signin" {
+		t.Fatalf("after sign-out the browser is at %s", loc)
+	}
+	ui.open(gw.URL + "/console/t/research/engines")
+	if loc := ui.location(); loc.Path != "/console/signin" || loc.Query().Get("next") != "/console/t/research/engines" {
+		t.Fatalf("signed out, the engines page went to %s", loc)
+	}
+	ui.waitVisible("#signin-form")
+}
+
+// TestConsoleE2ELocalSignIn makes the first owner through the setup link,
+// then signs in with a wrong and with the right password.
+func TestConsoleE2ELocalSignIn(t *testing.T) {
+	gw := startGateway(t, testConfig(t))
+	ui := newConsoleUI(t)
+	link, err := gw.SetupLink(context.Background())
+	if err != nil || link == "" {
+		t.Fatalf("setup link: %q %v", link, err)
+	}
+
+	ui.open(link)
+	ui.fill("#email", "owner@example.test")
+	ui.fill("#name", "Olga Owner")
+	ui.fill("#password", e2ePassword)
+	ui.fill("#password2", e2ePassword)
+	ui.shot("01-setup")
+	ui.clickToLoad("#setup-submit")
+	if p := ui.location().Path; p != "/console/teams" {
+		t.Fatalf("after setup the console is at %s", p)
+	}
+	if who := ui.text(`[data-testid="current-user"]`); who != "Olga Owner" {
+		t.Errorf("signed in as %q", who)
+	}
+	ui.clickToLoad("#signout")
+
+	// A wrong password: an error, and the email stays typed.
+	resp := ui.signIn(gw, "owner@example.test", "not the password at all")
+	if resp.Status != 401 {
+		t.Errorf("wrong password: status %d", resp.Status)
+	}
+	if got := ui.text(`[data-testid="signin-error"]`); got != "Wrong email or password." {
+		t.Errorf("wrong password says %q", got)
+	}
+	if got := ui.value("#email"); got != "owner@example.test" {
+		t.Errorf("email field after a wrong password: %q", got)
+	}
+	if got := ui.value("#password"); got != "" {
+		t.Error("the password field was sent back filled")
+	}
+	if p := ui.location().Path; p != "/console/signin" {
+		t.Errorf("wrong password went to %s", p)
+	}
+	ui.shot("02-wrong-password")
+
+	// The right one lands in the console.
+	ui.fill("#password", e2ePassword)
+	resp = ui.clickToLoad("#signin-submit")
+	if resp.Status != 200 || ui.location().Path != "/console/teams" {
+		t.Fatalf("right password: status %d at %s", resp.Status, ui.location())
+	}
+	if who := ui.text(`[data-testid="current-user"]`); who != "Olga Owner" {
+		t.Errorf("signed in as %q", who)
+	}
+	ui.shot("03-signed-in")
+}
+
+// TestConsoleE2EChatStreams sends a message from the demo chat page: the
+// answer appears chunk by chunk, and the identity and session the page shows
+// are those the engine received.
+func TestConsoleE2EChatStreams(t *testing.T) {
+	eng := newEngine(t)
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, "chat@example.test", "Chen Chat")
+	teamWithEngine(t, gw, u, "lab", eng.URL(), "tiny", "small")
+	ui := newConsoleUI(t)
+	ui.signIn(gw, u.Email, e2ePassword)
+
+	ui.open(gw.URL + "/console/t/lab/chat")
+	if got := ui.waitFilled("chat-user", "—"); got != u.ID {
+		t.Errorf("page shows user %q before the first message, want %q", got, u.ID)
+	}
+	ui.fill("#chat-model", "small")
+	ui.fill("#chat-input", "Say hello")
+
+	// The engine holds its answer after the first chunk: the page must show
+	// that chunk while the stream is still open.
+	release := holdStreams(eng)
+	defer release()
+	ui.click("#chat-send")
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@id="chat-log"]/*[@data-testid="msg-user"]/span[@class="msg-text" and .="Say hello"]`)))
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@id="chat-log"]/*[@data-testid="msg-assistant"]/span[@class="msg-text" and .="Hel"]`)))
+	ui.shot("01-streaming")
+	release()
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@id="chat-log"]/*[@data-testid="msg-assistant"]/span[@class="msg-text" and .="Hello!"]`)))
+	ui.Do(t, chromedp.WaitEnabled(chromedp.CSS("#chat-send")))
+	ui.shot("02-answered")
+
+	up, body := eng.lastRequest()
+	if up.URL.Path != "/api/chat" {
+		t.Fatalf("engine last saw %s", up.URL.Path)
+	}
+	if !strings.Contains(string(body), `"model":"small"`) || !strings.Contains(string(body), "Say hello") {
+		t.Errorf("engine got %s", body)
+	}
+	session := ui.waitFilled("chat-session", "—")
+	if got := up.Header.Get("X-Attach-Session"); got != session {
+		t.Errorf("page shows session %q, engine saw %q", session, got)
+	}
+	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != u.ID {
+		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, u.ID)
+	}
+	if got, shown := up.Header.Get("X-Attach-Tenant"), ui.text("#chat-tenant"); got != shown || got != "lab" {
+		t.Errorf("page shows tenant %q, engine saw %q", shown, got)
+	}
+	if up.Header.Get("Authorization") != "" {
+		t.Error("the page's token reached the engine")
+	}
+}
+
+// TestConsoleE2ETryIt sends one message with "Try it" on the gateway page.
+func TestConsoleE2ETryIt(t *testing.T) {
+	eng := newEngine(t)
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, "try@example.test", "Tariq Try")
+	teamWithEngine(t, gw, u, "lab", eng.URL(), "tiny")
+	ui := newConsoleUI(t)
+	ui.signIn(gw, u.Email, e2ePassword)
+
+	ui.open(gw.URL + "/console/t/lab/")
+	if got := ui.value("#try-model"); got != "tiny" {
+		t.Errorf("Try it suggests model %q", got)
+	}
+	ui.fill("#try-message", "Are you there?")
+	ui.click("#try-send")
+	ui.waitVisible(`[data-testid="try-answer"]`)
+	if got := ui.text(`[data-testid="try-answer"]`); got != "Hello!" {
+		t.Errorf("Try it answered %q", got)
+	}
+	session := ui.text(`[data-testid="try-session"]`)
+	up, body := eng.lastRequest()
+	if session == "" || session == "—" || up.Header.Get("X-Attach-Session") != session {
+		t.Errorf("Try it shows session %q, engine saw %q", session, up.Header.Get("X-Attach-Session"))
+	}
+	if up.Header.Get("X-Attach-User") != u.ID || !strings.Contains(string(body), "Are you there?") {
+		t.Errorf("engine saw user %q and body %s", up.Header.Get("X-Attach-User"), body)
+	}
+	ui.shot("01-try-it")
+}
+
+// TestConsoleE2EEscapesMarkup feeds markup to every field that shows up on
+// the console's pages and checks, with the page's CSP turned off so only
+// escaping stands in the way, that it is shown as text and never runs.
+func TestConsoleE2EEscapesMarkup(t *testing.T) {
+	const evil = `<script>alert(1)</script>`
+	const evilImg = `<img src=x onerror=alert(2)>`
+	eng := newEngine(t)
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, "xss@example.test", "Xavier")
+	ui := newConsoleUI(t)
+
+	dialogs := ui.watchDialogs()
+	if _, err := chromedp.Call(ui.Context(), page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatalf("bypass CSP: %v", err)
+	}
+
+	ui.signIn(gw, u.Email, e2ePassword)
+	ui.fill("#name", evil)
+	ui.fill("#slug", "xss")
+	ui.clickToLoad("#create-team")
+
+	// An engine name cannot hold markup: the form says so and keeps what
+	// was typed, as text.
+	ui.open(gw.URL + "/console/t/xss/engines/new")
+	ui.fill("#name", evil)
+	ui.fill("#base_url", eng.URL())
+	ui.fill("#models", evil+"\n"+evilImg)
+	if resp := ui.clickToLoad("#save-engine"); resp.Status != 422 {
+		t.Fatalf("engine named %s: status %d", evil, resp.Status)
+	}
+	ui.waitVisible(`[data-testid="name-error"]`)
+	if got := ui.value("#name"); got != evil {
+		t.Errorf("name field came back as %q", got)
+	}
+	if got := ui.value("#models"); got != evil+"\n"+evilImg {
+		t.Errorf("models field came back as %q", got)
+	}
+	checkNoMarkupRan(t, ui, "engine form")
+
+	ui.fill("#name", "xss-engine")
+	ui.clickToLoad("#save-engine")
+	if p := ui.location().Path; p != "/console/t/xss/engines" {
+		t.Fatalf("after saving the engine the console is at %s", p)
+	}
+	if got := ui.text(`#engines-table [data-testid="engine-row"] td:nth-child(5)`); got != evil+", "+evilImg {
+		t.Errorf("models cell reads %q", got)
+	}
+	if got := ui.text(".team-title"); !strings.Contains(got, evil) {
+		t.Errorf("team title reads %q", got)
+	}
+	checkNoMarkupRan(t, ui, "engines page")
+	ui.shot("01-engines")
+
+	for _, path := range []string{"/", "/chat", "/keys", "/members", "/audit", "/settings"} {
+		ui.open(gw.URL + "/console/t/xss" + path)
+		checkNoMarkupRan(t, ui, path)
+	}
+	ui.open(gw.URL + "/console/t/xss/")
+	if got := ui.text("main h1"); got != evil {
+		t.Errorf("gateway page heading reads %q", got)
+	}
+	ui.shot("02-gateway")
+
+	if opened := dialogs(); len(opened) > 0 {
+		t.Errorf("markup ran: dialogs %q", opened)
+	}
+}
+
+// checkNoMarkupRan fails when the page holds an element the test's markup
+// would have made: an inline script or an image.
+func checkNoMarkupRan(t *testing.T, ui *consoleUI, where string) {
+	t.Helper()
+	n := uiEval[int](ui, `document.querySelectorAll("script:not([src]), img, [onerror]").length`)
+	if n != 0 {
+		t.Errorf("%s: %d elements made from typed markup", where, n)
+	}
+	foreign := uiEval[[]string](ui, `Array.from(document.scripts).map(s => s.src).filter(s => !s.startsWith(location.origin + "/static/"))`)
+	if len(foreign) != 0 {
+		t.Errorf("%s: scripts from elsewhere: %q", where, foreign)
+	}
+}
+
+// TestConsoleE2ENarrowScreen checks that the engines page fits a 360 px
+// wide phone without scrolling sideways.
+func TestConsoleE2ENarrowScreen(t *testing.T) {
+	eng := newEngine(t)
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, "narrow@example.test", "Nora Narrow")
+	teamWithEngine(t, gw, u, "lab", eng.URL()+"/a/rather/long/base/path/for/an/engine", "llama3.1:70b-instruct-q4_K_M", "qwen2.5-coder:32b", "mistral-nemo", "phi4", "gemma2:27b")
+	ui := newConsoleUI(t)
+	ui.signIn(gw, u.Email, e2ePassword)
+
+	ui.Do(t, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
+	ui.open(gw.URL + "/console/t/lab/engines")
+	ui.waitVisible("#engines-table")
+	width := uiEval[int](ui, `document.documentElement.scrollWidth`)
+	ui.shot("01-engines-360px")
+	if width > 360 {
+		t.Errorf("engines page is %d px wide at 360 px: it scrolls sideways", width)
+	}
+}
