@@ -81,7 +81,7 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 		return nil, fmt.Errorf("load memory settings: %w", err)
 	}
 	if b.recorder, err = memory.NewRecorder(a.pool, b.backends, memory.RecorderOptions{
-		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Metrics: m, Logger: a.log,
+		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Sinks: sinks, Metrics: m, Logger: a.log,
 	}); err != nil {
 		return nil, err
 	}

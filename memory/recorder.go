@@ -21,8 +21,11 @@ type RecorderOptions struct {
 	BatchSize  int           // events per write; 0: 500
 	BatchWait  time.Duration // longest a batch waits to fill up; 0: 20ms
 	Writers    int           // batches written at once; 0: 2
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	// Sinks says which teams' events need the outbox; nil queues every
+	// event.
+	Sinks   *Sinks
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
@@ -264,7 +267,10 @@ func (r *Recorder) insert(events []Event) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	if err := insertEvents(ctx, tx, events); err != nil {
+	queue := func(teamID string) bool {
+		return r.opts.Sinks == nil || r.backends == nil || r.opts.Sinks.Queued(r.backends.Of(teamID))
+	}
+	if err := insertEvents(ctx, tx, events, queue); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -41,6 +41,17 @@ func NewSinks(defaultBackend string, sinks ...Sink) (*Sinks, error) {
 	return s, nil
 }
 
+// Queued tells whether events bound for backend go through the outbox. The
+// Postgres sink is the events table itself, so its events are delivered the
+// moment they are stored; "none" forgets them.
+func (s *Sinks) Queued(backend string) bool {
+	switch s.byName[backend].(type) {
+	case *PostgresSink, nullSink:
+		return false
+	}
+	return true
+}
+
 // Default is the backend of teams that chose none.
 func (s *Sinks) Default() string { return s.def }
 

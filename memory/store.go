@@ -136,10 +136,12 @@ func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
 		if err != nil {
 			return err
 		}
-		if s.resolveName(backend) == BackendNone {
+		resolved := s.resolveName(backend)
+		if resolved == BackendNone {
 			return fmt.Errorf("add events: %w", ErrDisabled)
 		}
-		return insertEvents(ctx, tx, out)
+		queued := s.sinks.Queued(resolved)
+		return insertEvents(ctx, tx, out, func(string) bool { return queued })
 	})
 	if err != nil {
 		return nil, err

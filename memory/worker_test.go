@@ -259,7 +259,7 @@ func TestNotifyTriggers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
+	s := mustStore(t, pool, mustSinks(t, BackendWeaviate, NewPostgresSink(pool), newRecordingSink(BackendWeaviate)))
 	addEvents(t, s, 300, team) // one statement: one notice, not 300
 	if _, err := s.SetSettings(ctx, team, TeamSettings{EmbedModel: "m"}); err != nil {
 		t.Fatal(err)
