@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -156,16 +158,21 @@ func (ui *consoleUI) click(sel string) {
 	ui.Do(ui.t, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-// fill replaces the value of a text field by typing into it. The field is
-// emptied through DevTools first: chromedp's Clear fails on an empty
-// textarea and its SetValue cannot set "".
+// fill replaces the value of a text field with text, entered as the
+// browser's input pipeline enters typed or pasted text (one input event).
+// The field is emptied through DevTools first: chromedp's Clear fails on an
+// empty textarea and its SetValue cannot set "".
 func (ui *consoleUI) fill(sel, text string) {
 	ui.t.Helper()
 	quoted, _ := json.Marshal(sel)
 	ui.Do(ui.t,
 		chromedp.WaitReady(chromedp.CSS(sel)),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+string(quoted)+`).value = ""`),
-		chromedp.SendKeys(chromedp.CSS(sel), text),
+		chromedp.Focus(chromedp.CSS(sel)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
+			return err
+		}),
 	)
 }
 
