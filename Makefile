@@ -34,9 +34,16 @@ test-short: deps
 	$(GO) test -count=1 ./...
 
 # Load test: an upstream called directly, through nginx, and through the
-# gateway with JWT verification, in one run. Prints req/s, p50, p99, ratios.
+# gateway with JWT verification, memory mirroring off and on, in one run.
+# Prints req/s, p50, p99, ratios. Then the memory delivery rates (events/s:
+# outbox into a real Weaviate, the sink alone, the Postgres recorder) and the
+# console's page render times with 1,000 engines and 10,000 audit rows.
 bench: build deps
 	$(GO) run ./cmd/attach-bench $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench 'WorkerIntoWeaviate' -benchtime 20000x ./memory/weaviate
+	$(GO) test -run '^$$' -bench 'Deliver' -benchtime 40x ./memory/weaviate
+	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery' ./memory
+	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 
 docker:
 	docker build -f deploy/Dockerfile -t attach-gateway:$(VERSION) .

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -16,9 +18,10 @@ import (
 func BenchmarkDeliver(b *testing.B) {
 	srv := weaviatetest.Shared(b)
 	for _, path := range []struct {
-		name string
-		grpc bool
-	}{{"rest", false}, {"grpc", true}} {
+		name     string
+		grpc     bool
+		inFlight int // batches sent at once, as several worker loops do
+	}{{"rest", false, 1}, {"grpc", true, 1}, {"grpc-4-in-flight", true, 4}} {
 		b.Run(path.name, func(b *testing.B) {
 			const batch = 500
 			s := newSink(b, srv, path.grpc)
@@ -34,10 +37,13 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			cpuBefore := cpuTime(b, srv)
 			b.ResetTimer()
+			var g errgroup.Group
+			g.SetLimit(path.inFlight)
 			for i := range b.N {
-				if err := s.Deliver(ctx, team, batches[i]); err != nil {
-					b.Fatalf("Deliver: %v", err)
-				}
+				g.Go(func() error { return s.Deliver(ctx, team, batches[i]) })
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatalf("Deliver: %v", err)
 			}
 			b.StopTimer()
 			events := float64(b.N * batch)

@@ -12,11 +12,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(weaviatetest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := weaviatetest.Main(m)
+	pgtest.Stop() // the worker benchmark's Postgres, if it ran
+	os.Exit(code)
+}
 
 func testCtx(t testing.TB) context.Context {
 	t.Helper()

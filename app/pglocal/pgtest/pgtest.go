@@ -62,6 +62,13 @@ var (
 // Main runs the tests and then stops the cluster they shared.
 func Main(m *testing.M) int {
 	code := m.Run()
+	Stop()
+	return code
+}
+
+// Stop stops the shared cluster, for a TestMain that runs its tests through
+// another package's Main.
+func Stop() {
 	if server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -69,8 +76,8 @@ func Main(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "pgtest: stop postgres: %v\n", err)
 		}
 		_ = os.RemoveAll(serverDir)
+		server = nil
 	}
-	return code
 }
 
 // New returns a pool on a fresh database with every migration applied. The
