@@ -18,15 +18,8 @@ func (a *App) prepareDataDir() error {
 	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder %s: %w", a.cfg.DataDir, err)
 	}
-	if len(a.cfg.SecretKey) == 0 {
-		path := filepath.Join(a.cfg.DataDir, "secret.key")
-		s, err := readOrCreateSecret(path, 32)
-		if err != nil {
-			return err
-		}
-		if a.cfg.SecretKey, err = ParseSecretKey(s); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
+	if err := a.cfg.LoadSecretKey(); err != nil {
+		return err
 	}
 	if a.cfg.AdminToken == "" {
 		path := filepath.Join(a.cfg.DataDir, "admin.token")
@@ -36,6 +29,27 @@ func (a *App) prepareDataDir() error {
 		}
 		a.cfg.AdminToken = s
 		a.log.Info("management API token kept in the data folder", "file", path)
+	}
+	return nil
+}
+
+// LoadSecretKey fills in SecretKey, when the environment gives none, from
+// the data folder of the embedded default, making it on first use. Commands
+// other than serve call it to read what the server sealed.
+func (c *Config) LoadSecretKey() error {
+	if len(c.SecretKey) > 0 {
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data folder %s: %w", c.DataDir, err)
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	s, err := readOrCreateSecret(path, 32)
+	if err != nil {
+		return err
+	}
+	if c.SecretKey, err = ParseSecretKey(s); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

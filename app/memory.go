@@ -11,9 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviate"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // memoryBus is the memory side of one process: the recorder the proxy's tap
@@ -42,8 +44,10 @@ func NewSinks(ctx context.Context, cfg Config, pool *pgxpool.Pool) (*memory.Sink
 	return memory.NewSinks(cfg.MemBackend, sinks...)
 }
 
-// NewWorker makes the delivery worker, for the server and `attach worker`.
-func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
+// NewWorker makes a delivery worker for `attach worker`. dir supplies the
+// engines that compute vectors for teams that name an embedding model; the
+// caller keeps it current (Directory.Run).
+func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *tenants.Directory, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
 	sinks, err := NewSinks(ctx, cfg, pool)
 	if err != nil {
 		return nil, nil, err
@@ -56,11 +60,12 @@ func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg promethe
 	if err != nil {
 		return nil, nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
 	}
-	w, err := memory.NewWorker(pool, sinks, memory.WorkerOptions{Redactor: redactor, Metrics: m, Logger: log})
+	emb := newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks})
+	w, err := memory.NewWorker(pool, sinks, memory.WorkerOptions{Redactor: redactor, Embedder: emb, Metrics: m, Logger: log})
 	return w, m, err
 }
 
-func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
+func (a *App) startMemory(ctx context.Context, policy netguard.Policy) (*memoryBus, error) {
 	sinks, err := NewSinks(ctx, a.cfg, a.pool)
 	if err != nil {
 		return nil, err
@@ -85,15 +90,16 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	}); err != nil {
 		return nil, err
 	}
+	emb := newEmbedder(a.dir, policy)
 	if b.store, err = memory.NewStore(a.pool, sinks, memory.StoreOptions{
-		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Metrics: m,
+		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Embedder: emb, Metrics: m,
 	}); err != nil {
 		return nil, err
 	}
 	b.api = memory.NewAPI(b.store, a.log)
 	if a.cfg.MemWorker {
 		if b.worker, err = memory.NewWorker(a.pool, sinks, memory.WorkerOptions{
-			Redactor: redactor, Metrics: m, Logger: a.log,
+			Redactor: redactor, Embedder: emb, Metrics: m, Logger: a.log,
 		}); err != nil {
 			return nil, err
 		}

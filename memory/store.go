@@ -16,6 +16,7 @@ import (
 type StoreOptions struct {
 	Redactor   *Redactor // nil: the built-in rules only
 	MaxContent int       // bytes of text an added event may have; 0: DefaultMaxContent
+	Embedder   Embedder  // embeds search queries for teams that name a model; nil: keyword search only
 	Metrics    *Metrics
 }
 
@@ -23,10 +24,11 @@ type StoreOptions struct {
 // erasing a team's events, searching them through the team's sink, and the
 // team's memory settings. Every method is scoped to one team.
 type Store struct {
-	pool    *pgxpool.Pool
-	sinks   *Sinks
-	clean   cleaner
-	metrics *Metrics
+	pool     *pgxpool.Pool
+	sinks    *Sinks
+	clean    cleaner
+	embedder Embedder
+	metrics  *Metrics
 }
 
 // NewStore serves the events in pool's database; sinks resolve each team's
@@ -42,7 +44,7 @@ func NewStore(pool *pgxpool.Pool, sinks *Sinks, opts StoreOptions) (*Store, erro
 	if opts.MaxContent <= 0 {
 		opts.MaxContent = DefaultMaxContent
 	}
-	return &Store{pool: pool, sinks: sinks, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, metrics: opts.Metrics}, nil
+	return &Store{pool: pool, sinks: sinks, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, embedder: opts.Embedder, metrics: opts.Metrics}, nil
 }
 
 // MaxContent is how many bytes of text an added event may have.
@@ -160,16 +162,16 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]Event, err
 	if strings.TrimSpace(text) == "" {
 		return nil, invalid("q", "must not be empty")
 	}
-	backend, err := teamBackend(ctx, s.pool, f.TeamID)
+	settings, err := s.Settings(ctx, f.TeamID)
 	if err != nil {
 		return nil, err
 	}
-	sink, err := s.sinks.resolve(backend)
+	sink, err := s.sinks.resolve(settings.Backend)
 	if err != nil {
 		// The team chose a backend this install no longer configures.
 		return nil, fmt.Errorf("search: %w: %w", ErrUnavailable, err)
 	}
-	list, err := sink.Search(ctx, text, f)
+	list, err := s.searchIn(ctx, sink, settings.EmbedModel, text, f)
 	if err != nil {
 		var ve *ValidationError
 		if errors.Is(err, ErrDisabled) || errors.As(err, &ve) {
@@ -180,7 +182,21 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]Event, err
 	return list, nil
 }
 
-// EraseUser deletes every event of user in the team and queues the same
+// searchIn searches by meaning when the team names an embedding model and
+// the sink stores vectors, else by keywords.
+func (s *Store) searchIn(ctx context.Context, sink Sink, model, text string, f Filter) ([]Event, error) {
+	vs, ok := sink.(VectorSink)
+	if !ok || s.embedder == nil || model == "" {
+		return sink.Search(ctx, text, f)
+	}
+	vectors, err := s.embedder.Embed(ctx, f.TeamID, model, []string{text})
+	if err != nil || len(vectors) != 1 {
+		return nil, fmt.Errorf("embed the query with %s: %w", model, err)
+	}
+	return vs.SearchVector(ctx, vectors[0], f)
+}
+
+// EraseUser deletes every of user in the team and queues the same
 // erasure for the sinks, in one transaction, and returns how many events
 // Postgres held.
 func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error) {

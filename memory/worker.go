@@ -22,6 +22,7 @@ type WorkerOptions struct {
 	MaxBackoff     time.Duration // longest wait between attempts; 0: 1 min
 	DeliverTimeout time.Duration // longest one call to a sink may take; 0: 30s
 	Redactor       *Redactor     // cleans sink errors before they are stored; nil: built-in rules
+	Embedder       Embedder      // computes vectors for teams that name an embedding model; nil: none
 	Metrics        *Metrics
 	Logger         *slog.Logger
 }
@@ -187,10 +188,11 @@ type claimed struct {
 
 // teamBatch is the claimed events of one team and how delivering them went.
 type teamBatch struct {
-	team string
-	rows []claimed
-	sink string
-	err  error
+	team       string
+	rows       []claimed
+	sink       string
+	embedModel string // the team's embedding model; "" stores no vectors
+	err        error
 }
 
 // deliver claims one batch, delivers it team by team, and records the
@@ -309,14 +311,15 @@ func (w *Worker) groupByTeam(ctx context.Context, tx pgx.Tx, list []claimed) ([]
 	for i, b := range batches {
 		teams[i] = b.team
 	}
-	rows, err := tx.Query(ctx, `SELECT team_id, backend FROM team_memory_settings
-		WHERE team_id = ANY($1::uuid[]) AND backend IS NOT NULL`, teams)
+	rows, err := tx.Query(ctx, `SELECT team_id, coalesce(backend, ''), coalesce(embed_model, '')
+		FROM team_memory_settings WHERE team_id = ANY($1::uuid[])`, teams)
 	if err != nil {
 		return nil, fmt.Errorf("read memory backends: %w", err)
 	}
-	var team, backend string
-	_, err = pgx.ForEachRow(rows, []any{&team, &backend}, func() error {
+	var team, backend, model string
+	_, err = pgx.ForEachRow(rows, []any{&team, &backend, &model}, func() error {
 		byTeam[team].sink = backend
+		byTeam[team].embedModel = model
 		return nil
 	})
 	if err != nil {
@@ -350,7 +353,7 @@ func (w *Worker) callSinks(ctx context.Context, batches []*teamBatch) {
 			}
 			dctx, cancel := context.WithTimeout(ctx, w.opts.DeliverTimeout)
 			defer cancel()
-			b.err = sink.Deliver(dctx, b.team, events)
+			b.err = deliverTo(dctx, sink, w.opts.Embedder, b.team, b.embedModel, events)
 		})
 	}
 	wg.Wait()

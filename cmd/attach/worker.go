@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attach-dev/attach-gateway/app"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 const workerHelp = `Usage: attach worker
@@ -40,7 +42,24 @@ func worker(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeDB()
-	w, _, err := app.NewWorker(ctx, cfg, pool, prometheus.NewRegistry(), log)
+	if err := cfg.LoadSecretKey(); err != nil {
+		return err
+	}
+	sealer, err := tenants.NewSealer(cfg.SecretKey)
+	if err != nil {
+		return fmt.Errorf("secret key: %w", err)
+	}
+	// The team directory gives the worker the engines that compute vectors.
+	dir := tenants.NewDirectory(pool, sealer, log)
+	if err := dir.Load(ctx); err != nil {
+		return fmt.Errorf("load teams: %w", err)
+	}
+	go func() {
+		if err := dir.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("team directory listener stopped", "err", err)
+		}
+	}()
+	w, _, err := app.NewWorker(ctx, cfg, pool, dir, prometheus.NewRegistry(), log)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/attach-dev/attach-gateway/app/netguard"
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// embedder computes memory vectors with the team's own engine for the model
+// the team named: Ollama's /api/embed or an OpenAI-compatible
+// /v1/embeddings. It calls engines under the same network policy as the
+// proxy.
+type embedder struct {
+	dir    *tenants.Directory
+	client *http.Client
+}
+
+func newEmbedder(dir *tenants.Directory, policy netguard.Policy) *embedder {
+	return &embedder{dir: dir, client: policy.HTTPClient(60 * time.Second)}
+}
+
+func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []string) ([][]float32, error) {
+	team, ok := e.dir.TeamByID(teamID)
+	if !ok {
+		return nil, errors.New("team not found")
+	}
+	eng, ok := team.Engine(model)
+	if !ok {
+		return nil, fmt.Errorf("the team has no engine serving %s", model)
+	}
+	path := "/api/embed"
+	if eng.Dialect == tenants.DialectOpenAI {
+		path = "/v1/embeddings"
+	}
+	body, err := json.Marshal(map[string]any{"model": model, "input": texts})
+	if err != nil {
+		return nil, err
+	}
+	base := strings.TrimRight(eng.BaseURL, "/")
+	if path == "/v1/embeddings" && strings.HasSuffix(base, "/v1") {
+		path = "/embeddings"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: bad base URL", eng.Name)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if eng.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+eng.APIKey)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", eng.Name, plainNetError(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: read embeddings: %w", eng.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("engine %s answered HTTP %d to %s", eng.Name, resp.StatusCode, path)
+	}
+	var out struct {
+		Embeddings [][]float32 `json:"embeddings"` // Ollama
+		Data       []struct {
+			Index     int       `json:"index"`
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"` // OpenAI
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("engine %s: embeddings answer is not JSON", eng.Name)
+	}
+	vectors := out.Embeddings
+	if eng.Dialect == tenants.DialectOpenAI {
+		vectors = make([][]float32, len(out.Data))
+		for _, d := range out.Data {
+			if d.Index < 0 || d.Index >= len(vectors) {
+				return nil, fmt.Errorf("engine %s: embedding index %d out of range", eng.Name, d.Index)
+			}
+			vectors[d.Index] = d.Embedding
+		}
+	}
+	if len(vectors) != len(texts) {
+		return nil, fmt.Errorf("engine %s returned %d embeddings for %d texts", eng.Name, len(vectors), len(texts))
+	}
+	return vectors, nil
+}
