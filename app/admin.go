@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -41,6 +42,9 @@ func (a *App) adminRoutes(r fiber.Router) {
 		list: a.store.ListAPIKeys, get: a.store.GetAPIKey,
 		update: a.store.UpdateAPIKey, remove: a.store.RevokeAPIKey,
 	})
+
+	r.Get("/teams/:team/memory", a.getMemorySettings)
+	r.Put("/teams/:team/memory", a.putMemorySettings)
 
 	r.Use(func(c *fiber.Ctx) error {
 		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no management route for "+c.Method()+" "+c.Path())
@@ -301,4 +305,52 @@ func resourceName(c *fiber.Ctx) string {
 		return "API key"
 	}
 	return "team"
+}
+
+// --- memory settings ---
+
+func (a *App) getMemorySettings(c *fiber.Ctx) error {
+	id, err := a.teamID(c)
+	if err != nil {
+		return err
+	}
+	st, err := a.mem.store.Settings(c.UserContext(), id)
+	if err != nil {
+		return memoryError(c, err)
+	}
+	return c.JSON(st)
+}
+
+// putMemorySettings sets the team's memory backend ("" for the install's
+// default) and embedding model ("" for none).
+func (a *App) putMemorySettings(c *fiber.Ctx) error {
+	id, err := a.teamID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Backend    string `json:"backend"`
+		EmbedModel string `json:"embed_model"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := a.mem.store.SetSettings(c.UserContext(), id, memory.TeamSettings{Backend: in.Backend, EmbedModel: in.EmbedModel})
+	if err != nil {
+		return memoryError(c, err)
+	}
+	return c.JSON(st)
+}
+
+func memoryError(c *fiber.Ctx, err error) error {
+	var ve *memory.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": fiber.Map{
+			"code": "invalid_field", "message": ve.Error(), "field": ve.Field,
+		}})
+	case errors.Is(err, memory.ErrNotFound):
+		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no such team")
+	}
+	return err
 }

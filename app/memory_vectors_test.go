@@ -62,8 +62,7 @@ func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
 	gw := startGateway(t, cfg)
 
 	api := adminClient(t, gw)
-	team := api.post("/teams", `{"slug":"vec","name":"Vectors"}`, 201)
-	teamID := team["id"].(string)
+	api.post("/teams", `{"slug":"vec","name":"Vectors"}`, 201)
 	api.post("/teams/vec/engines", `{"name":"embedder","dialect":"ollama","base_url":"`+emb.URL+`","models":["concepts"]}`, 201)
 	key := api.post("/teams/vec/keys", `{"name":"reader","scopes":["memory:admin"]}`, 201)["key"].(string)
 	waitForTeam(t, gw, "vec", 1, 0)
@@ -76,8 +75,9 @@ func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
 		_, ok = s.APIKey(prefix)
 		return ok
 	})
-	if _, err := gw.mem.store.SetSettings(t.Context(), teamID, memory.TeamSettings{EmbedModel: "concepts"}); err != nil {
-		t.Fatal(err)
+	api.do("PUT", "/teams/vec/memory", `{"backend":"nowhere"}`, 422)
+	if got := api.do("PUT", "/teams/vec/memory", `{"embed_model":"concepts"}`, 200); got["effective_backend"] != "weaviate" {
+		t.Fatalf("memory settings = %v", got)
 	}
 
 	for _, note := range []string{"My cat sleeps all day.", "The car needs fuel.", "Rain is expected."} {
