@@ -131,7 +131,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Store:  a.store,
 		Prober: newProber(policy, a.verify, a.dir),
 		Minter: &minter{local: local, store: a.store},
-		Logger: log,
+		Memory: a.mem.store,
+		// Memory backends a team may choose in the console.
+		MemoryBackends: a.mem.sinks.Names(),
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err

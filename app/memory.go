@@ -22,6 +22,7 @@ import (
 // feeds, the store and API behind /mem, and the worker that delivers the
 // outbox to each team's sink.
 type memoryBus struct {
+	sinks    *memory.Sinks
 	backends *memory.Backends
 	recorder *memory.Recorder
 	store    *memory.Store
@@ -78,7 +79,7 @@ func (a *App) startMemory(ctx context.Context, policy netguard.Policy) (*memoryB
 	if err != nil {
 		return nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
 	}
-	b := &memoryBus{}
+	b := &memoryBus{sinks: sinks}
 	if b.backends, err = memory.NewBackends(a.pool, a.cfg.MemBackend, a.log); err != nil {
 		return nil, err
 	}

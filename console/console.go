@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,19 +75,27 @@ type Deps struct {
 	Store  Store
 	Prober Prober
 	Minter TokenMinter
-	Logger *slog.Logger // default: discard
+	// Memory serves the team's memory pages; nil when the gateway keeps
+	// no memory, and the pages say so.
+	Memory MemoryStore
+	// MemoryBackends are the backends a team may choose for its memory
+	// (memory.Sinks.Names()); empty offers only "none" beside the default.
+	MemoryBackends []string
+	Logger         *slog.Logger // default: discard
 }
 
 // Console serves the console's pages. Create it with New and Mount it.
 type Console struct {
-	cfg    Config
-	store  Store
-	probe  Prober
-	mint   TokenMinter
-	log    *slog.Logger
-	secure bool // PublicURL is https: cookies carry Secure
-	sso    *ssoClient
-	cookie cookieNames
+	cfg         Config
+	store       Store
+	probe       Prober
+	mint        TokenMinter
+	mem         MemoryStore
+	memBackends []string
+	log         *slog.Logger
+	secure      bool // PublicURL is https: cookies carry Secure
+	sso         *ssoClient
+	cookie      cookieNames
 }
 
 // New checks cfg and returns a console ready to Mount.
@@ -135,12 +144,14 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Console{
-		cfg:    cfg,
-		store:  deps.Store,
-		probe:  deps.Prober,
-		mint:   deps.Minter,
-		log:    log,
-		secure: pub.Scheme == "https",
+		cfg:         cfg,
+		store:       deps.Store,
+		probe:       deps.Prober,
+		mint:        deps.Minter,
+		mem:         deps.Memory,
+		memBackends: slices.Clone(deps.MemoryBackends),
+		log:         log,
+		secure:      pub.Scheme == "https",
 	}
 	c.cookie = newCookieNames(c.secure)
 	if cfg.OIDC.Issuer != "" {

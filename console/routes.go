@@ -61,6 +61,10 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Post("/members/:user/role", configure, c.setRole)
 	t.Post("/members/:user/remove", configure, c.removeMember)
 
+	t.Get("/memory", c.memoryPage)
+	t.Get("/memory/:id", c.memoryEventPage)
+	t.Post("/memory/settings", edit, c.setMemorySettings)
+
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
 
 	t.Get("/settings", c.settingsPage)
