@@ -17,12 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // End-to-end tests of the memory bus: requests go through a running
@@ -50,12 +52,12 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 	bob := memberToken(t, idp, beta.audience, "bob")
 
 	// Each team's traffic: chats through the proxy, notes through the API.
-	aliceSession := chat(t, alpha.url, alice, "the alpha launch word is zanzibar")
+	aliceSession := sendChat(t, alpha.url, alice, "the alpha launch word is zanzibar")
 	aliceNote := addNote(t, alpha.url, alice, "alice remembers the quokka")
-	chat(t, alpha.url, carol, "carol asks about marmalade")
-	chat(t, beta.url, bob, "the beta launch word is xylophone")
+	sendChat(t, alpha.url, carol, "carol asks about marmalade")
+	sendChat(t, beta.url, bob, "the beta launch word is xylophone")
 	bobNote := addNote(t, beta.url, bob, "bob remembers the pangolin")
-	eventually(t, 30*time.Second, "every event in Postgres", func() bool {
+	pollUntil(t, 30*time.Second, "every event in Postgres", func() bool {
 		return countRows(t, gw.pool, countEvents, alpha.id) == 5 && countRows(t, gw.pool, countEvents, beta.id) == 3
 	})
 
@@ -133,10 +135,10 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 
 	// In Weaviate each team's tenant holds exactly the team's events.
 	for _, tm := range []memTeam{alpha, beta} {
-		eventually(t, time.Minute, tm.slug+" delivered to weaviate", func() bool {
+		pollUntil(t, time.Minute, tm.slug+" delivered to weaviate", func() bool {
 			return countRows(t, gw.pool, countOutbox, tm.id) == 0
 		})
-		if d := setDiff(pgIDs(t, gw.pool, tm.id), view.ids(t, tm.id)); d != "" {
+		if d := idSetDiff(pgIDs(t, gw.pool, tm.id), view.ids(t, tm.id)); d != "" {
 			t.Errorf("%s's weaviate tenant differs from its events in Postgres: %s", tm.slug, d)
 		}
 	}
@@ -151,7 +153,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 	// the team and, for a member, within their own events.
 	found := listEvents(t, alpha.url, alpha.adminKey, "q=zanzibar")
 	if len(found) != 1 || !strings.Contains(found[0].Content, "zanzibar") || found[0].Kind != memory.KindPrompt {
-		t.Errorf("search for zanzibar found %v", contents(found))
+		t.Errorf("search for zanzibar found %v", eventTexts(found))
 	}
 	for _, tc := range []struct {
 		base, token, q string
@@ -165,7 +167,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 		{alpha.url, alice, "quokka", 1},
 	} {
 		if got := listEvents(t, tc.base, tc.token, "q="+tc.q); len(got) != tc.want {
-			t.Errorf("search for %s on %s found %v, want %d events", tc.q, tc.base, contents(got), tc.want)
+			t.Errorf("search for %s on %s found %v, want %d events", tc.q, tc.base, eventTexts(got), tc.want)
 		}
 	}
 
@@ -179,23 +181,23 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 		t.Fatalf("admin erasing carol: %d %s", resp.StatusCode, body)
 	}
 	if left := listEvents(t, alpha.url, alpha.adminKey, "user=carol"); len(left) != 0 {
-		t.Errorf("carol's events still listed after erasure: %v", contents(left))
+		t.Errorf("carol's events still listed after erasure: %v", eventTexts(left))
 	}
-	eventually(t, time.Minute, "carol's erasure done in weaviate", func() bool {
+	pollUntil(t, time.Minute, "carol's erasure done in weaviate", func() bool {
 		return countRows(t, gw.pool, countErasures, alpha.id) == 0
 	})
 	remaining := pgIDs(t, gw.pool, alpha.id)
 	if len(remaining) != 3 {
 		t.Errorf("alpha holds %d events after erasing carol, want 3", len(remaining))
 	}
-	if d := setDiff(remaining, view.ids(t, alpha.id)); d != "" {
+	if d := idSetDiff(remaining, view.ids(t, alpha.id)); d != "" {
 		t.Errorf("alpha's weaviate tenant after erasing carol: %s", d)
 	}
 	if status := view.objectStatus(t, alpha.id, carolsPrompt); status != 404 {
 		t.Errorf("carol's prompt still in weaviate: status %d", status)
 	}
 	if got := listEvents(t, alpha.url, alpha.adminKey, "q=marmalade"); len(got) != 0 {
-		t.Errorf("search still finds carol's prompt: %v", contents(got))
+		t.Errorf("search still finds carol's prompt: %v", eventTexts(got))
 	}
 	if n := view.count(t, beta.id); n != 3 {
 		t.Errorf("beta's tenant holds %d events after alpha erased a user, want 3", n)
@@ -261,12 +263,12 @@ func TestMemoryStreamedAnswerIsOneEvent(t *testing.T) {
 			}
 
 			var events []memory.Event
-			eventually(t, 10*time.Second, "the exchange in memory", func() bool {
+			pollUntil(t, 10*time.Second, "the exchange in memory", func() bool {
 				events = listEvents(t, gw.URL, key, "session="+url.QueryEscape(session))
 				return len(events) >= 2
 			})
 			if len(events) != 2 {
-				t.Fatalf("session %s holds %d events, want a prompt and one response: %v", session, len(events), contents(events))
+				t.Fatalf("session %s holds %d events, want a prompt and one response: %v", session, len(events), eventTexts(events))
 			}
 			// Newest first: the response, then its prompt.
 			answer, prompt := events[0], events[1]
@@ -298,8 +300,16 @@ func TestMemoryStreamedAnswerIsOneEvent(t *testing.T) {
 
 // 5,000 chat requests from 16 clients while Weaviate is stopped from 20% to
 // 60% of them: every request succeeds, and in the end Weaviate holds each
-// of the 10,000 events exactly once and nothing waits in the outbox.
+// of the 10,000 events exactly once and nothing waits in the outbox. Over
+// REST (the default) a batch fails at once while Weaviate is away and is
+// retried with backoff; over gRPC it waits, within its deadline, for the
+// connection to come back.
 func TestMemoryDeliverySurvivesWeaviateOutage(t *testing.T) {
+	t.Run("rest", func(t *testing.T) { weaviateOutage(t, false) })
+	t.Run("grpc", func(t *testing.T) { weaviateOutage(t, true) })
+}
+
+func weaviateOutage(t *testing.T, grpc bool) {
 	const requests, clients = 5000, 16
 	const stopAt, restartAt = requests / 5, requests * 3 / 5
 	wv := weaviatetest.Start(t)
@@ -307,7 +317,10 @@ func TestMemoryDeliverySurvivesWeaviateOutage(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.EngineURL = eng.URL()
 	cfg.MemBackend = memory.BackendWeaviate
-	cfg.WeaviateURL, cfg.WeaviateGRPC = wv.URL(), wv.GRPCAddr()
+	cfg.WeaviateURL = wv.URL()
+	if grpc {
+		cfg.WeaviateGRPC = wv.GRPCAddr()
+	}
 	gw := startGateway(t, cfg)
 	view := viewWeaviate(t, wv)
 	key := memKey(t, gw, "default")
@@ -366,39 +379,71 @@ func TestMemoryDeliverySurvivesWeaviateOutage(t *testing.T) {
 	stoppedAt := time.Now()
 	markStopped()
 	<-reachedRestart
-	// The outage was seen: deliveries failed and wait in the outbox.
-	eventually(t, time.Minute, "failed deliveries in the outbox", func() bool {
+	// The outage was seen: events recorded since Weaviate stopped wait in
+	// the outbox, and over REST their deliveries have failed.
+	pollUntil(t, time.Minute, "undelivered events in the outbox", func() bool {
+		if grpc {
+			return countRows(t, gw.pool, countOutbox, team) > 0
+		}
 		return countRows(t, gw.pool, countFailed, team) > 0
 	})
+	backlog, attempts, newest := outboxState(t, gw.pool, team)
 	wv.Start(t)
 	restartedAt := time.Now()
+	// Requests keep coming meanwhile: time what waited at the restart.
+	pollUntil(t, 3*time.Minute, "the outage's backlog delivered", func() bool {
+		var n int
+		err := gw.pool.QueryRow(context.Background(), `SELECT count(*) FROM memory_outbox
+			WHERE team_id = $1 AND created_at <= $2`, team, newest).Scan(&n)
+		if err != nil {
+			t.Fatalf("read the outbox: %v", err)
+		}
+		return n == 0
+	})
+	caughtUp := time.Since(restartedAt)
 	wg.Wait()
-	sent := time.Since(began)
+	lastAnswer := time.Now()
+	sent := lastAnswer.Sub(began)
 	if n := failures.Load(); n > 0 {
 		t.Fatalf("%d of %d requests failed; first: %v", n, requests, firstErrs)
 	}
 
-	eventually(t, time.Minute, "every event in Postgres", func() bool {
+	pollUntil(t, time.Minute, "every event in Postgres", func() bool {
 		return countRows(t, gw.pool, countEvents, team) == 2*requests
 	})
-	eventually(t, 3*time.Minute, "the outbox drained", func() bool {
+	pollUntil(t, 3*time.Minute, "the outbox drained", func() bool {
 		return countRows(t, gw.pool, countOutbox, team) == 0
 	})
-	drained := time.Since(restartedAt)
+	drained := time.Since(lastAnswer)
 
 	stored := pgIDs(t, gw.pool, team)
 	if len(stored) != 2*requests {
 		t.Fatalf("Postgres holds %d events, want %d", len(stored), 2*requests)
 	}
-	if d := setDiff(stored, view.ids(t, team)); d != "" {
+	if d := idSetDiff(stored, view.ids(t, team)); d != "" {
 		t.Fatalf("weaviate differs from Postgres: %s", d)
 	}
 	if n := view.count(t, team); n != 2*requests {
 		t.Fatalf("weaviate counts %d events, want %d", n, 2*requests)
 	}
-	t.Logf("%d requests from %d clients in %s (%.0f/s); weaviate down %s; outbox drained %s after the restart",
+	t.Logf("%d requests from %d clients in %s (%.0f/s); weaviate down %s; "+
+		"the %d events waiting at the restart (tried up to %d times) delivered %s after it; "+
+		"outbox empty %s after the last answer",
 		requests, clients, sent.Round(time.Millisecond), float64(requests)/sent.Seconds(),
-		restartedAt.Sub(stoppedAt).Round(time.Millisecond), drained.Round(time.Millisecond))
+		restartedAt.Sub(stoppedAt).Round(time.Millisecond),
+		backlog, attempts, caughtUp.Round(time.Millisecond), drained.Round(time.Millisecond))
+}
+
+// outboxState is how many of the team's events wait for delivery, the
+// most times one of them was tried, and when the newest was queued.
+func outboxState(t *testing.T, pool *pgxpool.Pool, teamID string) (waiting, attempts int, newest time.Time) {
+	t.Helper()
+	err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(max(attempts), 0), coalesce(max(created_at), now())
+		FROM memory_outbox WHERE team_id = $1`, teamID).Scan(&waiting, &attempts, &newest)
+	if err != nil {
+		t.Fatalf("read the outbox: %v", err)
+	}
+	return waiting, attempts, newest
 }
 
 // loadChat sends request i of a load test: a non-streamed chat that must
@@ -443,16 +488,14 @@ func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
 
 	const bearer = "mF_9.B5f-4.1JqM0a9b8c7d6e5f"
 	const openAIKey = "sk-proj-Q7x2LmN9pR4sT6vW8yZ0aB3c"
-	secrets := []string{bearer, openAIKey, team.adminKey, "hunter2-Secret"}
+	secrets := secretSet{"bearer token": bearer, "OpenAI key": openAIKey, "gateway key": team.adminKey, "password": "hunter2-Secret"}
 	prompt := fmt.Sprintf("run curl -H 'Authorization: Bearer %s' with my gateway key %s and the key %s, then summarise", bearer, team.adminKey, openAIKey)
-	chat(t, team.url, team.adminKey, prompt)
-	for _, s := range secrets[:3] {
-		if !strings.Contains(eng.lastBody(), s) {
-			t.Errorf("the engine did not get the prompt as sent: %s is missing", s)
-		}
+	sendChat(t, team.url, team.adminKey, prompt)
+	if got := secrets.found(eng.lastBody()); len(got) != 3 {
+		t.Errorf("the engine got the prompt with %v, want it as sent, with the bearer token and both keys", got)
 	}
 	addNote(t, team.url, team.adminKey, "deploy with password=hunter2-Secret and Bearer "+bearer)
-	eventually(t, 10*time.Second, "the events in Postgres", func() bool {
+	pollUntil(t, 10*time.Second, "the events in Postgres", func() bool {
 		return countRows(t, gw.pool, countEvents, team.id) == 3
 	})
 
@@ -462,17 +505,15 @@ func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
 		if e.Kind == memory.KindPrompt {
 			stored = e
 		}
-		for _, s := range secrets {
-			if strings.Contains(e.Content, s) {
-				t.Errorf("the %s event keeps a secret: %q", e.Kind, e.Content)
-			}
+		if got := secrets.found(e.Content); len(got) > 0 {
+			t.Errorf("the %s event keeps %v: %q", e.Kind, got, secrets.mask(e.Content))
 		}
 	}
 	if n := strings.Count(stored.Content, memory.Redacted); n != 3 || !strings.Contains(stored.Content, "then summarise") {
-		t.Errorf("stored prompt %q: want its 3 secrets replaced by %s and the rest kept", stored.Content, memory.Redacted)
+		t.Errorf("stored prompt %q: want its 3 secrets replaced by %s and the rest kept", secrets.mask(stored.Content), memory.Redacted)
 	}
 
-	eventually(t, time.Minute, "delivery to weaviate", func() bool {
+	pollUntil(t, time.Minute, "delivery to weaviate", func() bool {
 		return countRows(t, gw.pool, countOutbox, team.id) == 0
 	})
 	if n := view.count(t, team.id); n != len(events) {
@@ -481,26 +522,50 @@ func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
 	for _, e := range events {
 		content, _ := view.object(t, team.id, e.ID)["content"].(string)
 		if content != e.Content {
-			t.Errorf("weaviate holds %q for %s event, Postgres %q", content, e.Kind, e.Content)
+			t.Errorf("weaviate holds %q for %s event, Postgres %q", secrets.mask(content), e.Kind, secrets.mask(e.Content))
 		}
-		for _, s := range secrets {
-			if strings.Contains(content, s) {
-				t.Errorf("weaviate keeps a secret in the %s event: %q", e.Kind, content)
-			}
+		if got := secrets.found(content); len(got) > 0 {
+			t.Errorf("weaviate keeps %v in the %s event", got, e.Kind)
 		}
 	}
 	if got := listEvents(t, team.url, team.adminKey, "q=summarise"); len(got) != 1 {
-		t.Errorf("search for summarise found %v", contents(got))
+		t.Errorf("search for summarise found %d events, want the prompt", len(got))
 	}
 	if got := listEvents(t, team.url, team.adminKey, "q=Q7x2LmN9pR4sT6vW8yZ0aB3c"); len(got) != 0 {
-		t.Errorf("search for a redacted key found %v", contents(got))
+		t.Errorf("search for the redacted OpenAI key found %d events", len(got))
 	}
 }
 
+// secretSet names the secrets a test plants, so that failures can say
+// which leaked without printing them.
+type secretSet map[string]string
+
+// found names the secrets text holds, sorted.
+func (s secretSet) found(text string) []string {
+	var names []string
+	for name, secret := range s {
+		if strings.Contains(text, secret) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// mask replaces each secret in text by its name.
+func (s secretSet) mask(text string) string {
+	for name, secret := range s {
+		text = strings.ReplaceAll(text, secret, "<"+name+">")
+	}
+	return text
+}
+
 // Exchanges answered just before Shutdown, and streams still running when
-// it begins, are all in Postgres once Shutdown returns.
+// it begins, are all in Postgres once Shutdown returns, even when their
+// writes are still waiting when Shutdown begins.
 func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
-	const answered, held, clients = 200, 3, 8
+	const held, clients = 3, 8
+	waves := []int{100, 50, 50} // requests answered before Shutdown
 	eng := newMemEngine(t)
 	cfg := testConfig(t)
 	cfg.EngineURL = eng.URL()
@@ -528,13 +593,28 @@ func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
 	key := memKey(t, gw, "default")
 	team := defaultTeamID(t, gw)
 
+	// Hold the recorder's writes back: a SHARE lock on memory_events lets
+	// reads through and makes every insert wait.
+	lockConn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lockConn.Close(context.Background())
+	lock, err := lockConn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN SHARE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
 	// Streams the engine holds after their first chunk.
 	release := eng.holdStreams()
 	defer release()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	defer client.CloseIdleConnections()
-	streams := make([]*http.Response, held)
-	for i := range streams {
+	readers := make([]*bufio.Reader, held)
+	for i := range readers {
 		body := fmt.Sprintf(`{"model":"tiny","messages":[{"role":"user","content":"held stream %d"}]}`, i)
 		req, _ := http.NewRequest("POST", gw.URL+"/api/chat", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
@@ -546,37 +626,47 @@ func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("held stream %d: status %d", i, resp.StatusCode)
 		}
-		streams[i] = resp
-	}
-	readers := make([]*bufio.Reader, held)
-	for i, resp := range streams {
 		readers[i] = bufio.NewReader(resp.Body)
 		if first := readLine(t, readers[i]); !strings.Contains(first, engineWords[0]) {
 			t.Fatalf("held stream %d began with %q", i, first)
 		}
 	}
 
-	// Requests answered just before Shutdown.
-	var wg sync.WaitGroup
-	var next, failures atomic.Int64
-	for range clients {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < answered; i = int(next.Add(1)) - 1 {
-				if err := loadChat(client, gw.URL, key, i); err != nil {
-					failures.Add(1)
-					t.Error(err)
+	// Requests answered just before Shutdown, in waves: the first two
+	// occupy the recorder's writers (each waits on the lock), so the last
+	// is still queued inside the gateway when Shutdown begins.
+	answered := 0
+	for w, n := range waves {
+		var wg sync.WaitGroup
+		var next, failures atomic.Int64
+		for range clients {
+			wg.Go(func() {
+				for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+					if err := loadChat(client, gw.URL, key, answered+i); err != nil {
+						failures.Add(1)
+						t.Error(err)
+					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
+		if failures.Load() > 0 {
+			t.FailNow()
+		}
+		answered += n
+		if w < 2 {
+			pollUntil(t, 10*time.Second, fmt.Sprintf("%d writes waiting on the lock", w+1), func() bool {
+				return lockWaiters(t, lockConn) >= w+1
+			})
+		}
 	}
-	wg.Wait()
-	if failures.Load() > 0 {
-		t.FailNow()
+	if n := countRows(t, gw.pool, countEvents, team); n != 0 {
+		t.Fatalf("%d events written through the lock", n)
 	}
 
 	go stop()
 	// Shutdown has begun once the gateway takes no new connections.
-	eventually(t, 10*time.Second, "the gateway to stop listening", func() bool {
+	pollUntil(t, 10*time.Second, "the gateway to stop listening", func() bool {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			return true
@@ -584,6 +674,12 @@ func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
 		c.Close()
 		return false
 	})
+	// Postgres ends the locking session a second after this statement,
+	// which releases the lock at a moment the test does not choose:
+	// Shutdown must wait for the writes however long that takes.
+	if _, err := lock.Exec(ctx, "SET idle_in_transaction_session_timeout = '1s'"); err != nil {
+		t.Fatal(err)
+	}
 	release()
 	for i, r := range readers {
 		rest, err := io.ReadAll(r)
@@ -617,6 +713,18 @@ func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
 	}
 }
 
+// lockWaiters counts the sessions of the database waiting for a lock.
+func lockWaiters(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var n int
+	err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+	if err != nil {
+		t.Fatalf("count lock waiters: %v", err)
+	}
+	return n
+}
+
 // A gateway started with ATTACH_MEM_WORKER=false stores events and
 // delivers none; a worker of its own, as `attach worker` runs, delivers
 // them, and what arrives later.
@@ -635,9 +743,9 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	team := defaultTeamID(t, gw)
 
 	for i := range n {
-		chat(t, gw.URL, key, fmt.Sprintf("worker prompt %d", i))
+		sendChat(t, gw.URL, key, fmt.Sprintf("worker prompt %d", i))
 	}
-	eventually(t, 10*time.Second, "the events in Postgres", func() bool {
+	pollUntil(t, 10*time.Second, "the events in Postgres", func() bool {
 		return countRows(t, gw.pool, countEvents, team) == 2*n
 	})
 	if gw.mem.worker != nil {
@@ -653,38 +761,50 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 		t.Errorf("weaviate holds %d events before any worker ran", c)
 	}
 
-	// The worker process: its own pool, its own metrics.
-	pool, err := pgxpool.New(context.Background(), cfg.DatabaseURL)
+	// The worker process, as `attach worker` makes it: its own pool, team
+	// directory and metrics.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	w, _, err := NewWorker(context.Background(), cfg, pool, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	sealer, err := tenants.NewSealer(cfg.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := tenants.NewDirectory(pool, sealer, log)
+	if err := dir.Load(ctx); err != nil {
+		t.Fatalf("load teams: %v", err)
+	}
+	w, _, err := NewWorker(ctx, cfg, pool, dir, prometheus.NewRegistry(), log)
 	if err != nil {
 		t.Fatalf("NewWorker: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	var running sync.WaitGroup
 	var runErr error
+	running.Go(func() { _ = dir.Run(ctx) })
+	running.Go(func() { runErr = w.Run(ctx) })
 	stopWorker := sync.OnceFunc(func() {
 		cancel()
-		runErr = <-done
+		running.Wait()
 	})
 	defer stopWorker()
 	began := time.Now()
-	eventually(t, time.Minute, "the worker to deliver", func() bool {
+	pollUntil(t, time.Minute, "the worker to deliver", func() bool {
 		return countRows(t, gw.pool, countOutbox, team) == 0
 	})
 	t.Logf("the worker delivered %d events in %s", 2*n, time.Since(began).Round(time.Millisecond))
-	if d := setDiff(pgIDs(t, gw.pool, team), view.ids(t, team)); d != "" {
+	if d := idSetDiff(pgIDs(t, gw.pool, team), view.ids(t, team)); d != "" {
 		t.Errorf("weaviate after the worker ran: %s", d)
 	}
-	eventually(t, 10*time.Second, "the worker listening", func() bool { return workerSessions(t, gw.pool) == 1 })
+	pollUntil(t, 10*time.Second, "the worker listening", func() bool { return workerSessions(t, gw.pool) == 1 })
 
 	// What the gateway records next reaches Weaviate through the worker.
-	chat(t, gw.URL, key, "one more prompt")
-	eventually(t, 30*time.Second, "the next exchange delivered", func() bool {
+	sendChat(t, gw.URL, key, "one more prompt")
+	pollUntil(t, 30*time.Second, "the next exchange delivered", func() bool {
 		return countRows(t, gw.pool, countEvents, team) == 2*n+2 && countRows(t, gw.pool, countOutbox, team) == 0
 	})
 	if c := view.count(t, team); c != 2*n+2 {
@@ -697,8 +817,8 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	}
 }
 
-// contents lists events' texts, for failure messages.
-func contents(events []memory.Event) []string {
+// eventTexts lists events' texts, for failure messages.
+func eventTexts(events []memory.Event) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = e.Kind + ": " + e.Content

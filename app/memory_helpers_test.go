@@ -225,9 +225,9 @@ func memberToken(t *testing.T, idp *oidctest.Provider, audience, sub string, sco
 	return idp.Sign(t, "RS256", claims)
 }
 
-// chat sends a non-streamed Ollama chat request with prompt and returns the
-// session the gateway gave it.
-func chat(t *testing.T, base, token, prompt string) string {
+// sendChat sends a non-streamed Ollama chat request with prompt and
+// returns the session the gateway gave it.
+func sendChat(t *testing.T, base, token, prompt string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{
 		"model":    "tiny",
@@ -289,10 +289,10 @@ func getEvent(t *testing.T, base, token, id string) memory.Event {
 	return e
 }
 
-// eventually polls cond until it holds, failing the test after within:
+// pollUntil polls cond until it holds, failing the test after within:
 // memory is written and delivered behind the request path. Delivery after
 // an outage waits out the worker's backoff, so callers choose the bound.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -447,8 +447,8 @@ func (v weaviateView) objectStatus(t *testing.T, teamID, id string) int {
 	return resp.StatusCode
 }
 
-// setDiff says what want has that got lacks and the reverse, a few of each.
-func setDiff(want, got map[string]bool) string {
+// idSetDiff says what want has that got lacks and the reverse, a few of each.
+func idSetDiff(want, got map[string]bool) string {
 	var missing, extra []string
 	for id := range want {
 		if !got[id] {
@@ -465,10 +465,10 @@ func setDiff(want, got map[string]bool) string {
 	}
 	slices.Sort(missing)
 	slices.Sort(extra)
-	return fmt.Sprintf("%d missing %v, %d unexpected %v", len(missing), firstFew(missing), len(extra), firstFew(extra))
+	return fmt.Sprintf("%d missing %v, %d unexpected %v", len(missing), firstIDs(missing), len(extra), firstIDs(extra))
 }
 
-func firstFew(s []string) []string { return s[:min(len(s), 5)] }
+func firstIDs(s []string) []string { return s[:min(len(s), 5)] }
 
 // metaString reads a text field of an event's metadata.
 func metaString(t *testing.T, e memory.Event, key string) string {
