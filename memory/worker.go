@@ -245,7 +245,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 		return 0, ctx.Err()
 	}
 
-	var done []string
+	var done, recovered []string
 	for _, b := range batches {
 		ids := make([]string, len(b.rows))
 		for i, r := range b.rows {
@@ -253,6 +253,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 		}
 		if b.err == nil {
 			done = append(done, ids...)
+			recovered = append(recovered, b.team)
 			continue
 		}
 		attempts := 0
@@ -272,6 +273,15 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 	if len(done) > 0 {
 		if _, err := tx.Exec(ctx, "DELETE FROM memory_outbox WHERE event_id = ANY($1::uuid[])", done); err != nil {
 			return 0, fmt.Errorf("remove delivered events: %w", err)
+		}
+	}
+	if len(recovered) > 0 {
+		// The team's sink took a batch: it is back, if it was away. The
+		// team's events still backing off would otherwise wait out up to
+		// MaxBackoff each.
+		if _, err := tx.Exec(ctx, `UPDATE memory_outbox SET next_attempt_at = now()
+			WHERE team_id = ANY($1::uuid[]) AND attempts > 0 AND next_attempt_at > now()`, recovered); err != nil {
+			return 0, fmt.Errorf("resume backed-off events: %w", err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

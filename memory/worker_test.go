@@ -311,3 +311,41 @@ func TestWorkerStops(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// Once a team's sink takes a batch again, the team's events that were
+// backing off after many failures go at once, not after their long wait.
+func TestRecoveryResumesBackedOffEvents(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	sink := newRecordingSink(BackendPostgres)
+	sink.setFailures(-1)
+	sinks := mustSinks(t, "", sink)
+	s := mustStore(t, pool, sinks)
+	old := addEvents(t, s, 10, team)
+
+	opts := fastWorkerOptions(nil)
+	opts.MaxBackoff = time.Hour
+	runWorker(t, mustWorker(t, pool, sinks, opts))
+	sink.waitUntil(ctx, t, func() bool {
+		var failed int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM memory_outbox WHERE attempts > 0`).Scan(&failed)
+		return err == nil && failed == len(old)
+	})
+	// As after a long outage: many failures, the next try an hour away.
+	if _, err := pool.Exec(ctx, `UPDATE memory_outbox SET attempts = 12, next_attempt_at = now() + interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+
+	sink.setFailures(0)
+	fresh := addEvents(t, s, 1, team)
+	sink.waitUntil(ctx, t, func() bool {
+		got, _ := sink.snapshot()
+		for _, id := range append(old, fresh...) {
+			if got[id] == 0 {
+				return false
+			}
+		}
+		return outboxCount(t, pool) == 0
+	})
+}
