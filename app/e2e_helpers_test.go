@@ -3,11 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -28,46 +24,6 @@ import (
 // pages set a Content-Security-Policy without 'unsafe-eval', so waiting goes
 // through DevTools queries (CSS or XPath), never through a predicate the
 // page itself would have to compile.
-
-// startGatewayOn is startGateway on a listener the test opened itself, for
-// when the gateway's address must be known before it starts: an OIDC
-// provider has to be told the console's redirect URI first.
-func startGatewayOn(t *testing.T, cfg Config, ln net.Listener) *gateway {
-	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	a, err := New(ctx, cfg, log)
-	if err != nil {
-		ln.Close()
-		t.Fatalf("start gateway: %v", err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := a.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		<-served
-	})
-	return &gateway{App: a, URL: cfg.PublicURL}
-}
-
-// listenLoopback opens a listener on a free loopback port.
-func listenLoopback(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
-}
 
 const e2ePassword = "correct horse battery staple"
 

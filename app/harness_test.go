@@ -120,21 +120,35 @@ func testConfig(t testing.TB) Config {
 
 func startGateway(t testing.TB, cfg Config) *gateway {
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return startGatewayOn(t, cfg, listenLoopback(t))
+}
+
+// testLogger discards the gateway's logs unless the tests run with -v.
+func testLogger() *slog.Logger {
 	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return startGatewayWithLog(t, cfg, log)
+	return slog.New(slog.NewJSONHandler(io.Discard, nil))
 }
 
 func startGatewayWithLog(t testing.TB, cfg Config, log *slog.Logger) *gateway {
 	t.Helper()
+	return startGatewayOnWithLog(t, cfg, listenLoopback(t), log)
+}
+
+// startGatewayOn is startGateway on a listener the test opened itself, for
+// when the gateway's address must be known before it starts (an OIDC
+// provider has to be told the console's redirect URI first).
+func startGatewayOn(t testing.TB, cfg Config, ln net.Listener) *gateway {
+	t.Helper()
+	return startGatewayOnWithLog(t, cfg, ln, testLogger())
+}
+
+func startGatewayOnWithLog(t testing.TB, cfg Config, ln net.Listener, log *slog.Logger) *gateway {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The default public URL names port 8080; the test's is the listener's.
 	if cfg.PublicURL == "" || cfg.PublicURL == "http://localhost:8080" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
@@ -154,6 +168,16 @@ func startGatewayWithLog(t testing.TB, cfg Config, log *slog.Logger) *gateway {
 		<-served
 	})
 	return &gateway{App: a, URL: "http://" + ln.Addr().String()}
+}
+
+// listenLoopback opens a listener on a free loopback port.
+func listenLoopback(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 // sidecar starts a real OIDC provider, an engine and a gateway in side-car
