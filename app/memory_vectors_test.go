@@ -79,6 +79,11 @@ func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
 	if got := api.do("PUT", "/teams/vec/memory", `{"embed_model":"concepts"}`, 200); got["effective_backend"] != "weaviate" {
 		t.Fatalf("memory settings = %v", got)
 	}
+	team, _ := gw.dir.Team("vec")
+	audit, _, err := gw.store.ListAudit(t.Context(), team.Team.ID, tenants.Page{})
+	if err != nil || len(audit) == 0 || audit[0].Action != "memory.settings" || audit[0].ActorName != "admin token" {
+		t.Fatalf("newest audit entry = %+v, %v; want the settings change by the admin token", audit, err)
+	}
 
 	for _, note := range []string{"My cat sleeps all day.", "The car needs fuel.", "Rain is expected."} {
 		resp, body := call(t, "POST", gw.URL+"/t/vec/mem/events", key, `{"kind":"note","content":"`+note+`"}`)
