@@ -5,12 +5,20 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/attach-dev/attach-gateway/memory"
 )
 
 // BenchmarkGatewayChat sends a small non-streamed chat request through the
 // whole gateway (team lookup, cached JWT verification, identity stamping,
-// proxy) to a fasthttp engine on loopback, one request at a time.
+// proxy) to a fasthttp engine on loopback, one request at a time, with
+// memory mirroring off and on.
 func BenchmarkGatewayChat(b *testing.B) {
+	b.Run("mirroring-off", func(b *testing.B) { benchGatewayChat(b, memory.BackendNone) })
+	b.Run("mirroring-on", func(b *testing.B) { benchGatewayChat(b, memory.BackendPostgres) })
+}
+
+func benchGatewayChat(b *testing.B, memBackend string) {
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -23,7 +31,7 @@ func BenchmarkGatewayChat(b *testing.B) {
 	go srv.Serve(up)
 	defer srv.Shutdown()
 
-	gw, idp := benchGateway(b, "http://"+up.Addr().String())
+	gw, idp := benchGateway(b, "http://"+up.Addr().String(), memBackend)
 	tok := idp.Token(b, "api://default")
 
 	client := &fasthttp.HostClient{Addr: gw.URL[len("http://"):]}

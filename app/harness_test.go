@@ -263,9 +263,10 @@ func teamInput(slug string) tenants.TeamInput { return tenants.TeamInput{Slug: s
 
 // benchGateway is a side-car gateway for benchmarks, logging at warn so the
 // figures are the request path's, not the log writer's.
-func benchGateway(b *testing.B, engineURL string) (*gateway, *oidctest.Provider) {
+func benchGateway(b *testing.B, engineURL, memBackend string) (*gateway, *oidctest.Provider) {
 	idp := oidctest.Start(b, oidctest.Options{})
 	cfg := testConfig(b)
 	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", engineURL
+	cfg.MemBackend = memBackend
 	return startGateway(b, cfg), idp
 }

@@ -17,7 +17,7 @@ import (
 type RecorderOptions struct {
 	Redactor   *Redactor     // nil: the built-in rules only
 	MaxContent int           // bytes of text kept per event; 0: DefaultMaxContent
-	QueueSize  int           // exchanges that may wait before Record blocks; 0: 1024
+	QueueSize  int           // exchanges that may wait before Record blocks; 0: 4096
 	BatchSize  int           // events per write; 0: 500
 	BatchWait  time.Duration // longest a batch waits to fill up; 0: 20ms
 	Writers    int           // batches written at once; 0: 2
@@ -40,7 +40,9 @@ func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
 		o.MaxContent = DefaultMaxContent
 	}
 	if o.QueueSize <= 0 {
-		o.QueueSize = 1024
+		// Room for a window's exchanges at far more requests per second
+		// than one gateway serves.
+		o.QueueSize = 4096
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
@@ -73,6 +75,8 @@ type Recorder struct {
 	mu     sync.RWMutex // Record sends under a read lock; Close takes it to close the queue
 	closed bool
 	queue  chan queued
+	// closing ends the collector's wait for a window to fill.
+	closing chan struct{}
 	// batches go from the parsing goroutine to the writers.
 	batches chan []Event
 	done    chan struct{} // closed once everything queued is written or lost
@@ -101,6 +105,7 @@ func NewRecorder(pool *pgxpool.Pool, backends *Backends, opts RecorderOptions) (
 		clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent},
 		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
 		queue:   make(chan queued, opts.QueueSize),
+		closing: make(chan struct{}),
 		batches: make(chan []Event, opts.Writers),
 		done:    make(chan struct{}),
 		ctx:     ctx, cancel: cancel,
@@ -154,6 +159,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.closed {
 		r.closed = true
+		close(r.closing)
 		close(r.queue)
 	}
 	r.mu.Unlock()
@@ -172,41 +178,59 @@ func (r *Recorder) Close(ctx context.Context) error {
 // the writers when it is full or BatchWait after its first event.
 func (r *Recorder) collect() {
 	defer close(r.batches)
-	var batch []Event
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	flush := func() {
-		timer.Stop()
+	for {
+		first, ok := <-r.queue
+		if !ok {
+			return
+		}
+		// Let the window's exchanges gather before parsing any: the
+		// collector then wakes once per window instead of once per
+		// exchange, and its parsing does not land on the heels of each
+		// request, where it would delay the next one on the same CPU.
+		timer := time.NewTimer(r.opts.BatchWait)
+		select {
+		case <-timer.C:
+		case <-r.closing:
+			timer.Stop()
+		}
+		batch := r.parse(nil, first)
+		closed := false
+	drain:
+		for {
+			select {
+			case item, ok := <-r.queue:
+				if !ok {
+					closed = true
+					break drain
+				}
+				batch = r.parse(batch, item)
+				if len(batch) >= r.opts.BatchSize {
+					r.batches <- batch
+					batch = nil
+				}
+			default:
+				break drain
+			}
+		}
 		if len(batch) > 0 {
 			r.batches <- batch
-			batch = nil
+		}
+		if closed {
+			return
 		}
 	}
-	for {
-		select {
-		case item, ok := <-r.queue:
-			if !ok {
-				flush()
-				return
-			}
-			r.metrics.queued(-1)
-			events, err := r.clean.exchangeEvents(item.x, item.end)
-			if err != nil {
-				r.log.Error("memory: cannot read exchange", "team", item.x.TeamID, "err", err)
-				r.metrics.recordFailed(2)
-				continue
-			}
-			if len(batch) == 0 {
-				timer.Reset(r.opts.BatchWait)
-			}
-			batch = append(batch, events...)
-			if len(batch) >= r.opts.BatchSize {
-				flush()
-			}
-		case <-timer.C:
-			flush()
-		}
+}
+
+// parse turns a queued exchange into events appended to batch.
+func (r *Recorder) parse(batch []Event, item queued) []Event {
+	r.metrics.queued(-1)
+	events, err := r.clean.exchangeEvents(item.x, item.end)
+	if err != nil {
+		r.log.Error("memory: cannot read exchange", "team", item.x.TeamID, "err", err)
+		r.metrics.recordFailed(2)
+		return batch
 	}
+	return append(batch, events...)
 }
 
 func (r *Recorder) write() {
