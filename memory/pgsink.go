@@ -41,8 +41,8 @@ func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]Eve
 	where, args := f.where(args)
 	rows, err := s.pool.Query(ctx, "SELECT "+eventSelect+`
 		FROM memory_events, websearch_to_tsquery('simple', $1) AS q
-		WHERE `+where+` AND to_tsvector('simple', content) @@ q
-		ORDER BY ts_rank(to_tsvector('simple', content), q) DESC, id DESC
+		WHERE `+where+` AND content_tsv @@ q
+		ORDER BY ts_rank(content_tsv, q) DESC, id DESC
 		LIMIT `+strconv.Itoa(f.Limit), args...)
 	if err != nil {
 		return nil, dbErr("search events", err)

@@ -18,18 +18,18 @@ CREATE TABLE memory_events (
     truncated   boolean NOT NULL DEFAULT false,
     task_id     text NOT NULL DEFAULT '',
     metadata    jsonb,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- 'simple': no stemming and no stop words, so a search finds the words
+    -- as written, in any language. Stored, so ranking the matches of a
+    -- search does not parse every matching text again.
+    content_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED
 );
 CREATE INDEX memory_events_team ON memory_events (team_id, id DESC);
 CREATE INDEX memory_events_session ON memory_events (team_id, session, id);
 CREATE INDEX memory_events_user ON memory_events (team_id, "user", id);
 -- Most events (chat prompts and answers) belong to no task.
 CREATE INDEX memory_events_task ON memory_events (team_id, task_id, id) WHERE task_id <> '';
--- Full-text search. 'simple': no stemming and no stop words, so a search
--- finds the words as written, in any language. An expression index rather
--- than a stored column: every event is written, few are searched, and the
--- stored vector would double what each insert writes.
-CREATE INDEX memory_events_search ON memory_events USING gin (to_tsvector('simple', content));
+CREATE INDEX memory_events_search ON memory_events USING gin (content_tsv);
 
 -- One row per event still to be delivered to the team's sink. Workers claim
 -- due rows with FOR UPDATE SKIP LOCKED and delete them in the transaction
