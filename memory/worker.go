@@ -275,17 +275,21 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("remove delivered events: %w", err)
 		}
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit delivery: %w", err)
+	}
 	if len(recovered) > 0 {
 		// The team's sink took a batch: it is back, if it was away. The
 		// team's events still backing off would otherwise wait out up to
-		// MaxBackoff each.
-		if _, err := tx.Exec(ctx, `UPDATE memory_outbox SET next_attempt_at = now()
-			WHERE team_id = ANY($1::uuid[]) AND attempts > 0 AND next_attempt_at > now()`, recovered); err != nil {
-			return 0, fmt.Errorf("resume backed-off events: %w", err)
+		// MaxBackoff each. Rows another worker holds are skipped, not
+		// waited for: two workers each waiting on the other's rows would
+		// deadlock, and the loser's delivered batch would go out again.
+		if _, err := w.pool.Exec(ctx, `UPDATE memory_outbox SET next_attempt_at = now()
+			WHERE event_id IN (SELECT event_id FROM memory_outbox
+				WHERE team_id = ANY($1::uuid[]) AND attempts > 0 AND next_attempt_at > now()
+				FOR UPDATE SKIP LOCKED)`, recovered); err != nil {
+			w.log.Warn("memory: cannot resume backed-off events", "err", err)
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit delivery: %w", err)
 	}
 
 	now := time.Now()
