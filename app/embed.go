@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app/netguard"
+	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -45,11 +45,7 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 	if err != nil {
 		return nil, err
 	}
-	base := strings.TrimRight(eng.BaseURL, "/")
-	if path == "/v1/embeddings" && strings.HasSuffix(base, "/v1") {
-		path = "/embeddings"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, proxy.UpstreamURL(eng.BaseURL, path), bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: bad base URL", eng.Name)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/netguard"
+	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -91,11 +92,7 @@ func (p *prober) probeURL(ctx context.Context, dialect, baseURL, apiKey string) 
 	if dialect == tenants.DialectOpenAI {
 		path = "/v1/models"
 	}
-	base := strings.TrimRight(baseURL, "/")
-	if path == "/v1/models" && strings.HasSuffix(base, "/v1") {
-		path = "/models"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxy.UpstreamURL(baseURL, path), nil)
 	if err != nil {
 		return nil, 0, errors.New("the base URL is not valid")
 	}

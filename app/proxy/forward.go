@@ -179,6 +179,13 @@ func appendUpstreamURL(dst []byte, base, path string, query []byte) []byte {
 	return dst
 }
 
+// UpstreamURL is the engine URL for path under base, by the same rule the
+// proxy follows, for the gateway's own calls to engines (model probes,
+// embeddings).
+func UpstreamURL(base, path string) string {
+	return string(appendUpstreamURL(nil, base, path, nil))
+}
+
 // hasPrefixFold is bytes.HasPrefix, ignoring ASCII case.
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
