@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Local:      local,
 		HTTPClient: policy.HTTPClient(10 * time.Second),
 	})
-	if a.mem, err = a.startMemory(ctx, policy); err != nil {
+	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err
 	}
 	a.proxy = proxy.New(proxy.Config{

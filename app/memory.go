@@ -45,41 +45,55 @@ func NewSinks(ctx context.Context, cfg Config, pool *pgxpool.Pool) (*memory.Sink
 	return memory.NewSinks(cfg.MemBackend, sinks...)
 }
 
+// memoryParts are what the server and `attach worker` both build from the
+// configuration: the sinks, metrics, redactor and embedder.
+type memoryParts struct {
+	sinks    *memory.Sinks
+	metrics  *memory.Metrics
+	redactor *memory.Redactor
+	embedder *embedder
+}
+
+func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *tenants.Directory, reg prometheus.Registerer) (memoryParts, error) {
+	var p memoryParts
+	var err error
+	if p.sinks, err = NewSinks(ctx, cfg, pool); err != nil {
+		return p, err
+	}
+	if p.metrics, err = memory.NewMetrics(reg); err != nil {
+		return p, err
+	}
+	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {
+		return p, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
+	}
+	p.embedder = newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks})
+	return p, nil
+}
+
+func (p memoryParts) worker(pool *pgxpool.Pool, log *slog.Logger) (*memory.Worker, error) {
+	return memory.NewWorker(pool, p.sinks, memory.WorkerOptions{
+		Redactor: p.redactor, Embedder: p.embedder, Metrics: p.metrics, Logger: log,
+	})
+}
+
 // NewWorker makes a delivery worker for `attach worker`. dir supplies the
 // engines that compute vectors for teams that name an embedding model; the
 // caller keeps it current (Directory.Run).
 func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *tenants.Directory, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
-	sinks, err := NewSinks(ctx, cfg, pool)
+	p, err := newMemoryParts(ctx, cfg, pool, dir, reg)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := memory.NewMetrics(reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	redactor, err := memory.NewRedactor(cfg.MemRedact)
-	if err != nil {
-		return nil, nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
-	}
-	emb := newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks})
-	w, err := memory.NewWorker(pool, sinks, memory.WorkerOptions{Redactor: redactor, Embedder: emb, Metrics: m, Logger: log})
-	return w, m, err
+	w, err := p.worker(pool, log)
+	return w, p.metrics, err
 }
 
-func (a *App) startMemory(ctx context.Context, policy netguard.Policy) (*memoryBus, error) {
-	sinks, err := NewSinks(ctx, a.cfg, a.pool)
+func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
+	p, err := newMemoryParts(ctx, a.cfg, a.pool, a.dir, a.metrics.registry)
 	if err != nil {
 		return nil, err
 	}
-	m, err := memory.NewMetrics(a.metrics.registry)
-	if err != nil {
-		return nil, err
-	}
-	redactor, err := memory.NewRedactor(a.cfg.MemRedact)
-	if err != nil {
-		return nil, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
-	}
-	b := &memoryBus{sinks: sinks}
+	b := &memoryBus{sinks: p.sinks}
 	if b.backends, err = memory.NewBackends(a.pool, a.cfg.MemBackend, a.log); err != nil {
 		return nil, err
 	}
@@ -87,21 +101,18 @@ func (a *App) startMemory(ctx context.Context, policy netguard.Policy) (*memoryB
 		return nil, fmt.Errorf("load memory settings: %w", err)
 	}
 	if b.recorder, err = memory.NewRecorder(a.pool, b.backends, memory.RecorderOptions{
-		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Sinks: sinks, Metrics: m, Logger: a.log,
+		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Sinks: p.sinks, Metrics: p.metrics, Logger: a.log,
 	}); err != nil {
 		return nil, err
 	}
-	emb := newEmbedder(a.dir, policy)
-	if b.store, err = memory.NewStore(a.pool, sinks, memory.StoreOptions{
-		Redactor: redactor, MaxContent: a.cfg.MemMaxContent, Embedder: emb, Metrics: m,
+	if b.store, err = memory.NewStore(a.pool, p.sinks, memory.StoreOptions{
+		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Embedder: p.embedder, Metrics: p.metrics,
 	}); err != nil {
 		return nil, err
 	}
 	b.api = memory.NewAPI(b.store, a.log)
 	if a.cfg.MemWorker {
-		if b.worker, err = memory.NewWorker(a.pool, sinks, memory.WorkerOptions{
-			Redactor: redactor, Embedder: emb, Metrics: m, Logger: a.log,
-		}); err != nil {
+		if b.worker, err = p.worker(a.pool, a.log); err != nil {
 			return nil, err
 		}
 	}
