@@ -23,6 +23,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -47,6 +48,9 @@ type env struct {
 type envOptions struct {
 	oidc      func(publicURL string) OIDCConfig // SSO provider, started once the URL is known
 	publicURL string                            // override the PublicURL (e.g. https)
+	pool      *pgxpool.Pool                     // the database, when the test needs it too
+	memory    MemoryStore                       // the team's memory, for the memory pages
+	backends  []string                          // memory backends a team may choose
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -59,7 +63,10 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: tenants.NewStore(pgtest.New(t), sealer), logs: &logBuffer{}}
+	if o.pool == nil {
+		o.pool = pgtest.New(t)
+	}
+	e := &env{t: t, store: tenants.NewStore(o.pool, sealer), logs: &logBuffer{}}
 	e.minter = &testMinter{tokens: map[string]mintedFor{}}
 	e.prober = &testProber{}
 
@@ -80,7 +87,10 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Store:  e.store,
 		Prober: e.prober,
 		Minter: e.minter,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Memory: o.memory,
+		// Memory backends a team may choose.
+		MemoryBackends: o.backends,
+		Logger:         slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

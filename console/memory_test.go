@@ -1,12 +1,9 @@
 package console
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,14 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
-	"github.com/attach-dev/attach-gateway/web"
 )
 
 // memEnv is the console of env with a real memory store beside the
@@ -35,10 +29,6 @@ type memEnv struct {
 func newMemEnv(t testing.TB) *memEnv {
 	t.Helper()
 	pool := pgtest.New(t)
-	sealer, err := tenants.NewSealer(bytes.Repeat([]byte{7}, tenants.SecretKeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	sinks, err := memory.NewSinks("", memory.NewPostgresSink(pool))
 	if err != nil {
 		t.Fatal(err)
@@ -47,26 +37,7 @@ func newMemEnv(t testing.TB) *memEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: tenants.NewStore(pool, sealer), logs: &logBuffer{},
-		minter: &testMinter{tokens: map[string]mintedFor{}}, prober: &testProber{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.URL = "http://" + ln.Addr().String()
-	e.console, err = New(Config{PublicURL: e.URL, CookieKey: bytes.Repeat([]byte{9}, 32)}, Deps{
-		Store: e.store, Prober: e.prober, Minter: e.minter,
-		Memory: mem, MemoryBackends: sinks.Names(),
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.app = fiber.New(fiber.Config{DisableStartupMessage: true})
-	e.app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(web.Static())}))
-	e.console.Mount(e.app.Group(Base))
-	go func() { _ = e.app.Listener(ln) }()
-	t.Cleanup(func() { _ = e.app.Shutdown() })
+	e := newEnv(t, envOptions{pool: pool, memory: mem, backends: sinks.Names()})
 	return &memEnv{env: e, pool: pool, mem: mem}
 }
 
