@@ -294,11 +294,18 @@ func (r *Recorder) insert(events []Event) error {
 	queue := func(teamID string) bool {
 		return r.opts.Sinks == nil || r.backends == nil || r.opts.Sinks.Queued(r.backends.Of(teamID))
 	}
-	if err := insertEvents(ctx, tx, events, queue); err != nil {
+	gone, err := insertEvents(ctx, tx, events, queue)
+	if err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit events: %w", err)
+	}
+	if gone > 0 {
+		// Deleting a team deletes its memory; what it said just before
+		// goes with it.
+		r.log.Info("memory: events of a deleted team not stored", "events", gone)
+		r.metrics.recordFailed(gone)
 	}
 	return nil
 }

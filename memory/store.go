@@ -143,7 +143,11 @@ func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
 			return fmt.Errorf("add events: %w", ErrDisabled)
 		}
 		queued := s.sinks.Queued(resolved)
-		return insertEvents(ctx, tx, out, func(string) bool { return queued })
+		gone, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
+		if err == nil && gone > 0 {
+			err = fmt.Errorf("add events: team %w", ErrNotFound)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
