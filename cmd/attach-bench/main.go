@@ -1,9 +1,12 @@
 // Command attach-bench measures what the gateway costs. In one run it loads a
 // minimal local engine directly, through a plain nginx reverse proxy and
 // through the gateway with JWT verification on, with wrk, and prints
-// requests/s, p50 and p99 for each and how the proxies compare.
+// requests/s, p50 and p99 for each and how the proxies compare. The gateway
+// runs twice, with memory mirroring off and on; on a machine with two CPUs
+// or more both are measured once more with their Postgres moved to a CPU of
+// its own, as when Postgres is a server of its own.
 //
-//	go run ./cmd/attach-bench [-duration 10s] [-conns 32] [-skip-nginx]
+//	go run ./cmd/attach-bench [-duration 10s] [-conns 32] [-skip-nginx] [-skip-db-apart]
 //
 // It needs bin/attach (make build), nginx and wrk (make deps).
 package main
@@ -24,6 +27,7 @@ type options struct {
 	warmup       time.Duration
 	conns        int
 	skipNginx    bool
+	skipDBApart  bool
 	bin          string
 	logLevel     string
 	memBackend   string
@@ -39,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the uncounted wrk run before each measured one (0: none)")
 	flag.IntVar(&o.conns, "conns", 32, "connections in the throughput phase (wrk -t2 -cN)")
 	flag.BoolVar(&o.skipNginx, "skip-nginx", false, "do not measure the nginx reverse proxy")
+	flag.BoolVar(&o.skipDBApart, "skip-db-apart", false, "do not measure the gateways again with their Postgres on a CPU of its own")
 	flag.StringVar(&o.bin, "attach", "bin/attach", "gateway binary (make build)")
 	flag.StringVar(&o.logLevel, "log-level", "info", "the gateway's ATTACH_LOG_LEVEL; info keeps access logs on, as in production")
 	flag.StringVar(&o.memBackend, "mem-backend", "postgres", "MEM_BACKEND of the mirroring gateway (postgres or weaviate; weaviate also needs -weaviate-url); the other gateway runs with none")
@@ -82,7 +87,7 @@ func (o options) validate() error {
 		return errors.New("-conns must be at least 2 (wrk -t2 needs a connection per thread)")
 	}
 	// The token lives one hour; every run must finish inside it.
-	runs := 2 * 4 * (o.duration + o.warmup)
+	runs := 2 * 6 * (o.duration + o.warmup)
 	if runs > 50*time.Minute {
 		return fmt.Errorf("-duration and -warmup add up to %s of load; keep it under 50m (the token lives 1h)", runs)
 	}

@@ -27,9 +27,11 @@ type report struct {
 // phaseReport holds every target's numbers for one wrk setting and how the
 // proxies compare with calling the upstream directly.
 type phaseReport struct {
-	Name    string         `json:"name"`
-	Threads int            `json:"threads"`
-	Conns   int            `json:"conns"`
+	Name    string `json:"name"`
+	Threads int    `json:"threads"`
+	Conns   int    `json:"conns"`
+	// DBApart: Postgres ran on a CPU of its own, the rest on the others.
+	DBApart bool           `json:"db_apart,omitempty"`
 	Results []targetResult `json:"results"`
 
 	// Throughput ratios: 1.0 means the proxy costs nothing.
@@ -112,8 +114,10 @@ func (r *report) printTable(w io.Writer) error {
 		if p.NginxAddedP50us != nil {
 			p50 = append(p50, fmt.Sprintf("nginx %+.0f µs", *p.NginxAddedP50us))
 		}
-		fmt.Fprintf(w, "%s (-t%d -c%d): req/s %s; p50 added over direct: %s\n",
-			p.Name, p.Threads, p.Conns, strings.Join(rps, ", "), strings.Join(p50, ", "))
+		if len(rps) > 0 || len(p50) > 0 {
+			fmt.Fprintf(w, "%s (-t%d -c%d): req/s %s; p50 added over direct: %s\n",
+				p.Name, p.Threads, p.Conns, strings.Join(rps, ", "), strings.Join(p50, ", "))
+		}
 		if p.MemOverNoMemRPS != nil && p.MemOverNoMemP50 != nil {
 			fmt.Fprintf(w, "%s: mirroring on/off req/s %.3f, p50 %.3f (aim: within 5%%)\n",
 				p.Name, *p.MemOverNoMemRPS, *p.MemOverNoMemP50)

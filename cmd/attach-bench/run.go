@@ -30,6 +30,9 @@ type phase struct {
 	name    string
 	threads int
 	conns   int
+	// dbApart phases run the two gateways only, with Postgres on a CPU of
+	// its own (see cpuSplit).
+	dbApart bool
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -138,6 +141,7 @@ func run(ctx context.Context, o options) (err error) {
 	}
 
 	fmt.Fprintln(os.Stderr, "starting two gateways, mirroring off and on (each first start creates a Postgres cluster)...")
+	var gatewayPids []int
 	for _, g := range []struct{ name, mem string }{{targetGateway, "none"}, {targetGatewayMem, o.memBackend}} {
 		port, err := freePort()
 		if err != nil {
@@ -163,6 +167,7 @@ func run(ctx context.Context, o options) (err error) {
 			return err
 		}
 		defer stopChild(gw, 40*time.Second)
+		gatewayPids = append(gatewayPids, gw.cmd.Process.Pid)
 		warnings, err := checkGateway(ctx, up, base, token)
 		if err != nil {
 			return fmt.Errorf("%s: %w\nlast lines of %s:\n%s", g.name, err, gwLog, tailFile(gwLog, 10))
@@ -175,7 +180,14 @@ func run(ctx context.Context, o options) (err error) {
 		{name: "latency", threads: 1, conns: 1},
 		{name: "throughput", threads: 2, conns: o.conns},
 	}
-	if rep.Phases, err = measure(ctx, wrkBin, o, phases, targets); err != nil {
+	split, canSplit := splitCPUs()
+	if canSplit && !o.skipDBApart {
+		phases = append(phases,
+			phase{name: "latency/db-apart", threads: 1, conns: 1, dbApart: true},
+			phase{name: "throughput/db-apart", threads: 2, conns: o.conns, dbApart: true})
+	}
+	apart := func() error { return separateDatabase(split, gatewayPids) }
+	if rep.Phases, err = measure(ctx, wrkBin, o, phases, targets, apart); err != nil {
 		return err
 	}
 
@@ -214,11 +226,24 @@ func stopChild(c *child, grace time.Duration) {
 // measure runs wrk for every phase and target. Targets take turns within
 // each phase, so slow drift of a shared machine (other load, thermal limits)
 // touches every target alike.
-func measure(ctx context.Context, wrkBin string, o options, phases []phase, targets []target) ([]phaseReport, error) {
+//
+// The db-apart phases come last: apart moves Postgres to its own CPU before
+// the first of them, for good.
+func measure(ctx context.Context, wrkBin string, o options, phases []phase, targets []target, apart func() error) ([]phaseReport, error) {
 	var reports []phaseReport
+	separated := false
 	for _, ph := range phases {
-		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns}
+		if ph.dbApart && !separated {
+			if err := apart(); err != nil {
+				return nil, fmt.Errorf("give Postgres a CPU of its own: %w", err)
+			}
+			separated = true
+		}
+		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns, DBApart: ph.dbApart}
 		for _, t := range targets {
+			if ph.dbApart && t.name != targetGateway && t.name != targetGatewayMem {
+				continue
+			}
 			r := wrkRun{URL: t.url, Script: t.script, Threads: ph.threads, Conns: ph.conns}
 			if o.warmup > 0 {
 				r.Duration = o.warmup
