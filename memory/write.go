@@ -1,16 +1,22 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
-var eventColumns = []string{"id", "team_id", "user", "session", "kind", "role", "model", "engine",
+var eventColumns = []string{"id", "team_id", `"user"`, "session", "kind", "role", "model", "engine",
 	"content", "truncated", "task_id", "metadata", "created_at"}
+
+var (
+	copyEvents = "COPY memory_events (" + strings.Join(eventColumns, ", ") + ") FROM STDIN (FORMAT binary)"
+	copyOutbox = "COPY memory_outbox (event_id, team_id) FROM STDIN (FORMAT binary)"
+)
 
 // insertEvents stores events and queues each for delivery to its team's
 // sink, in tx: an event is in the outbox exactly when it is stored and
@@ -28,8 +34,9 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 	if err != nil {
 		return 0, err
 	}
-	rows := make([][]any, 0, len(events))
-	outbox := make([][]any, 0, len(events))
+	rows := newCopyRows(len(eventColumns), 200*len(events))
+	var outbox *copyRows
+	stored := 0
 	for i, e := range events {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
@@ -40,31 +47,44 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 			gone++
 			continue
 		}
-		// Types pgx encodes directly: a uuid.UUID or a string for jsonb
-		// would go through driver.Valuer and a failed plan first, which
-		// was a third of the recorder's CPU.
-		var meta []byte
-		if len(e.Metadata) > 0 {
-			meta = e.Metadata
-		}
+		stored++
 		// Identity and names come from tokens and clients; Postgres text
 		// cannot hold NUL, and one bad byte must not fail a whole batch.
-		rows = append(rows, []any{pgtype.UUID{Bytes: id, Valid: true}, pgtype.UUID{Bytes: team, Valid: true}, sanitize(e.User), sanitize(e.Session), e.Kind, sanitize(e.Role),
-			sanitize(e.Model), sanitize(e.Engine), e.Content, e.Truncated, sanitize(e.TaskID), meta, e.CreatedAt})
+		// Content and metadata are cleaned already.
+		rows.row()
+		rows.uuid(id)
+		rows.uuid(team)
+		rows.text(sanitize(e.User))
+		rows.text(sanitize(e.Session))
+		rows.text(e.Kind)
+		rows.text(sanitize(e.Role))
+		rows.text(sanitize(e.Model))
+		rows.text(sanitize(e.Engine))
+		rows.text(e.Content)
+		rows.bool(e.Truncated)
+		rows.text(sanitize(e.TaskID))
+		rows.jsonb(e.Metadata)
+		rows.timestamptz(e.CreatedAt)
 		if queue(e.TeamID) {
-			outbox = append(outbox, []any{pgtype.UUID{Bytes: id, Valid: true}, pgtype.UUID{Bytes: team, Valid: true}})
+			if outbox == nil {
+				outbox = newCopyRows(2, 40*len(events))
+			}
+			outbox.row()
+			outbox.uuid(id)
+			outbox.uuid(team)
 		}
 	}
-	if len(rows) == 0 {
+	if stored == 0 {
 		return gone, nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memory_events"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+	conn := tx.Conn().PgConn()
+	if _, err := conn.CopyFrom(ctx, bytes.NewReader(rows.end()), copyEvents); err != nil {
 		return 0, dbErr("store events", err)
 	}
-	if len(outbox) == 0 {
+	if outbox == nil {
 		return gone, nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"memory_outbox"}, []string{"event_id", "team_id"}, pgx.CopyFromRows(outbox)); err != nil {
+	if _, err := conn.CopyFrom(ctx, bytes.NewReader(outbox.end()), copyOutbox); err != nil {
 		return 0, dbErr("queue events for delivery", err)
 	}
 	return gone, nil

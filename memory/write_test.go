@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -126,4 +128,69 @@ func waitFor(t *testing.T, cond func() bool) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// Every column survives the binary COPY: text in any script, empty and
+// NULL metadata, both truth values, and times to the microsecond, also
+// before 2000, where Postgres counts backwards.
+func TestInsertEventsRoundTrip(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "trip")
+	at := time.Date(2026, 11, 26, 3, 4, 5, 123456000, time.UTC)
+	var in []Event
+	for i, e := range []Event{
+		{User: "alice@example.com", Session: "s-1", Kind: KindPrompt, Role: "user", Model: "llama3", Engine: "local",
+			Content: "Grüße, 世界! \"quoted\" \\ back\nslash", Metadata: []byte(`{"path":"/api/chat","stream":true,"n":[1,2]}`), CreatedAt: at},
+		{User: "bob", Kind: KindResponse, Role: "assistant", Content: "", Truncated: true, TaskID: "task-7", CreatedAt: at.Add(time.Microsecond)},
+		{User: "carol", Kind: KindNote, Content: "old", Metadata: []byte(`{}`), CreatedAt: time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+	} {
+		e.ID = noteEvent(t, team, "").ID
+		e.TeamID = team
+		if i == 0 {
+			e.User = "alice\x00@example.com" // NUL is dropped on the way in
+		}
+		in = append(in, e)
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := insertEvents(ctx, tx, in, func(string) bool { return false })
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in[0].User = "alice@example.com"
+	for _, want := range in {
+		got, err := scanEvent(pool.QueryRow(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE id = $1", want.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.CreatedAt.Equal(want.CreatedAt) {
+			t.Errorf("created_at %v, want %v", got.CreatedAt, want.CreatedAt)
+		}
+		got.CreatedAt, want.CreatedAt = time.Time{}, time.Time{}
+		gotMeta, wantMeta := string(got.Metadata), string(want.Metadata)
+		got.Metadata, want.Metadata = nil, nil
+		if got.ID != want.ID || got.TeamID != want.TeamID || got.User != want.User || got.Session != want.Session ||
+			got.Kind != want.Kind || got.Role != want.Role || got.Model != want.Model || got.Engine != want.Engine ||
+			got.Content != want.Content || got.Truncated != want.Truncated || got.TaskID != want.TaskID {
+			t.Errorf("read back\n%+v\nwant\n%+v", got, want)
+		}
+		// jsonb normalises spacing; compare documents.
+		if (gotMeta == "") != (wantMeta == "") || (wantMeta != "" && !jsonEqual(t, gotMeta, wantMeta)) {
+			t.Errorf("metadata %q, want %q", gotMeta, wantMeta)
+		}
+	}
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(x, y)
 }

@@ -1,0 +1,82 @@
+package memory
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// copyRows builds the body of a COPY ... FROM STDIN (FORMAT binary) for a
+// fixed row shape. Every exchange the gateway proxies becomes two rows, and
+// pgx's general CopyFrom plans and encodes each value through its type map,
+// which cost more CPU than everything else the recorder does to a row. The
+// events table has a handful of column types, each with a simple binary
+// form, so the rows are written here directly.
+//
+// The format: a signature, flags and header extension, then per row a
+// field count and each field as a length (-1 for NULL) and its bytes, then
+// -1 as the trailer.
+type copyRows struct {
+	buf    []byte
+	fields int // fields per row
+}
+
+var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
+
+func newCopyRows(fields, sizeHint int) *copyRows {
+	c := &copyRows{buf: make([]byte, 0, len(copySignature)+8+sizeHint), fields: fields}
+	c.buf = append(c.buf, copySignature...)
+	c.buf = binary.BigEndian.AppendUint32(c.buf, 0) // flags: no OIDs
+	c.buf = binary.BigEndian.AppendUint32(c.buf, 0) // no header extension
+	return c
+}
+
+func (c *copyRows) row() { c.buf = binary.BigEndian.AppendUint16(c.buf, uint16(c.fields)) }
+
+func (c *copyRows) uuid(id [16]byte) {
+	c.buf = binary.BigEndian.AppendUint32(c.buf, 16)
+	c.buf = append(c.buf, id[:]...)
+}
+
+// text writes s as text, which must be valid UTF-8 without NUL (see
+// sanitize): the binary form of text is its bytes in the server's encoding,
+// which the gateway's connections keep at UTF-8.
+func (c *copyRows) text(s string) {
+	c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(len(s)))
+	c.buf = append(c.buf, s...)
+}
+
+func (c *copyRows) bool(b bool) {
+	c.buf = binary.BigEndian.AppendUint32(c.buf, 1)
+	if b {
+		c.buf = append(c.buf, 1)
+	} else {
+		c.buf = append(c.buf, 0)
+	}
+}
+
+// jsonb writes a JSON document, or NULL when doc is empty. Binary jsonb is a
+// version byte (1) and the JSON text, which Postgres parses as it would
+// text input.
+func (c *copyRows) jsonb(doc []byte) {
+	if len(doc) == 0 {
+		c.buf = binary.BigEndian.AppendUint32(c.buf, 0xffffffff)
+		return
+	}
+	c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(1+len(doc)))
+	c.buf = append(c.buf, 1)
+	c.buf = append(c.buf, doc...)
+}
+
+// pgEpoch is where Postgres counts timestamps from.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// timestamptz writes t as microseconds since 2000-01-01 UTC.
+func (c *copyRows) timestamptz(t time.Time) {
+	c.buf = binary.BigEndian.AppendUint32(c.buf, 8)
+	c.buf = binary.BigEndian.AppendUint64(c.buf, uint64(t.Sub(pgEpoch).Microseconds()))
+}
+
+// end writes the trailer and returns the whole body.
+func (c *copyRows) end() []byte {
+	return binary.BigEndian.AppendUint16(c.buf, 0xffff)
+}
