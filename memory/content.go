@@ -85,15 +85,6 @@ func (c cleaner) metadata(raw json.RawMessage) (json.RawMessage, error) {
 	return c.encodeMetadata(c.cleanValue(v))
 }
 
-// metadataOf encodes a map the gateway built itself, cleaning it the same
-// way; nil or empty is nil.
-func (c cleaner) metadataOf(m map[string]any) (json.RawMessage, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	return c.encodeMetadata(c.cleanValue(m))
-}
-
 func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	e := json.NewEncoder(&buf)
@@ -101,16 +92,25 @@ func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
 	if err := e.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	if buf.Len() > maxMetadata {
+	doc := bytes.TrimSpace(buf.Bytes())
+	if !fitsMetadata(doc) {
 		return nil, invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
 	}
-	return bytes.TrimSpace(buf.Bytes()), nil
+	return doc, nil
 }
+
+// fitsMetadata tells whether an encoded metadata document is within
+// maxMetadata. The bound counts the newline json.Encoder ends a document
+// with, as it always has.
+func fitsMetadata(doc []byte) bool { return len(doc)+1 <= maxMetadata }
+
+// clean makes a string from outside the gateway fit for metadata.
+func (c cleaner) clean(s string) string { return c.redactor.Redact(sanitize(s)) }
 
 func (c cleaner) cleanValue(v any) any {
 	switch v := v.(type) {
 	case string:
-		return c.redactor.Redact(sanitize(v))
+		return c.clean(v)
 	case []any:
 		for i := range v {
 			v[i] = c.cleanValue(v[i])
@@ -122,7 +122,7 @@ func (c cleaner) cleanValue(v any) any {
 			if s, ok := val.(string); ok && s != "" && sensitiveKey(k) {
 				val = Redacted
 			}
-			out[c.redactor.Redact(sanitize(k))] = c.cleanValue(val)
+			out[c.clean(k)] = c.cleanValue(val)
 		}
 		return out
 	}

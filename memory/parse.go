@@ -2,9 +2,14 @@ package memory
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 )
+
+// Bodies are read in place (see jsoncheck.go and jsonwalk.go), field by
+// field as encoding/json would decode them into the structs noted on each
+// type below: the same fields, matched by name the same way, with the same
+// answer for a value of the wrong kind (the whole document is unreadable)
+// and for null (a pointer is cleared, anything else left be).
 
 // Engine routes whose exchanges are recorded. Both dialects send chat as a
 // list of messages and completion as one prompt.
@@ -18,134 +23,428 @@ func ollamaRoute(path string) bool { return strings.Contains(path, "/api/") }
 
 // prompt is what the caller asked, read from the request body.
 type prompt struct {
-	role, content, model string
-	meta                 map[string]any
+	role, content string
+	// model is the request's model, a JSON string: read only when the
+	// proxy did not already name the model.
+	model []byte
+	// unparsed: the body was not JSON, and content is the body as it came.
+	unparsed bool
+	stream   bool
+	// chat tells a list of messages, of which there were messages.
+	chat     bool
+	messages int
 }
 
-type engineMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+// message is read as a struct{Role string; Content json.RawMessage}. set
+// tells whether a pointer to one would be non-nil.
+type message struct {
+	set     bool
+	role    []byte // a JSON string, nil when absent
+	content []byte // the raw value, nil when absent
 }
 
-type engineRequest struct {
-	Model    string          `json:"model"`
-	Messages []engineMessage `json:"messages"`
-	Prompt   json.RawMessage `json:"prompt"`
-	Stream   *bool           `json:"stream"`
+// read reads the value at hand into m, as into a struct, or as into a
+// pointer to one (ptr), which null clears. An object's members go into
+// what m holds, so a repeated key merges as with encoding/json.
+func (m *message) read(w *jsonWalker, ptr bool) error {
+	switch w.kind() {
+	case 'n':
+		if ptr {
+			*m = message{}
+		}
+		return nil
+	case '{':
+	default:
+		return errJSONType
+	}
+	m.set = true
+	for key := range w.members() {
+		switch {
+		case key.is("role"):
+			if err := readString(w, &m.role); err != nil {
+				return err
+			}
+		case key.is("content"):
+			m.content = w.raw()
+		}
+	}
+	return nil
+}
+
+// request is read as struct{Model string; Messages []message;
+// Prompt json.RawMessage; Stream *bool}, of which the messages are only
+// counted and the last kept. A request that repeats the messages key
+// counts its last list alone, where encoding/json merged the lists
+// element by element.
+type request struct {
+	model     []byte
+	messages  int
+	last      message
+	prompt    []byte
+	streamSet bool
+	stream    bool
+}
+
+func readRequest(body []byte) (request, error) {
+	var req request
+	v, err := oneJSON(body)
+	if err != nil {
+		return req, err
+	}
+	w := &jsonWalker{b: v}
+	switch w.kind() {
+	case 'n':
+		return req, nil
+	case '{':
+	default:
+		return req, errJSONType
+	}
+	for key := range w.members() {
+		switch {
+		case key.is("model"):
+			err = readString(w, &req.model)
+		case key.is("messages"):
+			err = req.readMessages(w)
+		case key.is("prompt"):
+			req.prompt = w.raw()
+		case key.is("stream"):
+			err = req.readStream(w)
+		}
+		if err != nil {
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+func (req *request) readMessages(w *jsonWalker) error {
+	req.messages, req.last = 0, message{}
+	switch w.kind() {
+	case 'n':
+		return nil
+	case '[':
+	default:
+		return errJSONType
+	}
+	for range w.elements() {
+		var m message
+		if err := m.read(w, false); err != nil {
+			return err
+		}
+		req.messages++
+		req.last = m
+	}
+	return nil
+}
+
+func (req *request) readStream(w *jsonWalker) error {
+	switch w.kind() {
+	case 'n':
+		req.streamSet = false
+	case 't', 'f':
+		req.streamSet, req.stream = true, w.kind() == 't'
+	default:
+		return errJSONType
+	}
+	return nil
 }
 
 // parsePrompt reads the new turn of a request: for chat the last message
 // (the history before it was recorded when it was new), for completion the
 // prompt.
 func parsePrompt(path string, body []byte) prompt {
-	var req engineRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	req, err := readRequest(body)
+	if err != nil {
 		// The proxy only forwards JSON, so this is an engine route that
 		// takes something else; keep the text as it came.
-		return prompt{content: string(body), meta: map[string]any{"path": path, "unparsed": true}}
+		return prompt{content: string(body), unparsed: true}
 	}
-	stream := ollamaRoute(path)
-	if req.Stream != nil {
-		stream = *req.Stream
+	p := prompt{model: req.model, stream: ollamaRoute(path)}
+	if req.streamSet {
+		p.stream = req.stream
 	}
-	p := prompt{model: req.Model, meta: map[string]any{"path": path, "stream": stream}}
 	switch {
-	case chatRoute(path) || (len(req.Messages) > 0 && len(req.Prompt) == 0):
-		p.meta["messages"] = len(req.Messages)
-		if n := len(req.Messages); n > 0 {
-			last := req.Messages[n-1]
-			p.role, p.content = last.Role, textOf(last.Content)
+	case chatRoute(path) || (req.messages > 0 && len(req.prompt) == 0):
+		p.chat, p.messages = true, req.messages
+		if req.messages > 0 {
+			p.role, p.content = roleOf(req.last.role), textOf(req.last.content)
 		}
 	default:
-		p.role, p.content = "user", textOf(req.Prompt)
+		p.role, p.content = "user", textOf(req.prompt)
 	}
 	return p
 }
 
-// textOf reads the text of a message content or a prompt: a string, a list
-// of strings (OpenAI completion prompts), or a list of parts of which the
-// text ones count (OpenAI multimodal messages). Anything else has no text.
-func textOf(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
+// roleOf reads a role, sparing an allocation for the common ones.
+func roleOf(tok []byte) string {
+	switch string(tok) {
+	case `"user"`:
+		return "user"
+	case `"assistant"`:
+		return "assistant"
+	case `"system"`:
+		return "system"
+	}
+	return unquote(tok)
+}
+
+// textOf reads the text of a message content or a prompt (see appendText).
+func textOf(raw []byte) string {
+	if len(raw) > 0 && raw[0] == '"' && plainString(raw) {
+		return string(raw[1 : len(raw)-1])
+	}
+	return string(appendText(nil, raw))
+}
+
+// appendText appends the text of a message content or a prompt: a string,
+// a list of strings (OpenAI completion prompts), or a list of parts of
+// which the text ones count (OpenAI multimodal messages), one per line.
+// Anything else has no text.
+func appendText(dst, raw []byte) []byte {
 	if len(raw) == 0 {
-		return ""
+		return dst
 	}
 	switch raw[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
+		return appendUnquoted(dst, raw)
 	case '[':
-		var parts []json.RawMessage
-		if json.Unmarshal(raw, &parts) != nil {
-			return ""
-		}
-		var texts []string
-		for _, part := range parts {
-			part = bytes.TrimSpace(part)
-			if len(part) == 0 {
+		w := &jsonWalker{b: raw}
+		first := true
+		for range w.elements() {
+			text := partText(w.raw())
+			if text == nil {
 				continue
 			}
-			switch part[0] {
-			case '"':
-				var s string
-				if json.Unmarshal(part, &s) == nil {
-					texts = append(texts, s)
-				}
-			case '{':
-				var p struct {
-					Type string `json:"type"`
-					Text string `json:"text"`
-				}
-				if json.Unmarshal(part, &p) == nil && p.Text != "" && (p.Type == "" || p.Type == "text" || p.Type == "input_text") {
-					texts = append(texts, p.Text)
-				}
+			if !first {
+				dst = append(dst, '\n')
 			}
+			dst = appendUnquoted(dst, text)
+			first = false
 		}
-		return strings.Join(texts, "\n")
 	}
-	return ""
+	return dst
+}
+
+// partText returns the text of one element of a list, a JSON string, or
+// nil when it has none: a string is its own text, even empty; an object
+// read as struct{Type, Text string} counts when its text is not empty and
+// its type is text. A value of the wrong kind spoils only its element.
+func partText(part []byte) []byte {
+	switch part[0] {
+	case '"':
+		return part
+	case '{':
+	default:
+		return nil
+	}
+	w := &jsonWalker{b: part}
+	var typ, text []byte
+	for key := range w.members() {
+		var err error
+		switch {
+		case key.is("type"):
+			err = readString(w, &typ)
+		case key.is("text"):
+			err = readString(w, &text)
+		}
+		if err != nil {
+			return nil
+		}
+	}
+	if len(text) <= len(`""`) {
+		return nil
+	}
+	if typ == nil || stringIs(typ, "") || stringIs(typ, "text") || stringIs(typ, "input_text") {
+		return text
+	}
+	return nil
+}
+
+// count is read as an *int: ok tells it non-nil.
+type count struct {
+	n  int
+	ok bool
+}
+
+func (c *count) read(w *jsonWalker) error {
+	if w.kind() == 'n' {
+		*c = count{}
+		return nil
+	}
+	if err := readInt(w, &c.n); err != nil {
+		return err
+	}
+	c.ok = true
+	return nil
+}
+
+// usage is read as *struct{PromptTokens, CompletionTokens int}.
+type usage struct {
+	set                bool
+	prompt, completion int
+}
+
+func (u *usage) read(w *jsonWalker) error {
+	switch w.kind() {
+	case 'n':
+		*u = usage{}
+		return nil
+	case '{':
+	default:
+		return errJSONType
+	}
+	u.set = true
+	for key := range w.members() {
+		var err error
+		switch {
+		case key.is("prompt_tokens"):
+			err = readInt(w, &u.prompt)
+		case key.is("completion_tokens"):
+			err = readInt(w, &u.completion)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// choice is read as struct{Delta, Message *message; Text, FinishReason
+// *string}.
+type choice struct {
+	delta, message     message
+	text, finishReason []byte
+}
+
+func (ch *choice) read(w *jsonWalker) error {
+	switch w.kind() {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		return errJSONType
+	}
+	for key := range w.members() {
+		var err error
+		switch {
+		case key.is("delta"):
+			err = ch.delta.read(w, true)
+		case key.is("message"):
+			err = ch.message.read(w, true)
+		case key.is("text"):
+			err = readStringPtr(w, &ch.text)
+		case key.is("finish_reason"):
+			err = readStringPtr(w, &ch.finishReason)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chunk is the union of the answer shapes of both dialects: an Ollama chat
+// or generate answer (whole or one NDJSON line), an OpenAI answer or one
+// SSE event, and either dialect's error. Of the choices only the first
+// counts; hasChoice tells there was one.
+type chunk struct {
+	message    message
+	response   []byte // *string
+	choice     choice
+	hasChoice  bool
+	err        []byte // json.RawMessage
+	doneReason []byte // string
+	promptEval count
+	eval       count
+	usage      usage
+}
+
+// read reads val, a checked JSON value.
+func (c *chunk) read(val []byte) error {
+	w := &jsonWalker{b: val}
+	switch w.kind() {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		return errJSONType
+	}
+	for key := range w.members() {
+		var err error
+		switch {
+		case key.is("message"):
+			err = c.message.read(w, true)
+		case key.is("response"):
+			err = readStringPtr(w, &c.response)
+		case key.is("choices"):
+			err = c.readChoices(w)
+		case key.is("error"):
+			c.err = w.raw()
+		case key.is("done_reason"):
+			err = readString(w, &c.doneReason)
+		case key.is("prompt_eval_count"):
+			err = c.promptEval.read(w)
+		case key.is("eval_count"):
+			err = c.eval.read(w)
+		case key.is("usage"):
+			err = c.usage.read(w)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readChoices reads a list of choices. Like encoding/json decoding into a
+// slice, the first element goes into the first choice already held (a
+// repeated key merges), and an empty list or null leaves none.
+func (c *chunk) readChoices(w *jsonWalker) error {
+	switch w.kind() {
+	case 'n':
+		c.choice, c.hasChoice = choice{}, false
+		return nil
+	case '[':
+	default:
+		return errJSONType
+	}
+	n := 0
+	for i := range w.elements() {
+		// The others are read only to check them.
+		target, other := &c.choice, choice{}
+		if i > 0 {
+			target = &other
+		}
+		if err := target.read(w); err != nil {
+			return err
+		}
+		n++
+	}
+	if n == 0 {
+		c.choice = choice{}
+	}
+	c.hasChoice = n > 0
+	return nil
 }
 
 // answer is what the engine said, assembled from a whole body or a stream.
 type answer struct {
-	role    string
-	content strings.Builder
-	errText string
-	meta    map[string]any
+	role         string
+	content      []byte
+	errText      string
+	finishReason string
+	// promptTokens and completionTokens are what the engine counted.
+	promptTokens, completionTokens count
 	// unreadable: the body was neither JSON nor a stream of it.
 	unreadable bool
 	// partial: the stream stopped in the middle of a chunk.
 	partial bool
 }
 
-// answerChunk is the union of the answer shapes of both dialects: an Ollama
-// chat or generate answer (whole or one NDJSON line), an OpenAI answer or
-// one SSE event, and either dialect's error.
-type answerChunk struct {
-	Message  *engineMessage `json:"message"`
-	Response *string        `json:"response"`
-	Choices  []struct {
-		Delta        *engineMessage `json:"delta"`
-		Message      *engineMessage `json:"message"`
-		Text         *string        `json:"text"`
-		FinishReason *string        `json:"finish_reason"`
-	} `json:"choices"`
-	Error           json.RawMessage `json:"error"`
-	DoneReason      string          `json:"done_reason"`
-	PromptEvalCount *int            `json:"prompt_eval_count"`
-	EvalCount       *int            `json:"eval_count"`
-	Usage           *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
-}
-
 // parseAnswer reads a response body: an OpenAI SSE stream, an Ollama NDJSON
 // stream, or one JSON document (which is a stream of one).
-func parseAnswer(body []byte) *answer {
-	a := &answer{meta: map[string]any{}}
+func parseAnswer(body []byte) answer {
+	var a answer
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if looksLikeSSE(trimmed) {
 		a.readSSE(trimmed)
@@ -164,12 +463,17 @@ func looksLikeSSE(b []byte) bool {
 	return false
 }
 
+// readJSONStream reads JSON values one after another as json.Decoder
+// does, until the body ends or a value does not read.
 func (a *answer) readJSONStream(body []byte) {
-	d := json.NewDecoder(bytes.NewReader(body))
 	chunks := 0
-	for d.More() {
-		var c answerChunk
-		if err := d.Decode(&c); err != nil {
+	for rest := body; moreJSON(rest); chunks++ {
+		val, next, err := nextJSON(rest)
+		var c chunk
+		if err == nil {
+			err = c.read(val)
+		}
+		if err != nil {
 			if chunks == 0 {
 				a.unreadable = true
 			} else {
@@ -177,8 +481,8 @@ func (a *answer) readJSONStream(body []byte) {
 			}
 			return
 		}
-		chunks++
 		a.add(&c)
+		rest = next
 	}
 	if chunks == 0 && len(body) > 0 {
 		a.unreadable = true
@@ -188,18 +492,25 @@ func (a *answer) readJSONStream(body []byte) {
 // readSSE follows the event-stream format: "data:" lines gather until a
 // blank line ends the event; OpenAI ends the stream with "data: [DONE]".
 func (a *answer) readSSE(body []byte) {
+	// data holds the event's data lines. As data lines are joined, an
+	// empty one before any other adds nothing.
 	var data []byte
+	hasData := false
 	dispatch := func() bool {
-		if data == nil {
+		if !hasData {
 			return true
 		}
 		payload := data
-		data = nil
+		data, hasData = data[:0], false
 		if string(payload) == "[DONE]" {
 			return false
 		}
-		var c answerChunk
-		if err := json.Unmarshal(payload, &c); err != nil {
+		var c chunk
+		val, err := oneJSON(payload)
+		if err == nil {
+			err = c.read(val)
+		}
+		if err != nil {
 			a.partial = true
 			return true
 		}
@@ -221,75 +532,84 @@ func (a *answer) readSSE(body []byte) {
 			continue // event names, ids, retry hints and comments carry no text
 		}
 		value = bytes.TrimPrefix(value, []byte(" "))
-		if data != nil {
+		if hasData {
 			data = append(data, '\n')
 		}
 		data = append(data, value...)
+		hasData = hasData || len(value) > 0
 	}
 	dispatch()
 }
 
-func (a *answer) add(c *answerChunk) {
-	if c.Message != nil {
-		a.takeRole(c.Message.Role)
-		a.content.WriteString(textOf(c.Message.Content))
+func (a *answer) add(c *chunk) {
+	if c.message.set {
+		a.takeRole(c.message.role)
+		a.content = appendText(a.content, c.message.content)
 	}
-	if c.Response != nil {
-		a.content.WriteString(*c.Response)
+	if c.response != nil {
+		a.content = appendUnquoted(a.content, c.response)
 	}
-	if len(c.Choices) > 0 {
-		ch := c.Choices[0]
-		if ch.Delta != nil {
-			a.takeRole(ch.Delta.Role)
-			a.content.WriteString(textOf(ch.Delta.Content))
+	if c.hasChoice {
+		ch := &c.choice
+		if ch.delta.set {
+			a.takeRole(ch.delta.role)
+			a.content = appendText(a.content, ch.delta.content)
 		}
-		if ch.Message != nil {
-			a.takeRole(ch.Message.Role)
-			a.content.WriteString(textOf(ch.Message.Content))
+		if ch.message.set {
+			a.takeRole(ch.message.role)
+			a.content = appendText(a.content, ch.message.content)
 		}
-		if ch.Text != nil {
-			a.content.WriteString(*ch.Text)
+		if ch.text != nil {
+			a.content = appendUnquoted(a.content, ch.text)
 		}
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			a.meta["finish_reason"] = *ch.FinishReason
+		if len(ch.finishReason) > len(`""`) {
+			a.finishReason = unquote(ch.finishReason)
 		}
 	}
-	if len(c.Error) > 0 && string(c.Error) != "null" {
-		a.errText = errorText(c.Error)
+	if len(c.err) > 0 && string(c.err) != "null" {
+		a.errText = errorText(c.err)
 	}
-	if c.DoneReason != "" {
-		a.meta["finish_reason"] = c.DoneReason
+	if len(c.doneReason) > len(`""`) {
+		a.finishReason = unquote(c.doneReason)
 	}
-	if c.PromptEvalCount != nil {
-		a.meta["prompt_tokens"] = *c.PromptEvalCount
+	if c.promptEval.ok {
+		a.promptTokens = c.promptEval
 	}
-	if c.EvalCount != nil {
-		a.meta["completion_tokens"] = *c.EvalCount
+	if c.eval.ok {
+		a.completionTokens = c.eval
 	}
-	if c.Usage != nil {
-		a.meta["prompt_tokens"] = c.Usage.PromptTokens
-		a.meta["completion_tokens"] = c.Usage.CompletionTokens
+	if c.usage.set {
+		a.promptTokens = count{n: c.usage.prompt, ok: true}
+		a.completionTokens = count{n: c.usage.completion, ok: true}
 	}
 }
 
-func (a *answer) takeRole(role string) {
-	if role != "" && a.role == "" {
-		a.role = role
+func (a *answer) takeRole(role []byte) {
+	if len(role) > len(`""`) && a.role == "" {
+		a.role = roleOf(role)
 	}
 }
 
 // errorText reads an error in either dialect: Ollama's {"error":"text"} or
-// OpenAI's {"error":{"message":"text",...}}.
-func errorText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var obj struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(raw, &obj) == nil && obj.Message != "" {
-		return obj.Message
+// OpenAI's {"error":{"message":"text",...}}. Anything else is kept as the
+// JSON it came as.
+func errorText(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return unquote(raw)
+	case 'n':
+		return ""
+	case '{':
+		var msg []byte
+		w := &jsonWalker{b: raw}
+		for key := range w.members() {
+			if key.is("message") && readString(w, &msg) != nil {
+				return string(raw)
+			}
+		}
+		if len(msg) > len(`""`) {
+			return unquote(msg)
+		}
 	}
 	return string(raw)
 }

@@ -1,7 +1,10 @@
 package memory
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +233,154 @@ func TestExchangeLongAnswerTruncated(t *testing.T) {
 	if p := events[0]; p.Content != "" || metaOf(t, p)["messages"] != 0.0 {
 		t.Fatalf("empty chat prompt: %+v", p)
 	}
+}
+
+// exchangeRequests and exchangeResponses are bodies at the edges of what
+// the recorder reads: every shape it knows, wrong kinds of value, null,
+// repeated and oddly cased keys, escapes, and bodies that are not JSON.
+var exchangeRequests = []string{
+	ollamaChatRequest, ollamaGenerateRequest, openaiChatRequest, openaiCompletionRequest,
+	``, `null`, `[]`, `"x"`, `5`, `{}`, `not json`, `{"messages":[{"role":"user","content":"hi"}]`,
+	`{"messages":null}`, `{"messages":[]}`, `{"messages":[null]}`, `{"messages":[{"role":"user","content":"a"},null]}`,
+	`{"messages":[{"role":5}]}`, `{"messages":{}}`, `{"messages":[5]}`, `{"messages":["hi"]}`,
+	`{"model":5,"messages":[]}`, `{"model":null,"messages":[{"role":"user","content":"hi"}]}`,
+	`{"model":"a","model":"b","model":null}`, `{"model":"m\u00e9","prompt":"p"}`,
+	`{"stream":"yes"}`, `{"stream":null}`, `{"stream":true,"stream":null}`, `{"stream":1}`,
+	`{"Stream":false,"MESSAGES":[{"ROLE":"user","CONTENT":"hi"}],"Model":"M"}`,
+	`{"m\u0065ssages":[{"r\u006fle":"user","content":"escaped keys"}]}`,
+	"{\"messa\u212ae\":[], \"mes\u017fages\":[{\"role\":\"user\",\"content\":\"folded keys\"}]}",
+	`{"prompt":null,"messages":[{"role":"user","content":"x"}]}`, `{"prompt":"","messages":[{"role":"user","content":"x"}]}`,
+	`{"prompt":["a","",{"text":"b"},"c"]}`, `{"prompt":5}`, `{"prompt":{"text":"x"}}`, `{"prompt":true}`,
+	`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"input_text","text":"b"},{"text":"c"},{"type":"text","text":""},"d",null,5,[1],{"type":5,"text":"e"},{"type":"te\u0078t","text":"f"},{"type":null,"text":"g"},{"TEXT":"h","Type":"text"},{"type":"other","text":"i"},{"text":"j","text":null}]}]}`,
+	`{"messages":[{"role":"user","content":"a\u0000b\ud83d\ude00\ud800x\u2028\\\"\/"}]}`,
+	"{\"messages\":[{\"role\":\"user\",\"content\":\"bad \xff\xfe utf8 \xed\xa0\x80\"}]}",
+	`{"messages":[{"role":"user","content":null}]}`, `{"messages":[{"role":"user","content":{"a":1}}]}`,
+	`{"messages":[{"role":"us\u0065r","content":"password=hunter22 and sk-abcdefghijklmnop1234"}]}`,
+	`{"messages":[{"role":"","content":"no role"}]}`, `{"messages":[{"content":"x","content":"y"}]}`,
+	"  {\"messages\" : [ {\"role\" : \"user\" , \"content\" : \"spaced\" } ] , \"stream\" : false }  \n",
+	`{"messages":[{"role":"user","content":"x"}],"options":{"temperature":0,"stop":["\n"]},"tools":[{"a":[[[{}]]]}]}`,
+}
+
+var exchangeResponses = []string{
+	ollamaChatStream, ollamaGenerateStream, openaiChatSSE, openaiChatJSON, openaiCompletionJSON,
+	``, "  \n", `null`, `5`, `"text"`, `[]`, `{}`, "Bad Gateway\n", "]", "}", "{\"response\":\"a\"}\n}\n{\"response\":\"b\"}",
+	`{"error":"model 'x' not found"}`, `{"error":{"message":"m","type":"t"}}`, `{"error":{"message":5}}`,
+	`{"error":{"message":""}}`, `{"error":{"message":null}}`, `{"error":[1]}`, `{"error":null}`, `{"error":5}`,
+	`{"error":"a\u0000\ud800 sk-abcdefghijklmnop1234"}`, `{"error":{"message":"one","message":"two"}}`,
+	"{\"response\":\"a\"}\n{\"error\":\"mid-stream\"}\n", "{\"response\":\"a\"}\n{\"error\":\"mid\"}\n{\"response\":\"b\"}\n",
+	"{\"response\":\"a\"}\nnot json\n{\"response\":\"b\"}\n", "{\"response\":\"a\"}\n5\n", "{\"response\":\"a\"}\nnull\n{\"response\":\"b\"}",
+	"{\"response\":\"a\"}{\"response\":\"b\"}", "{\"response\":\"a\"}\n{\"response\":",
+	`{"message":"x"}`, `{"message":null}`, `{"response":null}`, `{"response":5}`, `{"choices":{}}`, `{"choices":[5]}`,
+	`{"choices":null}`, `{"choices":[null]}`, `{"choices":[],"choices":[{"text":"a"}]}`,
+	`{"choices":[{"text":"a"}],"choices":[{"finish_reason":"stop"}]}`, `{"choices":[{"text":"a"}],"choices":[]}`,
+	`{"choices":[{"text":"a"},{"text":5}]}`, `{"choices":[{"text":"a"},{"text":"b"}]}`, `{"choices":[{"delta":null,"message":{"content":"m"}}]}`,
+	`{"choices":[{"finish_reason":""}],"done_reason":"x"}`, `{"choices":[{"finish_reason":"a"}],"done_reason":""}`,
+	`{"usage":{"prompt_tokens":1},"usage":{"completion_tokens":2}}`, `{"usage":null}`, `{"usage":{"prompt_tokens":null}}`,
+	`{"usage":{"prompt_tokens":"1"}}`, `{"usage":[]}`, `{"prompt_eval_count":1.5}`, `{"eval_count":-0}`, `{"eval_count":1e2}`,
+	`{"eval_count":99999999999999999999}`, `{"eval_count":3,"eval_count":null}`, `{"prompt_eval_count":"3"}`,
+	`{"message":{"role":"assistant","content":"a"},"message":{"content":"b"}}`, `{"message":{"role":"a"},"message":null,"message":{"content":"c"}}`,
+	`{"message":{"role":"tool","content":["x",{"type":"text","text":"y"}]}}`, `{"done_reason":5}`, `{"done_reason":null}`,
+	`{"MESSAGE":{"ROLE":"assistant","CONTENT":"caps"},"Done_Reason":"stop"}`,
+	"{\n  \"message\": {\n    \"role\": \"assistant\",\n    \"content\": \"pretty\"\n  },\n  \"done\": true\n}\n",
+	"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {bad}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n",
+	"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n",
+	"event: message\nid: 1\nretry: 10\ndata: {\"choices\":\ndata: [{\"text\":\"joined\"}]}\n\n",
+	"data:\ndata: {\"choices\":[{\"text\":\"after empty\"}]}\n\n", "data: {\"choices\":[{\"text\":\"x\"}]}\ndata:\n\n",
+	"data:{\"choices\":[{\"text\":\"no space\"}]}\r\n\r\n", "data: {\"choices\":[{\"text\":\"no blank line\"}]}",
+	"data\n\n", ": only a comment\n\n", "data: [DONE]", "data: null\n\n", "data: 5\n\n", "data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":",
+	"id: 7\n\ndata: {\"choices\":[{\"text\":\"a\"}]}\n\n", "retry: 5\ndata: \"x\"\n\n",
+	"{\"response\":\"bad \xff utf8 and nul \\u0000\"}", "{\"response\":\"\xff\"}\n{\"response\":\"\xfe\"}",
+}
+
+var exchangePaths = []string{"/api/chat", "/api/generate", "/v1/chat/completions", "/v1/completions", "/t/team/api/chat", "/v1/embeddings"}
+
+// sameAsBefore runs an exchange through exchangeEvents and through the
+// first way of reading it, and fails the test if the events differ.
+func sameAsBefore(t *testing.T, c cleaner, x Exchange, end time.Time) {
+	t.Helper()
+	got, err := c.exchangeEvents(x, end)
+	var promptID, responseID string
+	if len(got) == 2 {
+		promptID, responseID = got[0].ID, got[1].ID
+	}
+	want, wantErr := c.refExchangeEvents(x, end, promptID, responseID)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("exchange %q %q status %d: error %v; before: %v", x.Request, x.Response, x.Status, err, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("exchange path %s request %q response %q status %d:\n got %s\nwant %s", x.Path, x.Request, x.Response, x.Status, eventsText(got), eventsText(want))
+	}
+}
+
+func eventsText(events []Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		fmt.Fprintf(&b, "\n  %s role=%q model=%q content=%q truncated=%v metadata=%s", e.Kind, e.Role, e.Model, e.Content, e.Truncated, e.Metadata)
+	}
+	return b.String()
+}
+
+func TestExchangeEventsAsBefore(t *testing.T) {
+	c := testCleaner(t)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := start.Add(1500 * time.Millisecond)
+	for i, req := range exchangeRequests {
+		for _, path := range exchangePaths {
+			sameAsBefore(t, c, Exchange{Path: path, Status: 200, Request: []byte(req), Response: []byte(ollamaChatStream), Start: start}, end)
+		}
+		for j, resp := range exchangeResponses {
+			for _, status := range []int{200, 500} {
+				x := Exchange{Path: exchangePaths[(i+j)%len(exchangePaths)], Status: status, Request: []byte(req), Response: []byte(resp), Start: start}
+				sameAsBefore(t, c, x, end)
+				x.Model = "named"
+				sameAsBefore(t, c, x, end)
+			}
+		}
+	}
+	for _, bc := range benchExchanges(t) {
+		sameAsBefore(t, c, bc.x, end)
+	}
+}
+
+// repeatsMessages tells a request with more than one "messages" key, which
+// encoding/json merged element by element into one list and the recorder
+// now reads as the last list alone.
+func repeatsMessages(body []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	n := 0
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if k, _ := tok.(string); strings.EqualFold(k, "messages") {
+			n++
+		}
+		var skip json.RawMessage
+		if d.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return n > 1
+}
+
+func FuzzExchangeEventsAsBefore(f *testing.F) {
+	for i, req := range exchangeRequests {
+		f.Add(uint8(i), []byte(req), []byte(exchangeResponses[i%len(exchangeResponses)]), 200)
+	}
+	for i, resp := range exchangeResponses {
+		f.Add(uint8(i), []byte(exchangeRequests[i%len(exchangeRequests)]), []byte(resp), 200+i%2*300)
+	}
+	c := testCleaner(f)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, path uint8, req, resp []byte, status int) {
+		if repeatsMessages(req) {
+			t.Skip("a repeated messages key is read differently, on purpose")
+		}
+		x := Exchange{Path: exchangePaths[int(path)%len(exchangePaths)], Status: status, Request: req, Response: resp, Start: start}
+		sameAsBefore(t, c, x, start.Add(time.Second))
+	})
 }

@@ -20,6 +20,7 @@ const Redacted = "[REDACTED]"
 // a leaked key is worse than a lost word.
 type Redactor struct {
 	rules []rule
+	hints *hintSet // of the built-in rules, the only ones with hints
 }
 
 // rule is one kind of secret. When re has a group named "secret" only that
@@ -27,12 +28,17 @@ type Redactor struct {
 // whole match is.
 type rule struct {
 	re *regexp.Regexp
-	// hints are literals of which the text must contain one for re to be
-	// worth running (lowercase when fold is set); none means always run.
-	// Most texts hold no secret, and a substring search is far cheaper
-	// than a regular expression.
+	// hints are literals of which every match holds one, so the text must
+	// contain one for re to be worth running (lowercase when fold is set,
+	// matched as in a lower-cased text); none means always run.
+	// Most texts hold no secret, and one pass looking for all the hints
+	// at once is far cheaper than a regular expression.
 	hints []string
 	fold  bool
+	// needs, when set, are characters of which the text must also hold
+	// one: every match has one, and a hint on its own is common in prose
+	// ("key", "://").
+	needs string
 	// accept, when set, vets a candidate secret; it keeps ordinary words
 	// that happen to fit a pattern.
 	accept func(secret string) bool
@@ -42,6 +48,11 @@ type rule struct {
 func newRule(pattern string, fold bool, accept func(string) bool, hints ...string) rule {
 	re := regexp.MustCompile(pattern)
 	return rule{re: re, hints: hints, fold: fold, accept: accept, secret: max(re.SubexpIndex("secret"), 0)}
+}
+
+func (ru rule) needing(chars string) rule {
+	ru.needs = chars
+	return ru
 }
 
 // builtinRules are tried in order. Structured secrets come first, so that a
@@ -59,23 +70,28 @@ var builtinRules = []rule{
 	// AWS access key ids.
 	newRule(`\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b`, false, nil,
 		"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
-	// GitHub tokens.
-	newRule(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})`, false, nil, "gh", "github_pat_"),
+	// GitHub tokens. Their prefixes are the hints: "gh" alone turns up in
+	// everyday words ("light", "though").
+	newRule(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})`, false, nil,
+		"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
 	// Google API keys.
 	newRule(`\bAIza[0-9A-Za-z_-]{35}`, false, nil, "AIza"),
 	// Slack tokens.
 	newRule(`\bxox[abposr]-[A-Za-z0-9-]{10,}`, false, nil, "xox"),
 	// Credentials in a URL: scheme://user:password@host.
-	newRule(`[A-Za-z][A-Za-z0-9+.-]*://(?P<secret>[^/\s:@]+:[^/\s@]+)@`, false, nil, "://"),
+	newRule(`[A-Za-z][A-Za-z0-9+.-]*://(?P<secret>[^/\s:@]+:[^/\s@]+)@`, false, nil, "://").needing("@"),
 	// An Authorization header's credentials, whatever the scheme.
 	newRule(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest)\s+)?(?P<secret>[^\s"',;]{6,})`,
-		true, nil, "authorization"),
+		true, nil, "authorization").needing(":="),
 	// "Bearer xyz" anywhere else.
 	newRule(`(?i)\bbearer\s+(?P<secret>[A-Za-z0-9\-._~+/]+=*)`, true, tokenLike, "bearer"),
 	// password=..., "api_key": "...", client_secret: ... and the like.
 	newRule(`(?i)\b(?:password|passwd|pwd|secret|client[_-]?secret|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|aws_secret_access_key)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{4,})`,
-		true, nil, "pass", "pwd", "secret", "key"),
+		true, nil, "pass", "pwd", "secret", "key").needing(":="),
 }
+
+// builtinHints finds the hints of builtinRules; extra rules have none.
+var builtinHints = newHintSet(builtinRules)
 
 // hasDigit tells a random key from a hyphenated phrase: a random 16+
 // character key has a digit in all but a vanishing share of cases.
@@ -99,7 +115,7 @@ func tokenLike(s string) bool {
 // expressions (Go syntax) for the install's own secrets. In an extra pattern
 // a group named "secret" limits the replacement to that group.
 func NewRedactor(extra []string) (*Redactor, error) {
-	r := &Redactor{rules: append([]rule(nil), builtinRules...)}
+	r := &Redactor{rules: append([]rule(nil), builtinRules...), hints: builtinHints}
 	for i, p := range extra {
 		re, err := regexp.Compile(p)
 		if err != nil {
@@ -116,35 +132,23 @@ func NewRedactor(extra []string) (*Redactor, error) {
 
 // Redact returns s with every secret found replaced by Redacted.
 func (r *Redactor) Redact(s string) string {
-	var lower string // made once, only if a case-blind rule needs it
+	found := r.hints.scan(s, ^uint64(0))
 	for i := range r.rules {
 		ru := &r.rules[i]
-		if len(ru.hints) > 0 {
-			hay := s
-			if ru.fold {
-				if lower == "" {
-					lower = strings.ToLower(s)
-				}
-				hay = lower
-			}
-			if !containsAny(hay, ru.hints) {
-				continue
-			}
+		hinted := len(ru.hints) == 0 || found&(1<<i) != 0
+		if !hinted || ru.needs != "" && !strings.ContainsAny(s, ru.needs) {
+			continue
 		}
-		if next := ru.apply(s); next != s {
-			s, lower = next, ""
+		next := ru.apply(s)
+		if next == s {
+			continue
 		}
+		s = next
+		// The secret may have taken hints with it: the rules after this
+		// one see the text as it is now.
+		found = r.hints.scan(s, ^uint64(0)<<(i+1))
 	}
 	return s
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
 }
 
 func (ru *rule) apply(s string) string {

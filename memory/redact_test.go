@@ -1,8 +1,10 @@
 package memory
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -118,6 +120,136 @@ func FuzzRedact(f *testing.F) {
 		out = r.Redact(planted)
 		if strings.Contains(out, "Q2hhbmdlTWVQbGVhc2UxMjM0NTY3ODkw") || strings.Contains(out, "eyJzdWIiOiJ4In0") {
 			t.Fatalf("secret survived in %q", out)
+		}
+	})
+}
+
+// oldRedact is Redact as it first was: before each rule, a substring
+// search per hint, in a lower-cased copy of the text for the case-blind
+// rules. The hints are those it had.
+func oldRedact(r *Redactor, s string) string {
+	var lower string
+	for i := range r.rules {
+		ru := &r.rules[i]
+		hints := ru.hints
+		if slices.Contains(hints, "github_pat_") {
+			hints = []string{"gh", "github_pat_"} // before they were narrowed
+		}
+		if len(hints) > 0 {
+			hay := s
+			if ru.fold {
+				if lower == "" {
+					lower = strings.ToLower(s)
+				}
+				hay = lower
+			}
+			found := false
+			for _, h := range hints {
+				found = found || strings.Contains(hay, h)
+			}
+			if !found {
+				continue
+			}
+		}
+		if next := ru.apply(s); next != s {
+			s, lower = next, ""
+		}
+	}
+	return s
+}
+
+// redactSamples put hints and secrets where a one-pass scan could trip:
+// at the very start and end, in mixed case, beside multi-byte text, and
+// spelt with the characters whose lower case is ASCII (İ, the Kelvin sign
+// K) or that only the regular expressions fold (ſ).
+var redactSamples = []string{
+	"", "k", "ke", "key", "KEY", "Key=abcd1234", "key=abcd1234", "abcd key=abcd1234",
+	"password=hunter22", "PASSWORD=hunter22", "PaSsWoRd: hunter22", "pass", "xpass=hunter22",
+	"paſſword=hunter22", "api_\u212aey=abcd1234", "api_\u212aey=abcd1234 and api_key=wxyz5678",
+	"AUTHORİZATİON: Bearer abcdefghij0123", "authorİzation: Token abcdef123", "\u212aey=abcd1234",
+	"Bearer abcdefghijklmnopqrstu", "BEARER 0123456789abcdef", "é bearer 0123456789abcdef é",
+	"sk-abcdefghijklmnop1234", "x sk-abcdefghijklmnop1234", "ключ sk-abcdefghijklmnop1234",
+	"sk-abcdefghijklmnop1234 ключ", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "high night",
+	"though ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_pat_abcdefghijklmnopqrstuvwxyz",
+	"postgres://app:s3cret@db/app", "see https://example.com/x", "https://a:b@c", "://@",
+	"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", "atk_0123456789ab_secretpart",
+	"AKIAIOSFODNN7EXAMPLE", "AIzaSyA-abcdefghijklmnopqrstuvwxyz01234", "xoxb-1234567890-abcdef",
+	"-----BEGIN PRIVATE KEY-----\nMIIEvQ", "secret", "SECRET: abcd", "pwd=abcd", "\xffpass\xfeword=abc",
+	"Bearer ghp_abcdefghijklmnopqrstuvwxyz0123456789 paſſword=hunter22",
+	"Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln and key: value1234",
+	"\u0130\u212a\u017f", "\xe2\x84", "\xc4", "é", "ke\u212a",
+}
+
+func TestRedactAsBefore(t *testing.T) {
+	r, err := NewRedactor([]string{`ACME-[0-9]{6}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range redactSamples {
+		if got, want := r.Redact(s), oldRedact(r, s); got != want {
+			t.Errorf("Redact(%q) = %q; before: %q", s, got, want)
+		}
+	}
+}
+
+func TestRedactHintsAnywhere(t *testing.T) {
+	r, err := NewRedactor(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"hint at start", "password=hunter22 is it", "password=[REDACTED] is it"},
+		{"hint at end", "it is password=hunter22", "it is password=[REDACTED]"},
+		{"whole text", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "[REDACTED]"},
+		{"secret at end", "key sk-abcdefghijklmnop1234", "key [REDACTED]"},
+		{"mixed case", "PassWord = hunter22", "PassWord = [REDACTED]"},
+		{"upper case", "AUTHORIZATION: Basic dXNlcjpwYXNz", "AUTHORIZATION: Basic [REDACTED]"},
+		{"mixed case bearer", "bEaReR 0123456789abcdef", "bEaReR [REDACTED]"},
+		{"dotted capital I reads as i, but only to the hint", "AUTHORİZATİON: Basic dXNlcjpwYXNz", "AUTHORİZATİON: Basic dXNlcjpwYXNz"},
+		{"kelvin sign", "api_\u212aey: abcd1234", "api_\u212aey: [REDACTED]"},
+		{"multi-byte around", "日本語 password=hunter22 日本語", "日本語 password=[REDACTED] 日本語"},
+		{"multi-byte inside", "pass日word=hunter22", "pass日word=hunter22"},
+		{"hint split", "pas", "pas"},
+		{"no separator", "the key to the secret passage", "the key to the secret passage"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.Redact(tc.in); got != tc.want {
+				t.Fatalf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if got, want := r.Redact(tc.in), oldRedact(r, tc.in); got != want {
+				t.Fatalf("Redact(%q) = %q; before: %q", tc.in, got, want)
+			}
+		})
+	}
+}
+
+func TestFoldsToASCIIComplete(t *testing.T) {
+	want := map[rune]bool{}
+	for _, f := range foldsToASCII {
+		r, _ := utf8.DecodeRuneInString(f.text)
+		if unicode.ToLower(r) != rune(f.lower) {
+			t.Errorf("%q lowers to %q, not %q", f.text, unicode.ToLower(r), f.lower)
+		}
+		want[r] = true
+	}
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		if unicode.ToLower(r) < utf8.RuneSelf && !want[r] {
+			t.Errorf("%U lowers to ASCII %q but is not in foldsToASCII", r, unicode.ToLower(r))
+		}
+	}
+}
+
+func FuzzRedactAsBefore(f *testing.F) {
+	for _, s := range redactSamples {
+		f.Add(s)
+	}
+	r, err := NewRedactor(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := r.Redact(s), oldRedact(r, s); got != want {
+			t.Fatalf("Redact(%q) = %q; before: %q", s, got, want)
 		}
 	})
 }
