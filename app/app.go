@@ -73,9 +73,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err := migrations.Up(ctx, dsn); err != nil {
 		return nil, fmt.Errorf("apply migrations: %w", err)
 	}
-	a.pool, err = pgxpool.New(ctx, dsn)
+	a.pool, err = NewPool(ctx, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("connect to postgres: %w", err)
+		return nil, err
 	}
 	if err := a.pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)

@@ -16,7 +16,7 @@ import (
 // WorkerOptions tune a Worker; zero values take the defaults.
 type WorkerOptions struct {
 	BatchSize      int           // outbox rows claimed at once; 0: 500
-	Loops          int           // batches in flight at once in this process; 0: 2
+	Loops          int           // batches in flight at once in this process; 0: 4
 	Poll           time.Duration // how often to look for due retries without a notice; 0: 1s
 	MinBackoff     time.Duration // wait after a first failure; 0: 1s
 	MaxBackoff     time.Duration // longest wait between attempts; 0: 1 min
@@ -32,7 +32,7 @@ func (o WorkerOptions) withDefaults() (WorkerOptions, error) {
 		o.BatchSize = 500
 	}
 	if o.Loops <= 0 {
-		o.Loops = 2
+		o.Loops = 4
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second

@@ -40,10 +40,10 @@ func openDatabase(ctx context.Context, cfg app.Config, log *slog.Logger) (pool *
 		stop()
 		return nil, nil, err
 	}
-	pool, err = pgxpool.New(ctx, dsn)
+	pool, err = app.NewPool(ctx, dsn)
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("connect to postgres: %w", err)
+		return nil, nil, err
 	}
 	return pool, func() { pool.Close(); stop() }, nil
 }
