@@ -42,7 +42,7 @@ bench: build deps
 	$(GO) run ./cmd/attach-bench $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench 'WorkerIntoWeaviate' -benchtime 20000x ./memory/weaviate
 	$(GO) test -run '^$$' -bench 'Deliver' -benchtime 40x ./memory/weaviate
-	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery' ./memory
+	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery|ExchangeEvents|Redact' ./memory
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 
 docker:
