@@ -54,16 +54,14 @@ func (c *copyRows) bool(b bool) {
 	}
 }
 
-// jsonb writes a JSON document, or NULL when doc is empty. Binary jsonb is a
-// version byte (1) and the JSON text, which Postgres parses as it would
-// text input.
-func (c *copyRows) jsonb(doc []byte) {
+// json writes a JSON document, or NULL when doc is empty. The binary form
+// of json is its text, which Postgres checks as it would text input.
+func (c *copyRows) json(doc []byte) {
 	if len(doc) == 0 {
 		c.buf = binary.BigEndian.AppendUint32(c.buf, 0xffffffff)
 		return
 	}
-	c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(1+len(doc)))
-	c.buf = append(c.buf, 1)
+	c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(len(doc)))
 	c.buf = append(c.buf, doc...)
 }
 

@@ -37,7 +37,7 @@ func TestAddGetList(t *testing.T) {
 	}
 
 	got, err := s.Get(ctx, team, ids[0])
-	if err != nil || got.Content != "note 0" || got.User != "alice" || string(got.Metadata) != `{"n": 0}` {
+	if err != nil || got.Content != "note 0" || got.User != "alice" || string(got.Metadata) != `{"n":0}` {
 		t.Fatalf("Get = %+v (%s), %v", got, got.Metadata, err)
 	}
 	if _, err := s.Get(ctx, other, ids[0]); !errors.Is(err, ErrNotFound) {

@@ -208,7 +208,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT o.attempts, o.created_at, e.id, e.team_id, e."user", e.session, e.kind, e.role, e.model,
 		       e.engine, e.content, e.truncated, e.task_id, e.metadata, e.created_at
-		FROM memory_outbox o JOIN memory_events e ON e.id = o.event_id
+		FROM memory_outbox o JOIN memory_events e ON e.team_id = o.team_id AND e.id = o.event_id
 		WHERE o.next_attempt_at <= now()
 		ORDER BY o.next_attempt_at
 		LIMIT $1

@@ -63,7 +63,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 		rows.text(e.Content)
 		rows.bool(e.Truncated)
 		rows.text(sanitize(e.TaskID))
-		rows.jsonb(e.Metadata)
+		rows.json(e.Metadata)
 		rows.timestamptz(e.CreatedAt)
 		if queue(e.TeamID) {
 			if outbox == nil {
