@@ -34,8 +34,9 @@ test-short: deps
 	$(GO) test -count=1 ./...
 
 # Load test: an upstream called directly, through nginx, and through the
-# gateway with JWT verification, memory mirroring off and on, in one run.
-# Prints req/s, p50, p99, ratios. Then the memory delivery rates (events/s:
+# gateway with JWT verification, memory mirroring off and on, in one run,
+# taking turns over three rounds. Prints the medians of req/s, p50, p99 and
+# the ratios. Then the memory delivery rates (events/s:
 # outbox into a real Weaviate, the sink alone, the Postgres recorder) and the
 # console's page render times with 1,000 engines and 10,000 audit rows.
 bench: build deps

@@ -6,7 +6,7 @@
 // or more both are measured once more with their Postgres moved to a CPU of
 // its own, as when Postgres is a server of its own.
 //
-//	go run ./cmd/attach-bench [-duration 10s] [-conns 32] [-skip-nginx] [-skip-db-apart]
+//	go run ./cmd/attach-bench [-duration 5s] [-rounds 3] [-conns 32] [-skip-nginx] [-skip-db-apart]
 //
 // It needs bin/attach (make build), nginx and wrk (make deps).
 package main
@@ -24,6 +24,7 @@ import (
 
 type options struct {
 	duration     time.Duration
+	rounds       int
 	warmup       time.Duration
 	conns        int
 	skipNginx    bool
@@ -39,7 +40,8 @@ type options struct {
 
 func main() {
 	var o options
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured wrk run (whole seconds)")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each measured wrk run (whole seconds)")
+	flag.IntVar(&o.rounds, "rounds", 3, "measured runs per target and phase, taken in turns; the report gives their median")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "length of the uncounted wrk run before each measured one (0: none)")
 	flag.IntVar(&o.conns, "conns", 32, "connections in the throughput phase (wrk -t2 -cN)")
 	flag.BoolVar(&o.skipNginx, "skip-nginx", false, "do not measure the nginx reverse proxy")
@@ -87,9 +89,12 @@ func (o options) validate() error {
 		return errors.New("-conns must be at least 2 (wrk -t2 needs a connection per thread)")
 	}
 	// The token lives one hour; every run must finish inside it.
-	runs := 2 * 6 * (o.duration + o.warmup)
+	if o.rounds < 1 {
+		return errors.New("-rounds must be at least 1")
+	}
+	runs := 2 * 6 * (time.Duration(o.rounds)*o.duration + o.warmup)
 	if runs > 50*time.Minute {
-		return fmt.Errorf("-duration and -warmup add up to %s of load; keep it under 50m (the token lives 1h)", runs)
+		return fmt.Errorf("-duration, -rounds and -warmup add up to %s of load; keep it under 50m (the token lives 1h)", runs)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ type report struct {
 	StartedAt      time.Time     `json:"started_at"`
 	CPUs           int           `json:"cpus"`
 	Duration       string        `json:"duration"`
+	Rounds         int           `json:"rounds"`
 	Warmup         string        `json:"warmup"`
 	GatewayVersion string        `json:"gateway_version"`
 	GatewayLog     string        `json:"gateway_log_level"`
@@ -45,10 +46,12 @@ type phaseReport struct {
 	MemOverNoMemP50 *float64 `json:"mem_over_nomem_p50,omitempty"`
 }
 
+// targetResult is one target's median over the rounds, and the rounds.
 type targetResult struct {
 	Target string `json:"target"`
 	URL    string `json:"url"`
 	wrkResult
+	Rounds []wrkResult `json:"rounds,omitempty"`
 }
 
 func (p *phaseReport) result(target string) *wrkResult {

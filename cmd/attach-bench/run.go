@@ -85,6 +85,7 @@ func run(ctx context.Context, o options) (err error) {
 		StartedAt:      time.Now().UTC(),
 		CPUs:           runtime.NumCPU(),
 		Duration:       o.duration.String(),
+		Rounds:         o.rounds,
 		Warmup:         o.warmup.String(),
 		GatewayVersion: gatewayVersion(ctx, bin),
 		GatewayLog:     o.logLevel,
@@ -224,8 +225,9 @@ func stopChild(c *child, grace time.Duration) {
 }
 
 // measure runs wrk for every phase and target. Targets take turns within
-// each phase, so slow drift of a shared machine (other load, thermal limits)
-// touches every target alike.
+// each round of a phase, so slow drift of a shared machine (other load,
+// thermal limits) touches every target alike, and each target's result is
+// the median of its rounds.
 //
 // The db-apart phases come last: apart moves Postgres to its own CPU before
 // the first of them, for good.
@@ -239,26 +241,35 @@ func measure(ctx context.Context, wrkBin string, o options, phases []phase, targ
 			}
 			separated = true
 		}
-		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns, DBApart: ph.dbApart}
+		var in []target
 		for _, t := range targets {
-			if ph.dbApart && t.name != targetGateway && t.name != targetGatewayMem {
-				continue
+			if !ph.dbApart || t.name == targetGateway || t.name == targetGatewayMem {
+				in = append(in, t)
 			}
-			r := wrkRun{URL: t.url, Script: t.script, Threads: ph.threads, Conns: ph.conns}
-			if o.warmup > 0 {
-				r.Duration = o.warmup
-				fmt.Fprintf(os.Stderr, "%-10s %-7s warm-up %s\n", ph.name, t.name, o.warmup)
-				if _, err := runWrk(ctx, wrkBin, r); err != nil {
-					return nil, fmt.Errorf("warm-up: %w", err)
+		}
+		rounds := make([][]wrkResult, len(in))
+		for round := range o.rounds {
+			for i, t := range in {
+				r := wrkRun{URL: t.url, Script: t.script, Threads: ph.threads, Conns: ph.conns}
+				if o.warmup > 0 && round == 0 {
+					r.Duration = o.warmup
+					fmt.Fprintf(os.Stderr, "%-10s %-7s warm-up %s\n", ph.name, t.name, o.warmup)
+					if _, err := runWrk(ctx, wrkBin, r); err != nil {
+						return nil, fmt.Errorf("warm-up: %w", err)
+					}
 				}
+				r.Duration = o.duration
+				fmt.Fprintf(os.Stderr, "%-10s %-7s -t%d -c%d %s (round %d of %d)\n", ph.name, t.name, ph.threads, ph.conns, o.duration, round+1, o.rounds)
+				res, err := runWrk(ctx, wrkBin, r)
+				if err != nil {
+					return nil, err
+				}
+				rounds[i] = append(rounds[i], res)
 			}
-			r.Duration = o.duration
-			fmt.Fprintf(os.Stderr, "%-10s %-7s -t%d -c%d %s\n", ph.name, t.name, ph.threads, ph.conns, o.duration)
-			res, err := runWrk(ctx, wrkBin, r)
-			if err != nil {
-				return nil, err
-			}
-			pr.Results = append(pr.Results, targetResult{Target: t.name, URL: t.url, wrkResult: res})
+		}
+		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns, DBApart: ph.dbApart}
+		for i, t := range in {
+			pr.Results = append(pr.Results, targetResult{Target: t.name, URL: t.url, wrkResult: medianResult(rounds[i]), Rounds: rounds[i]})
 		}
 		pr.compare()
 		reports = append(reports, pr)
