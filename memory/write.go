@@ -36,7 +36,6 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 	}
 	rows := newCopyRows(len(eventColumns), 200*len(events))
 	var outbox *copyRows
-	stored := 0
 	for i, e := range events {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
@@ -47,7 +46,6 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 			gone++
 			continue
 		}
-		stored++
 		// Identity and names come from tokens and clients; Postgres text
 		// cannot hold NUL, and one bad byte must not fail a whole batch.
 		// Content and metadata are cleaned already.
@@ -74,7 +72,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 			outbox.uuid(team)
 		}
 	}
-	if stored == 0 {
+	if gone == len(events) {
 		return gone, nil
 	}
 	conn := tx.Conn().PgConn()
