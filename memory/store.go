@@ -200,7 +200,7 @@ func (s *Store) searchIn(ctx context.Context, sink Sink, model, text string, f F
 	return vs.SearchVector(ctx, vectors[0], f)
 }
 
-// EraseUser deletes every of user in the team and queues the same
+// EraseUser deletes every event of user in the team and queues the same
 // erasure for the sinks, in one transaction, and returns how many events
 // Postgres held.
 func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error) {
