@@ -93,16 +93,21 @@ func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
 	doc := bytes.TrimSpace(buf.Bytes())
-	if !fitsMetadata(doc) {
-		return nil, invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+	if err := checkMetadataSize(doc); err != nil {
+		return nil, err
 	}
 	return doc, nil
 }
 
-// fitsMetadata tells whether an encoded metadata document is within
+// checkMetadataSize refuses an encoded metadata document larger than
 // maxMetadata. The bound counts the newline json.Encoder ends a document
 // with, as it always has.
-func fitsMetadata(doc []byte) bool { return len(doc)+1 <= maxMetadata }
+func checkMetadataSize(doc []byte) error {
+	if len(doc)+1 > maxMetadata {
+		return invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+	}
+	return nil
+}
 
 // clean makes a string from outside the gateway fit for metadata.
 func (c cleaner) clean(s string) string { return c.redactor.Redact(sanitize(s)) }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
@@ -51,8 +50,8 @@ func (o *metaObject) done() (json.RawMessage, error) {
 		return nil, nil
 	}
 	o.buf = append(o.buf, '}')
-	if !fitsMetadata(o.buf) {
-		return nil, invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+	if err := checkMetadataSize(o.buf); err != nil {
+		return nil, err
 	}
 	return o.buf, nil
 }
