@@ -150,16 +150,6 @@ func (ui *consoleUI) waitVisible(sel string) {
 	ui.Do(ui.t, chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-// waitText waits until the element with id holds exactly want, e.g. while
-// a script streams an answer into it.
-func (ui *consoleUI) waitText(id, want string) {
-	ui.t.Helper()
-	if strings.Contains(id+want, `"`) {
-		ui.t.Fatalf("waitText: %q or %q holds a double quote", id, want)
-	}
-	ui.Do(ui.t, chromedp.WaitReady(chromedp.Search(`//*[@id="`+id+`" and normalize-space(.)="`+want+`"]`)))
-}
-
 // waitFilled waits until a script has put something other than
 // placeholder into the element with id, and returns it.
 func (ui *consoleUI) waitFilled(id, placeholder string) string {
