@@ -282,15 +282,20 @@ func storeError(c *fiber.Ctx, err error) error {
 	var ve *tenants.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": fiber.Map{
-			"code": "invalid_field", "message": ve.Error(), "field": ve.Field,
-		}})
+		return invalidField(c, ve.Field, ve.Error())
 	case errors.Is(err, tenants.ErrNotFound):
 		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no such "+resourceName(c))
 	case errors.Is(err, tenants.ErrConflict):
 		return proxy.WriteError(c, fiber.StatusConflict, "conflict", "a "+resourceName(c)+" with that name already exists")
 	}
 	return err
+}
+
+// invalidField answers 422 naming the field a store refused.
+func invalidField(c *fiber.Ctx, field, message string) error {
+	return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": fiber.Map{
+		"code": "invalid_field", "message": message, "field": field,
+	}})
 }
 
 // resourceName names what a management route is about, for messages.
@@ -354,9 +359,7 @@ func memoryError(c *fiber.Ctx, err error) error {
 	var ve *memory.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": fiber.Map{
-			"code": "invalid_field", "message": ve.Error(), "field": ve.Field,
-		}})
+		return invalidField(c, ve.Field, ve.Error())
 	case errors.Is(err, memory.ErrNotFound):
 		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no such team")
 	}
