@@ -3,6 +3,8 @@ package memory
 import (
 	"bytes"
 	"errors"
+
+	"github.com/attach-dev/attach-gateway/app/jsonscan"
 )
 
 // The recorder reads a handful of fields from every request and answer
@@ -19,26 +21,17 @@ var errJSONSyntax = errors.New("invalid JSON")
 // maxJSONDepth is encoding/json's limit on nested objects and arrays.
 const maxJSONDepth = 10000
 
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isJSONSpace(b[i]) {
-		i++
-	}
-	return i
-}
 
 // oneJSON returns the JSON value that b holds, white space aside, and
 // fails where json.Unmarshal would fail to parse b.
 func oneJSON(b []byte) ([]byte, error) {
-	start := skipSpace(b, 0)
+	start := jsonscan.SkipSpace(b, 0)
 	end, err := checkValue(b, start, 0)
 	if err != nil {
 		return nil, err
 	}
-	if skipSpace(b, end) != len(b) {
+	if jsonscan.SkipSpace(b, end) != len(b) {
 		return nil, errJSONSyntax
 	}
 	return b[start:end], nil
@@ -47,7 +40,7 @@ func oneJSON(b []byte) ([]byte, error) {
 // nextJSON returns the JSON value at the start of b (after white space)
 // and what follows it, as json.Decoder reads one value of a stream.
 func nextJSON(b []byte) (val, rest []byte, err error) {
-	start := skipSpace(b, 0)
+	start := jsonscan.SkipSpace(b, 0)
 	end, err := checkValue(b, start, 0)
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +51,7 @@ func nextJSON(b []byte) (val, rest []byte, err error) {
 // moreJSON tells whether a stream has another value after white space,
 // as json.Decoder.More does: a closing bracket ends it too.
 func moreJSON(b []byte) bool {
-	i := skipSpace(b, 0)
+	i := jsonscan.SkipSpace(b, 0)
 	return i < len(b) && b[i] != ']' && b[i] != '}'
 }
 
@@ -91,7 +84,7 @@ func checkObject(b []byte, i, depth int) (int, error) {
 	if depth > maxJSONDepth {
 		return i, errJSONSyntax
 	}
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
@@ -103,14 +96,14 @@ func checkObject(b []byte, i, depth int) (int, error) {
 		if i, err = checkString(b, i); err != nil {
 			return i, err
 		}
-		i = skipSpace(b, i)
+		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) || b[i] != ':' {
 			return i, errJSONSyntax
 		}
-		if i, err = checkValue(b, skipSpace(b, i+1), depth); err != nil {
+		if i, err = checkValue(b, jsonscan.SkipSpace(b, i+1), depth); err != nil {
 			return i, err
 		}
-		i = skipSpace(b, i)
+		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
 			return i, errJSONSyntax
 		}
@@ -118,7 +111,7 @@ func checkObject(b []byte, i, depth int) (int, error) {
 		case '}':
 			return i + 1, nil
 		case ',':
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		default:
 			return i, errJSONSyntax
 		}
@@ -129,7 +122,7 @@ func checkArray(b []byte, i, depth int) (int, error) {
 	if depth > maxJSONDepth {
 		return i, errJSONSyntax
 	}
-	i = skipSpace(b, i+1)
+	i = jsonscan.SkipSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
@@ -138,7 +131,7 @@ func checkArray(b []byte, i, depth int) (int, error) {
 		if i, err = checkValue(b, i, depth); err != nil {
 			return i, err
 		}
-		i = skipSpace(b, i)
+		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
 			return i, errJSONSyntax
 		}
@@ -146,7 +139,7 @@ func checkArray(b []byte, i, depth int) (int, error) {
 		case ']':
 			return i + 1, nil
 		case ',':
-			i = skipSpace(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		default:
 			return i, errJSONSyntax
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/attach-dev/attach-gateway/app/jsonscan"
 )
 
 // What follows reads JSON that checkValue accepted (see jsoncheck.go), and
@@ -15,61 +17,6 @@ import (
 // errJSONType is what encoding/json reports as an UnmarshalTypeError:
 // valid JSON with a value of the wrong kind for its field.
 var errJSONType = errors.New("JSON value of the wrong type")
-
-// skipValue returns the index just past the value that starts at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	// A number or a literal, which runs to the next delimiter.
-	for i < len(b) && !isJSONSpace(b[i]) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string that starts at b[i].
-func skipString(b []byte, i int) int {
-	i++
-	// Most strings are short: step through them. A long one is searched
-	// for its closing quote instead, far faster per byte.
-	for end := min(i+32, len(b)); i < end; i++ {
-		switch stringBytes[b[i]] {
-		case quoteByte:
-			return i + 1
-		case escapeByte:
-			i++ // past the escaped byte
-		}
-	}
-	for {
-		q := i + bytes.IndexByte(b[i:], '"')
-		// The quote ends the string unless an odd run of backslashes
-		// escapes it. Before i, every escape is already accounted for.
-		backslashes := 0
-		for j := q - 1; j >= i && b[j] == '\\'; j-- {
-			backslashes++
-		}
-		if backslashes%2 == 0 {
-			return q + 1
-		}
-		i = q + 1
-	}
-}
 
 // jsonWalker reads checked JSON front to back: a reader looks at the kind
 // of the value at hand, then takes it whole (raw), or steps into its
@@ -87,7 +34,7 @@ func (w *jsonWalker) kind() byte { return w.b[w.i] }
 // raw takes the value at hand whole.
 func (w *jsonWalker) raw() []byte {
 	start := w.i
-	w.i = skipValue(w.b, w.i)
+	w.i = jsonscan.SkipValue(w.b, w.i)
 	return w.b[start:w.i]
 }
 
@@ -96,19 +43,19 @@ func (w *jsonWalker) raw() []byte {
 // it unread to be skipped; once it breaks out, the walker is spent.
 func (w *jsonWalker) members() iter.Seq[fieldKey] {
 	return func(yield func(fieldKey) bool) {
-		w.i = skipSpace(w.b, w.i+1)
+		w.i = jsonscan.SkipSpace(w.b, w.i+1)
 		for w.b[w.i] == '"' {
 			key, end := readKey(w.b, w.i)
-			w.i = skipSpace(w.b, skipSpace(w.b, end)+1) // past the colon
+			w.i = jsonscan.SkipSpace(w.b, jsonscan.SkipSpace(w.b, end)+1) // past the colon
 			start := w.i
 			if !yield(key) {
 				return
 			}
 			if w.i == start {
-				w.i = skipValue(w.b, w.i)
+				w.i = jsonscan.SkipValue(w.b, w.i)
 			}
-			if w.i = skipSpace(w.b, w.i); w.b[w.i] == ',' {
-				w.i = skipSpace(w.b, w.i+1)
+			if w.i = jsonscan.SkipSpace(w.b, w.i); w.b[w.i] == ',' {
+				w.i = jsonscan.SkipSpace(w.b, w.i+1)
 			}
 		}
 		w.i++ // past the closing brace
@@ -120,17 +67,17 @@ func (w *jsonWalker) members() iter.Seq[fieldKey] {
 // leaves unread, as with members.
 func (w *jsonWalker) elements() iter.Seq[int] {
 	return func(yield func(int) bool) {
-		w.i = skipSpace(w.b, w.i+1)
+		w.i = jsonscan.SkipSpace(w.b, w.i+1)
 		for n := 0; w.b[w.i] != ']'; n++ {
 			start := w.i
 			if !yield(n) {
 				return
 			}
 			if w.i == start {
-				w.i = skipValue(w.b, w.i)
+				w.i = jsonscan.SkipValue(w.b, w.i)
 			}
-			if w.i = skipSpace(w.b, w.i); w.b[w.i] == ',' {
-				w.i = skipSpace(w.b, w.i+1)
+			if w.i = jsonscan.SkipSpace(w.b, w.i); w.b[w.i] == ',' {
+				w.i = jsonscan.SkipSpace(w.b, w.i+1)
 			}
 		}
 		w.i++ // past the closing bracket

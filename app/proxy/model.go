@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/attach-dev/attach-gateway/app/jsonscan"
 )
 
 // errInvalidJSON marks a body the proxy could not read a model from.
@@ -25,24 +27,24 @@ var (
 // regard to case and the last duplicate wins, as encoding/json (and so
 // Ollama) reads them.
 func modelOf(body []byte, withName bool) (string, error) {
-	if skipSpace(body, 0) == len(body) {
+	if jsonscan.SkipSpace(body, 0) == len(body) {
 		return "", nil
 	}
 	if !json.Valid(body) {
 		return "", errInvalidJSON
 	}
-	i := skipSpace(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if body[i] != '{' {
 		return "", fmt.Errorf("%w: the body must be a JSON object", errInvalidJSON)
 	}
 	var model, name []byte
-	i = skipSpace(body, i+1)
+	i = jsonscan.SkipSpace(body, i+1)
 	for body[i] != '}' {
-		keyEnd := skipString(body, i)
+		keyEnd := jsonscan.SkipString(body, i)
 		key := body[i+1 : keyEnd-1]
-		i = skipSpace(body, keyEnd)
-		i = skipSpace(body, i+1) // past ':'
-		valEnd := skipValue(body, i)
+		i = jsonscan.SkipSpace(body, keyEnd)
+		i = jsonscan.SkipSpace(body, i+1) // past ':'
+		valEnd := jsonscan.SkipValue(body, i)
 		value := body[i:valEnd]
 		if bytes.IndexByte(key, '\\') >= 0 {
 			// An escaped member name: rare enough to take the slow path.
@@ -54,9 +56,9 @@ func modelOf(body []byte, withName bool) (string, error) {
 		case withName && bytes.EqualFold(key, keyName):
 			name = value
 		}
-		i = skipSpace(body, valEnd)
+		i = jsonscan.SkipSpace(body, valEnd)
 		if body[i] == ',' {
-			i = skipSpace(body, i+1)
+			i = jsonscan.SkipSpace(body, i+1)
 		}
 	}
 	m, err := stringValue(model, "model")
@@ -97,54 +99,4 @@ func modelOfSlow(body []byte, withName bool) (string, error) {
 		return m, err
 	}
 	return stringValue(f.Name, "name")
-}
-
-// The helpers below walk JSON already known to be valid, so they check
-// nothing and never run past the end.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index just past the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-}
-
-// skipValue returns the index just past the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; ; i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-	}
-	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' &&
-		b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-		i++
-	}
-	return i
 }
