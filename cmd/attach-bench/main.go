@@ -64,7 +64,7 @@ func main() {
 	stop()
 	if err != nil {
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "attach-bench: interrupted")
+			fmt.Fprintf(os.Stderr, "attach-bench: interrupted: %v\n", err)
 		} else {
 			fmt.Fprintf(os.Stderr, "attach-bench: %v\n", err)
 		}

@@ -32,7 +32,9 @@ type phaseReport struct {
 	Threads int    `json:"threads"`
 	Conns   int    `json:"conns"`
 	// DBApart: Postgres ran on a CPU of its own, the rest on the others.
-	DBApart bool           `json:"db_apart,omitempty"`
+	DBApart bool `json:"db_apart,omitempty"`
+	// Steady: every connection paused steadyPause before each request.
+	Steady  bool           `json:"steady,omitempty"`
 	Results []targetResult `json:"results"`
 
 	// Throughput ratios: 1.0 means the proxy costs nothing.
@@ -44,6 +46,12 @@ type phaseReport struct {
 	// Mirroring into memory on, over off: 1.0 means the tap costs nothing.
 	MemOverNoMemRPS *float64 `json:"mem_over_nomem_rps,omitempty"`
 	MemOverNoMemP50 *float64 `json:"mem_over_nomem_p50,omitempty"`
+	MemOverNoMemP99 *float64 `json:"mem_over_nomem_p99,omitempty"`
+	// The control gateway over the gateway: two equal gateways, so any
+	// distance from 1.0 is the machine's noise.
+	ControlOverGatewayRPS *float64 `json:"control_over_gateway_rps,omitempty"`
+	ControlOverGatewayP50 *float64 `json:"control_over_gateway_p50,omitempty"`
+	ControlOverGatewayP99 *float64 `json:"control_over_gateway_p99,omitempty"`
 }
 
 // targetResult is one target's median over the rounds, and the rounds.
@@ -87,6 +95,12 @@ func (p *phaseReport) compare() {
 	if mem := p.result(targetGatewayMem); mem != nil && gw != nil {
 		p.MemOverNoMemRPS = ratio(mem.RequestsPerS, gw.RequestsPerS)
 		p.MemOverNoMemP50 = ratio(mem.P50us, gw.P50us)
+		p.MemOverNoMemP99 = ratio(mem.P99us, gw.P99us)
+	}
+	if ctl := p.result(targetControl); ctl != nil && gw != nil {
+		p.ControlOverGatewayRPS = ratio(ctl.RequestsPerS, gw.RequestsPerS)
+		p.ControlOverGatewayP50 = ratio(ctl.P50us, gw.P50us)
+		p.ControlOverGatewayP99 = ratio(ctl.P99us, gw.P99us)
 	}
 }
 
@@ -121,15 +135,27 @@ func (r *report) printTable(w io.Writer) error {
 			fmt.Fprintf(w, "%s (-t%d -c%d): req/s %s; p50 added over direct: %s\n",
 				p.Name, p.Threads, p.Conns, strings.Join(rps, ", "), strings.Join(p50, ", "))
 		}
-		if p.MemOverNoMemRPS != nil && p.MemOverNoMemP50 != nil {
-			fmt.Fprintf(w, "%s: mirroring on/off req/s %.3f, p50 %.3f (aim: within 5%%)\n",
-				p.Name, *p.MemOverNoMemRPS, *p.MemOverNoMemP50)
+		if on := ratios(p.MemOverNoMemRPS, p.MemOverNoMemP50, p.MemOverNoMemP99); on != "" {
+			line := fmt.Sprintf("%s: mirroring on/off %s (aim: within 5%%)", p.Name, on)
+			if ctl := ratios(p.ControlOverGatewayRPS, p.ControlOverGatewayP50, p.ControlOverGatewayP99); ctl != "" {
+				line += fmt.Sprintf("; two equal gateways, control/gateway %s", ctl)
+			}
+			fmt.Fprintln(w, line)
 		}
 	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	return nil
+}
+
+// ratios prints a pair of gateways' ratios, or "" when they were not both
+// measured.
+func ratios(rps, p50, p99 *float64) string {
+	if rps == nil || p50 == nil || p99 == nil {
+		return ""
+	}
+	return fmt.Sprintf("req/s %.3f, p50 %.3f, p99 %.3f", *rps, *p50, *p99)
 }
 
 func (r *report) writeJSON(path string) error {

@@ -18,12 +18,19 @@ const (
 	// The same gateway with memory mirroring on; "gateway" runs with
 	// MEM_BACKEND=none, so the two differ only by the tap.
 	targetGatewayMem = "gateway+mem"
+	// A second gateway exactly like "gateway". The two differ by nothing,
+	// so their ratio shows how far the machine's own noise moves a ratio:
+	// the yardstick for the mirroring ratio.
+	targetControl = "control"
 )
 
 type target struct {
 	name   string
 	url    string // full URL of /api/chat
 	script string // wrk Lua script
+	// paced is the wrk script of the steady phase: the same request after
+	// a pause (gateways only).
+	paced string
 }
 
 type phase struct {
@@ -33,6 +40,10 @@ type phase struct {
 	// dbApart phases run the two gateways only, with Postgres on a CPU of
 	// its own (see cpuSplit).
 	dbApart bool
+	// steadyFrom names the phase whose gateway without mirroring sets the
+	// rate of this steady phase (see steadyConns); empty for a phase that
+	// sends each request as soon as the last is answered.
+	steadyFrom string
 }
 
 func run(ctx context.Context, o options) (err error) {
@@ -112,11 +123,15 @@ func run(ctx context.Context, o options) (err error) {
 	}
 
 	plain := filepath.Join(dir, "plain.lua")
-	if err := writeWrkScript(plain, ""); err != nil {
+	if err := writeWrkScript(plain, "", 0); err != nil {
 		return err
 	}
 	authed := filepath.Join(dir, "bearer.lua")
-	if err := writeWrkScript(authed, token); err != nil {
+	if err := writeWrkScript(authed, token, 0); err != nil {
+		return err
+	}
+	paced := filepath.Join(dir, "paced.lua")
+	if err := writeWrkScript(paced, token, steadyPause); err != nil {
 		return err
 	}
 	targets := []target{{name: targetDirect, url: up.url + "/api/chat", script: plain}}
@@ -141,9 +156,9 @@ func run(ctx context.Context, o options) (err error) {
 		targets = append(targets, target{name: targetNginx, url: base + "/api/chat", script: plain})
 	}
 
-	fmt.Fprintln(os.Stderr, "starting two gateways, mirroring off and on (each first start creates a Postgres cluster)...")
+	fmt.Fprintln(os.Stderr, "starting three gateways, mirroring off, off again and on (each first start creates a Postgres cluster)...")
 	var gatewayPids []int
-	for _, g := range []struct{ name, mem string }{{targetGateway, "none"}, {targetGatewayMem, o.memBackend}} {
+	for _, g := range []struct{ name, mem string }{{targetGateway, "none"}, {targetControl, "none"}, {targetGatewayMem, o.memBackend}} {
 		port, err := freePort()
 		if err != nil {
 			return err
@@ -174,18 +189,20 @@ func run(ctx context.Context, o options) (err error) {
 			return fmt.Errorf("%s: %w\nlast lines of %s:\n%s", g.name, err, gwLog, tailFile(gwLog, 10))
 		}
 		rep.Warnings = append(rep.Warnings, warnings...)
-		targets = append(targets, target{name: g.name, url: base + "/api/chat", script: authed})
+		targets = append(targets, target{name: g.name, url: base + "/api/chat", script: authed, paced: paced})
 	}
 
 	phases := []phase{
 		{name: "latency", threads: 1, conns: 1},
 		{name: "throughput", threads: 2, conns: o.conns},
+		{name: "steady", steadyFrom: "throughput"},
 	}
 	split, canSplit := splitCPUs()
 	if canSplit && !o.skipDBApart {
 		phases = append(phases,
 			phase{name: "latency/db-apart", threads: 1, conns: 1, dbApart: true},
-			phase{name: "throughput/db-apart", threads: 2, conns: o.conns, dbApart: true})
+			phase{name: "throughput/db-apart", threads: 2, conns: o.conns, dbApart: true},
+			phase{name: "steady/db-apart", dbApart: true, steadyFrom: "throughput/db-apart"})
 	}
 	apart := func() error { return separateDatabase(split, gatewayPids) }
 	if rep.Phases, err = measure(ctx, wrkBin, o, phases, targets, apart); err != nil {
@@ -243,31 +260,49 @@ func measure(ctx context.Context, wrkBin string, o options, phases []phase, targ
 		}
 		var in []target
 		for _, t := range targets {
-			if !ph.dbApart || t.name == targetGateway || t.name == targetGatewayMem {
+			gateway := t.name == targetGateway || t.name == targetControl || t.name == targetGatewayMem
+			if gateway || (!ph.dbApart && ph.steadyFrom == "") {
 				in = append(in, t)
 			}
+		}
+		threads, conns := ph.threads, ph.conns
+		if ph.steadyFrom != "" {
+			var err error
+			if conns, err = steadyConns(reports, ph.steadyFrom); err != nil {
+				return nil, err
+			}
+			threads = min(2, conns)
+		}
+		// one run of target t for d
+		one := func(t target, d time.Duration) (wrkResult, error) {
+			r := wrkRun{URL: t.url, Script: t.script, Threads: threads, Conns: conns, Duration: d}
+			if ph.steadyFrom != "" {
+				r.Script = t.paced
+			}
+			return runWrk(ctx, wrkBin, r)
+		}
+		load := fmt.Sprintf("-t%d -c%d", threads, conns)
+		if ph.steadyFrom != "" {
+			load += fmt.Sprintf(", %s pause", steadyPause)
 		}
 		rounds := make([][]wrkResult, len(in))
 		for round := range o.rounds {
 			for i, t := range in {
-				r := wrkRun{URL: t.url, Script: t.script, Threads: ph.threads, Conns: ph.conns}
 				if o.warmup > 0 && round == 0 {
-					r.Duration = o.warmup
 					fmt.Fprintf(os.Stderr, "%-10s %-7s warm-up %s\n", ph.name, t.name, o.warmup)
-					if _, err := runWrk(ctx, wrkBin, r); err != nil {
+					if _, err := one(t, o.warmup); err != nil {
 						return nil, fmt.Errorf("warm-up: %w", err)
 					}
 				}
-				r.Duration = o.duration
-				fmt.Fprintf(os.Stderr, "%-10s %-7s -t%d -c%d %s (round %d of %d)\n", ph.name, t.name, ph.threads, ph.conns, o.duration, round+1, o.rounds)
-				res, err := runWrk(ctx, wrkBin, r)
+				fmt.Fprintf(os.Stderr, "%-10s %-7s %s %s (round %d of %d)\n", ph.name, t.name, load, o.duration, round+1, o.rounds)
+				res, err := one(t, o.duration)
 				if err != nil {
 					return nil, err
 				}
 				rounds[i] = append(rounds[i], res)
 			}
 		}
-		pr := phaseReport{Name: ph.name, Threads: ph.threads, Conns: ph.conns, DBApart: ph.dbApart}
+		pr := phaseReport{Name: ph.name, Threads: threads, Conns: conns, DBApart: ph.dbApart, Steady: ph.steadyFrom != ""}
 		for i, t := range in {
 			pr.Results = append(pr.Results, targetResult{Target: t.name, URL: t.url, wrkResult: medianResult(rounds[i]), Rounds: rounds[i]})
 		}

@@ -43,15 +43,21 @@ func findWrk() (string, error) {
 }
 
 // writeWrkScript writes the Lua script that makes every request a POST of
-// chatBody, with the bearer token when one is given. The file holds a token,
-// so only its owner can read it.
-func writeWrkScript(path, token string) error {
+// chatBody, with the bearer token when one is given, and a pause before each
+// request when pause is positive. The file holds a token, so only its owner
+// can read it.
+func writeWrkScript(path, token string, pause time.Duration) error {
 	var b strings.Builder
 	b.WriteString("wrk.method = \"POST\"\n")
 	fmt.Fprintf(&b, "wrk.body = %s\n", luaString(chatBody))
 	b.WriteString("wrk.headers[\"Content-Type\"] = \"application/json\"\n")
 	if token != "" {
 		fmt.Fprintf(&b, "wrk.headers[\"Authorization\"] = %s\n", luaString("Bearer "+token))
+	}
+	if pause > 0 {
+		// wrk waits this long (in ms) before each request on a connection,
+		// and starts the request's clock after the wait.
+		fmt.Fprintf(&b, "function delay() return %d end\n", pause.Milliseconds())
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("write wrk script %s: %w", filepath.Base(path), err)

@@ -81,7 +81,7 @@ func TestToMicros(t *testing.T) {
 
 func TestLuaScriptCarriesToken(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.lua")
-	if err := writeWrkScript(path, "abc.def.ghi"); err != nil {
+	if err := writeWrkScript(path, "abc.def.ghi", 0); err != nil {
 		t.Fatal(err)
 	}
 	b, err := readFile(path)
@@ -115,7 +115,7 @@ func TestWrkAgainstUpstream(t *testing.T) {
 	}
 	defer up.Close()
 	script := filepath.Join(t.TempDir(), "plain.lua")
-	if err := writeWrkScript(script, ""); err != nil {
+	if err := writeWrkScript(script, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	res, err := runWrk(context.Background(), bin, wrkRun{URL: up.url + "/api/chat", Script: script, Threads: 1, Conns: 2, Duration: time.Second})
@@ -146,7 +146,7 @@ func TestRunWrkReportsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	script := filepath.Join(t.TempDir(), "plain.lua")
-	if err := writeWrkScript(script, ""); err != nil {
+	if err := writeWrkScript(script, "", 0); err != nil {
 		t.Fatal(err)
 	}
 	_, err = runWrk(context.Background(), bin, wrkRun{URL: "http://127.0.0.1:" + itoa(port) + "/api/chat", Script: script, Threads: 1, Conns: 1, Duration: time.Second})
