@@ -90,9 +90,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err := a.ensureDefaultTeam(ctx); err != nil {
 		return nil, err
 	}
-	a.dir = tenants.NewDirectory(a.pool, sealer, log)
-	if err := a.dir.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load teams: %w", err)
+	if a.dir, err = loadDirectory(ctx, a.pool, sealer, log); err != nil {
+		return nil, err
 	}
 
 	a.metrics = newMetrics()

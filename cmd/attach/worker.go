@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attach-dev/attach-gateway/app"
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 const workerHelp = `Usage: attach worker
@@ -45,14 +43,10 @@ func worker(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.LoadSecretKey(); err != nil {
 		return err
 	}
-	sealer, err := tenants.NewSealer(cfg.SecretKey)
-	if err != nil {
-		return fmt.Errorf("secret key: %w", err)
-	}
 	// The team directory gives the worker the engines that compute vectors.
-	dir := tenants.NewDirectory(pool, sealer, log)
-	if err := dir.Load(ctx); err != nil {
-		return fmt.Errorf("load teams: %w", err)
+	dir, err := app.LoadDirectory(ctx, cfg, pool, log)
+	if err != nil {
+		return err
 	}
 	go func() {
 		if err := dir.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
