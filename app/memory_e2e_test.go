@@ -202,6 +202,27 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 	if n := view.count(t, beta.id); n != 3 {
 		t.Errorf("beta's tenant holds %d events after alpha erased a user, want 3", n)
 	}
+
+	// Deleting a team erases its memory everywhere: its rows at once, its
+	// Weaviate tenant once the worker has run. The other team keeps its own.
+	if status := view.tenantStatus(t, alpha.id); status != 200 {
+		t.Fatalf("alpha's tenant before the team is deleted: status %d", status)
+	}
+	adminClient(t, gw).do("DELETE", "/teams/alpha", "", 204)
+	for name, q := range map[string]string{"events": countEvents, "outbox rows": countOutbox} {
+		if n := countRows(t, gw.pool, q, alpha.id); n != 0 {
+			t.Errorf("%d %s of alpha left after the team was deleted", n, name)
+		}
+	}
+	pollUntil(t, time.Minute, "alpha's tenant dropped from weaviate", func() bool {
+		return view.tenantStatus(t, alpha.id) == 404 && countRows(t, gw.pool, countErasures, alpha.id) == 0
+	})
+	if n := view.count(t, beta.id); n != 3 {
+		t.Errorf("beta's tenant holds %d events after alpha was deleted, want 3", n)
+	}
+	if got := listEvents(t, beta.url, beta.adminKey, "q=xylophone"); len(got) != 1 {
+		t.Errorf("beta's search after alpha was deleted found %v", eventTexts(got))
+	}
 }
 
 // A streamed answer, Ollama NDJSON or OpenAI SSE, is remembered as one

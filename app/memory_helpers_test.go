@@ -447,6 +447,23 @@ func (v weaviateView) objectStatus(t *testing.T, teamID, id string) int {
 	return resp.StatusCode
 }
 
+// tenantStatus is the status Weaviate answers for the team's tenant: 200
+// when it exists, 404 when not.
+func (v weaviateView) tenantStatus(t *testing.T, teamID string) int {
+	t.Helper()
+	tenant, err := weaviate.TenantName(teamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(v.srv.URL() + "/v1/schema/" + v.sink.Class() + "/tenants/" + url.PathEscape(tenant))
+	if err != nil {
+		t.Fatalf("read weaviate tenant %s: %v", tenant, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
 // idSetDiff says what want has that got lacks and the reverse, a few of each.
 func idSetDiff(want, got map[string]bool) string {
 	var missing, extra []string

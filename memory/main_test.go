@@ -69,7 +69,7 @@ type recordingSink struct {
 	// failures left before deliveries succeed; -1 fails forever.
 	failures int
 	calls    int
-	erased   []string // team/user
+	erased   []string // team/user, or team/ for a whole team
 	changed  chan struct{}
 }
 
@@ -109,6 +109,15 @@ func (s *recordingSink) notify() {
 func (s *recordingSink) Search(context.Context, string, Filter) ([]Event, error) { return nil, nil }
 
 func (s *recordingSink) DeleteUser(_ context.Context, teamID, user string) error {
+	return s.erase(teamID + "/" + user)
+}
+
+// DeleteTeam is remembered as the team with no user: "team/".
+func (s *recordingSink) DeleteTeam(_ context.Context, teamID string) error {
+	return s.erase(teamID + "/")
+}
+
+func (s *recordingSink) erase(what string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failures != 0 {
@@ -117,7 +126,7 @@ func (s *recordingSink) DeleteUser(_ context.Context, teamID, user string) error
 		}
 		return errSinkDown
 	}
-	s.erased = append(s.erased, teamID+"/"+user)
+	s.erased = append(s.erased, what)
 	s.notify()
 	return nil
 }

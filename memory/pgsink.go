@@ -30,6 +30,10 @@ func (*PostgresSink) Deliver(context.Context, string, []Event) error { return ni
 // would also take events the user made after asking.
 func (*PostgresSink) DeleteUser(context.Context, string, string) error { return nil }
 
+// DeleteTeam has nothing to do: deleting the team deleted its rows (see
+// migration 00004).
+func (*PostgresSink) DeleteTeam(context.Context, string) error { return nil }
+
 // Search ranks the filter's events by how well their words match text, in
 // the syntax of a web search box ("quoted phrase", or, -not).
 func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]Event, error) {

@@ -245,11 +245,14 @@ func (r *Recorder) write() {
 func (r *Recorder) store(events []Event) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := r.insert(events)
+		kept, err := r.insert(events)
 		if err == nil || (attempt > 0 && uniqueViolation(err)) {
 			// A unique violation on a retry means an earlier attempt
 			// committed and only its answer was lost: ids are fresh.
-			r.metrics.stored(events)
+			if err != nil {
+				kept = events
+			}
+			r.metrics.stored(kept)
 			r.metrics.batch(len(events))
 			return
 		}
@@ -283,31 +286,33 @@ func (r *Recorder) lose(n int) {
 	r.metrics.recordFailed(n)
 }
 
-func (r *Recorder) insert(events []Event) error {
+// insert writes events in one transaction and returns those stored: all of
+// them but the events of teams deleted meanwhile.
+func (r *Recorder) insert(events []Event) ([]Event, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	defer cancel()
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	queue := func(teamID string) bool {
 		return r.opts.Sinks == nil || r.backends == nil || r.opts.Sinks.Queued(r.backends.Of(teamID))
 	}
-	gone, err := insertEvents(ctx, tx, events, queue)
+	kept, err := insertEvents(ctx, tx, events, queue)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit events: %w", err)
+		return nil, fmt.Errorf("commit events: %w", err)
 	}
-	if gone > 0 {
+	if gone := len(events) - len(kept); gone > 0 {
 		// Deleting a team deletes its memory; what it said just before
 		// goes with it.
 		r.log.Info("memory: events of a deleted team not stored", "events", gone)
 		r.metrics.recordFailed(gone)
 	}
-	return nil
+	return kept, nil
 }
 
 func uniqueViolation(err error) bool {

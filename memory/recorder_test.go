@@ -169,6 +169,12 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 	if got := value(t, m.recordFailures); got != 2 {
 		t.Fatalf("failures metric = %v, want 2", got)
 	}
+	// Recorded counts what was stored, not the deleted team's events too.
+	for _, kind := range []string{KindPrompt, KindResponse} {
+		if got := value(t, m.recorded.WithLabelValues(kind)); got != 2 {
+			t.Errorf("%s recorded metric = %v, want the live team's 2", kind, got)
+		}
+	}
 }
 
 // When Postgres cannot keep up, Record waits instead of dropping, and the

@@ -16,4 +16,6 @@ type Sink interface {
 	Search(ctx context.Context, text string, f Filter) ([]Event, error)
 	// DeleteUser erases every event of user in the team.
 	DeleteUser(ctx context.Context, teamID, user string) error
+	// DeleteTeam erases every event of a team that has been deleted.
+	DeleteTeam(ctx context.Context, teamID string) error
 }

@@ -84,7 +84,7 @@ func (s *Sinks) resolve(backend string) (Sink, error) {
 	return sink, nil
 }
 
-// erasers are every sink that may hold a user's events: a team may have
+// erasers are every sink that may hold a user's or a team's events: a team may have
 // changed backends, and erasing must reach wherever its events went.
 func (s *Sinks) erasers() []Sink {
 	var out []Sink
@@ -103,3 +103,4 @@ func (nullSink) Name() string                                            { retur
 func (nullSink) Deliver(context.Context, string, []Event) error          { return nil }
 func (nullSink) Search(context.Context, string, Filter) ([]Event, error) { return nil, ErrDisabled }
 func (nullSink) DeleteUser(context.Context, string, string) error        { return nil }
+func (nullSink) DeleteTeam(context.Context, string) error                { return nil }

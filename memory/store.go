@@ -143,8 +143,8 @@ func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
 			return fmt.Errorf("add events: %w", ErrDisabled)
 		}
 		queued := s.sinks.Queued(resolved)
-		gone, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
-		if err == nil && gone > 0 {
+		kept, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
+		if err == nil && len(kept) < len(out) {
 			err = fmt.Errorf("add events: team %w", ErrNotFound)
 		}
 		return err
@@ -212,6 +212,17 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 	}
 	var deleted int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// The erasure queue has no key to teams (see migration 00005):
+		// lock the team so that it exists until this commits; a delete
+		// of the team then waits, and replaces this erasure with its own.
+		var one int
+		err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR KEY SHARE", teamID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("erase user: team %w", ErrNotFound)
+		}
+		if err != nil {
+			return dbErr("erase user: lock the team", err)
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
 		if err != nil {
 			return dbErr("erase user", err)

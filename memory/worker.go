@@ -373,8 +373,8 @@ func (w *Worker) callSinks(ctx context.Context, batches []*teamBatch) {
 	wg.Wait()
 }
 
-// erase runs due erasures against every sink that may hold the user's
-// events. Each erasure has its own transaction, so one sink's failure does
+// erase runs due erasures against every sink that may hold the events of
+// the user, or of the whole team when the team was deleted. Each erasure has its own transaction, so one sink's failure does
 // not undo the others' success.
 func (w *Worker) erase(ctx context.Context) error {
 	for range erasuresPerRound {
@@ -406,7 +406,13 @@ func (w *Worker) eraseOne(ctx context.Context) (bool, error) {
 	failedSink := ""
 	for _, sink := range w.sinks.erasers() {
 		dctx, cancel := context.WithTimeout(ctx, w.opts.DeliverTimeout)
-		err := sink.DeleteUser(dctx, team, user)
+		var err error
+		if user == "" {
+			// the team was deleted (see migration 00005)
+			err = sink.DeleteTeam(dctx, team)
+		} else {
+			err = sink.DeleteUser(dctx, team, user)
+		}
 		cancel()
 		if err != nil {
 			failed, failedSink = err, sink.Name()

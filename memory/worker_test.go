@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -230,6 +232,71 @@ func TestWorkerErasesUsers(t *testing.T) {
 	got, _ := pg.snapshot()
 	if len(got) != 4 {
 		t.Fatalf("delivered %d events, want the 4 not erased", len(got))
+	}
+}
+
+// Deleting a team deletes its events and queued deliveries at once, and
+// queues one erasure of the whole team, which replaces the team's pending
+// user erasures and reaches every sink.
+func TestDeletingATeamErasesItEverywhere(t *testing.T) {
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
+	pg := newRecordingSink(BackendPostgres)
+	wv := newRecordingSink(BackendWeaviate)
+	sinks := mustSinks(t, BackendWeaviate, pg, wv)
+	s := mustStore(t, pool, sinks)
+	keptIDs := addEvents(t, s, 6, kept)
+	addEvents(t, s, 6, gone)
+	if _, err := s.EraseUser(ctx, gone, "user1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tenants.NewStore(pool, nil).DeleteTeam(ctx, gone); err != nil {
+		t.Fatalf("delete team: %v", err)
+	}
+	var events, outbox int
+	err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM memory_events WHERE team_id = $1),
+		(SELECT count(*) FROM memory_outbox WHERE team_id = $1)`, gone).Scan(&events, &outbox)
+	if err != nil || events != 0 || outbox != 0 {
+		t.Fatalf("after the delete the team has %d events and %d outbox rows (%v), want none", events, outbox, err)
+	}
+	var queued []string
+	rows, err := pool.Query(ctx, `SELECT team_id::text || '/' || "user" FROM memory_erasures`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var q string
+		if err := rows.Scan(&q); err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, q)
+	}
+	if rows.Err() != nil || len(queued) != 1 || queued[0] != gone+"/" {
+		t.Fatalf("erasures queued: %v (%v), want only the whole team %s/", queued, rows.Err(), gone)
+	}
+	// A user of a team that no longer exists cannot be erased.
+	if _, err := s.EraseUser(ctx, gone, "user2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("EraseUser in a deleted team: %v, want ErrNotFound", err)
+	}
+
+	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t))))
+	wv.waitUntil(ctx, t, func() bool {
+		var left int
+		err := pool.QueryRow(ctx, "SELECT count(*) FROM memory_erasures").Scan(&left)
+		got, _ := wv.snapshot()
+		return err == nil && left == 0 && len(got) == len(keptIDs)
+	})
+	for _, sink := range []*recordingSink{pg, wv} {
+		if _, erased := sink.snapshot(); len(erased) != 1 || erased[0] != gone+"/" {
+			t.Errorf("%s erased %v, want the whole team %s/ once", sink.name, erased, gone)
+		}
+	}
+	got, _ := wv.snapshot()
+	for _, id := range keptIDs {
+		if got[id] != 1 {
+			t.Errorf("the kept team's event %s delivered %d times", id, got[id])
+		}
 	}
 }
 

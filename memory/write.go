@@ -25,21 +25,23 @@ var (
 // halves the writes). The events' text must be cleaned already; ids must be
 // fresh UUIDs.
 //
-// Events of a team that no longer exists are not stored; gone counts them.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(teamID string) bool) (gone int, err error) {
+// Events of a team that no longer exists are not stored: kept is the events
+// that are, events itself when that is all of them.
+func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(teamID string) bool) (kept []Event, err error) {
 	if len(events) == 0 {
-		return 0, nil
+		return events, nil
 	}
 	live, err := lockTeams(ctx, tx, events)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	gone := 0
 	rows := newCopyRows(len(eventColumns), 200*len(events))
 	var outbox *copyRows
 	for i, e := range events {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
-			return 0, fmt.Errorf("event %d: malformed id", i)
+			return nil, fmt.Errorf("event %d: malformed id", i)
 		}
 		team, err := uuid.Parse(e.TeamID)
 		if err != nil || !live[team] {
@@ -72,20 +74,28 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 			outbox.uuid(team)
 		}
 	}
-	if gone == len(events) {
-		return gone, nil
+	kept = events
+	if gone > 0 {
+		kept = make([]Event, 0, len(events)-gone)
+		for _, e := range events {
+			if team, err := uuid.Parse(e.TeamID); err == nil && live[team] {
+				kept = append(kept, e)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		return kept, nil
 	}
 	conn := tx.Conn().PgConn()
 	if _, err := conn.CopyFrom(ctx, bytes.NewReader(rows.end()), copyEvents); err != nil {
-		return 0, dbErr("store events", err)
+		return nil, dbErr("store events", err)
 	}
-	if outbox == nil {
-		return gone, nil
+	if outbox != nil {
+		if _, err := conn.CopyFrom(ctx, bytes.NewReader(outbox.end()), copyOutbox); err != nil {
+			return nil, dbErr("queue events for delivery", err)
+		}
 	}
-	if _, err := conn.CopyFrom(ctx, bytes.NewReader(outbox.end()), copyOutbox); err != nil {
-		return 0, dbErr("queue events for delivery", err)
-	}
-	return gone, nil
+	return kept, nil
 }
 
 // lockTeams takes a key-share lock on the teams of events and returns those

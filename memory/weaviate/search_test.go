@@ -228,3 +228,32 @@ func TestQuoteEscapesEverythingThatEndsALiteral(t *testing.T) {
 		}
 	}
 }
+
+func TestDeleteTeamDropsItsTenant(t *testing.T) {
+	s := newSink(t, weaviatetest.Shared(t), true)
+	teamA, teamB := newTeam(), newTeam()
+	deliver(t, s, teamA, makeEvents(t, teamA, "alice", 20, func(int) string { return "alpha writes" }))
+	kept := makeEvents(t, teamB, "alice", 5, func(int) string { return "beta writes" })
+	deliver(t, s, teamB, kept)
+
+	if err := s.DeleteTeam(testCtx(t), teamA); err != nil {
+		t.Fatalf("DeleteTeam: %v", err)
+	}
+	exists, err := s.client.Schema().TenantsExists().WithClassName(s.class).WithTenant("team-" + teamA).Do(testCtx(t))
+	if err != nil || exists {
+		t.Errorf("after DeleteTeam the tenant exists: %v, %v", exists, err)
+	}
+	if n, err := s.Count(testCtx(t), teamA); err != nil || n != 0 {
+		t.Errorf("after DeleteTeam the team counts %d events, %v", n, err)
+	}
+	checkIDs(t, ids(t, s, teamB), kept)
+	// Again, and a team that never delivered anything: nothing to drop.
+	for _, team := range []string{teamA, newTeam()} {
+		if err := s.DeleteTeam(testCtx(t), team); err != nil {
+			t.Errorf("DeleteTeam of a team without a tenant: %v", err)
+		}
+	}
+	if err := s.DeleteTeam(testCtx(t), "not-a-uuid"); err == nil {
+		t.Error("DeleteTeam accepted a malformed team id")
+	}
+}

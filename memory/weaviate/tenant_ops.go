@@ -40,6 +40,25 @@ func (s *Sink) DeleteUser(ctx context.Context, teamID, user string) error {
 	return fmt.Errorf("weaviate: delete events of a user in team %s: still matching after %d rounds", teamID, maxDeleteRounds)
 }
 
+// DeleteTeam drops the tenant of a team that has been deleted, and with it
+// every event the team had here. A team that never delivered anything has
+// no tenant, which is fine.
+func (s *Sink) DeleteTeam(ctx context.Context, teamID string) error {
+	tenant, err := TenantName(teamID)
+	if err != nil {
+		return fmt.Errorf("weaviate: delete team: %w", err)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	err = s.client.Schema().TenantsDeleter().WithClassName(s.class).WithTenants(tenant).Do(ctx)
+	if err != nil && !tenantMissing(clientErr(err)) {
+		return fmt.Errorf("weaviate: delete the tenant of team %s: %w", teamID, clientErr(err))
+	}
+	// Forget it, so that nothing in this process takes it for made.
+	s.tenants.Delete(tenant)
+	return nil
+}
+
 // deleteRound runs one batch delete. Weaviate deletes at most its query
 // limit of matches per request; done says nothing more can match.
 func (s *Sink) deleteRound(ctx context.Context, tenant, user string) (done bool, err error) {
