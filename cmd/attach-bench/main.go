@@ -2,9 +2,13 @@
 // minimal local engine directly, through a plain nginx reverse proxy and
 // through the gateway with JWT verification on, with wrk, and prints
 // requests/s, p50 and p99 for each and how the proxies compare. The gateway
-// runs twice, with memory mirroring off and on; on a machine with two CPUs
-// or more both are measured once more with their Postgres moved to a CPU of
-// its own, as when Postgres is a server of its own.
+// runs three times: with memory mirroring off, off again (the control, whose
+// ratio to the first shows the machine's noise) and on. Besides wrk's
+// closed loop at one and at many connections, a steady phase offers the
+// gateways a fixed share of what they can carry, to show what mirroring
+// does to a request when the CPU has room. On a machine with two CPUs or
+// more the gateways are measured once more with their Postgres moved to a
+// CPU of its own, as when Postgres is a server of its own.
 //
 //	go run ./cmd/attach-bench [-duration 5s] [-rounds 3] [-conns 32] [-skip-nginx] [-skip-db-apart]
 //
