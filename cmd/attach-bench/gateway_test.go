@@ -57,11 +57,7 @@ func stubGateway(t *testing.T, up *upstream, requireToken, stamp bool) string {
 }
 
 func TestCheckGateway(t *testing.T) {
-	up, err := startUpstream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testUpstream(t)
 	ctx := context.Background()
 
 	warnings, err := checkGateway(ctx, up, stubGateway(t, up, true, true), "tok")

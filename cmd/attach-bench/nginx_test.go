@@ -18,11 +18,7 @@ func TestNginxProxiesToUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (make bench runs it)", err)
 	}
-	up, err := startUpstream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testUpstream(t)
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)

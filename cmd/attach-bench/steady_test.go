@@ -31,11 +31,7 @@ func TestSteadyConns(t *testing.T) {
 // a request must not include the wait.
 func TestPausedScriptLimitsRate(t *testing.T) {
 	bin := requireWrk(t)
-	up, err := startUpstream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testUpstream(t)
 	script := filepath.Join(t.TempDir(), "paced.lua")
 	if err := writeWrkScript(script, "", 50*time.Millisecond); err != nil {
 		t.Fatal(err)

@@ -109,11 +109,7 @@ func requireWrk(t *testing.T) string {
 // the stand-in engine and checks the bench reads its report.
 func TestWrkAgainstUpstream(t *testing.T) {
 	bin := requireWrk(t)
-	up, err := startUpstream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := testUpstream(t)
 	script := filepath.Join(t.TempDir(), "plain.lua")
 	if err := writeWrkScript(script, "", 0); err != nil {
 		t.Fatal(err)
