@@ -2,6 +2,7 @@ package memory
 
 import (
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -22,8 +23,24 @@ type copyRows struct {
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
+// copyBufs keeps the bodies of finished COPYs for the next batch: the
+// recorder writes one every window, and allocating it anew each time was a
+// fair share of the garbage it made.
+var copyBufs sync.Pool
+
+// maxPooledCopy bounds what the pool keeps, so that one huge batch does not
+// stay in memory for good.
+const maxPooledCopy = 4 << 20
+
 func newCopyRows(fields, sizeHint int) *copyRows {
-	c := &copyRows{buf: make([]byte, 0, len(copySignature)+8+sizeHint), fields: fields}
+	size := len(copySignature) + 8 + sizeHint
+	var buf []byte
+	if b, ok := copyBufs.Get().(*[]byte); ok && cap(*b) >= size {
+		buf = (*b)[:0]
+	} else {
+		buf = make([]byte, 0, size)
+	}
+	c := &copyRows{buf: buf, fields: fields}
 	c.buf = append(c.buf, copySignature...)
 	c.buf = binary.BigEndian.AppendUint32(c.buf, 0) // flags: no OIDs
 	c.buf = binary.BigEndian.AppendUint32(c.buf, 0) // no header extension
@@ -72,6 +89,15 @@ var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 func (c *copyRows) timestamptz(t time.Time) {
 	c.buf = binary.BigEndian.AppendUint32(c.buf, 8)
 	c.buf = binary.BigEndian.AppendUint64(c.buf, uint64(t.Sub(pgEpoch).Microseconds()))
+}
+
+// release hands the body back for reuse; c must not be used after.
+func (c *copyRows) release() {
+	if cap(c.buf) <= maxPooledCopy {
+		b := c.buf[:0]
+		copyBufs.Put(&b)
+	}
+	c.buf = nil
 }
 
 // end writes the trailer and returns the whole body.

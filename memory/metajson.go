@@ -17,7 +17,7 @@ type metaObject struct {
 
 func (o *metaObject) key(k string) {
 	if o.buf == nil {
-		o.buf = make([]byte, 0, 160)
+		o.buf = make([]byte, 0, 256)
 		o.buf = append(o.buf, '{')
 	} else {
 		o.buf = append(o.buf, ',')

@@ -193,7 +193,7 @@ func (r *Recorder) collect() {
 		case <-r.closing:
 			timer.Stop()
 		}
-		batch := r.parse(nil, first)
+		batch := r.parse(r.newBatch(), first)
 		closed := false
 	drain:
 		for {
@@ -206,7 +206,7 @@ func (r *Recorder) collect() {
 				batch = r.parse(batch, item)
 				if len(batch) >= r.opts.BatchSize {
 					r.batches <- batch
-					batch = nil
+					batch = r.newBatch()
 				}
 			default:
 				break drain
@@ -219,6 +219,13 @@ func (r *Recorder) collect() {
 			return
 		}
 	}
+}
+
+// newBatch makes room for the events of the exchanges waiting now, two
+// each, up to a full batch: growing a batch by appending would allocate
+// about twice its size again.
+func (r *Recorder) newBatch() []Event {
+	return make([]Event, 0, min(2*(1+len(r.queue)), r.opts.BatchSize+1))
 }
 
 // parse turns a queued exchange into events appended to batch.

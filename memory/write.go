@@ -36,7 +36,8 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 		return nil, err
 	}
 	gone := 0
-	rows := newCopyRows(len(eventColumns), 200*len(events))
+	rows := newCopyRows(len(eventColumns), eventRowsSize(events))
+	defer rows.release()
 	var outbox *copyRows
 	for i, e := range events {
 		id, err := uuid.Parse(e.ID)
@@ -48,26 +49,11 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 			gone++
 			continue
 		}
-		// Identity and names come from tokens and clients; Postgres text
-		// cannot hold NUL, and one bad byte must not fail a whole batch.
-		// Content and metadata are cleaned already.
-		rows.row()
-		rows.uuid(id)
-		rows.uuid(team)
-		rows.text(sanitize(e.User))
-		rows.text(sanitize(e.Session))
-		rows.text(e.Kind)
-		rows.text(sanitize(e.Role))
-		rows.text(sanitize(e.Model))
-		rows.text(sanitize(e.Engine))
-		rows.text(e.Content)
-		rows.bool(e.Truncated)
-		rows.text(sanitize(e.TaskID))
-		rows.json(e.Metadata)
-		rows.timestamptz(e.CreatedAt)
+		rows.event(id, team, &e)
 		if queue(e.TeamID) {
 			if outbox == nil {
-				outbox = newCopyRows(2, 40*len(events))
+				outbox = newCopyRows(2, outboxRowSize*len(events))
+				defer outbox.release()
 			}
 			outbox.row()
 			outbox.uuid(id)
@@ -96,6 +82,44 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 		}
 	}
 	return kept, nil
+}
+
+// eventRowsSize is about the size of the COPY rows of events, so that the
+// body is allocated once: a field count, a length per column, two UUIDs, a
+// boolean, a timestamp and the text (sanitize may change it a little).
+func eventRowsSize(events []Event) int {
+	const fixed = 2 + 4*13 + 16 + 16 + 1 + 8
+	n := 2 // the trailer
+	for i := range events {
+		e := &events[i]
+		n += fixed + len(e.User) + len(e.Session) + len(e.Kind) + len(e.Role) + len(e.Model) +
+			len(e.Engine) + len(e.Content) + len(e.TaskID) + len(e.Metadata)
+	}
+	return n
+}
+
+// outboxRowSize is the size of one outbox row: a field count and two UUIDs.
+const outboxRowSize = 2 + 2*(4+16)
+
+// event writes e as a row of eventColumns, with its id and team parsed.
+func (c *copyRows) event(id, team uuid.UUID, e *Event) {
+	// Identity and names come from tokens and clients; Postgres text
+	// cannot hold NUL, and one bad byte must not fail a whole batch.
+	// Content and metadata are cleaned already.
+	c.row()
+	c.uuid(id)
+	c.uuid(team)
+	c.text(sanitize(e.User))
+	c.text(sanitize(e.Session))
+	c.text(e.Kind)
+	c.text(sanitize(e.Role))
+	c.text(sanitize(e.Model))
+	c.text(sanitize(e.Engine))
+	c.text(e.Content)
+	c.bool(e.Truncated)
+	c.text(sanitize(e.TaskID))
+	c.json(e.Metadata)
+	c.timestamptz(e.CreatedAt)
 }
 
 // lockTeams takes a key-share lock on the teams of events and returns those
