@@ -31,6 +31,19 @@ type jsonWalker struct {
 // minus sign.
 func (w *jsonWalker) kind() byte { return w.b[w.i] }
 
+// nullOr tells whether the value at hand is null, and fails with
+// errJSONType unless it is null or of kind want ('{' or '['): decoding into
+// a struct, a pointer to one or a slice, encoding/json takes nothing else.
+func (w *jsonWalker) nullOr(want byte) (null bool, err error) {
+	switch w.kind() {
+	case 'n':
+		return true, nil
+	case want:
+		return false, nil
+	}
+	return false, errJSONType
+}
+
 // raw takes the value at hand whole.
 func (w *jsonWalker) raw() []byte {
 	start := w.i
@@ -51,12 +64,7 @@ func (w *jsonWalker) members() iter.Seq[fieldKey] {
 			if !yield(key) {
 				return
 			}
-			if w.i == start {
-				w.i = jsonscan.SkipValue(w.b, w.i)
-			}
-			if w.i = jsonscan.SkipSpace(w.b, w.i); w.b[w.i] == ',' {
-				w.i = jsonscan.SkipSpace(w.b, w.i+1)
-			}
+			w.pass(start)
 		}
 		w.i++ // past the closing brace
 	}
@@ -73,14 +81,20 @@ func (w *jsonWalker) elements() iter.Seq[int] {
 			if !yield(n) {
 				return
 			}
-			if w.i == start {
-				w.i = jsonscan.SkipValue(w.b, w.i)
-			}
-			if w.i = jsonscan.SkipSpace(w.b, w.i); w.b[w.i] == ',' {
-				w.i = jsonscan.SkipSpace(w.b, w.i+1)
-			}
+			w.pass(start)
 		}
 		w.i++ // past the closing bracket
+	}
+}
+
+// pass moves past the member or element whose value began at start: over
+// the value if the loop body left it unread, then over the comma after it.
+func (w *jsonWalker) pass(start int) {
+	if w.i == start {
+		w.i = jsonscan.SkipValue(w.b, w.i)
+	}
+	if w.i = jsonscan.SkipSpace(w.b, w.i); w.b[w.i] == ',' {
+		w.i = jsonscan.SkipSpace(w.b, w.i+1)
 	}
 }
 

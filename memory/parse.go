@@ -47,15 +47,12 @@ type message struct {
 // pointer to one (ptr), which null clears. An object's members go into
 // what m holds, so a repeated key merges as with encoding/json.
 func (m *message) read(w *jsonWalker, ptr bool) error {
-	switch w.kind() {
-	case 'n':
-		if ptr {
-			*m = message{}
-		}
-		return nil
-	case '{':
-	default:
-		return errJSONType
+	null, err := w.nullOr('{')
+	if null && ptr {
+		*m = message{}
+	}
+	if null || err != nil {
+		return err
 	}
 	m.set = true
 	for key := range w.members() {
@@ -92,12 +89,8 @@ func readRequest(body []byte) (request, error) {
 		return req, err
 	}
 	w := &jsonWalker{b: v}
-	switch w.kind() {
-	case 'n':
-		return req, nil
-	case '{':
-	default:
-		return req, errJSONType
+	if null, err := w.nullOr('{'); null || err != nil {
+		return req, err
 	}
 	for key := range w.members() {
 		switch {
@@ -119,12 +112,8 @@ func readRequest(body []byte) (request, error) {
 
 func (req *request) readMessages(w *jsonWalker) error {
 	req.messages, req.last = 0, message{}
-	switch w.kind() {
-	case 'n':
-		return nil
-	case '[':
-	default:
-		return errJSONType
+	if null, err := w.nullOr('['); null || err != nil {
+		return err
 	}
 	for range w.elements() {
 		var m message
@@ -285,13 +274,12 @@ type usage struct {
 }
 
 func (u *usage) read(w *jsonWalker) error {
-	switch w.kind() {
-	case 'n':
+	null, err := w.nullOr('{')
+	if null {
 		*u = usage{}
-		return nil
-	case '{':
-	default:
-		return errJSONType
+	}
+	if null || err != nil {
+		return err
 	}
 	u.set = true
 	for key := range w.members() {
@@ -317,12 +305,8 @@ type choice struct {
 }
 
 func (ch *choice) read(w *jsonWalker) error {
-	switch w.kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return errJSONType
+	if null, err := w.nullOr('{'); null || err != nil {
+		return err
 	}
 	for key := range w.members() {
 		var err error
@@ -362,12 +346,8 @@ type chunk struct {
 // read reads val, a checked JSON value.
 func (c *chunk) read(val []byte) error {
 	w := &jsonWalker{b: val}
-	switch w.kind() {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return errJSONType
+	if null, err := w.nullOr('{'); null || err != nil {
+		return err
 	}
 	for key := range w.members() {
 		var err error
@@ -400,13 +380,12 @@ func (c *chunk) read(val []byte) error {
 // slice, the first element goes into the first choice already held (a
 // repeated key merges), and an empty list or null leaves none.
 func (c *chunk) readChoices(w *jsonWalker) error {
-	switch w.kind() {
-	case 'n':
+	null, err := w.nullOr('[')
+	if null {
 		c.choice, c.hasChoice = choice{}, false
-		return nil
-	case '[':
-	default:
-		return errJSONType
+	}
+	if null || err != nil {
+		return err
 	}
 	n := 0
 	for i := range w.elements() {
