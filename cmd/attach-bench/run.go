@@ -258,32 +258,33 @@ func measure(ctx context.Context, wrkBin string, o options, phases []phase, targ
 			}
 			separated = true
 		}
+		steady := ph.steadyFrom != ""
 		var in []target
 		for _, t := range targets {
 			gateway := t.name == targetGateway || t.name == targetControl || t.name == targetGatewayMem
-			if gateway || (!ph.dbApart && ph.steadyFrom == "") {
+			if gateway || (!ph.dbApart && !steady) {
 				in = append(in, t)
 			}
 		}
 		threads, conns := ph.threads, ph.conns
-		if ph.steadyFrom != "" {
+		if steady {
 			var err error
 			if conns, err = steadyConns(reports, ph.steadyFrom); err != nil {
 				return nil, err
 			}
 			threads = min(2, conns)
 		}
+		load := fmt.Sprintf("-t%d -c%d", threads, conns)
+		if steady {
+			load += fmt.Sprintf(", %s pause", steadyPause)
+		}
 		// one run of target t for d
 		one := func(t target, d time.Duration) (wrkResult, error) {
-			r := wrkRun{URL: t.url, Script: t.script, Threads: threads, Conns: conns, Duration: d}
-			if ph.steadyFrom != "" {
-				r.Script = t.paced
+			script := t.script
+			if steady {
+				script = t.paced
 			}
-			return runWrk(ctx, wrkBin, r)
-		}
-		load := fmt.Sprintf("-t%d -c%d", threads, conns)
-		if ph.steadyFrom != "" {
-			load += fmt.Sprintf(", %s pause", steadyPause)
+			return runWrk(ctx, wrkBin, wrkRun{URL: t.url, Script: script, Threads: threads, Conns: conns, Duration: d})
 		}
 		rounds := make([][]wrkResult, len(in))
 		for round := range o.rounds {
@@ -302,7 +303,7 @@ func measure(ctx context.Context, wrkBin string, o options, phases []phase, targ
 				rounds[i] = append(rounds[i], res)
 			}
 		}
-		pr := phaseReport{Name: ph.name, Threads: threads, Conns: conns, DBApart: ph.dbApart, Steady: ph.steadyFrom != ""}
+		pr := phaseReport{Name: ph.name, Threads: threads, Conns: conns, DBApart: ph.dbApart, Steady: steady}
 		for i, t := range in {
 			pr.Results = append(pr.Results, targetResult{Target: t.name, URL: t.url, wrkResult: medianResult(rounds[i]), Rounds: rounds[i]})
 		}
