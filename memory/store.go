@@ -215,13 +215,12 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 		// The erasure queue has no key to teams (see migration 00005):
 		// lock the team so that it exists until this commits; a delete
 		// of the team then waits, and replaces this erasure with its own.
-		var one int
-		err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR KEY SHARE", teamID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("erase user: team %w", ErrNotFound)
-		}
+		live, err := lockTeamIDs(ctx, tx, []string{teamID})
 		if err != nil {
-			return dbErr("erase user: lock the team", err)
+			return err
+		}
+		if len(live) == 0 {
+			return fmt.Errorf("erase user: team %w", ErrNotFound)
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
 		if err != nil {

@@ -136,21 +136,28 @@ func lockTeams(ctx context.Context, tx pgx.Tx, events []Event) (map[uuid.UUID]bo
 			ids = append(ids, e.TeamID)
 		}
 	}
+	return lockTeamIDs(ctx, tx, ids)
+}
+
+// lockTeamIDs takes a key-share lock on the teams of ids, which must be
+// valid UUIDs, and returns those that exist: until tx ends, none of them
+// can be deleted.
+func lockTeamIDs(ctx context.Context, tx pgx.Tx, ids []string) (map[uuid.UUID]bool, error) {
 	live := make(map[uuid.UUID]bool, len(ids))
 	if len(ids) == 0 {
 		return live, nil
 	}
 	rows, err := tx.Query(ctx, "SELECT id FROM teams WHERE id = ANY($1::uuid[]) FOR KEY SHARE", ids)
 	if err != nil {
-		return nil, dbErr("lock the events' teams", err)
+		return nil, dbErr("lock teams", err)
 	}
 	for rows.Next() {
 		var id uuid.UUID
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, dbErr("lock the events' teams", err)
+			return nil, dbErr("lock teams", err)
 		}
 		live[id] = true
 	}
-	return live, dbErr("lock the events' teams", rows.Err())
+	return live, dbErr("lock teams", rows.Err())
 }
