@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -26,11 +27,11 @@ func (a *App) adminRoutes(r fiber.Router) {
 	r.Patch("/teams/:team", a.updateTeam)
 	r.Delete("/teams/:team", a.deleteTeam)
 
-	mountResource(a, r, "/teams/:team/issuers", teamResource[tenants.IssuerInput, tenants.Issuer]{
+	mountResource(a, r, "/teams/:team/issuers", teamResource[tenants.IssuerInput, attach.Issuer]{
 		list: a.store.ListIssuers, create: a.store.CreateIssuer, get: a.store.GetIssuer,
 		update: a.store.UpdateIssuer, remove: a.store.DeleteIssuer,
 	})
-	mountResource(a, r, "/teams/:team/engines", teamResource[tenants.EngineInput, tenants.Engine]{
+	mountResource(a, r, "/teams/:team/engines", teamResource[tenants.EngineInput, attach.Engine]{
 		list: a.store.ListEngines, create: a.store.CreateEngine, get: a.store.GetEngine,
 		update: a.store.UpdateEngine, remove: a.store.DeleteEngine,
 	})
@@ -38,7 +39,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 	// A key's secret is in the answer to its creation and nowhere else, so
 	// creation has its own handler; DELETE revokes.
 	r.Post("/teams/:team/keys", a.createKey)
-	mountResource(a, r, "/teams/:team/keys", teamResource[tenants.APIKeyInput, tenants.APIKey]{
+	mountResource(a, r, "/teams/:team/keys", teamResource[tenants.APIKeyInput, attach.APIKey]{
 		list: a.store.ListAPIKeys, get: a.store.GetAPIKey,
 		update: a.store.UpdateAPIKey, remove: a.store.RevokeAPIKey,
 	})
@@ -208,7 +209,7 @@ func (a *App) createKey(c *fiber.Ctx) error {
 	// The secret is in this answer and nowhere else, ever.
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(fiber.StatusCreated).JSON(struct {
-		tenants.APIKey
+		attach.APIKey
 		Key string `json:"key"`
 	}{k, secret})
 }

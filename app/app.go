@@ -17,12 +17,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/netguard"
-	"github.com/attach-dev/attach-gateway/app/pglocal"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/console"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // App is one running gateway.
@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Observer:              a.metrics,
 		Logger:                log,
 		Guard:                 &policy,
-		Tap:                   tap{a.mem.recorder},
+		Tap:                   a.mem.recorder,
 	})
 	a.console, err = console.New(console.Config{
 		PublicURL: cfg.PublicURL,

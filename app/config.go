@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // Config is everything the gateway reads from its environment. The seed's
@@ -109,7 +109,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OIDCIssuer:    r.str("ATTACH_OIDC_ISSUER", "OIDC_ISSUER"),
 		OIDCAudience:  r.str("ATTACH_OIDC_AUD", "OIDC_AUD"),
 		EngineURL:     r.str("ATTACH_ENGINE_URL", "ENGINE_URL"),
-		EngineDialect: r.strOr(tenants.DialectOllama, "ATTACH_ENGINE_DIALECT", "ENGINE_DIALECT"),
+		EngineDialect: r.strOr(attach.DialectOllama, "ATTACH_ENGINE_DIALECT", "ENGINE_DIALECT"),
 		EngineAPIKey:  r.str("ATTACH_ENGINE_API_KEY", "ENGINE_API_KEY"),
 		EngineModels:  r.list("ATTACH_ENGINE_MODELS", "ENGINE_MODELS"),
 		WeaviateURL:   r.str("ATTACH_WEAVIATE_URL", "WEAVIATE_URL"),
@@ -184,7 +184,7 @@ func (c Config) validate() error {
 			return &ConfigError{"ENGINE_URL", err.Error()}
 		}
 	}
-	if c.EngineDialect != tenants.DialectOllama && c.EngineDialect != tenants.DialectOpenAI {
+	if c.EngineDialect != attach.DialectOllama && c.EngineDialect != attach.DialectOpenAI {
 		return &ConfigError{"ENGINE_DIALECT", "must be ollama or openai"}
 	}
 	if c.MemBackend == memory.BackendWeaviate {

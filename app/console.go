@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/console"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -26,7 +27,7 @@ type minter struct {
 	store *tenants.Store
 }
 
-func (m *minter) MintToken(ctx context.Context, team tenants.Team, user tenants.User) (console.Minted, error) {
+func (m *minter) MintToken(ctx context.Context, team attach.Team, user tenants.User) (console.Minted, error) {
 	role, err := m.store.RoleOf(ctx, team.ID, user.ID)
 	if err != nil {
 		return console.Minted{}, fmt.Errorf("mint console token: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/browsertest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -40,14 +41,14 @@ func consoleAccount(t *testing.T, gw *gateway, email, name string) tenants.User 
 
 // teamWithEngine makes a team owned by owner with one default engine at
 // engineURL listing models, and waits until the request path knows both.
-func teamWithEngine(t *testing.T, gw *gateway, owner tenants.User, slug, engineURL string, models ...string) tenants.Team {
+func teamWithEngine(t *testing.T, gw *gateway, owner tenants.User, slug, engineURL string, models ...string) attach.Team {
 	t.Helper()
 	ctx := context.Background()
 	team, err := gw.store.CreateTeamWithOwner(ctx, teamInput(slug), owner.ID)
 	if err != nil {
 		t.Fatalf("create team %s: %v", slug, err)
 	}
-	in := tenants.EngineInput{Name: "gpu-box", Dialect: tenants.DialectOllama, BaseURL: engineURL, Models: models, Default: true}
+	in := tenants.EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: engineURL, Models: models, Default: true}
 	if _, err := gw.store.CreateEngine(ctx, team.ID, in); err != nil {
 		t.Fatalf("create engine: %v", err)
 	}

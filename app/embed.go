@@ -10,9 +10,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/netguard"
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // embedder computes memory vectors with the team's own engine for the model
@@ -38,7 +39,7 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 		return nil, fmt.Errorf("the team has no engine serving %s", model)
 	}
 	path := "/api/embed"
-	if eng.Dialect == tenants.DialectOpenAI {
+	if eng.Dialect == attach.DialectOpenAI {
 		path = "/v1/embeddings"
 	}
 	body, err := json.Marshal(map[string]any{"model": model, "input": texts})
@@ -76,7 +77,7 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 		return nil, fmt.Errorf("engine %s: embeddings answer is not JSON", eng.Name)
 	}
 	vectors := out.Embeddings
-	if eng.Dialect == tenants.DialectOpenAI {
+	if eng.Dialect == attach.DialectOpenAI {
 		vectors = make([][]float32, len(out.Data))
 		for _, d := range out.Data {
 			if d.Index < 0 || d.Index >= len(vectors) {

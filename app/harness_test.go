@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 

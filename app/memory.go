@@ -11,11 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/attach-dev/attach-gateway/app/netguard"
-	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviate"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // memoryBus is the memory side of one process: the recorder the proxy's tap
@@ -134,12 +133,6 @@ func (b *memoryBus) run(ctx context.Context, log *slog.Logger, spawn func(func()
 		})
 	}
 }
-
-// tap adapts the recorder to the proxy's Tap.
-type tap struct{ rec *memory.Recorder }
-
-func (t tap) Wants(teamID string) bool { return t.rec.Wants(teamID) }
-func (t tap) Record(x proxy.Exchange)  { t.rec.Record(memory.Exchange(x)) }
 
 // memoryRoutes are the memory API's routes, served at the root for the
 // default team and under /t/{team} like the engine routes.

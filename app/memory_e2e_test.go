@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
@@ -116,7 +117,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 		if e.User != "alice" {
 			t.Errorf("alice lists %s's event %q", e.User, e.Content)
 		}
-		if e.Kind != memory.KindNote && e.Session != aliceSession {
+		if e.Kind != attach.KindNote && e.Session != aliceSession {
 			t.Errorf("alice's %s is in session %q, her chat was in %q", e.Kind, e.Session, aliceSession)
 		}
 	}
@@ -152,7 +153,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 	// Keyword search (BM25, in Weaviate) finds a distinctive word, within
 	// the team and, for a member, within their own events.
 	found := listEvents(t, alpha.url, alpha.adminKey, "q=zanzibar")
-	if len(found) != 1 || !strings.Contains(found[0].Content, "zanzibar") || found[0].Kind != memory.KindPrompt {
+	if len(found) != 1 || !strings.Contains(found[0].Content, "zanzibar") || found[0].Kind != attach.KindPrompt {
 		t.Errorf("search for zanzibar found %v", eventTexts(found))
 	}
 	for _, tc := range []struct {
@@ -283,7 +284,7 @@ func TestMemoryStreamedAnswerIsOneEvent(t *testing.T) {
 				t.Fatalf("the client read %d chunks, want the engine's %d and a last one", chunks, len(engineWords))
 			}
 
-			var events []memory.Event
+			var events []attach.Event
 			pollUntil(t, 10*time.Second, "the exchange in memory", func() bool {
 				events = listEvents(t, gw.URL, key, "session="+url.QueryEscape(session))
 				return len(events) >= 2
@@ -293,10 +294,10 @@ func TestMemoryStreamedAnswerIsOneEvent(t *testing.T) {
 			}
 			// Newest first: the response, then its prompt.
 			answer, prompt := events[0], events[1]
-			if prompt.Kind != memory.KindPrompt || prompt.Content != tc.prompt || prompt.Role != "user" {
+			if prompt.Kind != attach.KindPrompt || prompt.Content != tc.prompt || prompt.Role != "user" {
 				t.Errorf("prompt event: %+v", prompt)
 			}
-			if answer.Kind != memory.KindResponse || answer.Content != engineAnswer || answer.Role != "assistant" || answer.Truncated {
+			if answer.Kind != attach.KindResponse || answer.Content != engineAnswer || answer.Role != "assistant" || answer.Truncated {
 				t.Errorf("response event: kind %s role %q truncated %v content %q, want the whole answer %q",
 					answer.Kind, answer.Role, answer.Truncated, answer.Content, engineAnswer)
 			}
@@ -521,9 +522,9 @@ func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
 	})
 
 	events := listEvents(t, team.url, team.adminKey, "")
-	var stored memory.Event
+	var stored attach.Event
 	for _, e := range events {
-		if e.Kind == memory.KindPrompt {
+		if e.Kind == attach.KindPrompt {
 			stored = e
 		}
 		if got := secrets.found(e.Content); len(got) > 0 {
@@ -839,7 +840,7 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 }
 
 // eventTexts lists events' texts, for failure messages.
-func eventTexts(events []memory.Event) []string {
+func eventTexts(events []attach.Event) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = e.Kind + ": " + e.Content

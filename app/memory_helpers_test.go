@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
-	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviate"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -251,7 +251,7 @@ func addNote(t *testing.T, base, token, content string) string {
 	}
 	var added struct {
 		MemID string       `json:"mem_id"`
-		Event memory.Event `json:"event"`
+		Event attach.Event `json:"event"`
 	}
 	if err := json.Unmarshal([]byte(out), &added); err != nil || added.MemID == "" || added.Event.ID != added.MemID {
 		t.Fatalf("POST /mem/events answered %s", out)
@@ -260,14 +260,14 @@ func addNote(t *testing.T, base, token, content string) string {
 }
 
 // listEvents is GET base/mem/events?query, which must answer 200.
-func listEvents(t *testing.T, base, token, query string) []memory.Event {
+func listEvents(t *testing.T, base, token, query string) []attach.Event {
 	t.Helper()
 	resp, out := call(t, "GET", base+"/mem/events?"+query, token, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /mem/events?%s: %d %s", query, resp.StatusCode, out)
 	}
 	var page struct {
-		Events []memory.Event `json:"events"`
+		Events []attach.Event `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(out), &page); err != nil {
 		t.Fatalf("GET /mem/events?%s: not a page of events: %s", query, out)
@@ -276,13 +276,13 @@ func listEvents(t *testing.T, base, token, query string) []memory.Event {
 }
 
 // getEvent is GET base/mem/events/id, which must answer 200.
-func getEvent(t *testing.T, base, token, id string) memory.Event {
+func getEvent(t *testing.T, base, token, id string) attach.Event {
 	t.Helper()
 	resp, out := call(t, "GET", base+"/mem/events/"+id, token, "")
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET /mem/events/%s: %d %s", id, resp.StatusCode, out)
 	}
-	var e memory.Event
+	var e attach.Event
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		t.Fatalf("GET /mem/events/%s: not an event: %s", id, out)
 	}
@@ -488,7 +488,7 @@ func idSetDiff(want, got map[string]bool) string {
 func firstIDs(s []string) []string { return s[:min(len(s), 5)] }
 
 // metaString reads a text field of an event's metadata.
-func metaString(t *testing.T, e memory.Event, key string) string {
+func metaString(t *testing.T, e attach.Event, key string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(e.Metadata, &m); err != nil {

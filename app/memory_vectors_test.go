@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -66,7 +67,7 @@ func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
 	api.post("/teams/vec/engines", `{"name":"embedder","dialect":"ollama","base_url":"`+emb.URL+`","models":["concepts"]}`, 201)
 	key := api.post("/teams/vec/keys", `{"name":"reader","scopes":["memory:admin"]}`, 201)["key"].(string)
 	waitForTeam(t, gw, "vec", 1, 0)
-	prefix, _ := tenants.ParseAPIKey(key)
+	prefix, _ := attach.ParseAPIKey(key)
 	waitFor(t, "the key on the request path", func() bool {
 		s, ok := gw.dir.Team("vec")
 		if !ok {
@@ -107,7 +108,7 @@ func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
 		t.Fatalf("search: %d %s", resp.StatusCode, body)
 	}
 	var out struct {
-		Events []memory.Event `json:"events"`
+		Events []attach.Event `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		t.Fatal(err)

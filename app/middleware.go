@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -165,7 +166,7 @@ var errAnswered = errors.New("answered")
 
 // authenticate resolves the team (from /t/{team} when byParam, else the
 // default team) and verifies the caller's token for it.
-func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, identity.Principal, string, error) {
+func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attach.Principal, string, error) {
 	slug := a.cfg.DefaultTeam
 	if byParam {
 		slug = c.Params("team")
@@ -173,14 +174,14 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, ident
 	team, ok := a.dir.Team(slug)
 	if !ok {
 		_ = proxy.WriteError(c, fiber.StatusNotFound, "unknown_team", "no team named "+strconv.Quote(slug))
-		return nil, identity.Principal{}, "", errAnswered
+		return nil, attach.Principal{}, "", errAnswered
 	}
 	c.Locals(localTeam, team.Team.Slug)
 
 	p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
 	if err != nil {
 		_ = a.unauthorized(c, err)
-		return nil, identity.Principal{}, "", errAnswered
+		return nil, attach.Principal{}, "", errAnswered
 	}
 	c.Locals(localUser, p.Subject)
 	if p.KeyID != "" {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 )
 
 // The pool has room for memory's delivery loops and writers and for

@@ -13,10 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // prober makes the checks the console runs when a team saves an engine or
@@ -36,8 +37,8 @@ func newProber(policy netguard.Policy, verify *identity.Verifier, dir *tenants.D
 // ProbeEngine tests a saved engine with its upstream key, which only the
 // team directory holds in clear. The directory follows the database a few
 // milliseconds behind, so a test right after a save waits for the save.
-func (p *prober) ProbeEngine(ctx context.Context, e tenants.Engine) ([]string, time.Duration, error) {
-	var current tenants.Engine
+func (p *prober) ProbeEngine(ctx context.Context, e attach.Engine) ([]string, time.Duration, error) {
+	var current attach.Engine
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	err := p.dir.WaitFor(wctx, func(d *tenants.Directory) bool {
@@ -89,7 +90,7 @@ func (p *prober) probeURL(ctx context.Context, dialect, baseURL, apiKey string) 
 		return nil, 0, err
 	}
 	path := "/api/tags"
-	if dialect == tenants.DialectOpenAI {
+	if dialect == attach.DialectOpenAI {
 		path = "/v1/models"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxy.UpstreamURL(baseURL, path), nil)
@@ -138,7 +139,7 @@ func modelNames(dialect string, body []byte) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	if dialect == tenants.DialectOpenAI {
+	if dialect == attach.DialectOpenAI {
 		if list.Data == nil {
 			return nil, errors.New("no data field")
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -112,7 +113,7 @@ func TestRoleRefusals(t *testing.T) {
 }
 
 // snapshot describes everything about a team an action could change.
-func snapshot(t *testing.T, e *env, team tenants.Team) string {
+func snapshot(t *testing.T, e *env, team attach.Team) string {
 	t.Helper()
 	ctx := testCtx(t)
 	var parts []string

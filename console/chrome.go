@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -14,7 +15,7 @@ type chrome struct {
 	Title   string
 	User    *tenants.User // nil when signed out
 	CSRF    string        // the session's token; "" when signed out
-	Team    *tenants.Team // nil outside a team's pages
+	Team    *attach.Team  // nil outside a team's pages
 	Role    tenants.Role
 	Teams   []tenants.Membership // the team switcher
 	Section string               // the team page shown, for the navigation

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -40,7 +41,7 @@ func (c *Console) enginesPage(fc *fiber.Ctx) error {
 }
 
 func (c *Console) newEnginePage(fc *fiber.Ctx) error {
-	return c.renderEngineForm(fc, fiber.StatusOK, engineFormView{Dialect: tenants.DialectOllama})
+	return c.renderEngineForm(fc, fiber.StatusOK, engineFormView{Dialect: attach.DialectOllama})
 }
 
 func (c *Console) renderEngineForm(fc *fiber.Ctx, status int, v engineFormView) error {
@@ -121,7 +122,7 @@ func (c *Console) enginePage(fc *fiber.Ctx) error {
 	return c.renderEngineForm(fc, fiber.StatusOK, engineView(e))
 }
 
-func engineView(e tenants.Engine) engineFormView {
+func engineView(e attach.Engine) engineFormView {
 	return engineFormView{
 		Engine: &e, Name: e.Name, Dialect: e.Dialect, BaseURL: e.BaseURL,
 		Models: strings.Join(e.Models, "\n"), Default: e.Default,
@@ -189,7 +190,7 @@ func (c *Console) testEngine(fc *fiber.Ctx) error {
 
 // keyHint is what a page shows of an upstream key: its last four
 // characters, never more.
-func keyHint(e tenants.Engine) string {
+func keyHint(e attach.Engine) string {
 	if e.APIKeyLast4 == "" {
 		return "—"
 	}
@@ -208,7 +209,7 @@ func modelSummary(models []string) string {
 	return strings.Join(models[:shown], ", ") + " and " + strconv.Itoa(len(models)-shown) + " more"
 }
 
-func engineFormAction(ch chrome, e *tenants.Engine) string {
+func engineFormAction(ch chrome, e *attach.Engine) string {
 	if e == nil {
 		return teamURL(ch.Team.Slug, "/engines")
 	}

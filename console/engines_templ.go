@@ -10,14 +10,13 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	attach "github.com/attach-dev/attach-gateway"
 	"strconv"
 	"strings"
-
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 type enginesView struct {
-	Engines []tenants.Engine
+	Engines []attach.Engine
 	Next    string // cursor of the next page; "" on the last
 	Paged   bool   // this is not the first page
 	CanEdit bool
@@ -328,7 +327,7 @@ func enginesPage(ch chrome, v enginesView) templ.Component {
 
 // engineTestForm asks the console to call the engine. With script the
 // answer shows in output; without, the engine's page comes back with it.
-func engineTestForm(ch chrome, e tenants.Engine, output string) templ.Component {
+func engineTestForm(ch chrome, e attach.Engine, output string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -484,7 +483,7 @@ func pager(paged bool, base, next, nextLabel string) templ.Component {
 }
 
 type engineFormView struct {
-	Engine  *tenants.Engine // nil when registering a new one
+	Engine  *attach.Engine // nil when registering a new one
 	Name    string
 	Dialect string
 	BaseURL string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -167,7 +168,7 @@ func (c *Console) tryIt(fc *fiber.Ctx) error {
 // tryTimeout bounds the whole call, generation included.
 const tryTimeout = 90 * time.Second
 
-func (c *Console) callGateway(ctx context.Context, team tenants.Team, user tenants.User, model, message, userAgent string) (answer, sessionID, problem string) {
+func (c *Console) callGateway(ctx context.Context, team attach.Team, user tenants.User, model, message, userAgent string) (answer, sessionID, problem string) {
 	ctx, cancel := context.WithTimeout(ctx, tryTimeout)
 	defer cancel()
 	m, err := c.mint.MintToken(ctx, team, user)

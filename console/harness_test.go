@@ -25,7 +25,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )
@@ -127,7 +128,7 @@ func (e *env) user(name string) tenants.User {
 }
 
 // team makes a team owned by owner.
-func (e *env) team(slug string, owner tenants.User) tenants.Team {
+func (e *env) team(slug string, owner tenants.User) attach.Team {
 	e.t.Helper()
 	t, err := e.store.CreateTeamWithOwner(testCtx(e.t), tenants.TeamInput{Slug: slug, Name: "Team " + slug}, owner.ID)
 	if err != nil {
@@ -137,7 +138,7 @@ func (e *env) team(slug string, owner tenants.User) tenants.Team {
 }
 
 // member adds u to team with role.
-func (e *env) member(team tenants.Team, u tenants.User, role tenants.Role) {
+func (e *env) member(team attach.Team, u tenants.User, role tenants.Role) {
 	e.t.Helper()
 	if err := e.store.AddMember(testCtx(e.t), team.ID, u.ID, role); err != nil {
 		e.t.Fatalf("add member: %v", err)
@@ -319,7 +320,7 @@ type mintedFor struct {
 	team, user string
 }
 
-func (m *testMinter) MintToken(_ context.Context, team tenants.Team, user tenants.User) (Minted, error) {
+func (m *testMinter) MintToken(_ context.Context, team attach.Team, user tenants.User) (Minted, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {
@@ -407,9 +408,9 @@ func (testProber) CheckURL(_ context.Context, raw string) error {
 	return nil
 }
 
-func (testProber) ProbeEngine(ctx context.Context, e tenants.Engine) ([]string, time.Duration, error) {
+func (testProber) ProbeEngine(ctx context.Context, e attach.Engine) ([]string, time.Duration, error) {
 	path := "/api/tags"
-	if e.Dialect == tenants.DialectOpenAI {
+	if e.Dialect == attach.DialectOpenAI {
 		path = "/v1/models"
 	}
 	start := time.Now()

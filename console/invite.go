@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -17,7 +18,7 @@ func inviteURL(token string) string { return Base + "/invite/" + url.PathEscape(
 
 // openInvite finds the invite of the URL; an unknown, used or expired one
 // gets the 404 page.
-func (c *Console) openInvite(fc *fiber.Ctx) (tenants.Invite, tenants.Team, bool, error) {
+func (c *Console) openInvite(fc *fiber.Ctx) (tenants.Invite, attach.Team, bool, error) {
 	in, team, err := c.store.InviteByToken(fc.UserContext(), fc.Params("token"))
 	switch {
 	case errors.Is(err, tenants.ErrNotFound), errors.Is(err, tenants.ErrExpired):

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -129,7 +130,7 @@ func (c *Console) deleteIssuer(fc *fiber.Ctx) error {
 	return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=issuer-deleted"))
 }
 
-func issuerFormAction(ch chrome, is *tenants.Issuer) string {
+func issuerFormAction(ch chrome, is *attach.Issuer) string {
 	if is == nil {
 		return teamURL(ch.Team.Slug, "/issuers")
 	}

@@ -10,13 +10,12 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	attach "github.com/attach-dev/attach-gateway"
 	"strings"
-
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 type issuersView struct {
-	Issuers []tenants.Issuer
+	Issuers []attach.Issuer
 	Next    string
 	Paged   bool
 	CanEdit bool
@@ -276,7 +275,7 @@ func issuersPage(ch chrome, v issuersView) templ.Component {
 }
 
 type issuerFormView struct {
-	Issuer    *tenants.Issuer
+	Issuer    *attach.Issuer
 	URL       string
 	Audience  string
 	UserClaim string

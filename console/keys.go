@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -66,7 +67,7 @@ func (c *Console) revokeKey(fc *fiber.Ctx) error {
 }
 
 // keyStatus is one word for the key's state.
-func keyStatus(k tenants.APIKey) string {
+func keyStatus(k attach.APIKey) string {
 	switch {
 	case k.RevokedAt != nil:
 		return "revoked"
@@ -78,7 +79,7 @@ func keyStatus(k tenants.APIKey) string {
 
 // keyCreator names who minted the key: a member by name, someone who has
 // left the team as such, the management API or start-up as "—".
-func keyCreator(creators map[string]string, k tenants.APIKey) string {
+func keyCreator(creators map[string]string, k attach.APIKey) string {
 	switch name, ok := creators[k.CreatedBy]; {
 	case k.CreatedBy == "":
 		return "—"

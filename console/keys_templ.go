@@ -9,10 +9,10 @@ package console
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "github.com/attach-dev/attach-gateway/tenants"
+import attach "github.com/attach-dev/attach-gateway"
 
 type keysView struct {
-	Keys    []tenants.APIKey
+	Keys    []attach.APIKey
 	Next    string
 	Paged   bool
 	CanEdit bool
@@ -21,7 +21,7 @@ type keysView struct {
 	Errors  formErrors
 	// New is the key just minted, with its secret: shown in this one
 	// response and never again.
-	New       *tenants.APIKey
+	New       *attach.APIKey
 	NewSecret string
 	Creators  map[string]string // member names by user id
 }

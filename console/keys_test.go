@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -36,7 +37,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("no secret shown: %.1000s", p.Body)
 	}
 	secret := m[1]
-	if !tenants.LooksLikeAPIKey(secret) {
+	if !attach.LooksLikeAPIKey(secret) {
 		t.Fatalf("shown secret %q is not an API key", secret)
 	}
 	if cc := p.Header.Get("Cache-Control"); cc != "no-store" {
@@ -47,7 +48,7 @@ func TestAPIKeys(t *testing.T) {
 	// Listed without the secret, with who made it and its status.
 	list := b.get(Base + "/t/keys/keys")
 	wantLacks(t, list, secret)
-	prefix, _ := tenants.ParseAPIKey(secret)
+	prefix, _ := attach.ParseAPIKey(secret)
 	wantContains(t, list, "ci-agent", "atk_"+prefix+"_…", "User gus", expiry, `data-testid="key-status">active`)
 
 	keys, _, err := e.store.ListAPIKeys(testCtx(t), team.ID, tenants.Page{})

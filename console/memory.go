@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -22,9 +23,9 @@ import (
 // MemoryStore is what the memory pages read and change; *memory.Store
 // satisfies it. Every method is scoped to one team.
 type MemoryStore interface {
-	List(ctx context.Context, f memory.Filter) ([]memory.Event, string, error)
-	Get(ctx context.Context, teamID, id string) (memory.Event, error)
-	Search(ctx context.Context, text string, f memory.Filter) ([]memory.Event, error)
+	List(ctx context.Context, f memory.Filter) ([]attach.Event, string, error)
+	Get(ctx context.Context, teamID, id string) (attach.Event, error)
+	Search(ctx context.Context, text string, f memory.Filter) ([]attach.Event, error)
 	Pending(ctx context.Context, teamID string) (memory.Pending, error)
 	Settings(ctx context.Context, teamID string) (memory.TeamSettings, error)
 	SetSettings(ctx context.Context, teamID string, in memory.TeamSettings) (memory.TeamSettings, error)
@@ -51,8 +52,8 @@ var needAllMemory need = tenants.Role.CanManageTeam
 // memoryKinds are the kinds the filter offers, in the order of a
 // conversation.
 var memoryKinds = []string{
-	memory.KindPrompt, memory.KindResponse, memory.KindNote, memory.KindLog,
-	memory.KindTaskSent, memory.KindTaskResult,
+	attach.KindPrompt, attach.KindResponse, attach.KindNote, attach.KindLog,
+	attach.KindTaskSent, attach.KindTaskResult,
 }
 
 // memoryFilters are what the list is narrowed to, as the URL carries them.
@@ -140,7 +141,7 @@ type memoryView struct {
 	Errors   formErrors // by filter field
 	Problem  string     // why the list could not be shown
 	Searched bool       // Events are search results, best first
-	Events   []memory.Event
+	Events   []attach.Event
 	Next     string // cursor of the next page; "" on the last
 	Paged    bool   // this is not the first page
 	Names    map[string]string
@@ -420,7 +421,7 @@ func pendingDetail(p memory.Pending) string {
 
 // eventUser names an event's user: a member by name, anyone else (an
 // agent's subject, an API key) as the gateway stamped them.
-func eventUser(names map[string]string, e memory.Event) string {
+func eventUser(names map[string]string, e attach.Event) string {
 	if n, ok := names[e.User]; ok {
 		return n
 	}
@@ -474,13 +475,13 @@ func preview(s string, n int) (out string, cut bool) {
 	return b.String(), false
 }
 
-func eventPreview(e memory.Event) string {
+func eventPreview(e attach.Event) string {
 	p, _ := preview(e.Content, previewRunes)
 	return p
 }
 
 // modelEngine is which model on which engine an event went through.
-func modelEngine(e memory.Event) string {
+func modelEngine(e attach.Event) string {
 	switch {
 	case e.Model != "" && e.Engine != "":
 		return e.Model + " · " + e.Engine
@@ -503,7 +504,7 @@ func prettyJSON(raw json.RawMessage) string {
 }
 
 // eventTime is an event's time to the second, in UTC.
-func eventTime(e memory.Event) string {
+func eventTime(e attach.Event) string {
 	if e.CreatedAt.IsZero() {
 		return "—"
 	}
@@ -518,7 +519,7 @@ func orDash(s string) string {
 }
 
 type memoryEventView struct {
-	Event memory.Event
+	Event attach.Event
 	Who   string
 	All   bool
 }

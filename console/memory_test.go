@@ -13,7 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -42,11 +43,11 @@ func newMemEnv(t testing.TB) *memEnv {
 }
 
 // add stores an event for team.
-func (m *memEnv) add(team tenants.Team, ev memory.Event) memory.Event {
+func (m *memEnv) add(team attach.Team, ev attach.Event) attach.Event {
 	m.t.Helper()
 	ev.TeamID = team.ID
 	if ev.Kind == "" {
-		ev.Kind = memory.KindNote
+		ev.Kind = attach.KindNote
 	}
 	got, err := m.mem.Add(testCtx(m.t), ev)
 	if err != nil {
@@ -58,7 +59,7 @@ func (m *memEnv) add(team tenants.Team, ev memory.Event) memory.Event {
 // queueAll puts every event of team in the delivery outbox, as for a team
 // whose backend is not Postgres itself (on the test's install Postgres is
 // the only one, and its events need no delivery).
-func (m *memEnv) queueAll(team tenants.Team) {
+func (m *memEnv) queueAll(team attach.Team) {
 	m.t.Helper()
 	m.exec(`INSERT INTO memory_outbox (event_id, team_id) SELECT id, team_id FROM memory_events
 		WHERE team_id = $1 ON CONFLICT DO NOTHING`, team.ID)
@@ -82,7 +83,7 @@ func rowIDs(p page) []string {
 	return out
 }
 
-func wantRows(t *testing.T, p page, want ...memory.Event) {
+func wantRows(t *testing.T, p page, want ...attach.Event) {
 	t.Helper()
 	got := rowIDs(p)
 	ids := make([]string, len(want))
@@ -103,9 +104,9 @@ func TestMemoryWhoSeesWhat(t *testing.T) {
 	m.member(team, vera, tenants.RoleViewer)
 	m.team("elsewhere", outsider)
 
-	a1 := m.add(team, memory.Event{User: alice.ID, Session: "sess-alice", Kind: memory.KindPrompt, Content: "alice asks about kangaroos", Model: "llama3", Engine: "gpu-box"})
-	o1 := m.add(team, memory.Event{User: owner.ID, Session: "sess-owner", Content: "owner's private note"})
-	g1 := m.add(team, memory.Event{User: "agent-7", Session: "sess-agent", Kind: memory.KindLog, Content: "agent log line"})
+	a1 := m.add(team, attach.Event{User: alice.ID, Session: "sess-alice", Kind: attach.KindPrompt, Content: "alice asks about kangaroos", Model: "llama3", Engine: "gpu-box"})
+	o1 := m.add(team, attach.Event{User: owner.ID, Session: "sess-owner", Content: "owner's private note"})
+	g1 := m.add(team, attach.Event{User: "agent-7", Session: "sess-agent", Kind: attach.KindLog, Content: "agent log line"})
 
 	// Owners and admins see the whole team's events, newest first, with
 	// members named and the user filter offered.
@@ -129,7 +130,7 @@ func TestMemoryWhoSeesWhat(t *testing.T) {
 	wantStatus(t, p, http.StatusOK)
 	wantRows(t, p)
 	wantStatus(t, ab.get(Base+"/t/mem/memory/"+a1.ID), http.StatusOK)
-	for _, other := range []memory.Event{o1, g1} {
+	for _, other := range []attach.Event{o1, g1} {
 		p := ab.get(Base + "/t/mem/memory/" + other.ID)
 		wantStatus(t, p, http.StatusNotFound)
 		wantLacks(t, p, other.Content)
@@ -159,11 +160,11 @@ func TestMemoryFiltersAndSearch(t *testing.T) {
 	team := m.team("filters", owner)
 	m.member(team, bob, tenants.RoleMember)
 
-	p1 := m.add(team, memory.Event{User: bob.ID, Session: "s-one", Kind: memory.KindPrompt, Content: "how do wombats dig burrows"})
-	r1 := m.add(team, memory.Event{User: bob.ID, Session: "s-one", Kind: memory.KindResponse, Content: "wombats dig with strong claws; wombats wombats"})
-	p2 := m.add(team, memory.Event{User: owner.ID, Session: "s-two", Kind: memory.KindPrompt, Content: "tell me about koalas"})
-	t1 := m.add(team, memory.Event{User: "agent-1", Session: "s-three", Kind: memory.KindTaskSent, TaskID: "task-42", Content: "summarise the wombat report"})
-	t2 := m.add(team, memory.Event{User: "agent-2", Session: "s-four", Kind: memory.KindTaskResult, TaskID: "task-42", Content: "summary done"})
+	p1 := m.add(team, attach.Event{User: bob.ID, Session: "s-one", Kind: attach.KindPrompt, Content: "how do wombats dig burrows"})
+	r1 := m.add(team, attach.Event{User: bob.ID, Session: "s-one", Kind: attach.KindResponse, Content: "wombats dig with strong claws; wombats wombats"})
+	p2 := m.add(team, attach.Event{User: owner.ID, Session: "s-two", Kind: attach.KindPrompt, Content: "tell me about koalas"})
+	t1 := m.add(team, attach.Event{User: "agent-1", Session: "s-three", Kind: attach.KindTaskSent, TaskID: "task-42", Content: "summarise the wombat report"})
+	t2 := m.add(team, attach.Event{User: "agent-2", Session: "s-four", Kind: attach.KindTaskResult, TaskID: "task-42", Content: "summary done"})
 
 	ob := m.signedIn(owner)
 	get := func(q url.Values) page {
@@ -223,9 +224,9 @@ func TestMemoryPaginationKeepsFilters(t *testing.T) {
 	m := newMemEnv(t)
 	owner := m.user("owner")
 	team := m.team("paging", owner)
-	var events []memory.Event
+	var events []attach.Event
 	for i := range 130 {
-		events = append(events, memory.Event{TeamID: team.ID, User: "agent", Session: "s-" + strconv.Itoa(i%2), Kind: memory.KindNote, Content: "note " + strconv.Itoa(i)})
+		events = append(events, attach.Event{TeamID: team.ID, User: "agent", Session: "s-" + strconv.Itoa(i%2), Kind: attach.KindNote, Content: "note " + strconv.Itoa(i)})
 	}
 	if _, err := m.mem.AddMany(testCtx(t), events); err != nil {
 		t.Fatal(err)
@@ -269,7 +270,7 @@ func TestMemoryEscapes(t *testing.T) {
 	team := m.team("xss", owner)
 	evil := `<script>alert("content")</script><img src=x onerror=alert(1)>`
 	meta := json.RawMessage(`{"note":"</pre><script>alert('meta')</script>","n":1}`)
-	ev := m.add(team, memory.Event{User: `<b>agent</b>`, Session: `"><script>s</script>`, Model: "<i>m</i>", Content: evil, Metadata: meta})
+	ev := m.add(team, attach.Event{User: `<b>agent</b>`, Session: `"><script>s</script>`, Model: "<i>m</i>", Content: evil, Metadata: meta})
 
 	b := m.signedIn(owner)
 	for _, path := range []string{"/t/xss/memory", "/t/xss/memory/" + ev.ID, "/t/xss/memory?session=" + url.QueryEscape(ev.Session)} {
@@ -288,7 +289,7 @@ func TestMemoryContentPreview(t *testing.T) {
 	owner := m.user("owner")
 	team := m.team("long", owner)
 	long := "start\n\n  of a " + strings.Repeat("long line ", 100) + "END-MARKER"
-	m.add(team, memory.Event{User: "agent", Content: long, Truncated: true})
+	m.add(team, attach.Event{User: "agent", Content: long, Truncated: true})
 	p := m.signedIn(owner).get(Base + "/t/long/memory")
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p, "start of a long line", "…", `data-testid="truncated"`)
@@ -329,7 +330,7 @@ func TestMemoryDeliveryStatus(t *testing.T) {
 	wantContains(t, p, `data-testid="delivery-status"`, "All events delivered", "postgres", "(install default)")
 
 	for i := range 3 {
-		m.add(team, memory.Event{User: member.ID, Content: "event " + strconv.Itoa(i)})
+		m.add(team, attach.Event{User: member.ID, Content: "event " + strconv.Itoa(i)})
 	}
 	m.queueAll(team)
 	p = b.get(Base + "/t/status/memory")
@@ -355,7 +356,7 @@ func TestMemorySettings(t *testing.T) {
 	m.member(team, member, tenants.RoleMember)
 	m.member(team, viewer, tenants.RoleViewer)
 	ctx := testCtx(t)
-	kept := m.add(team, memory.Event{User: "agent", Content: "kept before memory was turned off"})
+	kept := m.add(team, attach.Event{User: "agent", Content: "kept before memory was turned off"})
 	backend := func() string {
 		t.Helper()
 		s, err := m.mem.Settings(ctx, team.ID)
@@ -452,14 +453,14 @@ func BenchmarkMemoryPage(b *testing.B) {
 	m.member(team, member, tenants.RoleMember)
 	words := []string{"wombat", "koala", "kangaroo", "echidna", "platypus", "quokka"}
 	for batch := range 10 {
-		events := make([]memory.Event, 1000)
+		events := make([]attach.Event, 1000)
 		for i := range events {
 			n := batch*1000 + i
 			user := "agent-" + strconv.Itoa(n%7)
 			if n%2 == 0 {
 				user = member.ID
 			}
-			events[i] = memory.Event{
+			events[i] = attach.Event{
 				TeamID: team.ID, User: user, Session: "session-" + strconv.Itoa(n%40), Kind: memoryKinds[n%len(memoryKinds)],
 				Model: "llama3", Engine: "gpu-box",
 				Content: fmt.Sprintf("event %d about the %s: %s", n, words[n%len(words)], strings.Repeat("and more text ", 30)),

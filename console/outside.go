@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -16,7 +17,7 @@ type Prober interface {
 	// ollama, /v1/models for openai) and times the round trip. e is as the
 	// store returns it, so e.APIKey is empty: the prober uses the upstream
 	// key it holds for engine e.ID of team e.TeamID.
-	ProbeEngine(ctx context.Context, e tenants.Engine) (models []string, rtt time.Duration, err error)
+	ProbeEngine(ctx context.Context, e attach.Engine) (models []string, rtt time.Duration, err error)
 	// CheckIssuer fetches the issuer's discovery document and key set and
 	// says how many signing keys it publishes.
 	CheckIssuer(ctx context.Context, issuerURL string) (keys int, err error)
@@ -29,7 +30,7 @@ type Prober interface {
 // user's browser (the demo chat, "Try it") or the console itself calls the
 // team's engine routes, /t/SLUG/api/chat and the like.
 type TokenMinter interface {
-	MintToken(ctx context.Context, team tenants.Team, user tenants.User) (Minted, error)
+	MintToken(ctx context.Context, team attach.Team, user tenants.User) (Minted, error)
 }
 
 // Minted is a token from a TokenMinter.

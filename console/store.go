@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -29,9 +30,9 @@ type Store interface {
 	SignInSucceeded(ctx context.Context, key string) error
 
 	// Teams and people.
-	CreateTeamWithOwner(ctx context.Context, in tenants.TeamInput, ownerID string) (tenants.Team, error)
-	GetTeam(ctx context.Context, slug string) (tenants.Team, error)
-	RenameTeam(ctx context.Context, teamID, name string) (tenants.Team, error)
+	CreateTeamWithOwner(ctx context.Context, in tenants.TeamInput, ownerID string) (attach.Team, error)
+	GetTeam(ctx context.Context, slug string) (attach.Team, error)
+	RenameTeam(ctx context.Context, teamID, name string) (attach.Team, error)
 	DeleteTeam(ctx context.Context, teamID string) error
 	TeamsOf(ctx context.Context, userID string) ([]tenants.Membership, error)
 	RoleOf(ctx context.Context, teamID, userID string) (tenants.Role, error)
@@ -43,26 +44,26 @@ type Store interface {
 	CreateInvite(ctx context.Context, teamID string, in tenants.InviteInput) (tenants.Invite, string, error)
 	ListInvites(ctx context.Context, teamID string) ([]tenants.Invite, error)
 	RevokeInvite(ctx context.Context, teamID, id string) error
-	InviteByToken(ctx context.Context, token string) (tenants.Invite, tenants.Team, error)
+	InviteByToken(ctx context.Context, token string) (tenants.Invite, attach.Team, error)
 	AcceptInvite(ctx context.Context, token, userID string) (tenants.Membership, error)
 
 	// Engines.
-	CreateEngine(ctx context.Context, teamID string, in tenants.EngineInput) (tenants.Engine, error)
-	GetEngine(ctx context.Context, teamID, id string) (tenants.Engine, error)
-	ListEngines(ctx context.Context, teamID string, page tenants.Page) ([]tenants.Engine, string, error)
-	UpdateEngine(ctx context.Context, teamID, id string, in tenants.EngineInput) (tenants.Engine, error)
+	CreateEngine(ctx context.Context, teamID string, in tenants.EngineInput) (attach.Engine, error)
+	GetEngine(ctx context.Context, teamID, id string) (attach.Engine, error)
+	ListEngines(ctx context.Context, teamID string, page tenants.Page) ([]attach.Engine, string, error)
+	UpdateEngine(ctx context.Context, teamID, id string, in tenants.EngineInput) (attach.Engine, error)
 	DeleteEngine(ctx context.Context, teamID, id string) error
 
 	// Issuers.
-	CreateIssuer(ctx context.Context, teamID string, in tenants.IssuerInput) (tenants.Issuer, error)
-	GetIssuer(ctx context.Context, teamID, id string) (tenants.Issuer, error)
-	ListIssuers(ctx context.Context, teamID string, page tenants.Page) ([]tenants.Issuer, string, error)
-	UpdateIssuer(ctx context.Context, teamID, id string, in tenants.IssuerInput) (tenants.Issuer, error)
+	CreateIssuer(ctx context.Context, teamID string, in tenants.IssuerInput) (attach.Issuer, error)
+	GetIssuer(ctx context.Context, teamID, id string) (attach.Issuer, error)
+	ListIssuers(ctx context.Context, teamID string, page tenants.Page) ([]attach.Issuer, string, error)
+	UpdateIssuer(ctx context.Context, teamID, id string, in tenants.IssuerInput) (attach.Issuer, error)
 	DeleteIssuer(ctx context.Context, teamID, id string) error
 
 	// Gateway API keys.
-	CreateAPIKey(ctx context.Context, teamID string, in tenants.APIKeyInput) (tenants.APIKey, string, error)
-	ListAPIKeys(ctx context.Context, teamID string, page tenants.Page) ([]tenants.APIKey, string, error)
+	CreateAPIKey(ctx context.Context, teamID string, in tenants.APIKeyInput) (attach.APIKey, string, error)
+	ListAPIKeys(ctx context.Context, teamID string, page tenants.Page) ([]attach.APIKey, string, error)
 	RevokeAPIKey(ctx context.Context, teamID, id string) error
 
 	// Audit log.

@@ -3,6 +3,7 @@ package console
 import (
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -11,7 +12,7 @@ const localTeam = "console.team"
 // teamCtx is the team a /t/:team page is about and what the signed-in user
 // may do in it.
 type teamCtx struct {
-	team  tenants.Team
+	team  attach.Team
 	role  tenants.Role
 	teams []tenants.Membership // all the user's teams, for the switcher
 }

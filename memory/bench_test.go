@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // BenchmarkRecorder measures Record plus the batched write to Postgres:
@@ -64,7 +66,7 @@ type countingSink struct {
 
 func (s *countingSink) Name() string { return BackendPostgres }
 
-func (s *countingSink) Deliver(ctx context.Context, teamID string, events []Event) error {
+func (s *countingSink) Deliver(ctx context.Context, teamID string, events []attach.Event) error {
 	if s.Sink != nil {
 		if err := s.Sink.Deliver(ctx, teamID, events); err != nil {
 			return err
@@ -90,9 +92,9 @@ func BenchmarkWorkerDelivery(b *testing.B) {
 			sinks := mustSinks(b, "", sink)
 			s := mustStore(b, pool, sinks)
 			for i := 0; i < b.N; i += 1000 {
-				events := make([]Event, min(1000, b.N-i))
+				events := make([]attach.Event, min(1000, b.N-i))
 				for j := range events {
-					events[j] = Event{TeamID: teams[(i/1000)%len(teams)], User: "u", Session: "s", Kind: KindNote,
+					events[j] = attach.Event{TeamID: teams[(i/1000)%len(teams)], User: "u", Session: "s", Kind: attach.KindNote,
 						Content: fmt.Sprintf("event %d: some words to index and deliver", i+j)}
 				}
 				if _, err := s.AddMany(context.Background(), events); err != nil {

@@ -6,16 +6,18 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // The size estimate is exact for clean text, so a batch's COPY body is
 // allocated once, and a body handed back is reused only once released.
 func TestCopyRowsSizeAndReuse(t *testing.T) {
 	team := uuid.New()
-	events := []Event{
-		{ID: uuid.NewString(), TeamID: team.String(), User: "alice", Session: "s1", Kind: KindPrompt, Role: "user",
+	events := []attach.Event{
+		{ID: uuid.NewString(), TeamID: team.String(), User: "alice", Session: "s1", Kind: attach.KindPrompt, Role: "user",
 			Model: "llama3.2", Engine: "gpu-box", Content: "Why is the sky blue? ¿Por qué?", Metadata: []byte(`{"status":200}`), CreatedAt: time.Now()},
-		{ID: uuid.NewString(), TeamID: team.String(), Kind: KindNote, Content: "", TaskID: "task-7", Truncated: true, CreatedAt: time.Now()},
+		{ID: uuid.NewString(), TeamID: team.String(), Kind: attach.KindNote, Content: "", TaskID: "task-7", Truncated: true, CreatedAt: time.Now()},
 	}
 	body := func() []byte {
 		rows := newCopyRows(len(eventColumns), eventRowsSize(events))

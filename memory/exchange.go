@@ -4,28 +4,13 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-)
 
-// Exchange is one finished call to an engine, as the proxy saw it. Its
-// fields are those of the proxy's own exchange type, in the same order, so
-// the proxy's value converts with a plain memory.Exchange(x).
-type Exchange struct {
-	TeamID, User, Session string
-	Engine, Model, Path   string
-	Status                int
-	// Request is the request JSON as sent to the engine.
-	Request []byte
-	// Response is the answer as received: one JSON document, an Ollama
-	// NDJSON stream or an OpenAI SSE stream. ResponseCut says the proxy
-	// stopped keeping it at its size limit.
-	Response    []byte
-	ResponseCut bool
-	Start       time.Time
-}
+	attach "github.com/attach-dev/attach-gateway"
+)
 
 // exchangeEvents turns an exchange that ended at end into its prompt and
 // response events, cleaned and with ids.
-func (c cleaner) exchangeEvents(x Exchange, end time.Time) ([]Event, error) {
+func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Event, error) {
 	p := parsePrompt(x.Path, x.Request)
 	model := x.Model
 	if model == "" {
@@ -44,9 +29,9 @@ func (c cleaner) exchangeEvents(x Exchange, end time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	promptEv := Event{
+	promptEv := attach.Event{
 		ID: promptID, TeamID: x.TeamID, User: x.User, Session: x.Session,
-		Kind: KindPrompt, Role: p.role, Model: model, Engine: x.Engine,
+		Kind: attach.KindPrompt, Role: p.role, Model: model, Engine: x.Engine,
 		Content: content, Truncated: cut, Metadata: meta, CreatedAt: start.UTC(),
 	}
 
@@ -88,12 +73,12 @@ func (c cleaner) exchangeEvents(x Exchange, end time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	responseEv := Event{
+	responseEv := attach.Event{
 		ID: responseID, TeamID: x.TeamID, User: x.User, Session: x.Session,
-		Kind: KindResponse, Role: role, Model: model, Engine: x.Engine,
+		Kind: attach.KindResponse, Role: role, Model: model, Engine: x.Engine,
 		Content: content, Truncated: cut || x.ResponseCut || a.partial, Metadata: meta, CreatedAt: end.UTC(),
 	}
-	return []Event{promptEv, responseEv}, nil
+	return []attach.Event{promptEv, responseEv}, nil
 }
 
 // promptMetadata notes the route of a prompt, whether its answer streams

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // benchExchanges are the shapes of exchange the recorder sees most: the
@@ -13,11 +15,11 @@ import (
 // dialects, and a long prompt behind a history.
 func benchExchanges(tb testing.TB) []struct {
 	name string
-	x    Exchange
+	x    attach.Exchange
 } {
 	tb.Helper()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	base := Exchange{TeamID: "team", User: "alice", Session: "s1", Engine: "gpu-box", Status: 200, Start: start}
+	base := attach.Exchange{TeamID: "team", User: "alice", Session: "s1", Engine: "gpu-box", Status: 200, Start: start}
 
 	tiny := base
 	tiny.Path = "/api/chat"
@@ -41,7 +43,7 @@ func benchExchanges(tb testing.TB) []struct {
 
 	return []struct {
 		name string
-		x    Exchange
+		x    attach.Exchange
 	}{
 		{"tiny", tiny},
 		{"ollama-ndjson-50", ndjson},

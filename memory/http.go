@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Caller is who asks, as the gateway verified it before calling a handler.
@@ -96,8 +98,8 @@ func (a *API) fail(c *fiber.Ctx, err error) error {
 }
 
 type eventsPage struct {
-	Events []Event `json:"events"`
-	Next   string  `json:"next"`
+	Events []attach.Event `json:"events"`
+	Next   string         `json:"next"`
 }
 
 // ListEvents answers GET /mem/events: the team's events, newest first,
@@ -135,7 +137,7 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 	if f.Kind != "" && !validKind(f.Kind) {
 		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "kind: must be one of prompt, response, task_sent, task_result, log, note")
 	}
-	page := eventsPage{Events: []Event{}}
+	page := eventsPage{Events: []attach.Event{}}
 	if q := strings.TrimSpace(c.Query("q")); q != "" {
 		list, err := a.store.Search(c.UserContext(), q, f)
 		if err != nil {
@@ -176,8 +178,8 @@ type newEvent struct {
 }
 
 type addedEvent struct {
-	MemID string `json:"mem_id"`
-	Event Event  `json:"event"`
+	MemID string       `json:"mem_id"`
+	Event attach.Event `json:"event"`
 }
 
 // AddEvent answers POST /mem/events: an agent stores a note (or a log
@@ -199,8 +201,8 @@ func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
 	}
 	switch in.Kind {
 	case "":
-		in.Kind = KindNote
-	case KindNote, KindLog, KindTaskSent, KindTaskResult:
+		in.Kind = attach.KindNote
+	case attach.KindNote, attach.KindLog, attach.KindTaskSent, attach.KindTaskResult:
 	default:
 		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "kind: must be note, log, task_sent or task_result")
 	}
@@ -215,7 +217,7 @@ func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
 	if in.Session == "" {
 		in.Session = who.Session
 	}
-	e, err := a.store.Add(c.UserContext(), Event{
+	e, err := a.store.Add(c.UserContext(), attach.Event{
 		TeamID: who.TeamID, User: who.User, Session: in.Session, Kind: in.Kind,
 		Role: in.Role, Content: in.Content, TaskID: in.TaskID, Metadata: in.Metadata,
 	})
@@ -275,7 +277,7 @@ func (a *API) AddLogs(c *fiber.Ctx, who Caller) error {
 	if len(lines) > maxLogLines {
 		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("at most %d log lines per request", maxLogLines))
 	}
-	events := make([]Event, len(lines))
+	events := make([]attach.Event, len(lines))
 	for i, line := range lines {
 		e, err := logEvent(line, a.store.MaxContent())
 		if err != nil {
@@ -321,12 +323,12 @@ func splitLogs(body []byte) ([]json.RawMessage, error) {
 }
 
 // logEvent turns one log object into a log event.
-func logEvent(line json.RawMessage, maxContent int) (Event, error) {
+func logEvent(line json.RawMessage, maxContent int) (attach.Event, error) {
 	d := json.NewDecoder(bytes.NewReader(line))
 	d.UseNumber() // keep numbers as written
 	var obj map[string]any
 	if err := d.Decode(&obj); err != nil || obj == nil {
-		return Event{}, errors.New("is not a JSON object")
+		return attach.Event{}, errors.New("is not a JSON object")
 	}
 	var content string
 	found := false
@@ -338,16 +340,16 @@ func logEvent(line json.RawMessage, maxContent int) (Event, error) {
 		}
 	}
 	if !found {
-		return Event{}, errors.New("needs a message, msg or content text")
+		return attach.Event{}, errors.New("needs a message, msg or content text")
 	}
-	e := Event{Kind: KindLog, Content: content}
+	e := attach.Event{Kind: attach.KindLog, Content: content}
 	if len(content) > maxContent {
 		e.Content, e.Truncated = cutUTF8(strings.ToValidUTF8(content, "\uFFFD"), maxContent), true
 	}
 	if len(obj) > 0 {
 		meta, err := json.Marshal(obj)
 		if err != nil {
-			return Event{}, fmt.Errorf("fields: %w", err)
+			return attach.Event{}, fmt.Errorf("fields: %w", err)
 		}
 		e.Metadata = meta
 	}

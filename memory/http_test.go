@@ -11,6 +11,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // apiHarness is a small Fiber app mounting the handlers as the gateway
@@ -104,11 +106,11 @@ func (h *apiHarness) expectError(who caller, method, target, body string, status
 	}
 }
 
-func (h *apiHarness) note(who caller, content string) Event {
+func (h *apiHarness) note(who caller, content string) attach.Event {
 	h.t.Helper()
 	var out struct {
-		MemID string `json:"mem_id"`
-		Event Event  `json:"event"`
+		MemID string       `json:"mem_id"`
+		Event attach.Event `json:"event"`
 	}
 	if st := h.do(who, "POST", "/mem/events", `{"content":`+jsonString(content)+`}`, &out); st != http.StatusCreated {
 		h.t.Fatalf("add note: status %d", st)
@@ -125,15 +127,15 @@ func jsonString(s string) string {
 }
 
 type listAnswer struct {
-	Events []Event `json:"events"`
-	Next   string  `json:"next"`
+	Events []attach.Event `json:"events"`
+	Next   string         `json:"next"`
 }
 
 func TestAPIAddEvent(t *testing.T) {
 	h := newAPIHarness(t)
 	var out struct {
-		MemID string `json:"mem_id"`
-		Event Event  `json:"event"`
+		MemID string       `json:"mem_id"`
+		Event attach.Event `json:"event"`
 	}
 	st := h.do(alice, "POST", "/mem/events",
 		`{"kind":"task_result","content":"done: key sk-abcdefghijklmnop1234","role":"agent","task_id":"t-1","metadata":{"steps":3}}`, &out)
@@ -141,14 +143,14 @@ func TestAPIAddEvent(t *testing.T) {
 		t.Fatalf("status %d", st)
 	}
 	e := out.Event
-	if e.Kind != KindTaskResult || e.User != "alice" || e.TeamID != h.teams["acme"] || e.Session != "sess-alice" ||
+	if e.Kind != attach.KindTaskResult || e.User != "alice" || e.TeamID != h.teams["acme"] || e.Session != "sess-alice" ||
 		e.TaskID != "t-1" || e.Role != "agent" || e.Content != "done: key [REDACTED]" || string(e.Metadata) != `{"steps":3}` {
 		t.Fatalf("event = %+v %s", e, e.Metadata)
 	}
-	if n := h.note(alice, "remember milk"); n.Kind != KindNote {
+	if n := h.note(alice, "remember milk"); n.Kind != attach.KindNote {
 		t.Fatalf("default kind = %s", n.Kind)
 	}
-	var withSession struct{ Event Event }
+	var withSession struct{ Event attach.Event }
 	h.do(alice, "POST", "/mem/events", `{"content":"x","session":"mine"}`, &withSession)
 	if withSession.Event.Session != "mine" {
 		t.Fatalf("session from body not kept: %+v", withSession.Event)
@@ -186,7 +188,7 @@ func TestAPIScoping(t *testing.T) {
 	o1 := h.note(otherAdmin, "other team")
 
 	// Reading one event.
-	var got Event
+	var got attach.Event
 	if st := h.do(alice, "GET", "/mem/events/"+a1.ID, "", &got); st != 200 || got.ID != a1.ID {
 		t.Fatalf("own event: %d %+v", st, got)
 	}
@@ -313,7 +315,7 @@ func TestAPILogs(t *testing.T) {
 		t.Fatalf("%d log events, want 6", len(list.Events))
 	}
 	first := list.Events[len(list.Events)-1]
-	if first.Content != "started" || first.Kind != KindLog || first.User != "alice" {
+	if first.Content != "started" || first.Kind != attach.KindLog || first.User != "alice" {
 		t.Fatalf("first log: %+v", first)
 	}
 	var meta map[string]any
@@ -323,7 +325,7 @@ func TestAPILogs(t *testing.T) {
 
 	// Secrets in log lines, in the text or the fields, are not kept.
 	h.do(alice, "POST", "/v1/logs", `{"message":"calling with Bearer abcdefghijklmnop0123","api_key":"plain","url":"https://u:pw@x/"}`, &out)
-	var e Event
+	var e attach.Event
 	h.do(alice, "GET", "/mem/events/"+out.IDs[0], "", &e)
 	if strings.Contains(e.Content, "abcdefghijklmnop0123") || strings.Contains(string(e.Metadata), "plain") || strings.Contains(string(e.Metadata), "pw@") {
 		t.Fatalf("secret kept: %q %s", e.Content, e.Metadata)

@@ -9,7 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -79,7 +80,7 @@ func newRecordingSink(name string) *recordingSink {
 
 func (s *recordingSink) Name() string { return s.name }
 
-func (s *recordingSink) Deliver(_ context.Context, teamID string, events []Event) error {
+func (s *recordingSink) Deliver(_ context.Context, teamID string, events []attach.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -106,7 +107,9 @@ func (s *recordingSink) notify() {
 	}
 }
 
-func (s *recordingSink) Search(context.Context, string, Filter) ([]Event, error) { return nil, nil }
+func (s *recordingSink) Search(context.Context, string, Filter) ([]attach.Event, error) {
+	return nil, nil
+}
 
 func (s *recordingSink) DeleteUser(_ context.Context, teamID, user string) error {
 	return s.erase(teamID + "/" + user)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Metrics are the memory bus's Prometheus series. Labels are event kinds
@@ -107,7 +109,7 @@ func (m *Metrics) waited() {
 	}
 }
 
-func (m *Metrics) stored(events []Event) {
+func (m *Metrics) stored(events []attach.Event) {
 	if m == nil {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // This file keeps the recorder's first reading of exchanges, which decoded
@@ -271,7 +273,7 @@ func (c cleaner) refMetadataOf(m map[string]any) (json.RawMessage, error) {
 
 // refExchangeEvents is exchangeEvents as it was, with the ids given so that
 // its events compare with the new ones.
-func (c cleaner) refExchangeEvents(x Exchange, end time.Time, promptID, responseID string) ([]Event, error) {
+func (c cleaner) refExchangeEvents(x attach.Exchange, end time.Time, promptID, responseID string) ([]attach.Event, error) {
 	p := refParsePrompt(x.Path, x.Request)
 	model := x.Model
 	if model == "" {
@@ -286,9 +288,9 @@ func (c cleaner) refExchangeEvents(x Exchange, end time.Time, promptID, response
 	if err != nil {
 		return nil, err
 	}
-	promptEv := Event{
+	promptEv := attach.Event{
 		ID: promptID, TeamID: x.TeamID, User: x.User, Session: x.Session,
-		Kind: KindPrompt, Role: p.role, Model: model, Engine: x.Engine,
+		Kind: attach.KindPrompt, Role: p.role, Model: model, Engine: x.Engine,
 		Content: content, Truncated: cut, Metadata: meta, CreatedAt: start.UTC(),
 	}
 
@@ -320,10 +322,10 @@ func (c cleaner) refExchangeEvents(x Exchange, end time.Time, promptID, response
 	if err != nil {
 		return nil, err
 	}
-	responseEv := Event{
+	responseEv := attach.Event{
 		ID: responseID, TeamID: x.TeamID, User: x.User, Session: x.Session,
-		Kind: KindResponse, Role: role, Model: model, Engine: x.Engine,
+		Kind: attach.KindResponse, Role: role, Model: model, Engine: x.Engine,
 		Content: content, Truncated: cut || x.ResponseCut || a.partial, Metadata: meta, CreatedAt: end.UTC(),
 	}
-	return []Event{promptEv, responseEv}, nil
+	return []attach.Event{promptEv, responseEv}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Bodies as the engines send them (Ollama 0.17, an OpenAI-compatible
@@ -47,7 +49,7 @@ func testCleaner(t testing.TB) cleaner {
 	return cleaner{redactor: r, limit: DefaultMaxContent}
 }
 
-func metaOf(t testing.TB, e Event) map[string]any {
+func metaOf(t testing.TB, e attach.Event) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if len(e.Metadata) > 0 {
@@ -63,14 +65,14 @@ func TestExchangeEvents(t *testing.T) {
 	end := start.Add(1500 * time.Millisecond)
 	for _, tc := range []struct {
 		name                     string
-		x                        Exchange
+		x                        attach.Exchange
 		promptRole, promptText   string
 		answerRole, answerText   string
 		promptMeta, responseMeta map[string]any
 	}{
 		{
 			name:       "ollama chat stream",
-			x:          Exchange{Path: "/api/chat", Status: 200, Request: []byte(ollamaChatRequest), Response: []byte(ollamaChatStream)},
+			x:          attach.Exchange{Path: "/api/chat", Status: 200, Request: []byte(ollamaChatRequest), Response: []byte(ollamaChatStream)},
 			promptRole: "user", promptText: "Say more, my key is [REDACTED]",
 			answerRole: "assistant", answerText: "Sunlight scatters off air molecules.",
 			promptMeta:   map[string]any{"messages": 4.0, "stream": true, "path": "/api/chat"},
@@ -78,7 +80,7 @@ func TestExchangeEvents(t *testing.T) {
 		},
 		{
 			name:       "ollama generate stream",
-			x:          Exchange{Path: "/api/generate", Status: 200, Request: []byte(ollamaGenerateRequest), Response: []byte(ollamaGenerateStream)},
+			x:          attach.Exchange{Path: "/api/generate", Status: 200, Request: []byte(ollamaGenerateRequest), Response: []byte(ollamaGenerateStream)},
 			promptRole: "user", promptText: "Complete: roses are",
 			answerRole: "assistant", answerText: " red, violets are blue",
 			promptMeta:   map[string]any{"stream": true},
@@ -86,7 +88,7 @@ func TestExchangeEvents(t *testing.T) {
 		},
 		{
 			name:       "openai chat sse",
-			x:          Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(openaiChatSSE)},
+			x:          attach.Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(openaiChatSSE)},
 			promptRole: "user", promptText: "Describe this image",
 			answerRole: "assistant", answerText: "A cat on a mat.",
 			promptMeta:   map[string]any{"messages": 1.0, "stream": true},
@@ -94,7 +96,7 @@ func TestExchangeEvents(t *testing.T) {
 		},
 		{
 			name:       "openai chat json",
-			x:          Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(`{"model":"m","messages":[{"role":"user","content":"Capital of France?"}]}`), Response: []byte(openaiChatJSON)},
+			x:          attach.Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(`{"model":"m","messages":[{"role":"user","content":"Capital of France?"}]}`), Response: []byte(openaiChatJSON)},
 			promptRole: "user", promptText: "Capital of France?",
 			answerRole: "assistant", answerText: "Paris.",
 			promptMeta:   map[string]any{"stream": false},
@@ -102,42 +104,42 @@ func TestExchangeEvents(t *testing.T) {
 		},
 		{
 			name:       "openai completion json",
-			x:          Exchange{Path: "/v1/completions", Status: 200, Request: []byte(openaiCompletionRequest), Response: []byte(openaiCompletionJSON)},
+			x:          attach.Exchange{Path: "/v1/completions", Status: 200, Request: []byte(openaiCompletionRequest), Response: []byte(openaiCompletionJSON)},
 			promptRole: "user", promptText: "Say this\nis a test",
 			answerRole: "assistant", answerText: "\n\nThis is indeed a test",
 			responseMeta: map[string]any{"finish_reason": "length"},
 		},
 		{
 			name:       "ollama chat not streamed",
-			x:          Exchange{Path: "/api/chat", Status: 200, Request: []byte(`{"model":"m","stream":false,"messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"model":"m","message":{"role":"assistant","content":"Hello!"},"done":true,"done_reason":"stop"}`)},
+			x:          attach.Exchange{Path: "/api/chat", Status: 200, Request: []byte(`{"model":"m","stream":false,"messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"model":"m","message":{"role":"assistant","content":"Hello!"},"done":true,"done_reason":"stop"}`)},
 			promptRole: "user", promptText: "hi",
 			answerRole: "assistant", answerText: "Hello!",
 			promptMeta: map[string]any{"stream": false},
 		},
 		{
 			name:       "ollama error",
-			x:          Exchange{Path: "/api/chat", Status: 404, Request: []byte(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"error":"model 'x' not found"}`)},
+			x:          attach.Exchange{Path: "/api/chat", Status: 404, Request: []byte(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"error":"model 'x' not found"}`)},
 			promptRole: "user", promptText: "hi",
 			answerRole: "", answerText: "model 'x' not found",
 			responseMeta: map[string]any{"status": 404.0, "error": true},
 		},
 		{
 			name:       "openai error",
-			x:          Exchange{Path: "/v1/chat/completions", Status: 401, Request: []byte(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"error":{"message":"Incorrect API key provided: sk-abc12**********7890","type":"invalid_request_error","code":"invalid_api_key"}}`)},
+			x:          attach.Exchange{Path: "/v1/chat/completions", Status: 401, Request: []byte(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"error":{"message":"Incorrect API key provided: sk-abc12**********7890","type":"invalid_request_error","code":"invalid_api_key"}}`)},
 			promptRole: "user", promptText: "hi",
 			answerText:   "Incorrect API key provided: sk-abc12**********7890",
 			responseMeta: map[string]any{"status": 401.0, "error": true},
 		},
 		{
 			name:       "plain text error",
-			x:          Exchange{Path: "/v1/chat/completions", Status: 502, Request: []byte(`{"messages":[{"role":"user","content":"hi"}]}`), Response: []byte("Bad Gateway\n")},
+			x:          attach.Exchange{Path: "/v1/chat/completions", Status: 502, Request: []byte(`{"messages":[{"role":"user","content":"hi"}]}`), Response: []byte("Bad Gateway\n")},
 			promptRole: "user", promptText: "hi",
 			answerText:   "Bad Gateway",
 			responseMeta: map[string]any{"status": 502.0, "error": true},
 		},
 		{
 			name:       "ollama error mid-stream",
-			x:          Exchange{Path: "/api/generate", Status: 200, Request: []byte(`{"prompt":"p"}`), Response: []byte("{\"response\":\"par\",\"done\":false}\n{\"error\":\"out of memory\"}\n")},
+			x:          attach.Exchange{Path: "/api/generate", Status: 200, Request: []byte(`{"prompt":"p"}`), Response: []byte("{\"response\":\"par\",\"done\":false}\n{\"error\":\"out of memory\"}\n")},
 			promptRole: "user", promptText: "p",
 			answerRole: "assistant", answerText: "par",
 			responseMeta: map[string]any{"error": "out of memory"},
@@ -153,7 +155,7 @@ func TestExchangeEvents(t *testing.T) {
 				t.Fatalf("%d events, want 2", len(events))
 			}
 			p, r := events[0], events[1]
-			if p.Kind != KindPrompt || r.Kind != KindResponse {
+			if p.Kind != attach.KindPrompt || r.Kind != attach.KindResponse {
 				t.Fatalf("kinds %s, %s", p.Kind, r.Kind)
 			}
 			if p.Role != tc.promptRole || p.Content != tc.promptText {
@@ -194,7 +196,7 @@ func checkMeta(t *testing.T, what string, got, want map[string]any) {
 
 func TestExchangeCutStream(t *testing.T) {
 	body := openaiChatSSE[:strings.Index(openaiChatSSE, " on a mat")]
-	x := Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(body), ResponseCut: true}
+	x := attach.Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(body), ResponseCut: true}
 	events, err := testCleaner(t).exchangeEvents(x, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +207,7 @@ func TestExchangeCutStream(t *testing.T) {
 	}
 	// Cut inside an NDJSON line, without the proxy saying so.
 	body = ollamaChatStream[:strings.Index(ollamaChatStream, "air molecules")]
-	x = Exchange{Path: "/api/chat", Status: 200, Request: []byte(ollamaChatRequest), Response: []byte(body)}
+	x = attach.Exchange{Path: "/api/chat", Status: 200, Request: []byte(ollamaChatRequest), Response: []byte(body)}
 	events, err = testCleaner(t).exchangeEvents(x, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +224,7 @@ func TestExchangeLongAnswerTruncated(t *testing.T) {
 	}
 	c := testCleaner(t)
 	c.limit = 1000
-	events, err := c.exchangeEvents(Exchange{Path: "/api/chat", Status: 200, Request: []byte(`{"messages":[]}`), Response: []byte(b.String())}, time.Now())
+	events, err := c.exchangeEvents(attach.Exchange{Path: "/api/chat", Status: 200, Request: []byte(`{"messages":[]}`), Response: []byte(b.String())}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +298,7 @@ var exchangePaths = []string{"/api/chat", "/api/generate", "/v1/chat/completions
 
 // sameAsBefore runs an exchange through exchangeEvents and through the
 // first way of reading it, and fails the test if the events differ.
-func sameAsBefore(t *testing.T, c cleaner, x Exchange, end time.Time) {
+func sameAsBefore(t *testing.T, c cleaner, x attach.Exchange, end time.Time) {
 	t.Helper()
 	got, err := c.exchangeEvents(x, end)
 	var promptID, responseID string
@@ -312,7 +314,7 @@ func sameAsBefore(t *testing.T, c cleaner, x Exchange, end time.Time) {
 	}
 }
 
-func eventsText(events []Event) string {
+func eventsText(events []attach.Event) string {
 	var b strings.Builder
 	for _, e := range events {
 		fmt.Fprintf(&b, "\n  %s role=%q model=%q content=%q truncated=%v metadata=%s", e.Kind, e.Role, e.Model, e.Content, e.Truncated, e.Metadata)
@@ -326,11 +328,11 @@ func TestExchangeEventsAsBefore(t *testing.T) {
 	end := start.Add(1500 * time.Millisecond)
 	for i, req := range exchangeRequests {
 		for _, path := range exchangePaths {
-			sameAsBefore(t, c, Exchange{Path: path, Status: 200, Request: []byte(req), Response: []byte(ollamaChatStream), Start: start}, end)
+			sameAsBefore(t, c, attach.Exchange{Path: path, Status: 200, Request: []byte(req), Response: []byte(ollamaChatStream), Start: start}, end)
 		}
 		for j, resp := range exchangeResponses {
 			for _, status := range []int{200, 500} {
-				x := Exchange{Path: exchangePaths[(i+j)%len(exchangePaths)], Status: status, Request: []byte(req), Response: []byte(resp), Start: start}
+				x := attach.Exchange{Path: exchangePaths[(i+j)%len(exchangePaths)], Status: status, Request: []byte(req), Response: []byte(resp), Start: start}
 				sameAsBefore(t, c, x, end)
 				x.Model = "named"
 				sameAsBefore(t, c, x, end)
@@ -380,7 +382,7 @@ func FuzzExchangeEventsAsBefore(f *testing.F) {
 		if repeatsMessages(req) {
 			t.Skip("a repeated messages key is read differently, on purpose")
 		}
-		x := Exchange{Path: exchangePaths[int(path)%len(exchangePaths)], Status: status, Request: req, Response: resp, Start: start}
+		x := attach.Exchange{Path: exchangePaths[int(path)%len(exchangePaths)], Status: status, Request: req, Response: resp, Start: start}
 		sameAsBefore(t, c, x, start.Add(time.Second))
 	})
 }

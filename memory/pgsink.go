@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // PostgresSink is the default backend. Every event is in memory_events
@@ -23,7 +25,7 @@ func NewPostgresSink(pool *pgxpool.Pool) *PostgresSink { return &PostgresSink{po
 func (*PostgresSink) Name() string { return BackendPostgres }
 
 // Deliver has nothing to do: the events are stored already.
-func (*PostgresSink) Deliver(context.Context, string, []Event) error { return nil }
+func (*PostgresSink) Deliver(context.Context, string, []attach.Event) error { return nil }
 
 // DeleteUser has nothing to do: Store.EraseUser deletes the user's rows in
 // the transaction that queues the erasure. Deleting again here, later,
@@ -36,7 +38,7 @@ func (*PostgresSink) DeleteTeam(context.Context, string) error { return nil }
 
 // Search ranks the filter's events by how well their words match text, in
 // the syntax of a web search box ("quoted phrase", or, -not).
-func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]Event, error) {
+func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]attach.Event, error) {
 	f, err := f.normalize()
 	if err != nil {
 		return nil, err
@@ -57,8 +59,8 @@ func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]Eve
 
 const eventSelect = `id, team_id, "user", session, kind, role, model, engine, content, truncated, task_id, metadata, created_at`
 
-func scanEvent(row pgx.Row) (Event, error) {
-	var e Event
+func scanEvent(row pgx.Row) (attach.Event, error) {
+	var e attach.Event
 	var meta []byte
 	err := row.Scan(&e.ID, &e.TeamID, &e.User, &e.Session, &e.Kind, &e.Role, &e.Model, &e.Engine,
 		&e.Content, &e.Truncated, &e.TaskID, &meta, &e.CreatedAt)
@@ -68,7 +70,7 @@ func scanEvent(row pgx.Row) (Event, error) {
 	return e, err
 }
 
-func scanEventRow(r pgx.CollectableRow) (Event, error) { return scanEvent(r) }
+func scanEventRow(r pgx.CollectableRow) (attach.Event, error) { return scanEvent(r) }
 
 // Page sizes of listings and searches.
 const (
@@ -129,7 +131,7 @@ func (f Filter) where(args []any) (string, []any) {
 
 func validKind(k string) bool {
 	switch k {
-	case KindPrompt, KindResponse, KindTaskSent, KindTaskResult, KindLog, KindNote:
+	case attach.KindPrompt, attach.KindResponse, attach.KindTaskSent, attach.KindTaskResult, attach.KindLog, attach.KindNote:
 		return true
 	}
 	return false

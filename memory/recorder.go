@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // RecorderOptions tune a Recorder; zero values take the defaults.
@@ -78,7 +80,7 @@ type Recorder struct {
 	// closing ends the collector's wait for a window to fill.
 	closing chan struct{}
 	// batches go from the parsing goroutine to the writers.
-	batches chan []Event
+	batches chan []attach.Event
 	done    chan struct{} // closed once everything queued is written or lost
 	// ctx ends when Close runs out of time: writers stop retrying then.
 	ctx    context.Context
@@ -87,7 +89,7 @@ type Recorder struct {
 }
 
 type queued struct {
-	x   Exchange
+	x   attach.Exchange
 	end time.Time
 }
 
@@ -106,7 +108,7 @@ func NewRecorder(pool *pgxpool.Pool, backends *Backends, opts RecorderOptions) (
 		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
 		queue:   make(chan queued, opts.QueueSize),
 		closing: make(chan struct{}),
-		batches: make(chan []Event, opts.Writers),
+		batches: make(chan []attach.Event, opts.Writers),
 		done:    make(chan struct{}),
 		ctx:     ctx, cancel: cancel,
 	}
@@ -129,7 +131,7 @@ func (r *Recorder) Wants(teamID string) bool {
 
 // Record queues an exchange that just finished. It returns at once unless
 // the queue is full; then it waits for room, and counts the wait.
-func (r *Recorder) Record(x Exchange) {
+func (r *Recorder) Record(x attach.Exchange) {
 	if !r.Wants(x.TeamID) {
 		return
 	}
@@ -224,12 +226,12 @@ func (r *Recorder) collect() {
 // newBatch makes room for the events of the exchanges waiting now, two
 // each, up to a full batch: growing a batch by appending would allocate
 // about twice its size again.
-func (r *Recorder) newBatch() []Event {
-	return make([]Event, 0, min(2*(1+len(r.queue)), r.opts.BatchSize+1))
+func (r *Recorder) newBatch() []attach.Event {
+	return make([]attach.Event, 0, min(2*(1+len(r.queue)), r.opts.BatchSize+1))
 }
 
 // parse turns a queued exchange into events appended to batch.
-func (r *Recorder) parse(batch []Event, item queued) []Event {
+func (r *Recorder) parse(batch []attach.Event, item queued) []attach.Event {
 	r.metrics.queued(-1)
 	events, err := r.clean.exchangeEvents(item.x, item.end)
 	if err != nil {
@@ -249,7 +251,7 @@ func (r *Recorder) write() {
 // store writes a batch, retrying while Postgres is unreachable. A batch
 // Postgres refuses (a team deleted meanwhile, say) is split into events so
 // that one bad event does not cost the others.
-func (r *Recorder) store(events []Event) {
+func (r *Recorder) store(events []attach.Event) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		kept, err := r.insert(events)
@@ -270,7 +272,7 @@ func (r *Recorder) store(events []Event) {
 				return
 			}
 			for _, e := range events {
-				r.store([]Event{e})
+				r.store([]attach.Event{e})
 			}
 			return
 		}
@@ -295,7 +297,7 @@ func (r *Recorder) lose(n int) {
 
 // insert writes events in one transaction and returns those stored: all of
 // them but the events of teams deleted meanwhile.
-func (r *Recorder) insert(events []Event) ([]Event, error) {
+func (r *Recorder) insert(events []attach.Event) ([]attach.Event, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	defer cancel()
 	tx, err := r.pool.Begin(ctx)

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // value reads a counter or gauge.
@@ -52,8 +54,8 @@ func mustRecorder(t testing.TB, pool *pgxpool.Pool, b *Backends, opts RecorderOp
 	return r
 }
 
-func chatExchange(team, user, session, question string) Exchange {
-	return Exchange{
+func chatExchange(team, user, session, question string) attach.Exchange {
+	return attach.Exchange{
 		TeamID: team, User: user, Session: session, Engine: "gpu-box", Model: "llama3.2", Path: "/api/chat",
 		Status:   200,
 		Request:  []byte(`{"model":"llama3.2","messages":[{"role":"user","content":"` + question + `"}]}`),
@@ -85,7 +87,7 @@ func TestRecorderStoresExchanges(t *testing.T) {
 	}
 	// Newest first: bob's response, bob's prompt, alice's response, alice's prompt.
 	alicePrompt, aliceAnswer := list[3], list[2]
-	if alicePrompt.Kind != KindPrompt || alicePrompt.User != "alice" || alicePrompt.Session != "s1" || alicePrompt.Model != "llama3.2" {
+	if alicePrompt.Kind != attach.KindPrompt || alicePrompt.User != "alice" || alicePrompt.Session != "s1" || alicePrompt.Model != "llama3.2" {
 		t.Fatalf("alice's prompt: %+v", alicePrompt)
 	}
 	if strings.Contains(alicePrompt.Content, "abcdefghijklmnop0123") {
@@ -94,13 +96,13 @@ func TestRecorderStoresExchanges(t *testing.T) {
 	if alicePrompt.Content != "my token is Bearer [" || !alicePrompt.Truncated {
 		t.Fatalf("prompt not redacted then cut at 20 bytes: %q truncated=%v", alicePrompt.Content, alicePrompt.Truncated)
 	}
-	if aliceAnswer.Kind != KindResponse || aliceAnswer.Content != "Sunlight scatters of" || metaOf(t, aliceAnswer)["prompt_id"] != alicePrompt.ID {
+	if aliceAnswer.Kind != attach.KindResponse || aliceAnswer.Content != "Sunlight scatters of" || metaOf(t, aliceAnswer)["prompt_id"] != alicePrompt.ID {
 		t.Fatalf("alice's answer: %+v %s", aliceAnswer, aliceAnswer.Metadata)
 	}
 	if n := outboxCount(t, pool); n != 4 {
 		t.Fatalf("outbox: %d, want 4", n)
 	}
-	if got := value(t, m.recorded.WithLabelValues(KindPrompt)); got != 2 {
+	if got := value(t, m.recorded.WithLabelValues(attach.KindPrompt)); got != 2 {
 		t.Fatalf("prompts recorded metric = %v", got)
 	}
 	// Closing twice is harmless; recording after closing stores nothing.
@@ -170,7 +172,7 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 		t.Fatalf("failures metric = %v, want 2", got)
 	}
 	// Recorded counts what was stored, not the deleted team's events too.
-	for _, kind := range []string{KindPrompt, KindResponse} {
+	for _, kind := range []string{attach.KindPrompt, attach.KindResponse} {
 		if got := value(t, m.recorded.WithLabelValues(kind)); got != 2 {
 			t.Errorf("%s recorded metric = %v, want the live team's 2", kind, got)
 		}

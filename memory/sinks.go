@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Sinks are the stores this install can deliver to, by backend name, and
@@ -99,8 +101,10 @@ func (s *Sinks) erasers() []Sink {
 // nullSink is the "none" backend: events stay in Postgres only.
 type nullSink struct{}
 
-func (nullSink) Name() string                                            { return BackendNone }
-func (nullSink) Deliver(context.Context, string, []Event) error          { return nil }
-func (nullSink) Search(context.Context, string, Filter) ([]Event, error) { return nil, ErrDisabled }
-func (nullSink) DeleteUser(context.Context, string, string) error        { return nil }
-func (nullSink) DeleteTeam(context.Context, string) error                { return nil }
+func (nullSink) Name() string                                          { return BackendNone }
+func (nullSink) Deliver(context.Context, string, []attach.Event) error { return nil }
+func (nullSink) Search(context.Context, string, Filter) ([]attach.Event, error) {
+	return nil, ErrDisabled
+}
+func (nullSink) DeleteUser(context.Context, string, string) error { return nil }
+func (nullSink) DeleteTeam(context.Context, string) error         { return nil }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // StoreOptions tune a Store; zero values take the defaults.
@@ -52,7 +54,7 @@ func (s *Store) MaxContent() int { return s.clean.limit }
 
 // List returns one page of the filter's events, newest first, and the
 // cursor of the next page ("" on the last).
-func (s *Store) List(ctx context.Context, f Filter) ([]Event, string, error) {
+func (s *Store) List(ctx context.Context, f Filter) ([]attach.Event, string, error) {
 	f, err := f.normalize()
 	if err != nil {
 		return nil, "", err
@@ -75,9 +77,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Event, string, error) {
 }
 
 // Get returns one event of the team.
-func (s *Store) Get(ctx context.Context, teamID, id string) (Event, error) {
+func (s *Store) Get(ctx context.Context, teamID, id string) (attach.Event, error) {
 	if !validID(teamID) || !validID(id) {
-		return Event{}, fmt.Errorf("get event: %w", ErrNotFound)
+		return attach.Event{}, fmt.Errorf("get event: %w", ErrNotFound)
 	}
 	e, err := scanEvent(s.pool.QueryRow(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE team_id = $1 AND id = $2", teamID, id))
 	return e, dbErr("get event", err)
@@ -87,17 +89,17 @@ func (s *Store) Get(ctx context.Context, teamID, id string) (Event, error) {
 // task hand-off) and queues it for the team's sink, and returns it as
 // stored, with its new id. TeamID, Kind and Content are required; ID and
 // CreatedAt are set here.
-func (s *Store) Add(ctx context.Context, e Event) (Event, error) {
-	added, err := s.AddMany(ctx, []Event{e})
+func (s *Store) Add(ctx context.Context, e attach.Event) (attach.Event, error) {
+	added, err := s.AddMany(ctx, []attach.Event{e})
 	if err != nil {
-		return Event{}, err
+		return attach.Event{}, err
 	}
 	return added[0], nil
 }
 
 // AddMany is Add for several events of one team, in one transaction. An
 // event that arrives already cut short says so with Truncated.
-func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
+func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Event, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -105,7 +107,7 @@ func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
 	if !validID(teamID) {
 		return nil, fmt.Errorf("add events: team %w", ErrNotFound)
 	}
-	out := make([]Event, len(events))
+	out := make([]attach.Event, len(events))
 	now := time.Now().UTC()
 	for i, e := range events {
 		if e.TeamID != teamID {
@@ -158,7 +160,7 @@ func (s *Store) AddMany(ctx context.Context, events []Event) ([]Event, error) {
 
 // Search finds the filter's events matching text through the team's sink,
 // best match first. The sink gets the filter normalized (Limit set).
-func (s *Store) Search(ctx context.Context, text string, f Filter) ([]Event, error) {
+func (s *Store) Search(ctx context.Context, text string, f Filter) ([]attach.Event, error) {
 	f, err := f.normalize()
 	if err != nil {
 		return nil, err
@@ -188,7 +190,7 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]Event, err
 
 // searchIn searches by meaning when the team names an embedding model and
 // the sink stores vectors, else by keywords.
-func (s *Store) searchIn(ctx context.Context, sink Sink, model, text string, f Filter) ([]Event, error) {
+func (s *Store) searchIn(ctx context.Context, sink Sink, model, text string, f Filter) ([]attach.Event, error) {
 	vs, ok := sink.(VectorSink)
 	if !ok || s.embedder == nil || model == "" {
 		return sink.Search(ctx, text, f)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestAddGetList(t *testing.T) {
@@ -22,7 +24,7 @@ func TestAddGetList(t *testing.T) {
 		if i%2 == 1 {
 			user = "bob"
 		}
-		e, err := s.Add(ctx, Event{TeamID: team, User: user, Session: "s1", Kind: KindNote,
+		e, err := s.Add(ctx, attach.Event{TeamID: team, User: user, Session: "s1", Kind: attach.KindNote,
 			Content: fmt.Sprintf("note %d", i), Metadata: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`)})
 		if err != nil {
 			t.Fatal(err)
@@ -32,7 +34,7 @@ func TestAddGetList(t *testing.T) {
 		}
 		ids = append(ids, e.ID)
 	}
-	if _, err := s.Add(ctx, Event{TeamID: other, User: "alice", Kind: KindNote, Content: "other team"}); err != nil {
+	if _, err := s.Add(ctx, attach.Event{TeamID: other, User: "alice", Kind: attach.KindNote, Content: "other team"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -90,7 +92,7 @@ func TestAddGetList(t *testing.T) {
 	}
 	// A team whose sink is elsewhere gets one outbox row per event.
 	queued := mustStore(t, pool, mustSinks(t, BackendWeaviate, NewPostgresSink(pool), newRecordingSink(BackendWeaviate)))
-	if _, err := queued.Add(ctx, Event{TeamID: team, User: "carol", Kind: KindNote, Content: "hi"}); err != nil {
+	if _, err := queued.Add(ctx, attach.Event{TeamID: team, User: "carol", Kind: attach.KindNote, Content: "hi"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := outboxCount(t, pool); n != 1 {
@@ -105,21 +107,21 @@ func TestAddValidatesAndCleans(t *testing.T) {
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 
 	var ve *ValidationError
-	for name, e := range map[string]Event{
-		"empty content": {TeamID: team, Kind: KindNote, Content: "  \n"},
+	for name, e := range map[string]attach.Event{
+		"empty content": {TeamID: team, Kind: attach.KindNote, Content: "  \n"},
 		"bad kind":      {TeamID: team, Kind: "memo", Content: "x"},
-		"too long":      {TeamID: team, Kind: KindNote, Content: strings.Repeat("x", DefaultMaxContent+1)},
-		"bad metadata":  {TeamID: team, Kind: KindNote, Content: "x", Metadata: json.RawMessage(`{`)},
+		"too long":      {TeamID: team, Kind: attach.KindNote, Content: strings.Repeat("x", DefaultMaxContent+1)},
+		"bad metadata":  {TeamID: team, Kind: attach.KindNote, Content: "x", Metadata: json.RawMessage(`{`)},
 	} {
 		if _, err := s.Add(ctx, e); !errors.As(err, &ve) {
 			t.Errorf("%s: %v, want a validation error", name, err)
 		}
 	}
-	if _, err := s.Add(ctx, Event{TeamID: "0190a1b2-0000-7000-8000-000000000009", Kind: KindNote, Content: "x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Add(ctx, attach.Event{TeamID: "0190a1b2-0000-7000-8000-000000000009", Kind: attach.KindNote, Content: "x"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown team: %v", err)
 	}
 
-	e, err := s.Add(ctx, Event{TeamID: team, User: "u\x00x", Kind: KindNote,
+	e, err := s.Add(ctx, attach.Event{TeamID: team, User: "u\x00x", Kind: attach.KindNote,
 		Content:  "call with Authorization: Bearer abcdefghijklmnop0123 and key sk-proj-abcdefghijklmnop1234\x00",
 		Metadata: json.RawMessage(`{"password":"hunter2","note":"token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln","nul":"a\u0000b"}`)})
 	if err != nil {
@@ -146,11 +148,11 @@ func TestSearchPostgres(t *testing.T) {
 	other := mustTeam(t, pool, "b")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 	for _, c := range []string{"the quick brown fox", "a lazy dog sleeps", "fox and fox and fox", "brown bread"} {
-		if _, err := s.Add(ctx, Event{TeamID: team, User: "u", Kind: KindNote, Content: c}); err != nil {
+		if _, err := s.Add(ctx, attach.Event{TeamID: team, User: "u", Kind: attach.KindNote, Content: c}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Add(ctx, Event{TeamID: other, User: "u", Kind: KindNote, Content: "fox of another team"}); err != nil {
+	if _, err := s.Add(ctx, attach.Event{TeamID: other, User: "u", Kind: attach.KindNote, Content: "fox of another team"}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := s.Search(ctx, "fox", Filter{TeamID: team})
@@ -177,7 +179,7 @@ func TestEraseUser(t *testing.T) {
 	// Weaviate here, so the events also wait in the outbox.
 	s := mustStore(t, pool, mustSinks(t, BackendWeaviate, NewPostgresSink(pool), newRecordingSink(BackendWeaviate)))
 	for _, u := range []string{"alice", "alice", "bob"} {
-		if _, err := s.Add(ctx, Event{TeamID: team, User: u, Kind: KindNote, Content: "hi"}); err != nil {
+		if _, err := s.Add(ctx, attach.Event{TeamID: team, User: u, Kind: attach.KindNote, Content: "hi"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +226,7 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("settings = %+v, %v", got, err)
 	}
 	// A team that keeps no memory cannot store or search.
-	if _, err := s.Add(ctx, Event{TeamID: team, Kind: KindNote, Content: "x"}); !errors.Is(err, ErrDisabled) {
+	if _, err := s.Add(ctx, attach.Event{TeamID: team, Kind: attach.KindNote, Content: "x"}); !errors.Is(err, ErrDisabled) {
 		t.Fatalf("Add with backend none: %v", err)
 	}
 	if _, err := s.Search(ctx, "x", Filter{TeamID: team}); !errors.Is(err, ErrDisabled) {

@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"fmt"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Embedder computes embedding vectors with a team's own engine (the one
@@ -15,13 +17,13 @@ type Embedder interface {
 // VectorSink is a sink that can also store and search by vectors.
 type VectorSink interface {
 	Sink
-	DeliverWithVectors(ctx context.Context, teamID string, events []Event, vectors [][]float32) error
-	SearchVector(ctx context.Context, vector []float32, f Filter) ([]Event, error)
+	DeliverWithVectors(ctx context.Context, teamID string, events []attach.Event, vectors [][]float32) error
+	SearchVector(ctx context.Context, vector []float32, f Filter) ([]attach.Event, error)
 }
 
 // deliverTo delivers events to sink, with vectors when the team names an
 // embedding model and both the sink and an embedder can use it.
-func deliverTo(ctx context.Context, sink Sink, emb Embedder, teamID, model string, events []Event) error {
+func deliverTo(ctx context.Context, sink Sink, emb Embedder, teamID, model string, events []attach.Event) error {
 	vs, ok := sink.(VectorSink)
 	if !ok || emb == nil || model == "" {
 		return sink.Deliver(ctx, teamID, events)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // WorkerOptions tune a Worker; zero values take the defaults.
@@ -181,7 +183,7 @@ func (w *Worker) sample(ctx context.Context) {
 
 // claimed is one outbox row with its event.
 type claimed struct {
-	event    Event
+	event    attach.Event
 	attempts int
 	queued   time.Time
 }
@@ -361,7 +363,7 @@ func (w *Worker) callSinks(ctx context.Context, batches []*teamBatch) {
 				b.err = err
 				return
 			}
-			events := make([]Event, len(b.rows))
+			events := make([]attach.Event, len(b.rows))
 			for i, r := range b.rows {
 				events[i] = r.event
 			}

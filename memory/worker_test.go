@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -51,9 +53,9 @@ func addEvents(t testing.TB, s *Store, n int, teams ...string) []string {
 	t.Helper()
 	var ids []string
 	for _, team := range teams {
-		events := make([]Event, n)
+		events := make([]attach.Event, n)
 		for i := range events {
-			events[i] = Event{TeamID: team, User: fmt.Sprintf("user%d", i%3), Kind: KindNote, Content: fmt.Sprintf("note %d", i)}
+			events[i] = attach.Event{TeamID: team, User: fmt.Sprintf("user%d", i%3), Kind: attach.KindNote, Content: fmt.Sprintf("note %d", i)}
 		}
 		added, err := s.AddMany(testCtx(t), events)
 		if err != nil {

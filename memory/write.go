@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 var eventColumns = []string{"id", "team_id", `"user"`, "session", "kind", "role", "model", "engine",
@@ -27,7 +29,7 @@ var (
 //
 // Events of a team that no longer exists are not stored: kept is the events
 // that are, events itself when that is all of them.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(teamID string) bool) (kept []Event, err error) {
+func insertEvents(ctx context.Context, tx pgx.Tx, events []attach.Event, queue func(teamID string) bool) (kept []attach.Event, err error) {
 	if len(events) == 0 {
 		return events, nil
 	}
@@ -62,7 +64,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 	}
 	kept = events
 	if gone > 0 {
-		kept = make([]Event, 0, len(events)-gone)
+		kept = make([]attach.Event, 0, len(events)-gone)
 		for _, e := range events {
 			if team, err := uuid.Parse(e.TeamID); err == nil && live[team] {
 				kept = append(kept, e)
@@ -87,7 +89,7 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []Event, queue func(tea
 // eventRowsSize is about the size of the COPY rows of events, so that the
 // body is allocated once: a field count, a length per column, two UUIDs, a
 // boolean, a timestamp and the text (sanitize may change it a little).
-func eventRowsSize(events []Event) int {
+func eventRowsSize(events []attach.Event) int {
 	const fixed = 2 + 4*13 + 16 + 16 + 1 + 8
 	n := 2 // the trailer
 	for i := range events {
@@ -102,7 +104,7 @@ func eventRowsSize(events []Event) int {
 const outboxRowSize = 2 + 2*(4+16)
 
 // event writes e as a row of eventColumns, with its id and team parsed.
-func (c *copyRows) event(id, team uuid.UUID, e *Event) {
+func (c *copyRows) event(id, team uuid.UUID, e *attach.Event) {
 	// Identity and names come from tokens and clients; Postgres text
 	// cannot hold NUL, and one bad byte must not fail a whole batch.
 	// Content and metadata are cleaned already.
@@ -127,7 +129,7 @@ func (c *copyRows) event(id, team uuid.UUID, e *Event) {
 // per row: a team cannot be deleted until tx ends, and a team deleted
 // before it began is not found, so no event outlives its team (deleting a
 // team deletes its events, see migration 00004).
-func lockTeams(ctx context.Context, tx pgx.Tx, events []Event) (map[uuid.UUID]bool, error) {
+func lockTeams(ctx context.Context, tx pgx.Tx, events []attach.Event) (map[uuid.UUID]bool, error) {
 	var ids []string
 	seen := make(map[string]bool, 1)
 	for _, e := range events {

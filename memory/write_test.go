@@ -9,15 +9,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
-func noteEvent(t *testing.T, team, content string) Event {
+func noteEvent(t *testing.T, team, content string) attach.Event {
 	t.Helper()
 	id, err := newID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Event{ID: id, TeamID: team, User: "u", Kind: KindNote, Content: content, CreatedAt: time.Now().UTC()}
+	return attach.Event{ID: id, TeamID: team, User: "u", Kind: attach.KindNote, Content: content, CreatedAt: time.Now().UTC()}
 }
 
 func countEvents(t *testing.T, pool *pgxpool.Pool, team string) int {
@@ -36,7 +38,7 @@ func TestDeletingATeamDeletesItsEvents(t *testing.T) {
 	pool := pgtestNew(t)
 	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := insertEvents(ctx, tx, []Event{noteEvent(t, gone, "a"), noteEvent(t, kept, "b")}, func(string) bool { return true })
+		_, err := insertEvents(ctx, tx, []attach.Event{noteEvent(t, gone, "a"), noteEvent(t, kept, "b")}, func(string) bool { return true })
 		return err
 	})
 	if err != nil {
@@ -71,7 +73,7 @@ func TestTeamDeletedDuringAWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	if kept, err := insertEvents(ctx, tx, []Event{noteEvent(t, team, "in flight")}, func(string) bool { return false }); err != nil || len(kept) != 1 {
+	if kept, err := insertEvents(ctx, tx, []attach.Event{noteEvent(t, team, "in flight")}, func(string) bool { return false }); err != nil || len(kept) != 1 {
 		t.Fatalf("insert: kept %d of 1, %v", len(kept), err)
 	}
 	deleted := make(chan error, 1)
@@ -103,7 +105,7 @@ func TestTeamDeletedDuringAWrite(t *testing.T) {
 
 	// Once the team is gone, its events are not stored at all.
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		kept, err := insertEvents(ctx, tx, []Event{noteEvent(t, team, "late")}, func(string) bool { return true })
+		kept, err := insertEvents(ctx, tx, []attach.Event{noteEvent(t, team, "late")}, func(string) bool { return true })
 		if len(kept) != 0 {
 			t.Errorf("kept %d events of a deleted team, want none", len(kept))
 		}
@@ -138,12 +140,12 @@ func TestInsertEventsRoundTrip(t *testing.T) {
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "trip")
 	at := time.Date(2026, 11, 26, 3, 4, 5, 123456000, time.UTC)
-	var in []Event
-	for i, e := range []Event{
-		{User: "alice@example.com", Session: "s-1", Kind: KindPrompt, Role: "user", Model: "llama3", Engine: "local",
+	var in []attach.Event
+	for i, e := range []attach.Event{
+		{User: "alice@example.com", Session: "s-1", Kind: attach.KindPrompt, Role: "user", Model: "llama3", Engine: "local",
 			Content: "Grüße, 世界! \"quoted\" \\ back\nslash", Metadata: []byte(`{"path":"/api/chat","stream":true,"n":[1,2]}`), CreatedAt: at},
-		{User: "bob", Kind: KindResponse, Role: "assistant", Content: "", Truncated: true, TaskID: "task-7", CreatedAt: at.Add(time.Microsecond)},
-		{User: "carol", Kind: KindNote, Content: "old", Metadata: []byte(`{}`), CreatedAt: time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+		{User: "bob", Kind: attach.KindResponse, Role: "assistant", Content: "", Truncated: true, TaskID: "task-7", CreatedAt: at.Add(time.Microsecond)},
+		{User: "carol", Kind: attach.KindNote, Content: "old", Metadata: []byte(`{}`), CreatedAt: time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)},
 	} {
 		e.ID = noteEvent(t, team, "").ID
 		e.TeamID = team

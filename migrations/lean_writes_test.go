@@ -6,7 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/migrations"
 )
 

@@ -7,18 +7,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 const apiKeyColumns = "id, team_id, name, prefix, hash, scopes, coalesce(created_by::text, ''), created_at, expires_at, last_used_at, revoked_at"
 
-func scanAPIKey(row pgx.Row) (APIKey, error) {
-	var k APIKey
+func scanAPIKey(row pgx.Row) (attach.APIKey, error) {
+	var k attach.APIKey
 	err := row.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.Hash, &k.Scopes, &k.CreatedBy, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt)
 	return k, err
 }
 
 // apiKeyAudit is the audit row of a change to k: its public parts only.
-func apiKeyAudit(action string, k APIKey) AuditEntry {
+func apiKeyAudit(action string, k attach.APIKey) AuditEntry {
 	d := map[string]any{"name": k.Name, "prefix": k.Prefix, "scopes": k.Scopes}
 	if k.ExpiresAt != nil {
 		d["expires_at"] = k.ExpiresAt
@@ -28,26 +30,26 @@ func apiKeyAudit(action string, k APIKey) AuditEntry {
 
 // CreateAPIKey mints a gateway key for the team. The returned token
 // (atk_<prefix>_<secret>) is the only copy: just its SHA-256 is stored.
-func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput) (APIKey, string, error) {
+func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput) (attach.APIKey, string, error) {
 	in, err := in.normalize(time.Now())
 	if err != nil {
-		return APIKey{}, "", err
+		return attach.APIKey{}, "", err
 	}
 	if !validID(teamID) {
-		return APIKey{}, "", notFound("team")
+		return attach.APIKey{}, "", notFound("team")
 	}
 	id, err := newID()
 	if err != nil {
-		return APIKey{}, "", err
+		return attach.APIKey{}, "", err
 	}
 	// 48 random bits of prefix make a clash very unlikely; should one happen,
 	// a fresh token is drawn.
 	for attempt := 0; ; attempt++ {
-		token, prefix, hash, err := NewAPIKeyToken()
+		token, prefix, hash, err := attach.NewAPIKeyToken()
 		if err != nil {
-			return APIKey{}, "", err
+			return attach.APIKey{}, "", err
 		}
-		var k APIKey
+		var k attach.APIKey
 		err = s.inTx(ctx, func(tx pgx.Tx) error {
 			k, err = scanAPIKey(tx.QueryRow(ctx,
 				`INSERT INTO api_keys (id, team_id, name, prefix, hash, scopes, expires_at, created_by)
@@ -66,16 +68,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 			continue
 		}
 		if err != nil {
-			return APIKey{}, "", err
+			return attach.APIKey{}, "", err
 		}
 		return k, token, nil
 	}
 }
 
 // GetAPIKey finds one key of the team.
-func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (APIKey, error) {
+func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (attach.APIKey, error) {
 	if !validID(teamID) || !validID(id) {
-		return APIKey{}, notFound("API key")
+		return attach.APIKey{}, notFound("API key")
 	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx,
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE team_id = $1 AND id = $2", teamID, id))
@@ -84,21 +86,21 @@ func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (APIKey, error
 
 // ListAPIKeys returns one page of the team's keys, revoked ones included,
 // in creation order.
-func (s *Store) ListAPIKeys(ctx context.Context, teamID string, page Page) ([]APIKey, string, error) {
-	return listTeamRows(ctx, s, "api_keys", apiKeyColumns, teamID, page, scanAPIKey, func(k APIKey) string { return k.ID })
+func (s *Store) ListAPIKeys(ctx context.Context, teamID string, page Page) ([]attach.APIKey, string, error) {
+	return listTeamRows(ctx, s, "api_keys", apiKeyColumns, teamID, page, scanAPIKey, func(k attach.APIKey) string { return k.ID })
 }
 
 // UpdateAPIKey replaces a key's name, scopes and expiry; the secret never
 // changes. A revoked key stays revoked.
-func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyInput) (APIKey, error) {
+func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyInput) (attach.APIKey, error) {
 	in, err := in.normalize(time.Now())
 	if err != nil {
-		return APIKey{}, err
+		return attach.APIKey{}, err
 	}
 	if !validID(teamID) || !validID(id) {
-		return APIKey{}, notFound("API key")
+		return attach.APIKey{}, notFound("API key")
 	}
-	var k APIKey
+	var k attach.APIKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		k, err = scanAPIKey(tx.QueryRow(ctx,
 			`UPDATE api_keys SET name = $3, scopes = $4, expires_at = $5

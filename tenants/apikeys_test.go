@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestAPIKeyLifecycle(t *testing.T) {
@@ -21,11 +23,11 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix, ok := ParseAPIKey(token)
-	if !ok || prefix != k.Prefix || !LooksLikeAPIKey(token) {
+	prefix, ok := attach.ParseAPIKey(token)
+	if !ok || prefix != k.Prefix || !attach.LooksLikeAPIKey(token) {
 		t.Fatalf("token %q does not parse to prefix %q", token, k.Prefix)
 	}
-	if !bytes.Equal(k.Hash, HashAPIKeyToken(token)) || !k.Matches(token) || k.Matches(token+"x") {
+	if !bytes.Equal(k.Hash, attach.HashAPIKeyToken(token)) || !k.Matches(token) || k.Matches(token+"x") {
 		t.Fatal("stored hash does not match the token")
 	}
 	if !slices.Equal(k.Scopes, []string{"chat", "a2a"}) || k.ExpiresAt != nil || k.RevokedAt != nil || k.Usable(time.Now()) != nil {
@@ -47,7 +49,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	revoked, err := s.GetAPIKey(ctx, team.ID, k.ID)
-	if err != nil || revoked.RevokedAt == nil || !errors.Is(revoked.Usable(time.Now()), ErrKeyRevoked) {
+	if err != nil || revoked.RevokedAt == nil || !errors.Is(revoked.Usable(time.Now()), attach.ErrKeyRevoked) {
 		t.Fatalf("after revoke = %+v, %v", revoked, err)
 	}
 	// Revoking again succeeds and keeps the first time.
@@ -81,7 +83,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 	if err := k.Usable(exp.Add(-time.Minute)); err != nil {
 		t.Fatalf("before expiry: %v", err)
 	}
-	if err := k.Usable(exp.Add(time.Second)); !errors.Is(err, ErrKeyExpired) {
+	if err := k.Usable(exp.Add(time.Second)); !errors.Is(err, attach.ErrKeyExpired) {
 		t.Fatalf("after expiry: %v", err)
 	}
 	past := time.Now().Add(-time.Second)
@@ -164,7 +166,7 @@ func TestTouchAPIKeys(t *testing.T) {
 	if err := s.TouchAPIKeys(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	check := func(k APIKey, want *time.Time) {
+	check := func(k attach.APIKey, want *time.Time) {
 		got, err := s.GetAPIKey(ctx, team.ID, k.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func auditActions(entries []AuditEntry) []string {
@@ -33,11 +35,11 @@ func TestAuditWrittenWithEachChange(t *testing.T) {
 	if _, err := s.UpdateIssuer(ctx, team.ID, is.ID, IssuerInput{URL: "https://idp.example", Audience: "gw2"}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu", Dialect: DialectOpenAI, BaseURL: "http://127.0.0.1:1", APIKey: ptr(engineSecret)})
+	e, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOpenAI, BaseURL: "http://127.0.0.1:1", APIKey: ptr(engineSecret)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: DialectOpenAI, BaseURL: "http://127.0.0.1:2"}); err != nil {
+	if _, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOpenAI, BaseURL: "http://127.0.0.1:2"}); err != nil {
 		t.Fatal(err)
 	}
 	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{"chat"}, CreatedBy: admin.ID})
@@ -114,7 +116,7 @@ func TestNoActorNoAudit(t *testing.T) {
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "quiet")
-	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:1"}); err != nil {
+	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"}); err != nil {
@@ -142,7 +144,7 @@ func TestAuditIsAtomicWithTheChange(t *testing.T) {
 		}
 		return n
 	}
-	in := EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:1"}
+	in := EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"}
 	if _, err := s.CreateEngine(ctx, team.ID, in); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestAuditIsAtomicWithTheChange(t *testing.T) {
 
 	// An audit row that cannot be written undoes the change.
 	broken := WithActor(testCtx(t), Actor{ID: "not-a-uuid", Name: "broken"})
-	if _, err := s.CreateEngine(broken, team.ID, EngineInput{Name: "e2", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:1"}); err == nil {
+	if _, err := s.CreateEngine(broken, team.ID, EngineInput{Name: "e2", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"}); err == nil {
 		t.Fatal("change with an unwritable audit row succeeded")
 	}
 	if n := count("SELECT count(*) FROM engines WHERE name = 'e2'"); n != 0 {
@@ -309,11 +311,11 @@ func TestEnsureIsAuditedOnlyWhenItChanges(t *testing.T) {
 			return err
 		},
 		func() error {
-			_, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:1"})
+			_, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"})
 			return err
 		},
 		func() error {
-			_, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:1"})
+			_, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"})
 			return err
 		},
 	}

@@ -3,6 +3,8 @@ package tenants
 import (
 	"fmt"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // BenchmarkDirectoryTeam measures the request path's lookup: a slug to a
@@ -11,8 +13,8 @@ func BenchmarkDirectoryTeam(b *testing.B) {
 	d := NewDirectory(nil, nil, nil)
 	idx := &teamIndex{bySlug: map[string]*Snapshot{}, byID: map[string]*Snapshot{}}
 	for i := range 1000 {
-		team := Team{ID: fmt.Sprint(i), Slug: fmt.Sprintf("team-%d", i)}
-		engines := []Engine{{Name: "a", Models: []string{"llama3", "qwen"}}, {Name: "b", Default: true}}
+		team := attach.Team{ID: fmt.Sprint(i), Slug: fmt.Sprintf("team-%d", i)}
+		engines := []attach.Engine{{Name: "a", Models: []string{"llama3", "qwen"}}, {Name: "b", Default: true}}
 		s := NewSnapshot(team, nil, engines, nil, uint64(i))
 		idx.bySlug[team.Slug], idx.byID[team.ID] = s, s
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // read builds snapshots of one team (teamID) or of all ("") from one
@@ -21,7 +23,7 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
 
 	teams, err := collect(ctx, tx, "SELECT "+teamColumns+" FROM teams WHERE ($1::uuid IS NULL OR id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (Team, error) { return scanTeam(r) })
+		func(r pgx.CollectableRow) (attach.Team, error) { return scanTeam(r) })
 	if err != nil {
 		return nil, fmt.Errorf("read teams: %w", err)
 	}
@@ -29,7 +31,7 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		return nil, nil
 	}
 	issuers, err := collect(ctx, tx, "SELECT "+issuerColumns+" FROM issuers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (Issuer, error) { return scanIssuer(r) })
+		func(r pgx.CollectableRow) (attach.Issuer, error) { return scanIssuer(r) })
 	if err != nil {
 		return nil, fmt.Errorf("read issuers: %w", err)
 	}
@@ -39,7 +41,7 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		return nil, fmt.Errorf("read engines: %w", err)
 	}
 	keys, err := collect(ctx, tx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (APIKey, error) { return scanAPIKey(r) })
+		func(r pgx.CollectableRow) (attach.APIKey, error) { return scanAPIKey(r) })
 	if err != nil {
 		return nil, fmt.Errorf("read API keys: %w", err)
 	}
@@ -48,17 +50,17 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	for _, t := range teams {
 		slugs[t.ID] = t.Slug
 	}
-	issuersOf := map[string][]Issuer{}
+	issuersOf := map[string][]attach.Issuer{}
 	for _, is := range issuers {
 		issuersOf[is.TeamID] = append(issuersOf[is.TeamID], is)
 	}
-	enginesOf := map[string][]Engine{}
+	enginesOf := map[string][]attach.Engine{}
 	for _, row := range engines {
 		e := row.Engine
 		e.APIKey = d.openKey(slugs[e.TeamID], row)
 		enginesOf[e.TeamID] = append(enginesOf[e.TeamID], e)
 	}
-	keysOf := map[string][]APIKey{}
+	keysOf := map[string][]attach.APIKey{}
 	for _, k := range keys {
 		keysOf[k.TeamID] = append(keysOf[k.TeamID], k)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // runDirectory loads a directory over pool and runs its listener until the
@@ -73,7 +75,7 @@ func TestDirectoryLoad(t *testing.T) {
 	team := mustTeam(t, s, "acme")
 	mustTeam(t, s, "empty")
 	is, _ := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "https://idp.example", Audience: "gw"})
-	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-0123456789abcdef"), Default: true})
+	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-0123456789abcdef"), Default: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestDirectoryLoad(t *testing.T) {
 	if !ok || e.ID != eng.ID || e.APIKey != "sk-0123456789abcdef" {
 		t.Fatalf("default engine = %+v, %v", e, ok)
 	}
-	prefix, _ := ParseAPIKey(token)
+	prefix, _ := attach.ParseAPIKey(token)
 	k, ok := snap.APIKey(prefix)
 	if !ok || k.ID != key.ID || !k.Matches(token) {
 		t.Fatalf("API key lookup = %+v, %v", k, ok)
@@ -124,7 +126,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 
 	// Each change goes through its own connection from the store's pool; the
 	// directory hears of it only through NOTIFY.
-	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", Models: []string{"tiny"}})
+	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", Models: []string{"tiny"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 		t.Fatal("an old snapshot changed in place")
 	}
 
-	if _, err := s.UpdateEngine(ctx, team.ID, eng.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", Models: []string{"other"}}); err != nil {
+	if _, err := s.UpdateEngine(ctx, team.ID, eng.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", Models: []string{"other"}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, d, func(d *Directory) bool {
@@ -160,7 +162,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 	waitFor(t, d, func(d *Directory) bool {
 		s, _ := d.Team("acme")
 		got, _ := s.APIKey(k.Prefix)
-		return errors.Is(got.Usable(time.Now()), ErrKeyRevoked)
+		return errors.Is(got.Usable(time.Now()), attach.ErrKeyRevoked)
 	})
 
 	// A new slug replaces the old one.
@@ -256,8 +258,8 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	good, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "good", Dialect: DialectOllama, BaseURL: "http://a", APIKey: ptr("sk-good-0123456789")})
-	bad, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "bad", Dialect: DialectOllama, BaseURL: "http://b", APIKey: ptr("sk-bad-0123456789x")})
+	good, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "good", Dialect: attach.DialectOllama, BaseURL: "http://a", APIKey: ptr("sk-good-0123456789")})
+	bad, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "bad", Dialect: attach.DialectOllama, BaseURL: "http://b", APIKey: ptr("sk-bad-0123456789x")})
 	// Move the good engine's ciphertext onto the bad one: the additional data
 	// (the engine id) no longer matches.
 	if _, err := pool.Exec(ctx, "UPDATE engines SET api_key_enc = (SELECT api_key_enc FROM engines WHERE id = $1) WHERE id = $2", good.ID, bad.ID); err != nil {
@@ -327,7 +329,7 @@ func TestDirectoryConcurrentReads(t *testing.T) {
 		}()
 	}
 	for i := range 10 {
-		if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e" + string(rune('a'+i)), Dialect: DialectOllama, BaseURL: "http://x"}); err != nil {
+		if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e" + string(rune('a'+i)), Dialect: attach.DialectOllama, BaseURL: "http://x"}); err != nil {
 			t.Fatal(err)
 		}
 	}

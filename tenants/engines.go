@@ -7,13 +7,15 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 const engineColumns = "id, team_id, name, dialect, base_url, api_key_enc, api_key_last4, models, is_default, created_at, updated_at"
 
 // engineRow is an engine as stored: the sealed key beside the public fields.
 type engineRow struct {
-	Engine
+	attach.Engine
 	sealedKey []byte
 }
 
@@ -53,12 +55,12 @@ func keyLast4(key string) string {
 
 // CreateEngine adds an upstream engine to the team. With in.Default it
 // becomes the team's default and the previous default stops being one.
-func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput) (Engine, error) {
+func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput) (attach.Engine, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Engine{}, err
+		return attach.Engine{}, err
 	}
-	var e Engine
+	var e attach.Engine
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockTeam(ctx, tx, teamID); err != nil {
 			return err
@@ -69,10 +71,10 @@ func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput)
 	return e, err
 }
 
-func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in EngineInput) (Engine, error) {
+func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in EngineInput) (attach.Engine, error) {
 	id, err := newID()
 	if err != nil {
-		return Engine{}, err
+		return attach.Engine{}, err
 	}
 	var key string
 	if in.APIKey != nil {
@@ -80,11 +82,11 @@ func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in E
 	}
 	sealed, last4, err := s.sealKey(id, key)
 	if err != nil {
-		return Engine{}, err
+		return attach.Engine{}, err
 	}
 	if in.Default {
 		if err := clearDefault(ctx, tx, teamID, id); err != nil {
-			return Engine{}, err
+			return attach.Engine{}, err
 		}
 	}
 	row, err := scanEngine(tx.QueryRow(ctx,
@@ -92,14 +94,14 @@ func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in E
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+engineColumns,
 		id, teamID, in.Name, in.Dialect, in.BaseURL, sealed, last4, in.Models, in.Default))
 	if err != nil {
-		return Engine{}, dbErr("create engine", err)
+		return attach.Engine{}, dbErr("create engine", err)
 	}
 	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineCreate, row.Engine, keyChange(in.APIKey, true)))
 }
 
 // engineAudit is the audit row of a change to e. Of the upstream key it
 // says only what happened to it ("set", "removed", "unchanged", "none").
-func engineAudit(action string, e Engine, key string) AuditEntry {
+func engineAudit(action string, e attach.Engine, key string) AuditEntry {
 	d := map[string]any{"name": e.Name, "dialect": e.Dialect, "base_url": e.BaseURL, "models": e.Models, "default": e.Default}
 	if key != "" {
 		d["api_key"] = key
@@ -128,9 +130,9 @@ func clearDefault(ctx context.Context, tx pgx.Tx, teamID, exceptID string) error
 }
 
 // GetEngine finds one engine of the team. Its APIKey is never filled here.
-func (s *Store) GetEngine(ctx context.Context, teamID, id string) (Engine, error) {
+func (s *Store) GetEngine(ctx context.Context, teamID, id string) (attach.Engine, error) {
 	if !validID(teamID) || !validID(id) {
-		return Engine{}, notFound("engine")
+		return attach.Engine{}, notFound("engine")
 	}
 	row, err := scanEngine(s.pool.QueryRow(ctx,
 		"SELECT "+engineColumns+" FROM engines WHERE team_id = $1 AND id = $2", teamID, id))
@@ -138,25 +140,25 @@ func (s *Store) GetEngine(ctx context.Context, teamID, id string) (Engine, error
 }
 
 // ListEngines returns one page of the team's engines in creation order.
-func (s *Store) ListEngines(ctx context.Context, teamID string, page Page) ([]Engine, string, error) {
-	scan := func(r pgx.Row) (Engine, error) {
+func (s *Store) ListEngines(ctx context.Context, teamID string, page Page) ([]attach.Engine, string, error) {
+	scan := func(r pgx.Row) (attach.Engine, error) {
 		row, err := scanEngine(r)
 		return row.Engine, err
 	}
-	return listTeamRows(ctx, s, "engines", engineColumns, teamID, page, scan, func(e Engine) string { return e.ID })
+	return listTeamRows(ctx, s, "engines", engineColumns, teamID, page, scan, func(e attach.Engine) string { return e.ID })
 }
 
 // UpdateEngine replaces an engine's fields. in.APIKey nil keeps the stored
 // key, "" removes it.
-func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineInput) (Engine, error) {
+func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineInput) (attach.Engine, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Engine{}, err
+		return attach.Engine{}, err
 	}
 	if !validID(id) {
-		return Engine{}, notFound("engine")
+		return attach.Engine{}, notFound("engine")
 	}
-	var e Engine
+	var e attach.Engine
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockTeam(ctx, tx, teamID); err != nil {
 			return err
@@ -167,19 +169,19 @@ func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineIn
 	return e, err
 }
 
-func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, in EngineInput) (Engine, error) {
+func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, in EngineInput) (attach.Engine, error) {
 	setKey := in.APIKey != nil
 	var sealed []byte
 	var last4 string
 	if setKey {
 		var err error
 		if sealed, last4, err = s.sealKey(id, *in.APIKey); err != nil {
-			return Engine{}, err
+			return attach.Engine{}, err
 		}
 	}
 	if in.Default {
 		if err := clearDefault(ctx, tx, teamID, id); err != nil {
-			return Engine{}, err
+			return attach.Engine{}, err
 		}
 	}
 	row, err := scanEngine(tx.QueryRow(ctx,
@@ -190,7 +192,7 @@ func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, 
 		 WHERE team_id = $1 AND id = $2 RETURNING `+engineColumns,
 		teamID, id, in.Name, in.Dialect, in.BaseURL, in.Models, in.Default, setKey, sealed, last4))
 	if err != nil {
-		return Engine{}, dbErr("update engine", err)
+		return attach.Engine{}, dbErr("update engine", err)
 	}
 	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineUpdate, row.Engine, keyChange(in.APIKey, false)))
 }
@@ -215,12 +217,12 @@ func (s *Store) DeleteEngine(ctx context.Context, teamID, id string) error {
 // signalled) when equal. The team row lock makes concurrent runs from
 // several replicas take turns, and the sealed key's engine id is known
 // before anything is written.
-func (s *Store) EnsureEngine(ctx context.Context, teamID string, in EngineInput) (Engine, error) {
+func (s *Store) EnsureEngine(ctx context.Context, teamID string, in EngineInput) (attach.Engine, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Engine{}, err
+		return attach.Engine{}, err
 	}
-	var e Engine
+	var e attach.Engine
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockTeam(ctx, tx, teamID); err != nil {
 			return err

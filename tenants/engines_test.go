@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // storedKey reads an engine's key back the way the gateway does.
@@ -32,7 +34,7 @@ func TestEngineCRUD(t *testing.T) {
 	other := mustTeam(t, s, "other")
 
 	e, err := s.CreateEngine(ctx, team.ID, EngineInput{
-		Name: "gpu-box", Dialect: DialectOpenAI, BaseURL: "https://llm.example/v1/",
+		Name: "gpu-box", Dialect: attach.DialectOpenAI, BaseURL: "https://llm.example/v1/",
 		APIKey: ptr("sk-abcdefghijkl1234"), Models: []string{"llama3", " llama3 ", "qwen"},
 	})
 	if err != nil {
@@ -44,10 +46,10 @@ func TestEngineCRUD(t *testing.T) {
 	if k, ok := storedKey(t, s, e.ID); !ok || k != "sk-abcdefghijkl1234" {
 		t.Fatalf("stored key = %q, %v", k, ok)
 	}
-	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu-box", Dialect: DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("duplicate name: err = %v, want ErrConflict", err)
 	}
-	if _, err := s.CreateEngine(ctx, other.ID, EngineInput{Name: "gpu-box", Dialect: DialectOllama, BaseURL: "http://x"}); err != nil {
+	if _, err := s.CreateEngine(ctx, other.ID, EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: "http://x"}); err != nil {
 		t.Fatalf("same name on another team: %v", err)
 	}
 
@@ -60,7 +62,7 @@ func TestEngineCRUD(t *testing.T) {
 	}
 
 	// nil key keeps it.
-	upd, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434"})
+	upd, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434"})
 	if err != nil || upd.Name != "gpu" || upd.APIKeyLast4 != "1234" || len(upd.Models) != 0 {
 		t.Fatalf("update keeping key = %+v, %v", upd, err)
 	}
@@ -68,7 +70,7 @@ func TestEngineCRUD(t *testing.T) {
 		t.Fatalf("key after keep = %q", k)
 	}
 	// A new key replaces it; a short one shows no last four.
-	upd, err = s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("short")})
+	upd, err = s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("short")})
 	if err != nil || upd.APIKeyLast4 != "" {
 		t.Fatalf("update with short key = %+v, %v", upd, err)
 	}
@@ -76,14 +78,14 @@ func TestEngineCRUD(t *testing.T) {
 		t.Fatalf("key after replace = %q", k)
 	}
 	// "" clears it.
-	if _, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("")}); err != nil {
+	if _, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := storedKey(t, s, e.ID); ok {
 		t.Fatal("key still stored after clearing")
 	}
 
-	if _, err := s.UpdateEngine(ctx, other.ID, e.ID, EngineInput{Name: "x", Dialect: DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateEngine(ctx, other.ID, e.ID, EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("update through another team: err = %v", err)
 	}
 	if err := s.DeleteEngine(ctx, team.ID, e.ID); err != nil {
@@ -92,7 +94,7 @@ func TestEngineCRUD(t *testing.T) {
 	if err := s.DeleteEngine(ctx, team.ID, e.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: err = %v", err)
 	}
-	if _, err := s.CreateEngine(ctx, "0190a1b2-0000-7000-8000-000000000000", EngineInput{Name: "x", Dialect: DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.CreateEngine(ctx, "0190a1b2-0000-7000-8000-000000000000", EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("engine on missing team: err = %v", err)
 	}
 }
@@ -101,11 +103,11 @@ func TestEngineKeyNeedsSealer(t *testing.T) {
 	_, pool := newTestStore(t)
 	s := NewStore(pool, nil)
 	team := mustTeam(t, s, "acme")
-	_, err := s.CreateEngine(testCtx(t), team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://x", APIKey: ptr("sk-123456789012")})
+	_, err := s.CreateEngine(testCtx(t), team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://x", APIKey: ptr("sk-123456789012")})
 	if err == nil {
 		t.Fatal("stored an API key without a secret key")
 	}
-	if _, err := s.CreateEngine(testCtx(t), team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://x"}); err != nil {
+	if _, err := s.CreateEngine(testCtx(t), team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://x"}); err != nil {
 		t.Fatalf("engine without a key: %v", err)
 	}
 }
@@ -114,7 +116,7 @@ func TestEngineValidation(t *testing.T) {
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	ok := EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434"}
+	ok := EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434"}
 	with := func(f func(*EngineInput)) EngineInput { in := ok; f(&in); return in }
 	cases := []struct {
 		in    EngineInput
@@ -171,7 +173,7 @@ func TestDefaultEngineSwitches(t *testing.T) {
 	team := mustTeam(t, s, "acme")
 	other := mustTeam(t, s, "other")
 	in := func(name string, def bool) EngineInput {
-		return EngineInput{Name: name, Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", Default: def}
+		return EngineInput{Name: name, Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", Default: def}
 	}
 	a, err := s.CreateEngine(ctx, team.ID, in("a", true))
 	if err != nil {
@@ -238,7 +240,7 @@ func TestListEnginesPages(t *testing.T) {
 	team := mustTeam(t, s, "acme")
 	var want []string
 	for i := range 5 {
-		e, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: fmt.Sprintf("e%d", i), Dialect: DialectOllama, BaseURL: "http://x"})
+		e, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: fmt.Sprintf("e%d", i), Dialect: attach.DialectOllama, BaseURL: "http://x"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +260,7 @@ func TestEnsureEngine(t *testing.T) {
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	in := EngineInput{Name: "default", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("sk-abcdefghijkl"), Models: []string{"tiny"}, Default: true}
+	in := EngineInput{Name: "default", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("sk-abcdefghijkl"), Models: []string{"tiny"}, Default: true}
 	first, err := s.EnsureEngine(ctx, team.ID, in)
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +287,7 @@ func TestEnsureEngine(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "shared", Dialect: DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-shared-123456")})
+			e, err := s.EnsureEngine(ctx, team.ID, EngineInput{Name: "shared", Dialect: attach.DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-shared-123456")})
 			ids[i], errs[i] = e.ID, err
 		}()
 	}

@@ -5,21 +5,23 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // EnsureTeam creates the team with in.Slug or, when it exists, sets its
 // name. It is idempotent and safe to run from several replicas at once; an
 // unchanged team is not written (no reload is signalled, nothing audited).
-func (s *Store) EnsureTeam(ctx context.Context, in TeamInput) (Team, error) {
+func (s *Store) EnsureTeam(ctx context.Context, in TeamInput) (attach.Team, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
 	id, err := newID()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
-	var t Team
+	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// xmax is 0 on a row this statement inserted, not on one it updated.
 		var inserted bool

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // TeamInput is what a caller may set on a team.
@@ -106,7 +108,7 @@ func (in EngineInput) normalize() (EngineInput, error) {
 	if !engineNamePattern.MatchString(in.Name) {
 		return in, invalid("name", "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if in.Dialect != DialectOllama && in.Dialect != DialectOpenAI {
+	if in.Dialect != attach.DialectOllama && in.Dialect != attach.DialectOpenAI {
 		return in, invalid("dialect", "must be ollama or openai")
 	}
 	if err := checkHTTPURL("base_url", in.BaseURL); err != nil {

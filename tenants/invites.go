@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Invite asks someone to join a team in a role. Its token, a link the
@@ -167,12 +169,12 @@ func (s *Store) RevokeInvite(ctx context.Context, teamID, id string) error {
 // InviteByToken finds the invite behind a link, for the page that offers to
 // accept it. An unknown, revoked or already used token is ErrNotFound; an
 // expired one ErrExpired.
-func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, Team, error) {
+func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, attach.Team, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
-		return Invite{}, Team{}, notFound("invite")
+		return Invite{}, attach.Team{}, notFound("invite")
 	}
-	var t Team
+	var t attach.Team
 	var expired bool
 	iv, err := scanInvite(s.pool.QueryRow(ctx,
 		"SELECT "+inviteColumnsOf("i.")+`, t.id, t.slug, t.name, t.created_at, t.updated_at, i.expires_at <= now()
@@ -180,10 +182,10 @@ func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, Team, 
 		 WHERE i.token_hash = $1 AND i.accepted_at IS NULL`, hash),
 		&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &expired)
 	if err != nil {
-		return Invite{}, Team{}, dbErr("find invite", err)
+		return Invite{}, attach.Team{}, dbErr("find invite", err)
 	}
 	if expired {
-		return Invite{}, Team{}, fmt.Errorf("invite: %w", ErrExpired)
+		return Invite{}, attach.Team{}, fmt.Errorf("invite: %w", ErrExpired)
 	}
 	return iv, t, nil
 }

@@ -5,38 +5,40 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 const issuerColumns = "id, team_id, url, audience, algorithms, user_claim, created_at, updated_at"
 
-func scanIssuer(row pgx.Row) (Issuer, error) {
-	var is Issuer
+func scanIssuer(row pgx.Row) (attach.Issuer, error) {
+	var is attach.Issuer
 	err := row.Scan(&is.ID, &is.TeamID, &is.URL, &is.Audience, &is.Algorithms, &is.UserClaim, &is.CreatedAt, &is.UpdatedAt)
 	return is, err
 }
 
 // issuerAudit is the audit row of a change to is; the detail is the whole
 // issuer, which holds nothing secret.
-func issuerAudit(action string, is Issuer) AuditEntry {
+func issuerAudit(action string, is attach.Issuer) AuditEntry {
 	return AuditEntry{TeamID: is.TeamID, Action: action, TargetType: "issuer", TargetID: is.ID, TargetName: is.URL,
 		Detail: map[string]any{"issuer": is.URL, "audience": is.Audience, "algorithms": is.Algorithms, "user_claim": is.UserClaim}}
 }
 
 // CreateIssuer trusts a new IdP for the team; the same URL and audience
 // twice is ErrConflict.
-func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
+func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput) (attach.Issuer, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Issuer{}, err
+		return attach.Issuer{}, err
 	}
 	if !validID(teamID) {
-		return Issuer{}, notFound("team")
+		return attach.Issuer{}, notFound("team")
 	}
 	id, err := newID()
 	if err != nil {
-		return Issuer{}, err
+		return attach.Issuer{}, err
 	}
-	var is Issuer
+	var is attach.Issuer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		is, err = scanIssuer(tx.QueryRow(ctx,
 			`INSERT INTO issuers (id, team_id, url, audience, algorithms, user_claim)
@@ -51,9 +53,9 @@ func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput)
 }
 
 // GetIssuer finds one issuer of the team.
-func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (Issuer, error) {
+func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (attach.Issuer, error) {
 	if !validID(teamID) || !validID(id) {
-		return Issuer{}, notFound("issuer")
+		return attach.Issuer{}, notFound("issuer")
 	}
 	is, err := scanIssuer(s.pool.QueryRow(ctx,
 		"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND id = $2", teamID, id))
@@ -61,20 +63,20 @@ func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (Issuer, error
 }
 
 // ListIssuers returns one page of the team's issuers in creation order.
-func (s *Store) ListIssuers(ctx context.Context, teamID string, page Page) ([]Issuer, string, error) {
-	return listTeamRows(ctx, s, "issuers", issuerColumns, teamID, page, scanIssuer, func(is Issuer) string { return is.ID })
+func (s *Store) ListIssuers(ctx context.Context, teamID string, page Page) ([]attach.Issuer, string, error) {
+	return listTeamRows(ctx, s, "issuers", issuerColumns, teamID, page, scanIssuer, func(is attach.Issuer) string { return is.ID })
 }
 
 // UpdateIssuer replaces every field of an issuer.
-func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerInput) (Issuer, error) {
+func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerInput) (attach.Issuer, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Issuer{}, err
+		return attach.Issuer{}, err
 	}
 	if !validID(teamID) || !validID(id) {
-		return Issuer{}, notFound("issuer")
+		return attach.Issuer{}, notFound("issuer")
 	}
-	var is Issuer
+	var is attach.Issuer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		is, err = scanIssuer(tx.QueryRow(ctx,
 			`UPDATE issuers SET url = $3, audience = $4, algorithms = $5, user_claim = $6, updated_at = now()
@@ -107,19 +109,19 @@ func (s *Store) DeleteIssuer(ctx context.Context, teamID, id string) error {
 // in.Audience, creating it or updating its algorithms and user claim. It is
 // idempotent and safe to run from several replicas at once; an unchanged
 // issuer is not written (no reload is signalled, nothing audited).
-func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput) (Issuer, error) {
+func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput) (attach.Issuer, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Issuer{}, err
+		return attach.Issuer{}, err
 	}
 	if !validID(teamID) {
-		return Issuer{}, notFound("team")
+		return attach.Issuer{}, notFound("team")
 	}
 	id, err := newID()
 	if err != nil {
-		return Issuer{}, err
+		return attach.Issuer{}, err
 	}
-	var is Issuer
+	var is attach.Issuer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// xmax is 0 on a row this statement inserted, not on one it updated.
 		var inserted bool

@@ -12,7 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -68,7 +69,7 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func mustTeam(t testing.TB, s *Store, slug string) Team {
+func mustTeam(t testing.TB, s *Store, slug string) attach.Team {
 	t.Helper()
 	team, err := s.CreateTeam(testCtx(t), TeamInput{Slug: slug, Name: "Team " + slug})
 	if err != nil {

@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Membership is one team a user belongs to, and the role there.
 type Membership struct {
-	Team Team `json:"team"`
-	Role Role `json:"role"`
+	Team attach.Team `json:"team"`
+	Role Role        `json:"role"`
 }
 
 // Member is one user of a team.
@@ -22,15 +24,15 @@ type Member struct {
 
 // CreateTeamWithOwner adds a team and makes ownerID its owner, both or
 // neither. A taken slug is ErrConflict; an unknown user ErrNotFound.
-func (s *Store) CreateTeamWithOwner(ctx context.Context, in TeamInput, ownerID string) (Team, error) {
+func (s *Store) CreateTeamWithOwner(ctx context.Context, in TeamInput, ownerID string) (attach.Team, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
 	if !validID(ownerID) {
-		return Team{}, notFound("user")
+		return attach.Team{}, notFound("user")
 	}
-	var t Team
+	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		t, err = insertTeam(ctx, tx, in, map[string]any{"owner_id": ownerID})
 		if err != nil {

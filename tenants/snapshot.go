@@ -1,11 +1,15 @@
 package tenants
 
-import "strings"
+import (
+	"strings"
+
+	attach "github.com/attach-dev/attach-gateway"
+)
 
 // NewSnapshot builds the read-only view of one team. The slices are kept as
 // given; callers must not change them afterwards.
-func NewSnapshot(team Team, issuers []Issuer, engines []Engine, keys []APIKey, version uint64) *Snapshot {
-	byPrefix := make(map[string]APIKey, len(keys))
+func NewSnapshot(team attach.Team, issuers []attach.Issuer, engines []attach.Engine, keys []attach.APIKey, version uint64) *Snapshot {
+	byPrefix := make(map[string]attach.APIKey, len(keys))
 	for _, k := range keys {
 		byPrefix[k.Prefix] = k
 	}
@@ -13,14 +17,14 @@ func NewSnapshot(team Team, issuers []Issuer, engines []Engine, keys []APIKey, v
 }
 
 // APIKey finds a gateway key by its public prefix.
-func (s *Snapshot) APIKey(prefix string) (APIKey, bool) {
+func (s *Snapshot) APIKey(prefix string) (attach.APIKey, bool) {
 	k, ok := s.apiKeys[prefix]
 	return k, ok
 }
 
 // Engine picks the engine that serves model: the one that lists it, else the
 // team's default engine.
-func (s *Snapshot) Engine(model string) (Engine, bool) {
+func (s *Snapshot) Engine(model string) (attach.Engine, bool) {
 	if model != "" {
 		want := CanonicalModel(model)
 		for _, e := range s.Engines {
@@ -36,7 +40,7 @@ func (s *Snapshot) Engine(model string) (Engine, bool) {
 
 // DefaultEngine is the engine flagged default, or the only engine of a team
 // that has just one.
-func (s *Snapshot) DefaultEngine() (Engine, bool) {
+func (s *Snapshot) DefaultEngine() (attach.Engine, bool) {
 	for _, e := range s.Engines {
 		if e.Default {
 			return e, true
@@ -45,7 +49,7 @@ func (s *Snapshot) DefaultEngine() (Engine, bool) {
 	if len(s.Engines) == 1 {
 		return s.Engines[0], true
 	}
-	return Engine{}, false
+	return attach.Engine{}, false
 }
 
 // CanonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama

@@ -1,11 +1,15 @@
 package tenants
 
-import "testing"
+import (
+	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
+)
 
 func TestSnapshotEngineRouting(t *testing.T) {
-	a := Engine{ID: "a", Name: "a", Models: []string{"llama3", "qwen:7b"}}
-	b := Engine{ID: "b", Name: "b", Models: []string{"mistral:latest"}, Default: true}
-	s := NewSnapshot(Team{Slug: "acme"}, nil, []Engine{a, b}, nil, 1)
+	a := attach.Engine{ID: "a", Name: "a", Models: []string{"llama3", "qwen:7b"}}
+	b := attach.Engine{ID: "b", Name: "b", Models: []string{"mistral:latest"}, Default: true}
+	s := NewSnapshot(attach.Team{Slug: "acme"}, nil, []attach.Engine{a, b}, nil, 1)
 	cases := []struct{ model, want string }{
 		{"llama3", "a"},
 		{"llama3:latest", "a"},
@@ -24,25 +28,25 @@ func TestSnapshotEngineRouting(t *testing.T) {
 }
 
 func TestSnapshotDefaultEngine(t *testing.T) {
-	one := NewSnapshot(Team{}, nil, []Engine{{ID: "only"}}, nil, 1)
+	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only"}}, nil, 1)
 	if e, ok := one.DefaultEngine(); !ok || e.ID != "only" {
 		t.Fatalf("single engine is the default: %q, %v", e.ID, ok)
 	}
-	two := NewSnapshot(Team{}, nil, []Engine{{ID: "x"}, {ID: "y"}}, nil, 1)
+	two := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "x"}, {ID: "y"}}, nil, 1)
 	if _, ok := two.DefaultEngine(); ok {
 		t.Fatal("two engines without a default flag picked one")
 	}
 	if _, ok := two.Engine("anything"); ok {
 		t.Fatal("unknown model routed with no default")
 	}
-	none := NewSnapshot(Team{}, nil, nil, nil, 1)
+	none := NewSnapshot(attach.Team{}, nil, nil, nil, 1)
 	if _, ok := none.Engine(""); ok {
 		t.Fatal("a team with no engines routed somewhere")
 	}
 }
 
 func TestSnapshotAPIKeyLookup(t *testing.T) {
-	s := NewSnapshot(Team{}, nil, nil, []APIKey{{ID: "1", Prefix: "aaaaaaaaaaaa"}, {ID: "2", Prefix: "bbbbbbbbbbbb"}}, 7)
+	s := NewSnapshot(attach.Team{}, nil, nil, []attach.APIKey{{ID: "1", Prefix: "aaaaaaaaaaaa"}, {ID: "2", Prefix: "bbbbbbbbbbbb"}}, 7)
 	if k, ok := s.APIKey("bbbbbbbbbbbb"); !ok || k.ID != "2" {
 		t.Fatalf("APIKey = %+v, %v", k, ok)
 	}

@@ -4,23 +4,25 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 const teamColumns = "id, slug, name, created_at, updated_at"
 
-func scanTeam(row pgx.Row) (Team, error) {
-	var t Team
+func scanTeam(row pgx.Row) (attach.Team, error) {
+	var t attach.Team
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt)
 	return t, err
 }
 
 // CreateTeam adds a team; a taken slug is ErrConflict.
-func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (Team, error) {
+func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (attach.Team, error) {
 	in, err := in.normalize()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
-	var t Team
+	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		t, err = insertTeam(ctx, tx, in, nil)
 		return err
@@ -29,16 +31,16 @@ func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (Team, error) {
 }
 
 // insertTeam adds a team and audits it; detail adds to the audit row.
-func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]any) (Team, error) {
+func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]any) (attach.Team, error) {
 	id, err := newID()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
 	t, err := scanTeam(tx.QueryRow(ctx,
 		"INSERT INTO teams (id, slug, name) VALUES ($1, $2, $3) RETURNING "+teamColumns,
 		id, in.Slug, in.Name))
 	if err != nil {
-		return Team{}, dbErr("create team", err)
+		return attach.Team{}, dbErr("create team", err)
 	}
 	if detail == nil {
 		detail = map[string]any{}
@@ -49,23 +51,23 @@ func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]
 
 // teamAudit is the audit row of a change to the team itself, filed under
 // logTeamID ("" when the team is being deleted, so the row outlives it).
-func teamAudit(action string, t Team, logTeamID string, detail map[string]any) AuditEntry {
+func teamAudit(action string, t attach.Team, logTeamID string, detail map[string]any) AuditEntry {
 	return AuditEntry{TeamID: logTeamID, Action: action, TargetType: "team", TargetID: t.ID, TargetName: t.Name, Detail: detail}
 }
 
 // GetTeam finds a team by slug.
-func (s *Store) GetTeam(ctx context.Context, slug string) (Team, error) {
+func (s *Store) GetTeam(ctx context.Context, slug string) (attach.Team, error) {
 	if !slugPattern.MatchString(slug) {
-		return Team{}, notFound("team")
+		return attach.Team{}, notFound("team")
 	}
 	t, err := scanTeam(s.pool.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1", slug))
 	return t, dbErr("get team", err)
 }
 
 // GetTeamByID finds a team by id.
-func (s *Store) GetTeamByID(ctx context.Context, id string) (Team, error) {
+func (s *Store) GetTeamByID(ctx context.Context, id string) (attach.Team, error) {
 	if !validID(id) {
-		return Team{}, notFound("team")
+		return attach.Team{}, notFound("team")
 	}
 	t, err := scanTeam(s.pool.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE id = $1", id))
 	return t, dbErr("get team", err)
@@ -73,7 +75,7 @@ func (s *Store) GetTeamByID(ctx context.Context, id string) (Team, error) {
 
 // ListTeams returns one page of teams in creation order and the cursor of
 // the next page ("" on the last).
-func (s *Store) ListTeams(ctx context.Context, page Page) ([]Team, string, error) {
+func (s *Store) ListTeams(ctx context.Context, page Page) ([]attach.Team, string, error) {
 	page, err := page.normalize()
 	if err != nil {
 		return nil, "", err
@@ -84,28 +86,28 @@ func (s *Store) ListTeams(ctx context.Context, page Page) ([]Team, string, error
 	if err != nil {
 		return nil, "", dbErr("list teams", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Team, error) { return scanTeam(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (attach.Team, error) { return scanTeam(r) })
 	if err != nil {
 		return nil, "", dbErr("list teams", err)
 	}
-	list, next := cut(list, page.Limit, func(t Team) string { return t.ID })
+	list, next := cut(list, page.Limit, func(t attach.Team) string { return t.ID })
 	return list, next, nil
 }
 
 // UpdateTeam renames the team with slug; in.Slug, when set and different,
 // changes the slug too (and so its URL). An empty in.Slug keeps it.
-func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (Team, error) {
+func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (attach.Team, error) {
 	if !slugPattern.MatchString(slug) {
-		return Team{}, notFound("team")
+		return attach.Team{}, notFound("team")
 	}
 	if in.Slug == "" {
 		in.Slug = slug
 	}
 	in, err := in.normalize()
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
-	var t Team
+	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1 FOR UPDATE", slug))
 		if err != nil {
@@ -125,15 +127,15 @@ func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (Team
 
 // RenameTeam sets the display name of a team; its slug, and so its URL,
 // stays.
-func (s *Store) RenameTeam(ctx context.Context, teamID, name string) (Team, error) {
+func (s *Store) RenameTeam(ctx context.Context, teamID, name string) (attach.Team, error) {
 	name, err := displayName("name", name)
 	if err != nil {
-		return Team{}, err
+		return attach.Team{}, err
 	}
 	if !validID(teamID) {
-		return Team{}, notFound("team")
+		return attach.Team{}, notFound("team")
 	}
-	var t Team
+	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var previous string
 		if err := tx.QueryRow(ctx, "SELECT name FROM teams WHERE id = $1 FOR UPDATE", teamID).Scan(&previous); err != nil {

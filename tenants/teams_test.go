@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestTeamCRUD(t *testing.T) {
@@ -69,7 +71,7 @@ func TestTeamDeleteCascades(t *testing.T) {
 	if _, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "https://idp.example", Audience: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("sk-123456789012")}); err != nil {
+	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("sk-123456789012")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"}); err != nil {

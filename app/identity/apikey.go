@@ -5,36 +5,37 @@ import (
 	"slices"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // verifyAPIKey checks a gateway key (atk_<prefix>_<secret>) against the keys
 // of the team. An unknown prefix and a wrong secret get the same answer.
-func verifyAPIKey(team *tenants.Snapshot, token string, now time.Time) (Principal, error) {
-	prefix, ok := tenants.ParseAPIKey(token)
+func verifyAPIKey(team *tenants.Snapshot, token string, now time.Time) (attach.Principal, error) {
+	prefix, ok := attach.ParseAPIKey(token)
 	if !ok {
-		return Principal{}, fail(ReasonMalformed, "malformed gateway API key")
+		return attach.Principal{}, fail(ReasonMalformed, "malformed gateway API key")
 	}
 	key, ok := team.APIKey(prefix)
 	if !ok || !key.Matches(token) || (key.TeamID != "" && key.TeamID != team.Team.ID) {
-		return Principal{}, fail(ReasonUnknownAPIKey, "unknown API key")
+		return attach.Principal{}, fail(ReasonUnknownAPIKey, "unknown API key")
 	}
 	if err := key.Usable(now); err != nil {
 		switch {
-		case errors.Is(err, tenants.ErrKeyRevoked):
-			return Principal{}, fail(ReasonKeyRevoked, "API key %q was revoked", key.Name)
-		case errors.Is(err, tenants.ErrKeyExpired):
-			return Principal{}, fail(ReasonKeyExpired, "API key %q expired at %s", key.Name, key.ExpiresAt.UTC().Format(time.RFC3339))
+		case errors.Is(err, attach.ErrKeyRevoked):
+			return attach.Principal{}, fail(ReasonKeyRevoked, "API key %q was revoked", key.Name)
+		case errors.Is(err, attach.ErrKeyExpired):
+			return attach.Principal{}, fail(ReasonKeyExpired, "API key %q expired at %s", key.Name, key.ExpiresAt.UTC().Format(time.RFC3339))
 		default:
-			return Principal{}, fail(ReasonUnknownAPIKey, "API key %q cannot be used", key.Name)
+			return attach.Principal{}, fail(ReasonUnknownAPIKey, "API key %q cannot be used", key.Name)
 		}
 	}
-	p := Principal{
+	p := attach.Principal{
 		TeamID:   team.Team.ID,
 		TeamSlug: team.Team.Slug,
 		Subject:  "apikey:" + key.ID,
-		Issuer:   IssuerAPIKey,
-		Method:   MethodAPIKey,
+		Issuer:   attach.IssuerAPIKey,
+		Method:   attach.MethodAPIKey,
 		KeyID:    key.ID,
 		Scopes:   slices.Clone(key.Scopes),
 	}

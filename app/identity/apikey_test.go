@@ -6,17 +6,17 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
-func newKey(t testing.TB, id string, change func(*tenants.APIKey)) (tenants.APIKey, string) {
+func newKey(t testing.TB, id string, change func(*attach.APIKey)) (attach.APIKey, string) {
 	t.Helper()
-	token, prefix, hash, err := tenants.NewAPIKeyToken()
+	token, prefix, hash, err := attach.NewAPIKeyToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := tenants.APIKey{ID: id, TeamID: "team-a", Name: "key " + id, Prefix: prefix, Hash: hash, Scopes: []string{"chat"}}
+	k := attach.APIKey{ID: id, TeamID: "team-a", Name: "key " + id, Prefix: prefix, Hash: hash, Scopes: []string{"chat"}}
 	if change != nil {
 		change(&k)
 	}
@@ -29,9 +29,9 @@ func TestVerifyAPIKeys(t *testing.T) {
 	ctx := context.Background()
 	past, future := clk.Now().Add(-time.Minute), clk.Now().Add(time.Hour)
 
-	good, goodTok := newKey(t, "k-good", func(k *tenants.APIKey) { k.ExpiresAt = &future })
-	revoked, revokedTok := newKey(t, "k-revoked", func(k *tenants.APIKey) { k.RevokedAt = &past })
-	expired, expiredTok := newKey(t, "k-expired", func(k *tenants.APIKey) { k.ExpiresAt = &past })
+	good, goodTok := newKey(t, "k-good", func(k *attach.APIKey) { k.ExpiresAt = &future })
+	revoked, revokedTok := newKey(t, "k-revoked", func(k *attach.APIKey) { k.RevokedAt = &past })
+	expired, expiredTok := newKey(t, "k-expired", func(k *attach.APIKey) { k.ExpiresAt = &past })
 	_, strangerTok := newKey(t, "k-stranger", nil) // minted, but not in this team
 	team := snapshot("a", 1, nil, good, revoked, expired)
 
@@ -39,9 +39,9 @@ func TestVerifyAPIKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("good key: %v", err)
 	}
-	want := identity.Principal{
-		TeamID: "team-a", TeamSlug: "a", Subject: "apikey:k-good", Issuer: identity.IssuerAPIKey,
-		Method: identity.MethodAPIKey, KeyID: "k-good", Scopes: []string{"chat"}, ExpiresAt: future,
+	want := attach.Principal{
+		TeamID: "team-a", TeamSlug: "a", Subject: "apikey:k-good", Issuer: attach.IssuerAPIKey,
+		Method: attach.MethodAPIKey, KeyID: "k-good", Scopes: []string{"chat"}, ExpiresAt: future,
 	}
 	if p.Subject != want.Subject || p.Issuer != want.Issuer || p.Method != want.Method || p.KeyID != want.KeyID ||
 		p.TeamID != want.TeamID || p.TeamSlug != want.TeamSlug || !slices.Equal(p.Scopes, want.Scopes) || !p.ExpiresAt.Equal(future) {
@@ -78,7 +78,7 @@ func TestVerifyAPIKeys(t *testing.T) {
 		wantReason(t, err, identity.ReasonKeyRevoked, goodTok)
 	})
 	t.Run("key expires while in use", func(t *testing.T) {
-		k, tok := newKey(t, "k-short", func(k *tenants.APIKey) { at := clk.Now().Add(time.Minute); k.ExpiresAt = &at })
+		k, tok := newKey(t, "k-short", func(k *attach.APIKey) { at := clk.Now().Add(time.Minute); k.ExpiresAt = &at })
 		team := snapshot("a", 3, nil, k)
 		if _, err := v.Verify(ctx, team, tok); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // cacheShards spreads the verified-token cache over several locks so that
@@ -21,7 +23,7 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
-	principal Principal
+	principal attach.Principal
 	until     time.Time
 }
 
@@ -47,7 +49,7 @@ func newTokenCache(size int) *tokenCache {
 
 func (c *tokenCache) shard(k cacheKey) *cacheShard { return &c.shards[k.sum[0]%cacheShards] }
 
-func (c *tokenCache) get(k cacheKey, now time.Time) (Principal, bool) {
+func (c *tokenCache) get(k cacheKey, now time.Time) (attach.Principal, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
 	e, ok := s.m[k]
@@ -57,14 +59,14 @@ func (c *tokenCache) get(k cacheKey, now time.Time) (Principal, bool) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return Principal{}, false
+		return attach.Principal{}, false
 	}
 	p := e.principal
 	p.Scopes = slices.Clone(p.Scopes) // callers may not share our copy
 	return p, true
 }
 
-func (c *tokenCache) put(k cacheKey, p Principal, until, now time.Time) {
+func (c *tokenCache) put(k cacheKey, p attach.Principal, until, now time.Time) {
 	if !now.Before(until) {
 		return
 	}

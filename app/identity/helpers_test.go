@@ -17,6 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -47,8 +48,8 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 // snapshot is a team that trusts issuerURL for audience, with optional keys.
-func snapshot(slug string, version uint64, issuers []tenants.Issuer, keys ...tenants.APIKey) *tenants.Snapshot {
-	team := tenants.Team{ID: "team-" + slug, Slug: slug, Name: "Team " + slug}
+func snapshot(slug string, version uint64, issuers []attach.Issuer, keys ...attach.APIKey) *tenants.Snapshot {
+	team := attach.Team{ID: "team-" + slug, Slug: slug, Name: "Team " + slug}
 	for i := range issuers {
 		issuers[i].TeamID = team.ID
 		if issuers[i].ID == "" {
@@ -58,8 +59,8 @@ func snapshot(slug string, version uint64, issuers []tenants.Issuer, keys ...ten
 	return tenants.NewSnapshot(team, issuers, nil, keys, version)
 }
 
-func trust(issuerURL, audience string) []tenants.Issuer {
-	return []tenants.Issuer{{URL: issuerURL, Audience: audience}}
+func trust(issuerURL, audience string) []attach.Issuer {
+	return []attach.Issuer{{URL: issuerURL, Audience: audience}}
 }
 
 // craft signs claims with key under alg, with kid and typ in the header when

@@ -12,6 +12,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -44,39 +45,39 @@ type claims struct {
 	scopes   []string
 }
 
-func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token string, now time.Time) (Principal, error) {
+func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token string, now time.Time) (attach.Principal, error) {
 	parts := strings.Split(token, ".")
 	switch {
 	case len(parts) == 5:
-		return Principal{}, fail(ReasonMalformed, "encrypted tokens are not accepted")
+		return attach.Principal{}, fail(ReasonMalformed, "encrypted tokens are not accepted")
 	case len(parts) != 3:
-		return Principal{}, fail(ReasonMalformed, "token is neither a JWT nor a gateway API key")
+		return attach.Principal{}, fail(ReasonMalformed, "token is neither a JWT nor a gateway API key")
 	}
 	hdr, err := parseHeader(parts[0])
 	if err != nil {
-		return Principal{}, err
+		return attach.Principal{}, err
 	}
 	if parts[2] == "" {
-		return Principal{}, fail(ReasonBadSignature, "token is not signed")
+		return attach.Principal{}, fail(ReasonBadSignature, "token is not signed")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return Principal{}, fail(ReasonMalformed, "token payload is not base64url")
+		return attach.Principal{}, fail(ReasonMalformed, "token payload is not base64url")
 	}
 	cl, err := parseClaims(payload)
 	if err != nil {
-		return Principal{}, err
+		return attach.Principal{}, err
 	}
 
 	// The unverified iss only chooses which of the team's issuers to check
 	// the signature against; nothing else is trusted before that.
 	if cl.iss == "" {
-		return Principal{}, fail(ReasonUnknownIssuer, "token has no iss claim")
+		return attach.Principal{}, fail(ReasonUnknownIssuer, "token has no iss claim")
 	}
 	if v.cfg.Local != nil && cl.iss == v.cfg.Local.URL() {
 		return v.cfg.Local.verify(team, token, now, v.cfg.Leeway)
 	}
-	var trusted []tenants.Issuer
+	var trusted []attach.Issuer
 	algRefused := false
 	for _, is := range team.Issuers {
 		if is.URL != cl.iss {
@@ -90,23 +91,23 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	}
 	if len(trusted) == 0 {
 		if algRefused {
-			return Principal{}, fail(ReasonAlgNotAllowed, "the team does not accept %s tokens from issuer %s", hdr.Alg, quote(cl.iss))
+			return attach.Principal{}, fail(ReasonAlgNotAllowed, "the team does not accept %s tokens from issuer %s", hdr.Alg, quote(cl.iss))
 		}
-		return Principal{}, fail(ReasonUnknownIssuer, "issuer %s is not trusted by team %q", quote(cl.iss), team.Team.Slug)
+		return attach.Principal{}, fail(ReasonUnknownIssuer, "issuer %s is not trusted by team %q", quote(cl.iss), team.Team.Slug)
 	}
 
 	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(hdr.Alg)})
 	if err != nil {
-		return Principal{}, fail(ReasonMalformed, "token is not a well-formed JWS")
+		return attach.Principal{}, fail(ReasonMalformed, "token is not a well-formed JWS")
 	}
 	if err := v.checkSignature(ctx, tok, cl.iss, hdr); err != nil {
-		return Principal{}, err
+		return attach.Principal{}, err
 	}
 
 	if err := v.checkTimes(cl, now); err != nil {
-		return Principal{}, err
+		return attach.Principal{}, err
 	}
-	var issuer *tenants.Issuer
+	var issuer *attach.Issuer
 	for i := range trusted {
 		if slices.Contains(cl.aud, trusted[i].Audience) {
 			issuer = &trusted[i]
@@ -118,7 +119,7 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 		for i, is := range trusted {
 			want[i] = quote(is.Audience)
 		}
-		return Principal{}, fail(ReasonWrongAudience, "token audience does not include %s", strings.Join(want, " or "))
+		return attach.Principal{}, fail(ReasonWrongAudience, "token audience does not include %s", strings.Join(want, " or "))
 	}
 	userClaim := issuer.UserClaim
 	if userClaim == "" {
@@ -126,14 +127,14 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	}
 	var subject string
 	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
-		return Principal{}, fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
+		return attach.Principal{}, fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
 	}
-	return Principal{
+	return attach.Principal{
 		TeamID:    team.Team.ID,
 		TeamSlug:  team.Team.Slug,
 		Subject:   subject,
 		Issuer:    cl.iss,
-		Method:    MethodOIDC,
+		Method:    attach.MethodOIDC,
 		ClientID:  cl.clientID,
 		Scopes:    cl.scopes,
 		ExpiresAt: *cl.exp,

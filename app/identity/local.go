@@ -13,6 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -77,32 +78,32 @@ func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (st
 
 // verify checks a token that names this issuer: signature, times, and that
 // it was minted for this very team.
-func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time, leeway time.Duration) (Principal, error) {
+func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time, leeway time.Duration) (attach.Principal, error) {
 	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
-		return Principal{}, fail(ReasonAlgNotAllowed, "console tokens are EdDSA JWTs")
+		return attach.Principal{}, fail(ReasonAlgNotAllowed, "console tokens are EdDSA JWTs")
 	}
 	var cl localClaims
 	if err := tok.Claims(l.key.Public(), &cl); err != nil {
-		return Principal{}, fail(ReasonBadSignature, "console token signature does not verify")
+		return attach.Principal{}, fail(ReasonBadSignature, "console token signature does not verify")
 	}
 	if cl.Expiry == nil {
-		return Principal{}, fail(ReasonExpired, "console token has no expiry")
+		return attach.Principal{}, fail(ReasonExpired, "console token has no expiry")
 	}
 	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: l.url, Time: now}, leeway); err != nil {
 		if errors.Is(err, jwt.ErrExpired) {
-			return Principal{}, fail(ReasonExpired, "console token has expired")
+			return attach.Principal{}, fail(ReasonExpired, "console token has expired")
 		}
-		return Principal{}, fail(ReasonNotYetValid, "console token is not valid now")
+		return attach.Principal{}, fail(ReasonNotYetValid, "console token is not valid now")
 	}
 	if !slices.Contains(cl.Audience, team.Team.ID) {
-		return Principal{}, fail(ReasonWrongAudience, "console token was issued for another team")
+		return attach.Principal{}, fail(ReasonWrongAudience, "console token was issued for another team")
 	}
 	if cl.Subject == "" {
-		return Principal{}, fail(ReasonMissingSubject, "console token names no user")
+		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no user")
 	}
 	scopes := strings.Fields(cl.Scope)
-	return Principal{
+	return attach.Principal{
 		TeamID:    team.Team.ID,
 		TeamSlug:  team.Team.Slug,
 		Subject:   cl.Subject,

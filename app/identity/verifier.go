@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -33,20 +34,20 @@ func NewVerifier(cfg Config) *Verifier {
 
 // Verify checks token against the team's trusted issuers and gateway keys.
 // Every failure is an *Error.
-func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token string) (Principal, error) {
+func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token string) (attach.Principal, error) {
 	if token == "" {
-		return Principal{}, fail(ReasonMissingToken, "no bearer token")
+		return attach.Principal{}, fail(ReasonMissingToken, "no bearer token")
 	}
 	if len(token) > v.cfg.MaxTokenBytes {
-		return Principal{}, fail(ReasonTokenTooLarge, "token is larger than %d bytes", v.cfg.MaxTokenBytes)
+		return attach.Principal{}, fail(ReasonTokenTooLarge, "token is larger than %d bytes", v.cfg.MaxTokenBytes)
 	}
 	if team == nil {
-		return Principal{}, fail(ReasonUnknownIssuer, "no team to verify the token for")
+		return attach.Principal{}, fail(ReasonUnknownIssuer, "no team to verify the token for")
 	}
 	now := v.cfg.Now()
 	// Gateway keys are checked on every call, never cached, so a revocation
 	// bites on the very next request; the lookup costs one hash.
-	if tenants.LooksLikeAPIKey(token) {
+	if attach.LooksLikeAPIKey(token) {
 		return verifyAPIKey(team, token, now)
 	}
 
@@ -59,7 +60,7 @@ func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token str
 	}
 	p, err := v.verifyJWT(ctx, team, token, now)
 	if err != nil {
-		return Principal{}, err
+		return attach.Principal{}, err
 	}
 	if v.tokens != nil {
 		until := now.Add(cacheLifetime)

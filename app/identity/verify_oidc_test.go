@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -31,7 +32,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 				t.Fatalf("verify: %v", err)
 			}
 			client := "gateway-" + strings.ToLower(alg)
-			if p.Subject != client || p.ClientID != client || p.Issuer != idp.Issuer() || p.Method != identity.MethodOIDC {
+			if p.Subject != client || p.ClientID != client || p.Issuer != idp.Issuer() || p.Method != attach.MethodOIDC {
 				t.Errorf("principal %+v", p)
 			}
 			if p.TeamID != "team-a" || p.TeamSlug != "a" {
@@ -51,7 +52,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 		name   string
 		typ    string
 		claims func(map[string]any)
-		check  func(t *testing.T, p identity.Principal)
+		check  func(t *testing.T, p attach.Principal)
 	}{
 		{name: "aud array", typ: "JWT", claims: func(c map[string]any) { c["aud"] = []string{"api://other", "api://team-a"} }},
 		{name: "typ at+jwt", typ: "at+jwt"},
@@ -59,7 +60,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 		{name: "no typ", typ: ""},
 		{name: "scp array and azp", typ: "JWT",
 			claims: func(c map[string]any) { c["scp"] = []string{"read", "write"}; c["azp"] = "web-app" },
-			check: func(t *testing.T, p identity.Principal) {
+			check: func(t *testing.T, p attach.Principal) {
 				if !slices.Equal(p.Scopes, []string{"read", "write"}) || p.ClientID != "web-app" {
 					t.Errorf("scopes %q client %q, want [read write] web-app", p.Scopes, p.ClientID)
 				}
@@ -98,7 +99,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 	})
 
 	t.Run("configured user claim", func(t *testing.T) {
-		team := snapshot("email", 1, []tenants.Issuer{{URL: idp.Issuer(), Audience: "api://team-a", UserClaim: "email"}})
+		team := snapshot("email", 1, []attach.Issuer{{URL: idp.Issuer(), Audience: "api://team-a", UserClaim: "email"}})
 		c := claimsAt(idp.Issuer(), "api://team-a", now)
 		c["email"] = "alice@example.test"
 		p, err := v.Verify(ctx, team, idp.Sign(t, "RS256", c))
@@ -111,7 +112,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 	})
 
 	t.Run("several entries for one issuer", func(t *testing.T) {
-		team := snapshot("multi", 1, []tenants.Issuer{
+		team := snapshot("multi", 1, []attach.Issuer{
 			{ID: "one", URL: idp.Issuer(), Audience: "api://one"},
 			{ID: "two", URL: idp.Issuer(), Audience: "api://two"},
 		})
@@ -127,14 +128,14 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 	})
 }
 
-func mustFail(_ identity.Principal, err error) error { return err }
+func mustFail(_ attach.Principal, err error) error { return err }
 
 func TestVerifyRefusesBadTokens(t *testing.T) {
 	idp := oidctest.Start(t, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	teamA := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	teamB := snapshot("b", 1, trust(idp.Issuer(), "api://team-b"))
-	rsOnly := snapshot("rs", 1, []tenants.Issuer{{URL: idp.Issuer(), Audience: "api://team-a", Algorithms: []string{"RS256"}}})
+	rsOnly := snapshot("rs", 1, []attach.Issuer{{URL: idp.Issuer(), Audience: "api://team-a", Algorithms: []string{"RS256"}}})
 	ctx := context.Background()
 	now := time.Now()
 

@@ -6,10 +6,11 @@ import (
 	"net"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 const benchAnswer = `{"model":"llama3","created_at":"2025-05-01T10:00:00Z","message":{"role":"assistant","content":"Hello! How can I help?"},"done":true,"done_reason":"stop","total_duration":1234567,"eval_count":7}`
@@ -40,7 +41,7 @@ func benchChat(b *testing.B, bare bool) {
 		}
 		return &engineConn{Conn: c, header: p.cfg.ResponseHeaderTimeout, idle: p.cfg.StreamIdleTimeout}, nil
 	}
-	team := teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
+	team := teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Post("/api/chat", func(c *fiber.Ctx) error {
 		if bare {

@@ -4,8 +4,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/netguard"
 	"github.com/valyala/fasthttp"
+
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // engineConn enforces the two waits an engine may make the gateway sit

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/netguard"
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // recordingObserver keeps what the proxy reported about upstream calls.
@@ -37,8 +37,8 @@ func (o *recordingObserver) last() string {
 func TestClosedPortIs502(t *testing.T) {
 	base := strings.Replace(closedPort(t), "http://", "http://user:url-secret@", 1)
 	obs := &recordingObserver{}
-	gw := startGateway(t, Config{Observer: obs}, teamOf(tenants.Engine{
-		Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: base, APIKey: "key-secret", Default: true,
+	gw := startGateway(t, Config{Observer: obs}, teamOf(attach.Engine{
+		Name: "gpu", Dialect: attach.DialectOllama, BaseURL: base, APIKey: "key-secret", Default: true,
 	}))
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusBadGateway, CodeUpstreamUnavailable)
 	if !strings.Contains(msg, "gpu") || strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "secret") {
@@ -62,7 +62,7 @@ func TestSlowEngineIs504(t *testing.T) {
 	t.Cleanup(func() { close(released) })
 	obs := &recordingObserver{}
 	gw := startGateway(t, Config{ResponseHeaderTimeout: 50 * time.Millisecond, Observer: obs},
-		teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusGatewayTimeout, CodeUpstreamTimeout)
 	if !strings.Contains(msg, "gpu") {
@@ -81,7 +81,7 @@ func TestSlowEngineIs504(t *testing.T) {
 func TestBodyTooLargeIs413(t *testing.T) {
 	engine, seen := recordingEngine(t, nil)
 	gw := startGateway(t, Config{MaxBodyBytes: 64},
-		teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	big := `{"model":"x","prompt":"` + strings.Repeat("a", 100) + `"}`
 	wantError(t, post(t, gw+"/api/generate", big), http.StatusRequestEntityTooLarge, CodeBodyTooLarge)
@@ -96,7 +96,7 @@ func TestBodyTooLargeIs413(t *testing.T) {
 
 func TestCompressedBodyRefused(t *testing.T) {
 	engine, _ := recordingEngine(t, nil)
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 	req, _ := http.NewRequest(http.MethodPost, gw+"/api/chat", strings.NewReader("\x1f\x8b..."))
 	req.Header.Set("Content-Encoding", "gzip")
 	resp, err := http.DefaultClient.Do(req)
@@ -113,7 +113,7 @@ func TestEngineErrorsPassThrough(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":"model 'nope' not found"}`)
 	}))
 	obs := &recordingObserver{}
-	gw := startGateway(t, Config{Observer: obs}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{Observer: obs}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 	resp := post(t, gw+"/api/chat", `{"model":"nope"}`)
 	body := readBody(t, resp)
 	if resp.StatusCode != http.StatusNotFound || body != `{"error":"model 'nope' not found"}` {
@@ -138,7 +138,7 @@ func TestGuardRefusesEngineAddress(t *testing.T) {
 		t.Error("the engine was reached")
 	}))
 	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: false}},
-		teamOf(tenants.Engine{Name: "inside", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+		teamOf(attach.Engine{Name: "inside", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
 	if strings.Contains(msg, "127.0.0.1") {
 		t.Errorf("message %q names the engine's address", msg)

@@ -10,9 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // maxBuffered is the largest fixed-length answer copied whole before it is
@@ -21,7 +22,7 @@ const maxBuffered = 1 << 20
 
 // forward sends the client's request to engine e and passes the answer back.
 // body is nil for requests without one.
-func (p *Proxy) forward(c *fiber.Ctx, r *route, e tenants.Engine, body []byte, id Identity, tap *capture) error {
+func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id Identity, tap *capture) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -139,7 +140,7 @@ func (p *Proxy) observe(engine, route string, status int, d time.Duration) {
 
 // upstreamError maps a failed engine call to what the client is told. The
 // message names the engine by its name only: its URL may hold credentials.
-func upstreamError(e tenants.Engine, err error) (status int, code, msg string) {
+func upstreamError(e attach.Engine, err error) (status int, code, msg string) {
 	var de *dialError
 	switch {
 	case errors.As(err, &de):

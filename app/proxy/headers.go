@@ -5,8 +5,9 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/valyala/fasthttp"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Headers the gateway stamps. A client can never set them itself.
@@ -81,7 +82,7 @@ func connectionListed(conn [][]byte, key []byte) bool {
 type forwardedRequest struct {
 	remote net.Addr
 	proto  string // "http" or "https", as the client used
-	engine tenants.Engine
+	engine attach.Engine
 	id     Identity
 }
 

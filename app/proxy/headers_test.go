@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // seenRequest is what an engine saw of a request.
@@ -45,8 +45,8 @@ func recordingEngine(t *testing.T, answer func(w http.ResponseWriter)) (*httptes
 
 func TestHeadersToEngine(t *testing.T) {
 	engine, seen := recordingEngine(t, nil)
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{
-		Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, APIKey: "engine-secret", Default: true,
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{
+		Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, APIKey: "engine-secret", Default: true,
 	}))
 
 	body := `{"model":"llama3","messages":[]}`
@@ -115,7 +115,7 @@ func TestHeadersToEngine(t *testing.T) {
 
 func TestNoEngineKeyNoAuthorization(t *testing.T) {
 	engine, seen := recordingEngine(t, nil)
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	req, _ := http.NewRequest(http.MethodPost, gw+"/api/chat", strings.NewReader(`{"model":"x"}`))
 	req.Header.Set("Authorization", "Bearer client-token")
@@ -143,7 +143,7 @@ func TestHeadersToClient(t *testing.T) {
 		h.Add("Vary", "Origin")
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	})
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	resp := post(t, gw+"/api/chat", `{"model":"x"}`)
 	readBody(t, resp)

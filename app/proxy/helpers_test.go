@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 var testIdentity = Identity{User: "alice", Session: "sess-1", Tenant: "team-1"}
@@ -51,8 +53,8 @@ func startEngine(t *testing.T, h http.Handler) *httptest.Server {
 	return s
 }
 
-func teamOf(engines ...tenants.Engine) *tenants.Snapshot {
-	return tenants.NewSnapshot(tenants.Team{ID: "team-1", Slug: "acme", Name: "Acme"}, nil, engines, nil, 1)
+func teamOf(engines ...attach.Engine) *tenants.Snapshot {
+	return tenants.NewSnapshot(attach.Team{ID: "team-1", Slug: "acme", Name: "Acme"}, nil, engines, nil, 1)
 }
 
 // closedPort returns a loopback address nothing listens on.

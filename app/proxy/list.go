@@ -9,9 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // listTimeout bounds one engine's answer to a model listing: a listing is
@@ -85,7 +87,7 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error 
 
 	var body any
 	answered := false
-	if r.dialect == tenants.DialectOllama {
+	if r.dialect == attach.DialectOllama {
 		list, ok := mergeOllama(team.Engines, found)
 		body, answered = list, ok
 	} else {
@@ -105,9 +107,9 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error 
 }
 
 // listEngine asks one engine for its models in its own dialect.
-func (p *Proxy) listEngine(e tenants.Engine) engineModels {
+func (p *Proxy) listEngine(e attach.Engine) engineModels {
 	path := "/v1/models"
-	if e.Dialect == tenants.DialectOllama {
+	if e.Dialect == attach.DialectOllama {
 		path = "/api/tags"
 	}
 	body, err := p.getJSON(e, path)
@@ -116,7 +118,7 @@ func (p *Proxy) listEngine(e tenants.Engine) engineModels {
 		return engineModels{err: err}
 	}
 	var m engineModels
-	if e.Dialect == tenants.DialectOllama {
+	if e.Dialect == attach.DialectOllama {
 		var l ollamaList
 		if err := json.Unmarshal(body, &l); err != nil {
 			return engineModels{err: fmt.Errorf("decode %s of engine %s: %w", path, e.Name, err)}
@@ -133,7 +135,7 @@ func (p *Proxy) listEngine(e tenants.Engine) engineModels {
 }
 
 // getJSON fetches path from engine e and returns the body of a 200 answer.
-func (p *Proxy) getJSON(e tenants.Engine, path string) ([]byte, error) {
+func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -174,7 +176,7 @@ func (p *Proxy) getJSON(e tenants.Engine, path string) ([]byte, error) {
 
 // mergeOllama builds /api/tags from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOllama(engines []tenants.Engine, found []engineModels) (out ollamaList, ok bool) {
+func mergeOllama(engines []attach.Engine, found []engineModels) (out ollamaList, ok bool) {
 	out.Models = []ollamaModel{}
 	seen := map[string]bool{}
 	add := func(m ollamaModel) {
@@ -216,7 +218,7 @@ func mergeOllama(engines []tenants.Engine, found []engineModels) (out ollamaList
 
 // mergeOpenAI builds /v1/models from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOpenAI(engines []tenants.Engine, found []engineModels) (out openAIList, ok bool) {
+func mergeOpenAI(engines []attach.Engine, found []engineModels) (out openAIList, ok bool) {
 	out.Object = "list"
 	out.Data = []openAIModel{}
 	seen := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -43,10 +44,10 @@ func listingEngines(t *testing.T) *tenants.Snapshot {
 	}))
 	updated := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	return teamOf(
-		tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: ollama.URL, Default: true},
-		tenants.Engine{Name: "vllm", Dialect: tenants.DialectOpenAI, BaseURL: vllm.URL + "/v1", APIKey: "vllm-key"},
-		tenants.Engine{Name: "down", Dialect: tenants.DialectOllama, BaseURL: closedPort(t), Models: []string{"phi3", "qwen2"}, UpdatedAt: updated},
-		tenants.Engine{Name: "down-unconfigured", Dialect: tenants.DialectOpenAI, BaseURL: closedPort(t)},
+		attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: ollama.URL, Default: true},
+		attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: vllm.URL + "/v1", APIKey: "vllm-key"},
+		attach.Engine{Name: "down", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Models: []string{"phi3", "qwen2"}, UpdatedAt: updated},
+		attach.Engine{Name: "down-unconfigured", Dialect: attach.DialectOpenAI, BaseURL: closedPort(t)},
 	)
 }
 
@@ -117,8 +118,8 @@ func TestModelsMergesEngines(t *testing.T) {
 
 func TestListingAllEnginesDown(t *testing.T) {
 	gw := startGateway(t, Config{}, teamOf(
-		tenants.Engine{Name: "a", Dialect: tenants.DialectOllama, BaseURL: closedPort(t), Default: true},
-		tenants.Engine{Name: "b", Dialect: tenants.DialectOpenAI, BaseURL: closedPort(t)},
+		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true},
+		attach.Engine{Name: "b", Dialect: attach.DialectOpenAI, BaseURL: closedPort(t)},
 	))
 	wantError(t, get(t, gw+"/api/tags"), http.StatusBadGateway, CodeUpstreamUnavailable)
 	wantError(t, get(t, gw+"/v1/models"), http.StatusBadGateway, CodeUpstreamUnavailable)

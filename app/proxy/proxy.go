@@ -13,10 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/netguard"
-	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // Config tunes the proxy. Zero values take the defaults below.
@@ -191,16 +193,16 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its
 // first Ollama engine.
-func defaultOllama(team *tenants.Snapshot) (tenants.Engine, bool) {
-	if e, ok := team.DefaultEngine(); ok && e.Dialect == tenants.DialectOllama {
+func defaultOllama(team *tenants.Snapshot) (attach.Engine, bool) {
+	if e, ok := team.DefaultEngine(); ok && e.Dialect == attach.DialectOllama {
 		return e, true
 	}
 	for _, e := range team.Engines {
-		if e.Dialect == tenants.DialectOllama {
+		if e.Dialect == attach.DialectOllama {
 			return e, true
 		}
 	}
-	return tenants.Engine{}, false
+	return attach.Engine{}, false
 }
 
 func bodyTooLarge(limit int) string {

@@ -4,7 +4,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // routeKind says how the proxy treats a route.
@@ -33,18 +33,18 @@ type route struct {
 }
 
 var routes = map[string]*route{
-	"/api/chat":       {path: "/api/chat", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/chat/completions", tapped: true},
-	"/api/generate":   {path: "/api/generate", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/completions", tapped: true},
-	"/api/embed":      {path: "/api/embed", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/embeddings"},
-	"/api/embeddings": {path: "/api/embeddings", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/embeddings"},
-	"/api/show":       {path: "/api/show", method: "POST", kind: kindModel, dialect: tenants.DialectOllama, openAIPath: "/v1/models"},
-	"/api/tags":       {path: "/api/tags", method: "GET", kind: kindList, dialect: tenants.DialectOllama},
-	"/api/version":    {path: "/api/version", method: "GET", kind: kindVersion, dialect: tenants.DialectOllama},
+	"/api/chat":       {path: "/api/chat", method: "POST", kind: kindModel, dialect: attach.DialectOllama, openAIPath: "/v1/chat/completions", tapped: true},
+	"/api/generate":   {path: "/api/generate", method: "POST", kind: kindModel, dialect: attach.DialectOllama, openAIPath: "/v1/completions", tapped: true},
+	"/api/embed":      {path: "/api/embed", method: "POST", kind: kindModel, dialect: attach.DialectOllama, openAIPath: "/v1/embeddings"},
+	"/api/embeddings": {path: "/api/embeddings", method: "POST", kind: kindModel, dialect: attach.DialectOllama, openAIPath: "/v1/embeddings"},
+	"/api/show":       {path: "/api/show", method: "POST", kind: kindModel, dialect: attach.DialectOllama, openAIPath: "/v1/models"},
+	"/api/tags":       {path: "/api/tags", method: "GET", kind: kindList, dialect: attach.DialectOllama},
+	"/api/version":    {path: "/api/version", method: "GET", kind: kindVersion, dialect: attach.DialectOllama},
 
-	"/v1/chat/completions": {path: "/v1/chat/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI, tapped: true},
-	"/v1/completions":      {path: "/v1/completions", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI, tapped: true},
-	"/v1/embeddings":       {path: "/v1/embeddings", method: "POST", kind: kindModel, dialect: tenants.DialectOpenAI},
-	"/v1/models":           {path: "/v1/models", method: "GET", kind: kindList, dialect: tenants.DialectOpenAI},
+	"/v1/chat/completions": {path: "/v1/chat/completions", method: "POST", kind: kindModel, dialect: attach.DialectOpenAI, tapped: true},
+	"/v1/completions":      {path: "/v1/completions", method: "POST", kind: kindModel, dialect: attach.DialectOpenAI, tapped: true},
+	"/v1/embeddings":       {path: "/v1/embeddings", method: "POST", kind: kindModel, dialect: attach.DialectOpenAI},
+	"/v1/models":           {path: "/v1/models", method: "GET", kind: kindList, dialect: attach.DialectOpenAI},
 }
 
 // Endpoint is a method and path Serve handles.
@@ -63,5 +63,5 @@ func Routes() []Endpoint {
 // accepts reports whether an engine of the given dialect can serve r.
 // Ollama serves the OpenAI API natively, so only Ollama routes are picky.
 func (r *route) accepts(dialect string) bool {
-	return r.dialect == tenants.DialectOpenAI || dialect == tenants.DialectOllama
+	return r.dialect == attach.DialectOpenAI || dialect == attach.DialectOllama
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestModelRouting(t *testing.T) {
@@ -13,9 +13,9 @@ func TestModelRouting(t *testing.T) {
 	vllm, vllmSeen := recordingEngine(t, nil)
 	big, bigSeen := recordingEngine(t, nil)
 	team := teamOf(
-		tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: local.URL, Models: []string{"llama3"}, Default: true},
-		tenants.Engine{Name: "vllm", Dialect: tenants.DialectOpenAI, BaseURL: vllm.URL + "/v1/", Models: []string{"qwen2"}},
-		tenants.Engine{Name: "big", Dialect: tenants.DialectOllama, BaseURL: big.URL + "/ollama/", Models: []string{"mistral:latest"}},
+		attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: local.URL, Models: []string{"llama3"}, Default: true},
+		attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: vllm.URL + "/v1/", Models: []string{"qwen2"}},
+		attach.Engine{Name: "big", Dialect: attach.DialectOllama, BaseURL: big.URL + "/ollama/", Models: []string{"mistral:latest"}},
 	)
 	gw := startGateway(t, Config{}, team)
 
@@ -85,8 +85,8 @@ func TestModelRouting(t *testing.T) {
 func TestNoEngineForModel(t *testing.T) {
 	a, _ := recordingEngine(t, nil)
 	gw := startGateway(t, Config{}, teamOf(
-		tenants.Engine{Name: "a", Dialect: tenants.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
-		tenants.Engine{Name: "b", Dialect: tenants.DialectOllama, BaseURL: a.URL, Models: []string{"mistral"}},
+		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
+		attach.Engine{Name: "b", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"mistral"}},
 	))
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, CodeNoEngine)
 	if !strings.Contains(msg, "phi3") {
@@ -94,7 +94,7 @@ func TestNoEngineForModel(t *testing.T) {
 	}
 	wantError(t, post(t, gw+"/api/chat", `{}`), http.StatusNotFound, CodeNoEngine)
 
-	openaiOnly := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "v", Dialect: tenants.DialectOpenAI, BaseURL: a.URL, Default: true}))
+	openaiOnly := startGateway(t, Config{}, teamOf(attach.Engine{Name: "v", Dialect: attach.DialectOpenAI, BaseURL: a.URL, Default: true}))
 	wantError(t, get(t, openaiOnly+"/api/version"), http.StatusNotFound, CodeNoEngine)
 }
 

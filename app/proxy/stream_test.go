@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // blockingStream is an engine that sends the first part of a stream, then
@@ -69,7 +69,7 @@ func TestStreamsNDJSONChunkByChunk(t *testing.T) {
 	rest := `{"model":"llama3","message":{"role":"assistant","content":"lo"},"done":false}` + "\n" +
 		`{"model":"llama3","done":true,"done_reason":"stop"}` + "\n"
 	engine, release := blockingStream(t, "application/x-ndjson", first, rest)
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	resp := post(t, gw+"/api/chat", `{"model":"llama3","messages":[{"role":"user","content":"hi"}]}`)
 	defer resp.Body.Close()
@@ -99,7 +99,7 @@ func TestStreamsSSEEventByEvent(t *testing.T) {
 	rest := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}` + "\n\n" +
 		"data: [DONE]\n\n"
 	engine, release := blockingStream(t, "text/event-stream", first, rest)
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "vllm", Dialect: tenants.DialectOpenAI, BaseURL: engine.URL + "/v1", Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: engine.URL + "/v1", Default: true}))
 
 	resp := post(t, gw+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
 	defer resp.Body.Close()
@@ -156,7 +156,7 @@ func TestClientGoneStopsEngine(t *testing.T) {
 		<-r.Context().Done()
 		close(cancelled)
 	}))
-	gw := startGateway(t, Config{}, teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	resp := post(t, gw+"/api/chat", `{"model":"llama3"}`)
 	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
@@ -182,7 +182,7 @@ func TestStreamIdleTimeoutEndsStream(t *testing.T) {
 		close(cancelled)
 	}))
 	gw := startGateway(t, Config{StreamIdleTimeout: 50 * time.Millisecond},
-		teamOf(tenants.Engine{Name: "gpu", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	resp := post(t, gw+"/api/chat", `{"model":"llama3"}`)
 	body := readBody(t, resp)

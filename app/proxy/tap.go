@@ -1,6 +1,10 @@
 package proxy
 
-import "time"
+import (
+	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
+)
 
 // Tap receives every finished exchange on a generation route (chat and
 // completions, both dialects) so it can be mirrored into memory. The proxy
@@ -9,22 +13,7 @@ type Tap interface {
 	// Wants says whether exchanges of the team are recorded at all, so the
 	// proxy copies nothing for a team that mirrors nothing.
 	Wants(teamID string) bool
-	Record(x Exchange)
-}
-
-// Exchange is one request and answer, as the engine saw and sent them. The
-// slices are the tap's to keep.
-type Exchange struct {
-	TeamID, User, Session string
-	Engine, Model, Path   string
-	Status                int
-	Request               []byte
-	// Response is the answer as received: one JSON document, or an Ollama
-	// NDJSON or OpenAI SSE stream. At most Config.TapLimit bytes are kept;
-	// ResponseCut says the rest was not.
-	Response    []byte
-	ResponseCut bool
-	Start       time.Time
+	Record(x attach.Exchange)
 }
 
 // defaultTapLimit bounds how much of one answer is kept for memory: far more
@@ -34,7 +23,7 @@ const defaultTapLimit = 4 << 20
 
 // capture collects an answer for the tap while it streams to the client.
 type capture struct {
-	x     Exchange
+	x     attach.Exchange
 	limit int
 }
 
@@ -45,7 +34,7 @@ func (p *Proxy) startCapture(r *route, teamID string, id Identity, engine, model
 		return nil
 	}
 	return &capture{
-		x: Exchange{
+		x: attach.Exchange{
 			TeamID: teamID, User: id.User, Session: id.Session,
 			Engine: engine, Model: model, Path: r.path,
 			// The client's body is reused once the handler returns; a

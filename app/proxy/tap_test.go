@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // recordingTap keeps what the proxy hands it; a stand-in for memory in
@@ -16,7 +16,7 @@ import (
 type recordingTap struct {
 	mu   sync.Mutex
 	team string // the team it wants; others are skipped
-	got  []Exchange
+	got  []attach.Exchange
 	done chan struct{}
 }
 
@@ -26,7 +26,7 @@ func newRecordingTap(team string) *recordingTap {
 
 func (r *recordingTap) Wants(teamID string) bool { return teamID == r.team }
 
-func (r *recordingTap) Record(x Exchange) {
+func (r *recordingTap) Record(x attach.Exchange) {
 	r.mu.Lock()
 	r.got = append(r.got, x)
 	r.mu.Unlock()
@@ -39,7 +39,7 @@ func (r *recordingTap) count() int {
 	return len(r.got)
 }
 
-func (r *recordingTap) wait(t *testing.T) Exchange {
+func (r *recordingTap) wait(t *testing.T) attach.Exchange {
 	t.Helper()
 	select {
 	case <-r.done:
@@ -61,7 +61,7 @@ func TestTapGetsStreamedAnswerWhole(t *testing.T) {
 		fmt.Fprint(w, `{"done":true}`+"\n")
 	}))
 	tap := newRecordingTap("team-1")
-	gw := startGateway(t, Config{Tap: tap}, teamOf(tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	req := `{"model":"llama3","messages":[{"role":"user","content":"hi"}]}`
 	body := readBody(t, post(t, gw+"/api/chat", req))
@@ -83,7 +83,7 @@ func TestTapLimitCutsAnswer(t *testing.T) {
 		fmt.Fprint(w, `{"response":"`+strings.Repeat("x", 1000)+`"}`)
 	}))
 	tap := newRecordingTap("team-1")
-	gw := startGateway(t, Config{Tap: tap, TapLimit: 100}, teamOf(tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}))
+	gw := startGateway(t, Config{Tap: tap, TapLimit: 100}, teamOf(attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 	if got := readBody(t, post(t, gw+"/api/generate", `{"model":"m","prompt":"p"}`)); len(got) < 1000 {
 		t.Fatalf("client got %d bytes: the limit must only bound what is kept", len(got))
 	}
@@ -95,7 +95,7 @@ func TestTapLimitCutsAnswer(t *testing.T) {
 
 func TestTapRecordsEngineFailure(t *testing.T) {
 	tap := newRecordingTap("team-1")
-	gw := startGateway(t, Config{Tap: tap}, teamOf(tenants.Engine{Name: "gone", Dialect: tenants.DialectOllama, BaseURL: closedPort(t), Default: true}))
+	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "gone", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true}))
 	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
 	if x := tap.wait(t); x.Status != http.StatusBadGateway || !strings.Contains(string(x.Response), "unreachable") {
 		t.Errorf("exchange = status %d response %q", x.Status, x.Response)
@@ -107,7 +107,7 @@ func TestTapSkipsUnwantedTeamsAndRoutes(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"embeddings":[[0.1]]}`)
 	}))
-	e := tenants.Engine{Name: "local", Dialect: tenants.DialectOllama, BaseURL: engine.URL, Default: true}
+	e := attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}
 	tap := newRecordingTap("team-1")
 	gw := startGateway(t, Config{Tap: tap}, teamOf(e))
 	readBody(t, post(t, gw+"/api/embed", `{"model":"m","input":"x"}`))

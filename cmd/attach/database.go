@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/attach-dev/attach-gateway/app"
-	"github.com/attach-dev/attach-gateway/app/pglocal"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 )
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/attach-dev/attach-gateway/app"
-	"github.com/attach-dev/attach-gateway/app/pglocal"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -74,7 +75,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	// A new team's first member must be its owner; check before anything
 	// is written, so a refused command leaves nothing behind.
-	var existing *tenants.Team
+	var existing *attach.Team
 	if *team != "" {
 		t, err := store.GetTeam(ctx, *team)
 		switch {
@@ -95,7 +96,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *team == "" {
 		return nil
 	}
-	var t tenants.Team
+	var t attach.Team
 	if existing != nil {
 		t = *existing
 		err = store.AddMember(ctx, t.ID, u.ID, r)

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/attach-dev/attach-gateway/memory"
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
 
@@ -29,7 +29,7 @@ func BenchmarkDeliver(b *testing.B) {
 			ctx := testCtx(b)
 			// Built ahead so only delivery is measured: prompts of a
 			// couple of hundred bytes, as a chat produces.
-			batches := make([][]memory.Event, b.N)
+			batches := make([][]attach.Event, b.N)
 			for i := range batches {
 				batches[i] = makeEvents(b, team, fmt.Sprintf("user%d", i%7), batch, func(j int) string {
 					return fmt.Sprintf("Prompt %d of batch %d: explain how the gateway mirrors prompts and responses into memory, and what happens when the store is down for a while.", j, i)

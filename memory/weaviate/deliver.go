@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/weaviate/weaviate/entities/models"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 )
 
@@ -30,21 +31,21 @@ const maxReportedErrors = 3
 // delivered again overwrites itself. If any object fails the whole call
 // fails with one error naming the failures, and the caller retries the
 // batch; the objects that were written are simply written again.
-func (s *Sink) Deliver(ctx context.Context, teamID string, events []memory.Event) error {
+func (s *Sink) Deliver(ctx context.Context, teamID string, events []attach.Event) error {
 	return s.deliver(ctx, teamID, events, nil)
 }
 
 // DeliverWithVectors is Deliver with a vector for each event (vectors[i]
 // belongs to events[i]), for SearchVector. A nil vector stores the event
 // without one. All vectors of a team must have the same length.
-func (s *Sink) DeliverWithVectors(ctx context.Context, teamID string, events []memory.Event, vectors [][]float32) error {
+func (s *Sink) DeliverWithVectors(ctx context.Context, teamID string, events []attach.Event, vectors [][]float32) error {
 	if len(vectors) != len(events) {
 		return fmt.Errorf("weaviate: deliver: %d vectors for %d events", len(vectors), len(events))
 	}
 	return s.deliver(ctx, teamID, events, vectors)
 }
 
-func (s *Sink) deliver(ctx context.Context, teamID string, events []memory.Event, vectors [][]float32) error {
+func (s *Sink) deliver(ctx context.Context, teamID string, events []attach.Event, vectors [][]float32) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -87,7 +88,7 @@ func (s *Sink) deliver(ctx context.Context, teamID string, events []memory.Event
 // message, and an event of another team, which must never be written into
 // this team's tenant. It returns the event id in canonical form, the only
 // one Weaviate takes.
-func checkEvent(ev *memory.Event, teamID string) (string, error) {
+func checkEvent(ev *attach.Event, teamID string) (string, error) {
 	id, err := uuid.Parse(ev.ID)
 	if err != nil {
 		return "", &memory.ValidationError{Field: "id", Message: "must be a UUID"}
@@ -105,7 +106,7 @@ func sameUUID(a, b string) bool {
 }
 
 // chunkEnd is the end of the request that starts at events[start].
-func chunkEnd(events []memory.Event, start int) int {
+func chunkEnd(events []attach.Event, start int) int {
 	size := 0
 	end := start
 	for end < len(events) && end-start < maxBatchObjects {
@@ -121,7 +122,7 @@ func chunkEnd(events []memory.Event, start int) int {
 // object is the Weaviate object of one event, stored under id. The team id
 // is stored too, though the tenant already says it, so an object read on its
 // own (a backup, an export) still tells whose it is.
-func (s *Sink) object(ev *memory.Event, id, tenant string) *models.Object {
+func (s *Sink) object(ev *attach.Event, id, tenant string) *models.Object {
 	props := map[string]any{
 		propContent:   ev.Content,
 		propTeamID:    strings.TrimPrefix(tenant, "team-"),

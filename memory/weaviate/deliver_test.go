@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -99,7 +100,7 @@ func restIDs(t *testing.T, srv *weaviatetest.Server, class, team string) []strin
 	return out
 }
 
-func checkIDs(t *testing.T, got []string, want []memory.Event) {
+func checkIDs(t *testing.T, got []string, want []attach.Event) {
 	t.Helper()
 	w := eventIDs(want)
 	slices.Sort(w)
@@ -120,7 +121,7 @@ func TestDeliverRoundTripsEveryField(t *testing.T) {
 	ev.Truncated = true
 	ev.Metadata = json.RawMessage(`{"tokens":12,"tags":["x","y"]}`)
 	ev.CreatedAt = time.Date(2025, 4, 5, 6, 7, 8, 123456789, time.UTC)
-	deliver(t, s, team, []memory.Event{ev})
+	deliver(t, s, team, []attach.Event{ev})
 
 	got, err := s.Search(testCtx(t), "zebra", memory.Filter{TeamID: team})
 	if err != nil {
@@ -251,7 +252,7 @@ func TestManyGatewaysCreateTheSchemaAtOnce(t *testing.T) {
 	// Every replica writes the same team's first events at once: the tenant
 	// is created by one, found by the others.
 	team := newTeam()
-	var all []memory.Event
+	var all []attach.Event
 	for i := range replicas {
 		all = append(all, makeEvents(t, team, fmt.Sprintf("user%d", i), 5, func(int) string { return "hello" })...)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/memory"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
 
@@ -68,21 +68,21 @@ func bothPaths(t *testing.T, f func(t *testing.T, grpc bool)) {
 func newTeam() string { return uuid.NewString() }
 
 // makeEvents builds n events of team for user, with content from words.
-func makeEvents(t testing.TB, team, user string, n int, content func(i int) string) []memory.Event {
+func makeEvents(t testing.TB, team, user string, n int, content func(i int) string) []attach.Event {
 	t.Helper()
 	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	out := make([]memory.Event, n)
+	out := make([]attach.Event, n)
 	for i := range out {
 		id, err := uuid.NewV7()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = memory.Event{
+		out[i] = attach.Event{
 			ID:        id.String(),
 			TeamID:    team,
 			User:      user,
 			Session:   fmt.Sprintf("sess-%d", i%3),
-			Kind:      []string{memory.KindPrompt, memory.KindResponse}[i%2],
+			Kind:      []string{attach.KindPrompt, attach.KindResponse}[i%2],
 			Role:      []string{"user", "assistant"}[i%2],
 			Model:     "tiny",
 			Engine:    "ollama",
@@ -93,7 +93,7 @@ func makeEvents(t testing.TB, team, user string, n int, content func(i int) stri
 	return out
 }
 
-func deliver(t testing.TB, s *Sink, team string, events []memory.Event) {
+func deliver(t testing.TB, s *Sink, team string, events []attach.Event) {
 	t.Helper()
 	if err := s.Deliver(testCtx(t), team, events); err != nil {
 		t.Fatalf("Deliver %d events to %s: %v", len(events), team, err)
@@ -118,7 +118,7 @@ func ids(t testing.TB, s *Sink, team string) []string {
 	return got
 }
 
-func eventIDs(events []memory.Event) []string {
+func eventIDs(events []attach.Event) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = strings.ToLower(e.ID)

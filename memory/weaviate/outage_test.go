@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -24,10 +25,10 @@ func TestDeliverThroughWeaviateOutages(t *testing.T) {
 		// failed may have been written anyway (a hung server that resumes
 		// handles the request it had already received), so its events may
 		// be there, which a retry makes harmless.
-		var delivered []memory.Event
+		var delivered []attach.Event
 		failed := map[string]bool{}
 		round := 0
-		next := func() []memory.Event {
+		next := func() []attach.Event {
 			round++
 			return makeEvents(t, team, "jo", 10, func(i int) string { return fmt.Sprintf("round %d event %d", round, i) })
 		}

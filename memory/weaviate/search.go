@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 )
 
@@ -32,7 +33,7 @@ var eventFields = strings.Join([]string{
 // words, no stemming) within the filter, best match first. Empty text lists
 // the filtered events instead, newest first. A team that has never delivered
 // anything has no events.
-func (s *Sink) Search(ctx context.Context, text string, f memory.Filter) ([]memory.Event, error) {
+func (s *Sink) Search(ctx context.Context, text string, f memory.Filter) ([]attach.Event, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return s.get(ctx, f, `sort: [{path: ["`+propCreatedAt+`"], order: desc}]`)
@@ -43,7 +44,7 @@ func (s *Sink) Search(ctx context.Context, text string, f memory.Filter) ([]memo
 // SearchVector finds the team's events nearest to vector within the
 // filter, nearest first. Only events delivered with DeliverWithVectors
 // have a vector.
-func (s *Sink) SearchVector(ctx context.Context, vector []float32, f memory.Filter) ([]memory.Event, error) {
+func (s *Sink) SearchVector(ctx context.Context, vector []float32, f memory.Filter) ([]attach.Event, error) {
 	if len(vector) == 0 {
 		return nil, &memory.ValidationError{Field: "vector", Message: "must not be empty"}
 	}
@@ -64,7 +65,7 @@ func (s *Sink) SearchVector(ctx context.Context, vector []float32, f memory.Filt
 
 // get runs one Get query on the team's tenant with the given search or
 // sort argument and the filter's conditions.
-func (s *Sink) get(ctx context.Context, f memory.Filter, search string) ([]memory.Event, error) {
+func (s *Sink) get(ctx context.Context, f memory.Filter, search string) ([]attach.Event, error) {
 	tenant, err := TenantName(f.TeamID)
 	if err != nil {
 		return nil, fmt.Errorf("weaviate: search: %w", err)
@@ -89,12 +90,12 @@ func (s *Sink) get(ctx context.Context, f memory.Filter, search string) ([]memor
 	}
 	if err := s.graphQL(ctx, q, &data); err != nil {
 		if tenantMissing(err) {
-			return []memory.Event{}, nil
+			return []attach.Event{}, nil
 		}
 		return nil, fmt.Errorf("weaviate: search team %s: %w", f.TeamID, err)
 	}
 	found := data.Get[s.class]
-	events := make([]memory.Event, 0, len(found))
+	events := make([]attach.Event, 0, len(found))
 	for _, w := range found {
 		ev, err := w.event()
 		if err != nil {
@@ -198,8 +199,8 @@ type wireEvent struct {
 	} `json:"_additional"`
 }
 
-func (w *wireEvent) event() (memory.Event, error) {
-	ev := memory.Event{
+func (w *wireEvent) event() (attach.Event, error) {
+	ev := attach.Event{
 		ID:        w.Additional.ID,
 		TeamID:    w.TeamID,
 		User:      w.User,
@@ -218,7 +219,7 @@ func (w *wireEvent) event() (memory.Event, error) {
 	if w.CreatedAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.CreatedAt)
 		if err != nil {
-			return memory.Event{}, fmt.Errorf("createdAt %q: %w", w.CreatedAt, err)
+			return attach.Event{}, fmt.Errorf("createdAt %q: %w", w.CreatedAt, err)
 		}
 		ev.CreatedAt = t.UTC()
 	}

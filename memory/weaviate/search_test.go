@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -63,10 +64,10 @@ func TestSearchFindsWordsWithinFilters(t *testing.T) {
 	same("absent word", search("volcano", memory.Filter{}), nil)
 	same("user", search("kubernetes", memory.Filter{User: "ann"}), want(0, 4, 8))
 	same("other user", search("kubernetes", memory.Filter{User: "ben"}), nil)
-	same("kind", search("gardening", memory.Filter{Kind: memory.KindResponse}), want(1, 3, 5, 7, 9, 11))
+	same("kind", search("gardening", memory.Filter{Kind: attach.KindResponse}), want(1, 3, 5, 7, 9, 11))
 	same("session", search("gardening", memory.Filter{Session: "sess-1"}), want(1, 7, 10))
 	same("task", search("gardening", memory.Filter{TaskID: "task-7"}), want(9, 10, 11))
-	same("all filters", search("kubernetes", memory.Filter{User: "ann", Kind: memory.KindPrompt, Session: "sess-2", TaskID: "task-7"}), want(8))
+	same("all filters", search("kubernetes", memory.Filter{User: "ann", Kind: attach.KindPrompt, Session: "sess-2", TaskID: "task-7"}), want(8))
 	same("before", search("kubernetes", memory.Filter{Before: events[8].ID}), want(0, 4))
 	if got := search("gardening", memory.Filter{Limit: 2}); len(got) != 2 {
 		t.Errorf("limit 2 returned %d events", len(got))
@@ -183,12 +184,12 @@ func TestVectorSearch(t *testing.T) {
 		if len(got) != 2 || got[0].Content != "north" || got[1].Content != "up" {
 			t.Errorf("nearest two: %+v", got)
 		}
-		got, err = s.SearchVector(testCtx(t), []float32{0, 1, 0}, memory.Filter{TeamID: team, Kind: memory.KindPrompt})
+		got, err = s.SearchVector(testCtx(t), []float32{0, 1, 0}, memory.Filter{TeamID: team, Kind: attach.KindPrompt})
 		if err != nil {
 			t.Fatalf("SearchVector: %v", err)
 		}
 		for _, e := range got {
-			if e.Kind != memory.KindPrompt {
+			if e.Kind != attach.KindPrompt {
 				t.Errorf("filtered vector search returned a %s", e.Kind)
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/memory"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestTenantName(t *testing.T) {
@@ -46,14 +46,14 @@ func TestParseURLKeepsSecretsOut(t *testing.T) {
 }
 
 func TestChunkEnd(t *testing.T) {
-	many := make([]memory.Event, 2500)
+	many := make([]attach.Event, 2500)
 	if got := chunkEnd(many, 0); got != maxBatchObjects {
 		t.Errorf("first chunk of 2500 small events ends at %d", got)
 	}
 	if got := chunkEnd(many, 2000); got != 2500 {
 		t.Errorf("last chunk ends at %d", got)
 	}
-	big := []memory.Event{
+	big := []attach.Event{
 		{Content: strings.Repeat("x", maxBatchBytes-10)},
 		{Content: strings.Repeat("y", 100)},
 		{Content: strings.Repeat("z", maxBatchBytes+1)},

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal/pgtest"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -39,10 +40,10 @@ func BenchmarkWorkerIntoWeaviate(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i += 500 {
-		events := make([]memory.Event, min(500, b.N-i))
+		events := make([]attach.Event, min(500, b.N-i))
 		for j := range events {
-			events[j] = memory.Event{TeamID: teams[(i/500)%len(teams)], User: fmt.Sprintf("user%d", j%7), Session: "s",
-				Kind: memory.KindPrompt, Content: fmt.Sprintf("Prompt %d: explain how the gateway mirrors prompts into memory.", i+j)}
+			events[j] = attach.Event{TeamID: teams[(i/500)%len(teams)], User: fmt.Sprintf("user%d", j%7), Session: "s",
+				Kind: attach.KindPrompt, Content: fmt.Sprintf("Prompt %d: explain how the gateway mirrors prompts into memory.", i+j)}
 		}
 		if _, err := store.AddMany(ctx, events); err != nil {
 			b.Fatal(err)

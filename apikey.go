@@ -1,4 +1,4 @@
-package tenants
+package attach
 
 import (
 	"crypto/rand"

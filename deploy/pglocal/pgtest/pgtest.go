@@ -39,7 +39,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/attach-dev/attach-gateway/app/pglocal"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 )
 
