@@ -72,7 +72,7 @@ type OIDCConfig struct {
 
 // Deps are the parts of the install the console works through.
 type Deps struct {
-	Store  Store
+	Store  *tenants.Store
 	Prober Prober
 	Minter TokenMinter
 	// Memory serves the team's memory pages; nil when the gateway keeps
@@ -87,7 +87,7 @@ type Deps struct {
 // Console serves the console's pages. Create it with New and Mount it.
 type Console struct {
 	cfg         Config
-	store       Store
+	store       *tenants.Store
 	probe       Prober
 	mint        TokenMinter
 	mem         MemoryStore
