@@ -11,6 +11,28 @@ type Team struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// ValidSlug tells whether s can name a team: 1 to 63 lowercase letters,
+// digits or '-', not starting with '-'. A slug is a URL path segment.
+func ValidSlug(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// SigningAlgorithms are the only JWT signature algorithms the gateway
+// accepts, and those an issuer may be restricted to: public key algorithms,
+// so "none" and HMAC (which an attacker could key with the issuer's public
+// key, and which has no place in a public JWKS) are refused whatever a team
+// configures. Read only.
+var SigningAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+
 // Issuer is an OpenID Connect provider whose tokens a team accepts.
 type Issuer struct {
 	ID         string    `json:"id"`

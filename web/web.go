@@ -1,5 +1,7 @@
-// Package web holds the gateway's static assets, embedded in the binary so an
-// install needs no files beside it and loads nothing from a CDN.
+// Package web is what every HTTP handler of the gateway shares: the static
+// assets, embedded in the binary so an install needs no files beside it and
+// loads nothing from a CDN, and WriteError, the one writer of JSON errors,
+// which maps each error code to its HTTP status.
 package web
 
 import (
