@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -21,10 +20,11 @@ const (
 	apiKeyPrefixLen = 12
 )
 
-// Reasons an API key cannot be used.
-var (
-	ErrKeyRevoked = errors.New("api key revoked")
-	ErrKeyExpired = errors.New("api key expired")
+// Reasons a matching API key is still refused, as the Reason of the
+// CodeInvalidToken error Usable returns.
+const (
+	ReasonKeyRevoked = "key_revoked"
+	ReasonKeyExpired = "key_expired"
 )
 
 // NewAPIKeyToken makes a fresh token and returns it with its prefix and hash.
@@ -74,13 +74,15 @@ func (k APIKey) Matches(token string) bool {
 	return subtle.ConstantTimeCompare(HashAPIKeyToken(token), k.Hash) == 1
 }
 
-// Usable says why a matching key must still be refused, or nil.
+// Usable says why a matching key must still be refused, or nil. The
+// message names the key, which the caller holds anyway.
 func (k APIKey) Usable(now time.Time) error {
 	if k.RevokedAt != nil && !k.RevokedAt.After(now) {
-		return ErrKeyRevoked
+		return &Error{Code: CodeInvalidToken, Reason: ReasonKeyRevoked, Message: fmt.Sprintf("API key %q was revoked", k.Name)}
 	}
 	if k.ExpiresAt != nil && !k.ExpiresAt.After(now) {
-		return ErrKeyExpired
+		return &Error{Code: CodeInvalidToken, Reason: ReasonKeyExpired,
+			Message: fmt.Sprintf("API key %q expired at %s", k.Name, k.ExpiresAt.UTC().Format(time.RFC3339))}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package attach
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -67,21 +66,28 @@ func TestAPIKeyMatchesAndUsable(t *testing.T) {
 	past, future := now.Add(-time.Minute), now.Add(time.Minute)
 	cases := []struct {
 		revoked, expires *time.Time
-		want             error
+		want             string // the refusal's Reason; "" for usable
 	}{
-		{nil, nil, nil},
-		{nil, &future, nil},
-		{nil, &past, ErrKeyExpired},
-		{nil, &now, ErrKeyExpired},
-		{&past, nil, ErrKeyRevoked},
-		{&now, &future, ErrKeyRevoked},
-		{&future, nil, nil}, // revocation scheduled later
-		{&past, &past, ErrKeyRevoked},
+		{nil, nil, ""},
+		{nil, &future, ""},
+		{nil, &past, ReasonKeyExpired},
+		{nil, &now, ReasonKeyExpired},
+		{&past, nil, ReasonKeyRevoked},
+		{&now, &future, ReasonKeyRevoked},
+		{&future, nil, ""}, // revocation scheduled later
+		{&past, &past, ReasonKeyRevoked},
 	}
 	for i, c := range cases {
 		k.RevokedAt, k.ExpiresAt = c.revoked, c.expires
-		if err := k.Usable(now); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
-			t.Errorf("case %d: Usable = %v, want %v", i, err, c.want)
+		err := k.Usable(now)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("case %d: Usable = %v, want nil", i, err)
+			}
+			continue
+		}
+		if e := AsError(err); e == nil || e.Code != CodeInvalidToken || e.Reason != c.want {
+			t.Errorf("case %d: Usable = %#v, want an %s error with reason %s", i, err, CodeInvalidToken, c.want)
 		}
 	}
 }

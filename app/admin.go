@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -48,20 +46,21 @@ func (a *App) adminRoutes(r fiber.Router) {
 	r.Put("/teams/:team/memory", a.putMemorySettings)
 
 	r.Use(func(c *fiber.Ctx) error {
-		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no management route for "+c.Method()+" "+c.Path())
+		return attach.Errorf(attach.CodeNotFound, "no management route for %s %s", c.Method(), c.Path())
 	})
 }
 
 // requireAdmin checks the management token in constant time.
 func (a *App) requireAdmin(c *fiber.Ctx) error {
 	if a.cfg.AdminToken == "" {
-		return proxy.WriteError(c, fiber.StatusForbidden, "admin_disabled", "the management API is disabled: set ATTACH_ADMIN_TOKEN")
+		return &attach.Error{Code: attach.CodeForbidden, Reason: "admin_disabled", Message: "the management API is disabled: set ATTACH_ADMIN_TOKEN"}
 	}
 	tok := bearerToken(c)
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
 		a.metrics.authFailures.WithLabelValues("admin_token").Inc()
+		// The management API's own challenge, which the error writer keeps.
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach-admin", error="invalid_token"`)
-		return proxy.WriteError(c, fiber.StatusUnauthorized, "invalid_token", "a valid management token is required")
+		return attach.Errorf(attach.CodeInvalidToken, "a valid management token is required")
 	}
 	// Every change made through the management API lands in the team's
 	// audit log, attributed to the token.
@@ -107,7 +106,7 @@ func (a *App) updateTeam(c *fiber.Ctx) error {
 
 func (a *App) deleteTeam(c *fiber.Ctx) error {
 	if c.Params("team") == a.cfg.DefaultTeam {
-		return proxy.WriteError(c, fiber.StatusConflict, "default_team", "the default team serves the root routes and cannot be deleted")
+		return &attach.Error{Code: attach.CodeConflict, Reason: "default_team", Message: "the default team serves the root routes and cannot be deleted"}
 	}
 	return deleted(c, a.store.DeleteTeamBySlug(c.UserContext(), c.Params("team")))
 }
@@ -115,8 +114,8 @@ func (a *App) deleteTeam(c *fiber.Ctx) error {
 // teamID resolves the :team slug of a nested route.
 func (a *App) teamID(c *fiber.Ctx) (string, error) {
 	t, err := a.store.GetTeam(c.UserContext(), c.Params("team"))
-	if errors.Is(err, tenants.ErrNotFound) {
-		return "", apiErr(fiber.StatusNotFound, "not_found", "no such team")
+	if attach.ErrorCode(err) == attach.CodeNotFound {
+		return "", attach.Errorf(attach.CodeNotFound, "no such team")
 	}
 	if err != nil {
 		return "", err
@@ -221,15 +220,15 @@ func (a *App) createKey(c *fiber.Ctx) error {
 func decodeJSON(c *fiber.Ctx, v any) error {
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return apiErr(fiber.StatusBadRequest, "invalid_json", "request body must be a JSON object")
+		return attach.Errorf(attach.CodeInvalidJSON, "request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return apiErr(fiber.StatusBadRequest, "invalid_json", "request body is not valid: "+err.Error())
+		return attach.Errorf(attach.CodeInvalidJSON, "request body is not valid: %s", err)
 	}
 	if dec.More() {
-		return apiErr(fiber.StatusBadRequest, "invalid_json", "request body must hold a single JSON object")
+		return attach.Errorf(attach.CodeInvalidJSON, "request body must hold a single JSON object")
 	}
 	return nil
 }
@@ -239,7 +238,7 @@ func pageFrom(c *fiber.Ctx) (tenants.Page, error) {
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			return p, apiErr(fiber.StatusBadRequest, "invalid_query", "limit must be a number from 1 to 200")
+			return p, &attach.Error{Code: attach.CodeBadRequest, Reason: "invalid_query", Message: "limit must be a number from 1 to 200"}
 		}
 		p.Limit = n
 	}
@@ -277,26 +276,18 @@ func deleted(c *fiber.Ctx, err error) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// storeError maps the store's errors to statuses; anything unexpected is
-// returned to the error handler, which logs it and answers 500.
+// storeError names the resource in a store's not found and conflict
+// errors, whose own messages speak of queries. A validation error goes out
+// as it is, with its field; the error handler logs anything else and
+// answers 500.
 func storeError(c *fiber.Ctx, err error) error {
-	var ve *tenants.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return invalidField(c, ve.Field, ve.Error())
-	case errors.Is(err, tenants.ErrNotFound):
-		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no such "+resourceName(c))
-	case errors.Is(err, tenants.ErrConflict):
-		return proxy.WriteError(c, fiber.StatusConflict, "conflict", "a "+resourceName(c)+" with that name already exists")
+	switch attach.ErrorCode(err) {
+	case attach.CodeNotFound:
+		return attach.Errorf(attach.CodeNotFound, "no such %s", resourceName(c))
+	case attach.CodeConflict:
+		return attach.Errorf(attach.CodeConflict, "a %s with that name already exists", resourceName(c))
 	}
 	return err
-}
-
-// invalidField answers 422 naming the field a store refused.
-func invalidField(c *fiber.Ctx, field, message string) error {
-	return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{"error": fiber.Map{
-		"code": "invalid_field", "message": message, "field": field,
-	}})
 }
 
 // resourceName names what a management route is about, for messages.
@@ -322,7 +313,7 @@ func (a *App) getMemorySettings(c *fiber.Ctx) error {
 	}
 	st, err := a.mem.store.Settings(c.UserContext(), id)
 	if err != nil {
-		return memoryError(c, err)
+		return storeError(c, err)
 	}
 	return c.JSON(st)
 }
@@ -343,7 +334,7 @@ func (a *App) putMemorySettings(c *fiber.Ctx) error {
 	}
 	st, err := a.mem.store.SetSettings(c.UserContext(), id, memory.TeamSettings{Backend: in.Backend, EmbedModel: in.EmbedModel})
 	if err != nil {
-		return memoryError(c, err)
+		return storeError(c, err)
 	}
 	// Memory settings live outside the tenants store, so the audit entry is
 	// written beside the change rather than in its transaction.
@@ -354,15 +345,4 @@ func (a *App) putMemorySettings(c *fiber.Ctx) error {
 		a.log.Error("record audit", "action", "memory.settings", "err", err)
 	}
 	return c.JSON(st)
-}
-
-func memoryError(c *fiber.Ctx, err error) error {
-	var ve *memory.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return invalidField(c, ve.Field, ve.Error())
-	case errors.Is(err, memory.ErrNotFound):
-		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no such team")
-	}
-	return err
 }

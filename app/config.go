@@ -166,7 +166,7 @@ func (c Config) validate() error {
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		return &ConfigError{"ATTACH_ADMIN_TOKEN", "too short: use at least 16 random characters"}
 	}
-	if !validSlug(c.DefaultTeam) {
+	if !attach.ValidSlug(c.DefaultTeam) {
 		return &ConfigError{"ATTACH_DEFAULT_TEAM", "must be lowercase letters, digits and dashes"}
 	}
 	if c.OIDCIssuer != "" {
@@ -245,19 +245,6 @@ func checkHTTPURL(s string) error {
 		return fmt.Errorf("must be an absolute http(s) URL")
 	}
 	return nil
-}
-
-func validSlug(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // envReader reads typed values and keeps the first error, which names the

@@ -153,7 +153,7 @@ func (a *App) memoryHandler(h func(*fiber.Ctx, memory.Caller) error, byParam boo
 	return func(c *fiber.Ctx) error {
 		team, p, session, err := a.authenticate(c, byParam)
 		if err != nil {
-			return nil // answered
+			return err
 		}
 		c.Set("X-Attach-Session-Id", session)
 		return h(c, memory.Caller{

@@ -103,7 +103,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 			errorCode(t, body)
 		}
 	}
-	if resp, body := call(t, "GET", beta.url+"/mem/events/"+aliceNote, beta.adminKey, ""); resp.StatusCode != 404 || errorCode(t, body) != memory.CodeNotFound {
+	if resp, body := call(t, "GET", beta.url+"/mem/events/"+aliceNote, beta.adminKey, ""); resp.StatusCode != 404 || errorCode(t, body) != attach.CodeNotFound {
 		t.Errorf("alpha's event read through beta: %d %s", resp.StatusCode, body)
 	}
 
@@ -127,7 +127,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 	if carolsPrompt == "" {
 		t.Fatal("the admin does not find carol's prompt")
 	}
-	if resp, body := call(t, "GET", alpha.url+"/mem/events?user=carol", alice, ""); resp.StatusCode != 403 || errorCode(t, body) != memory.CodeForbidden {
+	if resp, body := call(t, "GET", alpha.url+"/mem/events?user=carol", alice, ""); resp.StatusCode != 403 || errorCode(t, body) != attach.CodeForbidden {
 		t.Errorf("alice asking for carol's events: %d %s", resp.StatusCode, body)
 	}
 	if resp, body := call(t, "GET", alpha.url+"/mem/events/"+carolsPrompt, alice, ""); resp.StatusCode != 404 {
@@ -174,7 +174,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 
 	// Erasure: only an admin may erase another user; the events leave
 	// Postgres at once and Weaviate once the worker has run.
-	if resp, body := call(t, "DELETE", alpha.url+"/mem/events?user=carol", alice, ""); resp.StatusCode != 403 || errorCode(t, body) != memory.CodeForbidden {
+	if resp, body := call(t, "DELETE", alpha.url+"/mem/events?user=carol", alice, ""); resp.StatusCode != 403 || errorCode(t, body) != attach.CodeForbidden {
 		t.Errorf("alice erasing carol: %d %s", resp.StatusCode, body)
 	}
 	resp, body := call(t, "DELETE", alpha.url+"/mem/events?user=carol", alpha.adminKey, "")

@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -153,19 +152,18 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		team, p, session, err := a.authenticate(c, byParam)
 		if err != nil {
-			return nil // answered
+			return err
 		}
 		id := proxy.Identity{User: p.Subject, Tenant: team.Team.Slug, Session: session}
 		return a.proxy.Serve(c, team, path, id)
 	}
 }
 
-// errAnswered tells a handler that authenticate has already written the
-// error answer (404 or 401): the handler returns nil.
-var errAnswered = errors.New("answered")
-
 // authenticate resolves the team (from /t/{team} when byParam, else the
-// default team) and verifies the caller's token for it.
+// default team) and verifies the caller's token for it. An unknown team is
+// 404 unknown_team; a refused token is an attach.CodeInvalidToken error with
+// the reason, which the error writer answers 401 with the RFC 6750
+// challenge.
 func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attach.Principal, string, error) {
 	slug := a.cfg.DefaultTeam
 	if byParam {
@@ -173,15 +171,15 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 	}
 	team, ok := a.dir.Team(slug)
 	if !ok {
-		_ = proxy.WriteError(c, fiber.StatusNotFound, "unknown_team", "no team named "+strconv.Quote(slug))
-		return nil, attach.Principal{}, "", errAnswered
+		return nil, attach.Principal{}, "", &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_team", Message: "no team named " + strconv.Quote(slug)}
 	}
 	c.Locals(localTeam, team.Team.Slug)
 
 	p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
 	if err != nil {
-		_ = a.unauthorized(c, err)
-		return nil, attach.Principal{}, "", errAnswered
+		refusal := identity.AsError(err)
+		a.metrics.authFailures.WithLabelValues(refusal.Reason).Inc()
+		return nil, attach.Principal{}, "", refusal
 	}
 	c.Locals(localUser, p.Subject)
 	if p.KeyID != "" {
@@ -198,26 +196,4 @@ func bearerToken(c *fiber.Ctx) string {
 		return ""
 	}
 	return strings.TrimSpace(h[7:])
-}
-
-// unauthorized answers 401 with the reason, in the JSON body and in
-// WWW-Authenticate as RFC 6750 describes.
-func (a *App) unauthorized(c *fiber.Ctx, err error) error {
-	ierr := identity.AsError(err)
-	a.metrics.authFailures.WithLabelValues(ierr.Reason).Inc()
-	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach", error="invalid_token", error_description="`+headerSafe(ierr.Description)+`"`)
-	return proxy.WriteError(c, fiber.StatusUnauthorized, ierr.Reason, ierr.Description)
-}
-
-// headerSafe makes s fit inside a quoted header parameter.
-func headerSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '"' || r == '\\':
-			return '\''
-		case r < 0x20 || r > 0x7e:
-			return -1
-		}
-		return r
-	}, s)
 }

@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/web"
@@ -59,7 +59,7 @@ func (a *App) routes() *fiber.App {
 	}
 
 	f.Use(func(c *fiber.Ctx) error {
-		return proxy.WriteError(c, fiber.StatusNotFound, "not_found", "no route for "+c.Method()+" "+c.Path())
+		return attach.Errorf(attach.CodeNotFound, "no route for %s %s", c.Method(), c.Path())
 	})
 	return f
 }
@@ -69,48 +69,32 @@ func (a *App) routes() *fiber.App {
 func (a *App) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
+	notReady := func(msg string) error {
+		return &attach.Error{Code: attach.CodeUnavailable, Reason: "not_ready", Message: msg}
+	}
 	if err := a.pool.Ping(ctx); err != nil {
-		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "postgres is not reachable")
+		return notReady("postgres is not reachable")
 	}
 	pending, err := migrations.Pending(ctx, a.pool)
 	if err != nil {
-		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "cannot read migration state")
+		return notReady("cannot read migration state")
 	}
 	if pending > 0 {
-		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "migrations pending")
+		return notReady("migrations pending")
 	}
 	if !a.dir.Ready() {
-		return proxy.WriteError(c, fiber.StatusServiceUnavailable, "not_ready", "team configuration not loaded")
+		return notReady("team configuration not loaded")
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
 }
 
-// errorHandler turns errors that escape a handler, and Fiber's own (body too
-// large, unknown method), into the gateway's JSON error shape.
+// errorHandler answers every error a handler or middleware returns, and
+// Fiber's own (body too large, unknown method), in the gateway's JSON
+// shape. A failure of ours is logged with its cause, which the client never
+// sees.
 func (a *App) errorHandler(c *fiber.Ctx, err error) error {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return proxy.WriteError(c, ae.Status, ae.Code, ae.Message)
+	if web.Status(err) == fiber.StatusInternalServerError {
+		a.log.Error("request failed", "request_id", requestID(c), "path", c.Path(), "err", err)
 	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		code := map[int]string{
-			fiber.StatusRequestEntityTooLarge:       "body_too_large",
-			fiber.StatusNotFound:                    "not_found",
-			fiber.StatusMethodNotAllowed:            "method_not_allowed",
-			fiber.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
-			fiber.StatusBadRequest:                  "bad_request",
-			fiber.StatusRequestTimeout:              "request_timeout",
-		}[fe.Code]
-		if code == "" {
-			code = "error"
-		}
-		msg := fe.Message
-		if fe.Code == fiber.StatusRequestEntityTooLarge {
-			msg = "request body is larger than the gateway's limit"
-		}
-		return proxy.WriteError(c, fe.Code, code, msg)
-	}
-	a.log.Error("request failed", "request_id", requestID(c), "path", c.Path(), "err", err)
-	return proxy.WriteError(c, fiber.StatusInternalServerError, "internal", "the gateway could not complete the request")
+	return web.WriteError(c, err)
 }

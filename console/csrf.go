@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Every POST carries a CSRF token, in the form field "csrf" or the
@@ -51,8 +53,8 @@ func (c *Console) checkPreCSRF(fc *fiber.Ctx) error {
 }
 
 func (c *Console) csrfRefused(fc *fiber.Ctx) error {
-	return c.fail(fc, fiber.StatusForbidden, "csrf",
-		"this form has expired or did not come from the console: reload the page and try again")
+	return c.fail(fc, &attach.Error{Code: attach.CodeForbidden, Reason: "csrf",
+		Message: "this form has expired or did not come from the console: reload the page and try again"})
 }
 
 // preToken is the CSRF token for a signed-out form, set in its cookie the

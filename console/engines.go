@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // listPage is the page of a list the URL asks for; lists show 50 rows a page
@@ -22,9 +22,8 @@ func listPage(fc *fiber.Ctx) tenants.Page {
 // listFail answers a failed list: a bad cursor is the user's (an edited
 // URL), anything else is ours.
 func (c *Console) listFail(fc *fiber.Ctx, what string, err error) error {
-	var ve *tenants.ValidationError
-	if errors.As(err, &ve) {
-		return c.fail(fc, fiber.StatusBadRequest, "bad_cursor", "This page link is not valid. Go back to the first page.")
+	if attach.ErrorCode(err) == attach.CodeInvalid {
+		return c.fail(fc, &attach.Error{Code: attach.CodeBadRequest, Reason: "bad_cursor", Message: "This page link is not valid. Go back to the first page."})
 	}
 	return c.storeFail(fc, what, err)
 }
@@ -107,7 +106,7 @@ func (c *Console) engineSaveFailed(fc *fiber.Ctx, v engineFormView, err error) e
 	case ok:
 		v.Errors = fe
 		return c.renderEngineForm(fc, fiber.StatusUnprocessableEntity, v)
-	case errors.Is(err, tenants.ErrConflict):
+	case attach.ErrorCode(err) == attach.CodeConflict:
 		v.Errors = formErrors{"name": "The team has an engine with this name already"}
 		return c.renderEngineForm(fc, fiber.StatusConflict, v)
 	}
@@ -176,7 +175,7 @@ func (c *Console) testEngine(fc *fiber.Ctx) error {
 	}
 	if wantsJSON(fc) {
 		if !r.OK {
-			return jsonError(fc, fiber.StatusBadGateway, "engine_unreachable", r.Error)
+			return web.WriteError(fc, &attach.Error{Code: attach.CodeUpstreamUnavailable, Reason: "engine_unreachable", Message: r.Error})
 		}
 		if r.Models == nil {
 			r.Models = []string{}

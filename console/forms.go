@@ -9,12 +9,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // formErrors are the messages shown next to the fields of a form, by field
-// name. The field names are the store's, so a *tenants.ValidationError
-// lands next to its input.
+// name. The field names are the store's, so a validation error lands next
+// to its input.
 type formErrors map[string]string
 
 // add records msg for field and returns the errors, for chaining.
@@ -28,8 +28,8 @@ func (e formErrors) add(field, msg string) formErrors {
 // asFormErrors turns a validation error from the store into field errors;
 // ok is false for any other error.
 func asFormErrors(err error) (formErrors, bool) {
-	var ve *tenants.ValidationError
-	if !errors.As(err, &ve) {
+	ve := attach.AsError(err)
+	if ve == nil || ve.Code != attach.CodeInvalid {
 		return nil, false
 	}
 	return formErrors{ve.Field: capitalize(ve.Message)}, true

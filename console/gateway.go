@@ -16,6 +16,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // The team's home: its hosted URL, snippets filled with its real values,
@@ -189,7 +190,7 @@ func (c *Console) callGateway(ctx context.Context, team attach.Team, user tenant
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	if userAgent != "" {
-		req.Header.Set("User-Agent", clip(userAgent, 500))
+		req.Header.Set("User-Agent", attach.CutUTF8(userAgent, 500))
 	}
 	resp, err := c.cfg.GatewayClient.Do(req)
 	if err != nil {
@@ -268,7 +269,7 @@ func (c *Console) mintToken(fc *fiber.Ctx) error {
 	m, err := c.mint.MintToken(fc.UserContext(), t.team, me(fc).user)
 	if err != nil {
 		c.log.Error("console: mint token", "team", t.team.Slug, "err", err)
-		return jsonError(fc, fiber.StatusBadGateway, "mint_failed", "the console could not make a token for you; try again in a moment")
+		return web.WriteError(fc, &attach.Error{Code: attach.CodeUpstreamUnavailable, Reason: "mint_failed", Message: "the console could not make a token for you; try again in a moment"})
 	}
 	return writeJSON(fc, fiber.StatusOK, mintResponse{
 		Token: m.Token, ExpiresAt: m.ExpiresAt, User: m.Subject, Tenant: t.team.Slug,

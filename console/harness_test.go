@@ -301,7 +301,9 @@ func wantLacks(t testing.TB, p page, parts ...string) {
 // the body is not that shape.
 func jsonErrorCode(t testing.TB, p page) string {
 	t.Helper()
-	var body errorBody
+	var body struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
 	if err := json.Unmarshal([]byte(p.Body), &body); err != nil || body.Error.Code == "" || body.Error.Message == "" {
 		t.Fatalf("not a JSON error (status %d): %.300s", p.StatusCode, p.Body)
 	}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,9 +20,8 @@ func inviteURL(token string) string { return Base + "/invite/" + url.PathEscape(
 func (c *Console) openInvite(fc *fiber.Ctx) (tenants.Invite, attach.Team, bool, error) {
 	in, team, err := c.store.InviteByToken(fc.UserContext(), fc.Params("token"))
 	switch {
-	case errors.Is(err, tenants.ErrNotFound), errors.Is(err, tenants.ErrExpired):
-		return in, team, false, c.fail(fc, fiber.StatusNotFound, "invite_not_found",
-			"This invite link is not valid: it was used, revoked or has expired. Ask a team admin for a new one.")
+	case inviteGone(err):
+		return in, team, false, c.fail(fc, errInviteGone())
 	case err != nil:
 		return in, team, false, c.internal(fc, "find invite", err)
 	}
@@ -48,7 +46,7 @@ func (c *Console) acceptInvite(fc *fiber.Ctx) error {
 	}
 	m, err := c.store.AcceptInvite(c.actor(fc), fc.Params("token"), me(fc).user.ID)
 	switch {
-	case errors.Is(err, tenants.ErrConflict):
+	case attach.ErrorCode(err) == attach.CodeConflict:
 		// Already a member: the invite has nothing to add.
 		return seeOther(fc, teamURL(team.Slug, "?done=already-member"))
 	case err != nil:
@@ -75,7 +73,7 @@ func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
 		return again(fe)
 	}
 	u, err := c.store.CreateLocalUser(fc.UserContext(), user)
-	if errors.Is(err, tenants.ErrConflict) {
+	if attach.ErrorCode(err) == attach.CodeConflict {
 		return again(formErrors{"email": "An account with this email exists already: sign in instead"})
 	}
 	if fe, ok := asFormErrors(err); ok {
@@ -103,9 +101,19 @@ func inviteEmail(v inviteView) string {
 }
 
 func (c *Console) inviteFailed(fc *fiber.Ctx, err error) error {
-	if errors.Is(err, tenants.ErrNotFound) || errors.Is(err, tenants.ErrExpired) {
-		return c.fail(fc, fiber.StatusNotFound, "invite_not_found",
-			"This invite link is not valid: it was used, revoked or has expired. Ask a team admin for a new one.")
+	if inviteGone(err) {
+		return c.fail(fc, errInviteGone())
 	}
 	return c.internal(fc, "accept invite", err)
+}
+
+// inviteGone tells an invite that was used, revoked or has expired.
+func inviteGone(err error) bool {
+	code := attach.ErrorCode(err)
+	return code == attach.CodeNotFound || code == attach.CodeExpired
+}
+
+func errInviteGone() *attach.Error {
+	return &attach.Error{Code: attach.CodeNotFound, Reason: "invite_not_found",
+		Message: "This invite link is not valid: it was used, revoked or has expired. Ask a team admin for a new one."}
 }

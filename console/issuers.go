@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -87,7 +86,7 @@ func (c *Console) issuerSaveFailed(fc *fiber.Ctx, v issuerFormView, err error) e
 	case ok:
 		v.Errors = fe
 		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
-	case errors.Is(err, tenants.ErrConflict):
+	case attach.ErrorCode(err) == attach.CodeConflict:
 		v.Errors = formErrors{"audience": "The team trusts this issuer for this audience already"}
 		return c.renderIssuerForm(fc, fiber.StatusConflict, v)
 	}

@@ -1,10 +1,9 @@
 package console
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -52,7 +51,7 @@ func (c *Console) invite(fc *fiber.Ctx) error {
 		switch fe, ok := asFormErrors(err); {
 		case ok:
 			v.Errors = fe
-		case errors.Is(err, tenants.ErrConflict):
+		case attach.ErrorCode(err) == attach.CodeConflict:
 			v.Errors = formErrors{"email": "This person is already a member or has a pending invite"}
 		default:
 			return c.storeFail(fc, "create invite", err)
@@ -86,7 +85,7 @@ func (c *Console) setRole(fc *fiber.Ctx) error {
 	t := current(fc)
 	role, err := tenants.ParseRole(form(fc, "role"))
 	if err != nil {
-		return c.fail(fc, fiber.StatusUnprocessableEntity, "invalid_role", "Choose one of viewer, member, admin or owner.")
+		return c.fail(fc, &attach.Error{Code: attach.CodeInvalid, Reason: "invalid_role", Message: "Choose one of viewer, member, admin or owner."})
 	}
 	cur, ok, err := c.targetRole(fc)
 	if !ok {
@@ -96,7 +95,7 @@ func (c *Console) setRole(fc *fiber.Ctx) error {
 		return c.forbidden(fc, refuseOwners)
 	}
 	if err := c.store.SetRole(c.actor(fc), t.team.ID, fc.Params("user"), role); err != nil {
-		if errors.Is(err, tenants.ErrLastOwner) {
+		if attach.ErrorCode(err) == attach.CodeLastOwner {
 			return c.renderMembers(fc, fiber.StatusConflict, membersView{Role: tenants.RoleMember, Problem: lastOwnerMessage})
 		}
 		return c.storeFail(fc, "set role", err)
@@ -114,7 +113,7 @@ func (c *Console) removeMember(fc *fiber.Ctx) error {
 		return c.forbidden(fc, refuseOwners)
 	}
 	if err := c.store.RemoveMember(c.actor(fc), t.team.ID, fc.Params("user")); err != nil {
-		if errors.Is(err, tenants.ErrLastOwner) {
+		if attach.ErrorCode(err) == attach.CodeLastOwner {
 			return c.renderMembers(fc, fiber.StatusConflict, membersView{Role: tenants.RoleMember, Problem: lastOwnerMessage})
 		}
 		return c.storeFail(fc, "remove member", err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -204,7 +203,7 @@ func (c *Console) renderMemory(fc *fiber.Ctx, status int, v memoryView) error {
 	wg.Wait()
 
 	if statusErr != nil {
-		if errors.Is(statusErr, memory.ErrNotFound) || errors.Is(statusErr, tenants.ErrNotFound) {
+		if attach.ErrorCode(statusErr) == attach.CodeNotFound {
 			return c.notFound(fc) // the team was deleted meanwhile
 		}
 		return c.internal(fc, "memory status", statusErr)
@@ -256,15 +255,15 @@ func (c *Console) memoryStatus(ctx context.Context, teamID string, self tenants.
 // memoryListProblem says what went wrong with a listing or a search in
 // words for the page, with its status; 0 for a failure of ours.
 func (c *Console) memoryListProblem(fc *fiber.Ctx, err error) (int, string) {
-	var ve *memory.ValidationError
-	switch {
-	case errors.As(err, &ve) && ve.Field == "before":
-		return fiber.StatusBadRequest, "This page link is not valid. Go back to the first page."
-	case errors.As(err, &ve):
-		return fiber.StatusBadRequest, "That filter is not valid: " + ve.Error() + "."
-	case errors.Is(err, memory.ErrDisabled):
+	switch e := attach.AsError(err); attach.ErrorCode(err) {
+	case attach.CodeInvalid:
+		if e.Field == "before" {
+			return fiber.StatusBadRequest, "This page link is not valid. Go back to the first page."
+		}
+		return fiber.StatusBadRequest, "That filter is not valid: " + e.Error() + "."
+	case attach.CodeDisabled:
 		return fiber.StatusConflict, "Memory is turned off for this team, so there is nothing to search. An admin can choose a backend below."
-	case errors.Is(err, memory.ErrUnavailable):
+	case attach.CodeUnavailable:
 		c.log.Warn("console: memory search failed", "path", fc.Path(), "err", err)
 		return fiber.StatusServiceUnavailable, "The team's memory backend did not answer the search. Try again in a moment, or list the events without a search."
 	}
@@ -274,7 +273,7 @@ func (c *Console) memoryListProblem(fc *fiber.Ctx, err error) (int, string) {
 // memoryFail answers a failure of the memory store: a team that has just
 // been deleted is 404, the rest is ours.
 func (c *Console) memoryFail(fc *fiber.Ctx, what string, err error) error {
-	if errors.Is(err, memory.ErrNotFound) {
+	if attach.ErrorCode(err) == attach.CodeNotFound {
 		return c.notFound(fc)
 	}
 	return c.internal(fc, what, err)
@@ -359,8 +358,7 @@ func (c *Console) setMemorySettings(fc *fiber.Ctx) error {
 	in.Backend = backend
 	saved, err := c.mem.SetSettings(ctx, t.team.ID, in)
 	if err != nil {
-		var ve *memory.ValidationError
-		if errors.As(err, &ve) {
+		if ve := attach.AsError(err); ve != nil && ve.Code == attach.CodeInvalid {
 			v := memoryView{Backend: backend, SettingsErrors: formErrors{"backend": capitalize(ve.Message)}}
 			if ve.Field == "backend" {
 				v.SettingsErrors["backend"] = "This gateway has no such backend. Choose one of the listed ones."

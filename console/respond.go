@@ -2,13 +2,13 @@ package console
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // contentSecurityPolicy lets pages load only the console's own files: no
@@ -44,16 +44,6 @@ func wantsJSON(fc *fiber.Ctx) bool {
 	return strings.Contains(accept, fiber.MIMEApplicationJSON) && !strings.Contains(accept, "text/html")
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
 func writeJSON(fc *fiber.Ctx, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -64,39 +54,37 @@ func writeJSON(fc *fiber.Ctx, status int, v any) error {
 	return fc.Send(b)
 }
 
-func jsonError(fc *fiber.Ctx, status int, code, msg string) error {
-	return writeJSON(fc, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
-}
-
-// fail ends the request with an error: JSON for scripts, a page for people.
-func (c *Console) fail(fc *fiber.Ctx, status int, code, msg string) error {
-	fc.Response().ResetBody()
+// fail ends the request with err: for a script, the gateway's JSON error;
+// for people, an error page with the same status and message.
+func (c *Console) fail(fc *fiber.Ctx, err *attach.Error) error {
 	if wantsJSON(fc) {
-		return jsonError(fc, status, code, msg)
+		return web.WriteError(fc, err)
 	}
-	return render(fc, status, errorPage(c.chrome(fc, "Error"), status, msg))
+	fc.Response().ResetBody()
+	status := web.Status(err)
+	return render(fc, status, errorPage(c.chrome(fc, "Error"), status, err.Message))
 }
 
 // notFound is the answer for anything that does not exist or that the user
 // may not know exists (another team's pages).
 func (c *Console) notFound(fc *fiber.Ctx) error {
-	return c.fail(fc, fiber.StatusNotFound, "not_found", "There is no such page, or it is not yours to see.")
+	return c.fail(fc, attach.Errorf(attach.CodeNotFound, "There is no such page, or it is not yours to see."))
 }
 
 func (c *Console) forbidden(fc *fiber.Ctx, msg string) error {
-	return c.fail(fc, fiber.StatusForbidden, "forbidden", msg)
+	return c.fail(fc, &attach.Error{Code: attach.CodeForbidden, Message: msg})
 }
 
 // internal logs what failed and answers 500 without the details.
 func (c *Console) internal(fc *fiber.Ctx, what string, err error) error {
 	c.log.Error("console: "+what, "path", fc.Path(), "err", err)
-	return c.fail(fc, fiber.StatusInternalServerError, "internal", "Something went wrong on our side. Please try again.")
+	return c.fail(fc, attach.Errorf(attach.CodeInternal, "Something went wrong on our side. Please try again."))
 }
 
 // storeFail answers a store error that the handler did not expect to show
 // inline: a missing thing is 404, the rest is 500.
 func (c *Console) storeFail(fc *fiber.Ctx, what string, err error) error {
-	if errors.Is(err, tenants.ErrNotFound) {
+	if attach.ErrorCode(err) == attach.CodeNotFound {
 		return c.notFound(fc)
 	}
 	return c.internal(fc, what, err)

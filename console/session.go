@@ -2,13 +2,13 @@ package console
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -47,7 +47,7 @@ func (c *Console) loadSession(fc *fiber.Ctx) error {
 	}
 	s, u, err := c.store.GetSession(fc.UserContext(), token)
 	switch {
-	case errors.Is(err, tenants.ErrNotFound):
+	case attach.ErrorCode(err) == attach.CodeNotFound:
 		c.clearCookie(fc, c.cookie.session, "/")
 	case err != nil:
 		return c.internal(fc, "load session", err)
@@ -70,7 +70,7 @@ func (c *Console) requireUser(fc *fiber.Ctx) error {
 		return fc.Next()
 	}
 	if wantsJSON(fc) || fc.Method() != fiber.MethodGet {
-		return c.fail(fc, fiber.StatusUnauthorized, "signed_out", "sign in to the console first")
+		return c.fail(fc, &attach.Error{Code: attach.CodeUnauthorized, Reason: "signed_out", Message: "sign in to the console first"})
 	}
 	return fc.Redirect(signInURL(fc.OriginalURL()), fiber.StatusSeeOther)
 }
@@ -98,12 +98,12 @@ func safeNext(next string) bool {
 func (c *Console) startSession(fc *fiber.Ctx, user tenants.User) error {
 	ctx := fc.UserContext()
 	if old := fc.Cookies(c.cookie.session); old != "" {
-		if err := c.store.DeleteSession(ctx, old); err != nil && !errors.Is(err, tenants.ErrNotFound) {
+		if err := c.store.DeleteSession(ctx, old); err != nil && attach.ErrorCode(err) != attach.CodeNotFound {
 			return err
 		}
 	}
 	token, _, err := c.store.CreateSession(ctx, user.ID, tenants.SessionInput{
-		UserAgent: clip(fc.Get(fiber.HeaderUserAgent), 500),
+		UserAgent: attach.CutUTF8(fc.Get(fiber.HeaderUserAgent), 500),
 		IP:        fc.IP(),
 		TTL:       c.cfg.SessionTTL,
 		MaxAge:    c.cfg.SessionMaxAge,
@@ -185,16 +185,3 @@ func userName(u tenants.User) string {
 	}
 	return u.Email
 }
-
-// clip cuts s to at most n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

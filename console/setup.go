@@ -1,10 +1,9 @@
 package console
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -40,10 +39,10 @@ func (c *Console) setup(fc *fiber.Ctx) error {
 	}
 	u, err := c.store.UseSetupToken(fc.UserContext(), v.Token, in)
 	switch {
-	case errors.Is(err, tenants.ErrConflict):
+	case attach.ErrorCode(err) == attach.CodeConflict:
 		v.Done = true
 		return again(fiber.StatusConflict)
-	case errors.Is(err, tenants.ErrNotFound), errors.Is(err, tenants.ErrExpired):
+	case attach.ErrorCode(err) == attach.CodeNotFound, attach.ErrorCode(err) == attach.CodeExpired:
 		v.Error = "This setup link is not valid or has expired. Restart the gateway to print a new one."
 		return again(fiber.StatusNotFound)
 	case err != nil:

@@ -2,11 +2,11 @@ package console
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -57,7 +57,7 @@ func (c *Console) signIn(fc *fiber.Ctx) error {
 		return again(fiber.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+humanWait(wait)+".")
 	}
 	u, err := c.store.AuthenticatePassword(ctx, email, password)
-	if errors.Is(err, tenants.ErrBadCredentials) {
+	if attach.ErrorCode(err) == attach.CodeUnauthorized {
 		if err := c.store.SignInFailed(ctx, keys...); err != nil {
 			return c.internal(fc, "count failed sign-in", err)
 		}
@@ -79,7 +79,7 @@ func (c *Console) signIn(fc *fiber.Ctx) error {
 func (c *Console) signOut(fc *fiber.Ctx) error {
 	s := me(fc)
 	ctx := fc.UserContext()
-	if err := c.store.DeleteSession(ctx, s.token); err != nil && !errors.Is(err, tenants.ErrNotFound) {
+	if err := c.store.DeleteSession(ctx, s.token); err != nil && attach.ErrorCode(err) != attach.CodeNotFound {
 		return c.internal(fc, "end session", err)
 	}
 	c.audit(ctx, s.user, fc.IP(), tenants.AuditSignOut)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -78,8 +78,8 @@ func TestSignInWithPassword(t *testing.T) {
 	if c2 := sessionCookie(t, again, "attach_session"); c2.Value == c.Value {
 		t.Error("the session token did not change at sign-in")
 	}
-	if _, _, err := e.store.GetSession(testCtx(t), c.Value); !errors.Is(err, tenants.ErrNotFound) {
-		t.Errorf("old session after a new sign-in: %v, want ErrNotFound", err)
+	if _, _, err := e.store.GetSession(testCtx(t), c.Value); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Errorf("old session after a new sign-in: %v, want not_found", err)
 	}
 }
 
@@ -144,8 +144,8 @@ func TestSignOut(t *testing.T) {
 	}
 	p := b.post(Base+"/signout", nil)
 	wantRedirect(t, p, Base+"/signin?done=signed-out")
-	if _, _, err := e.store.GetSession(testCtx(t), token); !errors.Is(err, tenants.ErrNotFound) {
-		t.Errorf("session after sign-out: %v, want ErrNotFound", err)
+	if _, _, err := e.store.GetSession(testCtx(t), token); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Errorf("session after sign-out: %v, want not_found", err)
 	}
 	if b.cookie("attach_session") != "" {
 		t.Error("the session cookie was not cleared")

@@ -20,7 +20,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/oauth2"
 
-	"github.com/attach-dev/attach-gateway/tenants"
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // Single sign-on is the OpenID Connect authorization code flow with PKCE,
@@ -139,7 +140,7 @@ func (c *Console) ssoStart(fc *fiber.Ctx) error {
 	oc, _, err := c.sso.discover(fc.UserContext())
 	if err != nil {
 		c.log.Warn("console: sso discovery", "err", err)
-		return c.ssoFailed(fc, fiber.StatusBadGateway, "The sign-in provider cannot be reached right now. Try again in a moment, or sign in with a password.")
+		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider cannot be reached right now. Try again in a moment, or sign in with a password.")
 	}
 	f := ssoFlow{
 		State:    randomToken(),
@@ -179,60 +180,60 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 	f, ok := c.sso.open(fc.Cookies(c.cookie.sso), time.Now())
 	c.clearCookie(fc, c.cookie.sso, Base+"/sso") // one use, whatever happens
 	if !ok {
-		return c.ssoFailed(fc, fiber.StatusBadRequest, "This sign-in expired or was started in another browser. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeBadRequest, "This sign-in expired or was started in another browser. Please sign in again.")
 	}
 	if e := fc.Query("error"); e != "" {
 		msg := "The sign-in provider did not sign you in."
 		if providerError.MatchString(e) {
 			msg += " It said: " + e + "."
 		}
-		return c.ssoFailed(fc, fiber.StatusBadRequest, msg)
+		return c.ssoFailed(fc, attach.CodeBadRequest, msg)
 	}
 	if !tokensEqual(fc.Query("state"), f.State) {
-		return c.ssoFailed(fc, fiber.StatusBadRequest, "This sign-in did not match the one this browser started. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeBadRequest, "This sign-in did not match the one this browser started. Please sign in again.")
 	}
 	code := fc.Query("code")
 	if code == "" {
-		return c.ssoFailed(fc, fiber.StatusBadRequest, "The sign-in provider sent no authorization code. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeBadRequest, "The sign-in provider sent no authorization code. Please sign in again.")
 	}
 	oc, verifier, err := c.sso.discover(fc.UserContext())
 	if err != nil {
 		c.log.Warn("console: sso discovery", "err", err)
-		return c.ssoFailed(fc, fiber.StatusBadGateway, "The sign-in provider cannot be reached right now. Try again in a moment.")
+		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider cannot be reached right now. Try again in a moment.")
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(fc.UserContext(), c.sso.client), 20*time.Second)
 	defer cancel()
 	tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		c.log.Warn("console: sso code exchange", "err", redactOAuth(err))
-		return c.ssoFailed(fc, fiber.StatusBadGateway, "The sign-in provider refused to complete the sign-in. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider refused to complete the sign-in. Please sign in again.")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return c.ssoFailed(fc, fiber.StatusBadGateway, "The sign-in provider sent no ID token.")
+		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider sent no ID token.")
 	}
 	idt, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		c.log.Warn("console: sso id token", "err", err)
-		return c.ssoFailed(fc, fiber.StatusBadRequest, "The sign-in provider's answer did not verify. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeBadRequest, "The sign-in provider's answer did not verify. Please sign in again.")
 	}
 	if !tokensEqual(idt.Nonce, f.Nonce) {
-		return c.ssoFailed(fc, fiber.StatusBadRequest, "The sign-in provider's answer was not for this sign-in. Please sign in again.")
+		return c.ssoFailed(fc, attach.CodeBadRequest, "The sign-in provider's answer was not for this sign-in. Please sign in again.")
 	}
 	var claims struct {
 		Email string `json:"email"`
 		Name  string `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return c.ssoFailed(fc, fiber.StatusBadGateway, "The sign-in provider's answer could not be read.")
+		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider's answer could not be read.")
 	}
 	u, err := c.store.UpsertOIDCUser(fc.UserContext(), c.cfg.OIDC.Issuer, idt.Subject, claims.Email, claims.Name)
 	if err != nil {
-		if errors.Is(err, tenants.ErrConflict) {
-			return c.ssoFailed(fc, fiber.StatusConflict, "An account with your email exists already. Sign in with its password instead.")
+		if attach.ErrorCode(err) == attach.CodeConflict {
+			return c.ssoFailed(fc, attach.CodeConflict, "An account with your email exists already. Sign in with its password instead.")
 		}
 		if fe, ok := asFormErrors(err); ok {
-			return c.ssoFailed(fc, fiber.StatusUnprocessableEntity, "Your account at the sign-in provider cannot be used here: "+firstError(fe))
+			return c.ssoFailed(fc, attach.CodeInvalid, "Your account at the sign-in provider cannot be used here: "+firstError(fe))
 		}
 		return c.internal(fc, "save sso user", err)
 	}
@@ -242,13 +243,15 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 	return seeOther(fc, orHome(f.Next))
 }
 
-// ssoFailed shows the sign-in page with what went wrong.
-func (c *Console) ssoFailed(fc *fiber.Ctx, status int, msg string) error {
+// ssoFailed shows the sign-in page with what went wrong; code decides the
+// status, and a script sees the code sso_failed.
+func (c *Console) ssoFailed(fc *fiber.Ctx, code, msg string) error {
+	e := &attach.Error{Code: code, Reason: "sso_failed", Message: msg}
 	if wantsJSON(fc) {
-		return jsonError(fc, status, "sso_failed", msg)
+		return web.WriteError(fc, e)
 	}
 	v := signInView{CSRF: c.preToken(fc), SSO: true, Error: msg}
-	return render(fc, status, signInPage(c.chrome(fc, "Sign in"), v))
+	return render(fc, web.Status(e), signInPage(c.chrome(fc, "Sign in"), v))
 }
 
 // redactOAuth keeps an exchange error's OAuth code but not the response

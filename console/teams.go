@@ -1,10 +1,9 @@
 package console
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -31,13 +30,13 @@ func (c *Console) createTeam(fc *fiber.Ctx) error {
 		switch fe, ok := asFormErrors(err); {
 		case ok:
 			v.Errors = fe
-		case errors.Is(err, tenants.ErrConflict):
+		case attach.ErrorCode(err) == attach.CodeConflict:
 			v.Errors = formErrors{"slug": "This slug is taken: choose another"}
 		default:
 			return c.internal(fc, "create team", err)
 		}
 		status := fiber.StatusUnprocessableEntity
-		if v.Errors["slug"] != "" && errors.Is(err, tenants.ErrConflict) {
+		if v.Errors["slug"] != "" && attach.ErrorCode(err) == attach.CodeConflict {
 			status = fiber.StatusConflict
 		}
 		return c.renderTeams(fc, status, v)

@@ -1,11 +1,11 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -61,7 +61,7 @@ func TestRenameAndDeleteTeam(t *testing.T) {
 		t.Fatalf("team gone after a wrong confirmation: %v", err)
 	}
 	wantRedirect(t, b.post(Base+"/t/blue/settings/delete", url.Values{"confirm": {"Blue Sky"}}), Base+"/teams?done=team-deleted")
-	if _, err := e.store.GetTeam(testCtx(t), "blue"); !errors.Is(err, tenants.ErrNotFound) {
+	if _, err := e.store.GetTeam(testCtx(t), "blue"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("team after delete: %v", err)
 	}
 	wantStatus(t, b.get(Base+"/t/blue"), http.StatusNotFound)

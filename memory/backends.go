@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Backends is the request path's copy of which backend every team uses, so
@@ -76,7 +78,7 @@ func (b *Backends) Load(ctx context.Context) error {
 
 // reload re-reads one team's override.
 func (b *Backends) reload(ctx context.Context, teamID string) error {
-	if !validID(teamID) {
+	if !attach.ValidID(teamID) {
 		b.log.Warn("ignoring memory settings notice with a malformed team id")
 		return nil
 	}

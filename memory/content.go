@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // DefaultMaxContent is how much of one event's text is kept by default.
@@ -36,7 +38,7 @@ func (c cleaner) text(s string) (string, bool) {
 	s = sanitize(s)
 	s = c.redactor.Redact(s)
 	if len(s) > c.limit {
-		s, cut = cutUTF8(s, c.limit), true
+		s, cut = attach.CutUTF8(s, c.limit), true
 	}
 	return s, cut
 }
@@ -52,18 +54,6 @@ func sanitize(s string) string {
 	return s
 }
 
-// cutUTF8 shortens valid UTF-8 s to at most n bytes without splitting a
-// character.
-func cutUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // metadata cleans a JSON document: every string in it, keys included, is
 // sanitized and redacted, and string values under names that usually hold
 // secrets ("password", "api_key", ...) are replaced whole. Empty or null
@@ -77,10 +67,10 @@ func (c cleaner) metadata(raw json.RawMessage) (json.RawMessage, error) {
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return nil, invalid("metadata", "is not valid JSON")
+		return nil, attach.Invalid("metadata", "is not valid JSON")
 	}
 	if d.More() {
-		return nil, invalid("metadata", "has data after the JSON value")
+		return nil, attach.Invalid("metadata", "has data after the JSON value")
 	}
 	return c.encodeMetadata(c.cleanValue(v))
 }
@@ -104,7 +94,7 @@ func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
 // with, as it always has.
 func checkMetadataSize(doc []byte) error {
 	if len(doc)+1 > maxMetadata {
-		return invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+		return attach.Invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
 	}
 	return nil
 }

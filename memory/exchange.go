@@ -20,7 +20,7 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	if start.IsZero() {
 		start = end
 	}
-	promptID, err := newID()
+	promptID, err := attach.NewID()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	default:
 		text = string(a.content)
 	}
-	responseID, err := newID()
+	responseID, err := attach.NewID()
 	if err != nil {
 		return nil, err
 	}

@@ -44,14 +44,11 @@ func NewAPI(store *Store, logger *slog.Logger) *API {
 	return &API{store: store, log: logger}
 }
 
-// Error codes the memory API answers with.
+// Codes the memory API answers with where the gateway's own would differ
+// (see attach.Error's Reason): invalid_request for any bad input, and its
+// own names for a backend that did not answer and for a failure of ours.
 const (
-	CodeInvalidJSON    = "invalid_json"
 	CodeInvalidRequest = "invalid_request"
-	CodeForbidden      = "forbidden"
-	CodeNotFound       = "not_found"
-	CodeDisabled       = "memory_disabled"
-	CodeBodyTooLarge   = "body_too_large"
 	CodeUnavailable    = "memory_unavailable"
 	CodeInternal       = "internal_error"
 )
@@ -65,36 +62,33 @@ const (
 	maxLogsBody = 4 << 20
 )
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
+// badRequest answers a malformed query: 400 invalid_request.
+func badRequest(msg string) error {
+	return &attach.Error{Code: attach.CodeBadRequest, Reason: CodeInvalidRequest, Message: msg}
 }
 
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+// invalidRequest answers a body that cannot be stored: 422 invalid_request.
+func invalidRequest(msg string) error {
+	return &attach.Error{Code: attach.CodeInvalid, Reason: CodeInvalidRequest, Message: msg}
 }
 
-// writeError answers with the gateway's JSON error shape.
-func writeError(c *fiber.Ctx, status int, code, msg string) error {
-	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg}})
-}
-
-// fail answers for an error of the store, never with its internals.
-func (a *API) fail(c *fiber.Ctx, err error) error {
-	var ve *ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, ve.Error())
-	case errors.Is(err, ErrNotFound):
-		return writeError(c, fiber.StatusNotFound, CodeNotFound, "event not found")
-	case errors.Is(err, ErrDisabled):
-		return writeError(c, fiber.StatusConflict, CodeDisabled, ErrDisabled.Error())
-	case errors.Is(err, ErrUnavailable):
+// fail turns an error of the store into the API's answer, never with its
+// internals: the gateway's error handler writes it, and logs a failure of
+// ours.
+func (a *API) fail(err error) error {
+	switch attach.ErrorCode(err) {
+	case attach.CodeInvalid:
+		e := attach.AsError(err)
+		return invalidRequest(e.Field + ": " + e.Message)
+	case attach.CodeNotFound:
+		return attach.NotFound("event")
+	case attach.CodeDisabled:
+		return err
+	case attach.CodeUnavailable:
 		a.log.Warn("memory search failed", "err", err)
-		return writeError(c, fiber.StatusServiceUnavailable, CodeUnavailable, "the team's memory backend did not answer; try again")
+		return &attach.Error{Code: attach.CodeUnavailable, Reason: CodeUnavailable, Message: "the team's memory backend did not answer; try again"}
 	}
-	a.log.Error("memory request failed", "path", c.Path(), "err", err)
-	return writeError(c, fiber.StatusInternalServerError, CodeInternal, "internal error")
+	return &attach.Error{Code: attach.CodeInternal, Reason: CodeInternal, Message: "internal error", Err: err}
 }
 
 type eventsPage struct {
@@ -117,38 +111,38 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 	}
 	if !who.Admin {
 		if who.User == "" {
-			return writeError(c, fiber.StatusForbidden, CodeForbidden, "listing events needs a user identity or the memory:admin scope")
+			return attach.Errorf(attach.CodeForbidden, "listing events needs a user identity or the memory:admin scope")
 		}
 		if f.User != "" && f.User != who.User {
-			return writeError(c, fiber.StatusForbidden, CodeForbidden, "reading another user's events needs the memory:admin scope")
+			return attach.Errorf(attach.CodeForbidden, "reading another user's events needs the memory:admin scope")
 		}
 		f.User = who.User
 	}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxLimit {
-			return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "limit: must be a number from 1 to 200")
+			return badRequest("limit: must be a number from 1 to 200")
 		}
 		f.Limit = n
 	}
-	if f.Before != "" && !validID(f.Before) {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "before: is not a cursor from a previous page")
+	if f.Before != "" && !attach.ValidID(f.Before) {
+		return badRequest("before: is not a cursor from a previous page")
 	}
 	if f.Kind != "" && !validKind(f.Kind) {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "kind: must be one of prompt, response, task_sent, task_result, log, note")
+		return badRequest("kind: must be one of prompt, response, task_sent, task_result, log, note")
 	}
 	page := eventsPage{Events: []attach.Event{}}
 	if q := strings.TrimSpace(c.Query("q")); q != "" {
 		list, err := a.store.Search(c.UserContext(), q, f)
 		if err != nil {
-			return a.fail(c, err)
+			return a.fail(err)
 		}
 		page.Events = append(page.Events, list...)
 		return c.JSON(page)
 	}
 	list, next, err := a.store.List(c.UserContext(), f)
 	if err != nil {
-		return a.fail(c, err)
+		return a.fail(err)
 	}
 	page.Events, page.Next = append(page.Events, list...), next
 	return c.JSON(page)
@@ -159,10 +153,10 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 func (a *API) GetEvent(c *fiber.Ctx, who Caller) error {
 	e, err := a.store.Get(c.UserContext(), who.TeamID, c.Params("id"))
 	if err != nil {
-		return a.fail(c, err)
+		return a.fail(err)
 	}
 	if !who.Admin && (e.User != who.User || who.User == "") {
-		return writeError(c, fiber.StatusNotFound, CodeNotFound, "event not found")
+		return attach.NotFound("event")
 	}
 	return c.JSON(e)
 }
@@ -188,31 +182,31 @@ type addedEvent struct {
 func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
 	body := c.Body()
 	if len(body) > a.maxBody() {
-		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", a.maxBody()))
+		return attach.Errorf(attach.CodeTooLarge, "the body is larger than %d bytes", a.maxBody())
 	}
 	var in newEvent
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&in); err != nil {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, "the body is not a valid event: "+jsonProblem(err))
+		return attach.Errorf(attach.CodeInvalidJSON, "the body is not a valid event: %s", jsonProblem(err))
 	}
 	if d.More() {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, "the body has data after the event")
+		return attach.Errorf(attach.CodeInvalidJSON, "the body has data after the event")
 	}
 	switch in.Kind {
 	case "":
 		in.Kind = attach.KindNote
 	case attach.KindNote, attach.KindLog, attach.KindTaskSent, attach.KindTaskResult:
 	default:
-		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "kind: must be note, log, task_sent or task_result")
+		return invalidRequest("kind: must be note, log, task_sent or task_result")
 	}
 	for name, v := range map[string]string{"session": in.Session, "role": in.Role, "task_id": in.TaskID} {
 		if len(v) > maxField {
-			return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, fmt.Sprintf("%s: must be at most %d bytes", name, maxField))
+			return invalidRequest(fmt.Sprintf("%s: must be at most %d bytes", name, maxField))
 		}
 	}
 	if m := bytes.TrimSpace(in.Metadata); len(m) > 0 && m[0] != '{' && string(m) != "null" {
-		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "metadata: must be a JSON object")
+		return invalidRequest("metadata: must be a JSON object")
 	}
 	if in.Session == "" {
 		in.Session = who.Session
@@ -222,7 +216,7 @@ func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
 		Role: in.Role, Content: in.Content, TaskID: in.TaskID, Metadata: in.Metadata,
 	})
 	if err != nil {
-		return a.fail(c, err)
+		return a.fail(err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(addedEvent{MemID: e.ID, Event: e})
 }
@@ -241,14 +235,14 @@ type erased struct {
 func (a *API) EraseUser(c *fiber.Ctx, who Caller) error {
 	user := c.Query("user")
 	if user == "" {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidRequest, "user: name whose events to erase")
+		return badRequest("user: name whose events to erase")
 	}
 	if !who.Admin && user != who.User {
-		return writeError(c, fiber.StatusForbidden, CodeForbidden, "erasing another user's events needs the memory:admin scope")
+		return attach.Errorf(attach.CodeForbidden, "erasing another user's events needs the memory:admin scope")
 	}
 	n, err := a.store.EraseUser(c.UserContext(), who.TeamID, user)
 	if err != nil {
-		return a.fail(c, err)
+		return a.fail(err)
 	}
 	return c.JSON(erased{Deleted: n})
 }
@@ -265,30 +259,30 @@ type acceptedLogs struct {
 func (a *API) AddLogs(c *fiber.Ctx, who Caller) error {
 	body := bytes.TrimSpace(c.Body())
 	if len(body) > maxLogsBody {
-		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("the body is larger than %d bytes", maxLogsBody))
+		return attach.Errorf(attach.CodeTooLarge, "the body is larger than %d bytes", maxLogsBody)
 	}
 	lines, err := splitLogs(body)
 	if err != nil {
-		return writeError(c, fiber.StatusBadRequest, CodeInvalidJSON, err.Error())
+		return attach.Errorf(attach.CodeInvalidJSON, "%s", err)
 	}
 	if len(lines) == 0 {
-		return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, "no log lines")
+		return invalidRequest("no log lines")
 	}
 	if len(lines) > maxLogLines {
-		return writeError(c, fiber.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("at most %d log lines per request", maxLogLines))
+		return attach.Errorf(attach.CodeTooLarge, "at most %d log lines per request", maxLogLines)
 	}
 	events := make([]attach.Event, len(lines))
 	for i, line := range lines {
 		e, err := logEvent(line, a.store.MaxContent())
 		if err != nil {
-			return writeError(c, fiber.StatusUnprocessableEntity, CodeInvalidRequest, fmt.Sprintf("line %d: %v", i+1, err))
+			return invalidRequest(fmt.Sprintf("line %d: %v", i+1, err))
 		}
 		e.TeamID, e.User, e.Session = who.TeamID, who.User, who.Session
 		events[i] = e
 	}
 	added, err := a.store.AddMany(c.UserContext(), events)
 	if err != nil {
-		return a.fail(c, err)
+		return a.fail(err)
 	}
 	out := acceptedLogs{Accepted: len(added), IDs: make([]string, len(added))}
 	for i, e := range added {
@@ -344,7 +338,7 @@ func logEvent(line json.RawMessage, maxContent int) (attach.Event, error) {
 	}
 	e := attach.Event{Kind: attach.KindLog, Content: content}
 	if len(content) > maxContent {
-		e.Content, e.Truncated = cutUTF8(strings.ToValidUTF8(content, "\uFFFD"), maxContent), true
+		e.Content, e.Truncated = attach.CutUTF8(strings.ToValidUTF8(content, "\uFFFD"), maxContent), true
 	}
 	if len(obj) > 0 {
 		meta, err := json.Marshal(obj)
@@ -369,7 +363,7 @@ func jsonProblem(err error) string {
 		}
 		return fmt.Sprintf("expected a %s", typ.Type)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return cutUTF8(strings.TrimPrefix(err.Error(), "json: "), 100)
+		return attach.CutUTF8(strings.TrimPrefix(err.Error(), "json: "), 100)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the body ended too early"
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // apiHarness is a small Fiber app mounting the handlers as the gateway
@@ -38,7 +39,7 @@ func newAPIHarness(t *testing.T) *apiHarness {
 		t.Fatal(err)
 	}
 	api := NewAPI(h.store, quietLogger())
-	h.app = fiber.New()
+	h.app = fiber.New(fiber.Config{ErrorHandler: web.WriteError})
 	with := func(handler func(*fiber.Ctx, Caller) error) fiber.Handler {
 		return func(c *fiber.Ctx) error {
 			slug := c.Get("X-Test-Team")
@@ -161,23 +162,23 @@ func TestAPIAddEvent(t *testing.T) {
 		status int
 		code   string
 	}{
-		{`{"content":`, 400, CodeInvalidJSON},
-		{`not json`, 400, CodeInvalidJSON},
-		{`{"content":"x","user":"mallory"}`, 400, CodeInvalidJSON}, // the user is the caller's
-		{`{"content":"x","team_id":"x"}`, 400, CodeInvalidJSON},
-		{`{"content":"x"} {"content":"y"}`, 400, CodeInvalidJSON},
-		{`{"content":5}`, 400, CodeInvalidJSON},
+		{`{"content":`, 400, attach.CodeInvalidJSON},
+		{`not json`, 400, attach.CodeInvalidJSON},
+		{`{"content":"x","user":"mallory"}`, 400, attach.CodeInvalidJSON}, // the user is the caller's
+		{`{"content":"x","team_id":"x"}`, 400, attach.CodeInvalidJSON},
+		{`{"content":"x"} {"content":"y"}`, 400, attach.CodeInvalidJSON},
+		{`{"content":5}`, 400, attach.CodeInvalidJSON},
 		{`{"content":"  "}`, 422, CodeInvalidRequest},
 		{`{}`, 422, CodeInvalidRequest},
 		{`{"content":"x","kind":"prompt"}`, 422, CodeInvalidRequest},
 		{`{"content":"x","metadata":[1]}`, 422, CodeInvalidRequest},
 		{`{"content":"x","role":"` + strings.Repeat("r", 201) + `"}`, 422, CodeInvalidRequest},
 		{`{"content":"` + strings.Repeat("x", DefaultMaxContent+1) + `"}`, 422, CodeInvalidRequest},
-		{`{"content":"` + strings.Repeat("x", 8*DefaultMaxContent) + `"}`, 413, CodeBodyTooLarge},
+		{`{"content":"` + strings.Repeat("x", 8*DefaultMaxContent) + `"}`, 413, attach.CodeTooLarge},
 	} {
 		h.expectError(alice, "POST", "/mem/events", tc.body, tc.status, tc.code)
 	}
-	h.expectError(quietUser, "POST", "/mem/events", `{"content":"x"}`, 409, CodeDisabled)
+	h.expectError(quietUser, "POST", "/mem/events", `{"content":"x"}`, 409, attach.CodeDisabled)
 }
 
 func TestAPIScoping(t *testing.T) {
@@ -192,18 +193,18 @@ func TestAPIScoping(t *testing.T) {
 	if st := h.do(alice, "GET", "/mem/events/"+a1.ID, "", &got); st != 200 || got.ID != a1.ID {
 		t.Fatalf("own event: %d %+v", st, got)
 	}
-	h.expectError(alice, "GET", "/mem/events/"+b1.ID, "", 404, CodeNotFound)
+	h.expectError(alice, "GET", "/mem/events/"+b1.ID, "", 404, attach.CodeNotFound)
 	if st := h.do(acmeAdmin, "GET", "/mem/events/"+b1.ID, "", &got); st != 200 || got.User != "bob" {
 		t.Fatalf("admin reads bob's event: %d %+v", st, got)
 	}
-	h.expectError(acmeAdmin, "GET", "/mem/events/"+o1.ID, "", 404, CodeNotFound)
-	h.expectError(otherAdmin, "GET", "/mem/events/"+a1.ID, "", 404, CodeNotFound)
-	h.expectError(alice, "GET", "/mem/events/not-an-id", "", 404, CodeNotFound)
+	h.expectError(acmeAdmin, "GET", "/mem/events/"+o1.ID, "", 404, attach.CodeNotFound)
+	h.expectError(otherAdmin, "GET", "/mem/events/"+a1.ID, "", 404, attach.CodeNotFound)
+	h.expectError(alice, "GET", "/mem/events/not-an-id", "", 404, attach.CodeNotFound)
 	// A member without a user identity sees nobody's events.
 	anonymous := caller{team: "acme"}
-	h.expectError(anonymous, "GET", "/mem/events", "", 403, CodeForbidden)
-	h.expectError(anonymous, "GET", "/mem/events?q=one", "", 403, CodeForbidden)
-	h.expectError(anonymous, "GET", "/mem/events/"+a1.ID, "", 404, CodeNotFound)
+	h.expectError(anonymous, "GET", "/mem/events", "", 403, attach.CodeForbidden)
+	h.expectError(anonymous, "GET", "/mem/events?q=one", "", 403, attach.CodeForbidden)
+	h.expectError(anonymous, "GET", "/mem/events/"+a1.ID, "", 404, attach.CodeNotFound)
 
 	// Listing.
 	var list listAnswer
@@ -215,7 +216,7 @@ func TestAPIScoping(t *testing.T) {
 			t.Fatalf("alice sees %s's event", e.User)
 		}
 	}
-	h.expectError(alice, "GET", "/mem/events?user=bob", "", 403, CodeForbidden)
+	h.expectError(alice, "GET", "/mem/events?user=bob", "", 403, attach.CodeForbidden)
 	if st := h.do(alice, "GET", "/mem/events?user=alice", "", &list); st != 200 || len(list.Events) != 2 {
 		t.Fatalf("alice names herself: %d %+v", st, list)
 	}
@@ -236,10 +237,10 @@ func TestAPIScoping(t *testing.T) {
 	if st := h.do(acmeAdmin, "GET", "/mem/events?q=one", "", &list); st != 200 || len(list.Events) != 2 {
 		t.Fatalf("admin searches 'one': %d %+v", st, list)
 	}
-	h.expectError(quietUser, "GET", "/mem/events?q=one", "", 409, CodeDisabled)
+	h.expectError(quietUser, "GET", "/mem/events?q=one", "", 409, attach.CodeDisabled)
 
 	// Erasing.
-	h.expectError(alice, "DELETE", "/mem/events?user=bob", "", 403, CodeForbidden)
+	h.expectError(alice, "DELETE", "/mem/events?user=bob", "", 403, attach.CodeForbidden)
 	h.expectError(alice, "DELETE", "/mem/events", "", 400, CodeInvalidRequest)
 	var erased struct{ Deleted int }
 	if st := h.do(acmeAdmin, "DELETE", "/mem/events?user=bob", "", &erased); st != 200 || erased.Deleted != 1 {
@@ -349,11 +350,11 @@ func TestAPILogs(t *testing.T) {
 		{`{"msg":""}`, 422, CodeInvalidRequest},
 		{`[]`, 422, CodeInvalidRequest},
 		{``, 422, CodeInvalidRequest},
-		{`{"msg":"a"`, 400, CodeInvalidJSON},
-		{`[{"msg":"a"}`, 400, CodeInvalidJSON},
-		{strings.Repeat(`{"msg":"a"}`+"\n", maxLogLines+1), 413, CodeBodyTooLarge},
+		{`{"msg":"a"`, 400, attach.CodeInvalidJSON},
+		{`[{"msg":"a"}`, 400, attach.CodeInvalidJSON},
+		{strings.Repeat(`{"msg":"a"}`+"\n", maxLogLines+1), 413, attach.CodeTooLarge},
 	} {
 		h.expectError(alice, "POST", "/v1/logs", tc.body, tc.status, tc.code)
 	}
-	h.expectError(quietUser, "POST", "/v1/logs", `{"msg":"x"}`, 409, CodeDisabled)
+	h.expectError(quietUser, "POST", "/v1/logs", `{"msg":"x"}`, 409, attach.CodeDisabled)
 }

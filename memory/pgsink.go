@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // PostgresSink is the default backend. Every event is in memory_events
@@ -51,10 +52,10 @@ func (s *PostgresSink) Search(ctx context.Context, text string, f Filter) ([]att
 		ORDER BY ts_rank(content_tsv, q) DESC, id DESC
 		LIMIT `+strconv.Itoa(f.Limit), args...)
 	if err != nil {
-		return nil, dbErr("search events", err)
+		return nil, tenants.DBError("search events", err)
 	}
 	list, err := pgx.CollectRows(rows, scanEventRow)
-	return list, dbErr("search events", err)
+	return list, tenants.DBError("search events", err)
 }
 
 const eventSelect = `id, team_id, "user", session, kind, role, model, engine, content, truncated, task_id, metadata, created_at`
@@ -81,18 +82,18 @@ const (
 // normalize checks a filter and fills in its default limit.
 func (f Filter) normalize() (Filter, error) {
 	switch {
-	case !validID(f.TeamID):
-		return f, invalid("team", "is not a team id")
+	case !attach.ValidID(f.TeamID):
+		return f, attach.Invalid("team", "is not a team id")
 	case f.Limit == 0:
 		f.Limit = DefaultLimit
 	case f.Limit < 0 || f.Limit > MaxLimit:
-		return f, invalid("limit", "must be from 1 to 200")
+		return f, attach.Invalid("limit", "must be from 1 to 200")
 	}
 	if f.Kind != "" && !validKind(f.Kind) {
-		return f, invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
+		return f, attach.Invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
 	}
-	if f.Before != "" && !validID(f.Before) {
-		return f, invalid("before", "is not a cursor from a previous page")
+	if f.Before != "" && !attach.ValidID(f.Before) {
+		return f, attach.Invalid("before", "is not a cursor from a previous page")
 	}
 	return f, nil
 }

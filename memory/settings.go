@@ -7,6 +7,9 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // TeamSettings are a team's memory choices.
@@ -25,14 +28,14 @@ const maxEmbedModel = 200
 
 // Settings returns the team's memory settings.
 func (s *Store) Settings(ctx context.Context, teamID string) (TeamSettings, error) {
-	if !validID(teamID) {
-		return TeamSettings{}, fmt.Errorf("memory settings: team %w", ErrNotFound)
+	if !attach.ValidID(teamID) {
+		return TeamSettings{}, attach.Errorf(attach.CodeNotFound, "memory settings: team not found")
 	}
 	var backend, model *string
 	err := s.pool.QueryRow(ctx, `SELECT s.backend, s.embed_model FROM teams t
 		LEFT JOIN team_memory_settings s ON s.team_id = t.id WHERE t.id = $1`, teamID).Scan(&backend, &model)
 	if err != nil {
-		return TeamSettings{}, dbErr("memory settings", err)
+		return TeamSettings{}, tenants.DBError("memory settings", err)
 	}
 	var out TeamSettings
 	if backend != nil {
@@ -49,16 +52,16 @@ func (s *Store) Settings(ctx context.Context, teamID string) (TeamSettings, erro
 // backend must be one this install has a sink for. Every replica learns of
 // the change through Postgres.
 func (s *Store) SetSettings(ctx context.Context, teamID string, in TeamSettings) (TeamSettings, error) {
-	if !validID(teamID) {
-		return TeamSettings{}, fmt.Errorf("set memory settings: team %w", ErrNotFound)
+	if !attach.ValidID(teamID) {
+		return TeamSettings{}, attach.Errorf(attach.CodeNotFound, "set memory settings: team not found")
 	}
 	in.Backend = strings.TrimSpace(in.Backend)
 	in.EmbedModel = strings.TrimSpace(in.EmbedModel)
 	if in.Backend != "" && !s.sinks.Has(in.Backend) {
-		return TeamSettings{}, invalid("backend", "must be empty (the default) or one of: "+strings.Join(s.sinks.Names(), ", "))
+		return TeamSettings{}, attach.Invalid("backend", "must be empty (the default) or one of: "+strings.Join(s.sinks.Names(), ", "))
 	}
 	if len(in.EmbedModel) > maxEmbedModel || strings.IndexFunc(in.EmbedModel, unicode.IsControl) >= 0 {
-		return TeamSettings{}, invalid("embed_model", fmt.Sprintf("must be at most %d printable characters", maxEmbedModel))
+		return TeamSettings{}, attach.Invalid("embed_model", fmt.Sprintf("must be at most %d printable characters", maxEmbedModel))
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if in.Backend == "" && in.EmbedModel == "" {
@@ -67,13 +70,13 @@ func (s *Store) SetSettings(ctx context.Context, teamID string, in TeamSettings)
 				return err
 			}
 			_, err := tx.Exec(ctx, "DELETE FROM team_memory_settings WHERE team_id = $1", teamID)
-			return dbErr("set memory settings", err)
+			return tenants.DBError("set memory settings", err)
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO team_memory_settings (team_id, backend, embed_model)
 			VALUES ($1, $2, $3)
 			ON CONFLICT (team_id) DO UPDATE SET backend = $2, embed_model = $3, updated_at = now()`,
 			teamID, nullable(in.Backend), nullable(in.EmbedModel))
-		return dbErr("set memory settings", err)
+		return tenants.DBError("set memory settings", err)
 	})
 	if err != nil {
 		return TeamSettings{}, err

@@ -104,7 +104,7 @@ type nullSink struct{}
 func (nullSink) Name() string                                          { return BackendNone }
 func (nullSink) Deliver(context.Context, string, []attach.Event) error { return nil }
 func (nullSink) Search(context.Context, string, Filter) ([]attach.Event, error) {
-	return nil, ErrDisabled
+	return nil, disabled()
 }
 func (nullSink) DeleteUser(context.Context, string, string) error { return nil }
 func (nullSink) DeleteTeam(context.Context, string) error         { return nil }

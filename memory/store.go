@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // StoreOptions tune a Store; zero values take the defaults.
@@ -63,11 +64,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]attach.Event, string, err
 	rows, err := s.pool.Query(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE "+where+
 		" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit+1), args...)
 	if err != nil {
-		return nil, "", dbErr("list events", err)
+		return nil, "", tenants.DBError("list events", err)
 	}
 	list, err := pgx.CollectRows(rows, scanEventRow)
 	if err != nil {
-		return nil, "", dbErr("list events", err)
+		return nil, "", tenants.DBError("list events", err)
 	}
 	if len(list) <= f.Limit {
 		return list, "", nil
@@ -78,11 +79,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]attach.Event, string, err
 
 // Get returns one event of the team.
 func (s *Store) Get(ctx context.Context, teamID, id string) (attach.Event, error) {
-	if !validID(teamID) || !validID(id) {
-		return attach.Event{}, fmt.Errorf("get event: %w", ErrNotFound)
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.Event{}, attach.Errorf(attach.CodeNotFound, "get event: not found")
 	}
 	e, err := scanEvent(s.pool.QueryRow(ctx, "SELECT "+eventSelect+" FROM memory_events WHERE team_id = $1 AND id = $2", teamID, id))
-	return e, dbErr("get event", err)
+	return e, tenants.DBError("get event", err)
 }
 
 // Add stores an event an agent or app wrote itself (a note, a log line, a
@@ -104,26 +105,26 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 		return nil, nil
 	}
 	teamID := events[0].TeamID
-	if !validID(teamID) {
-		return nil, fmt.Errorf("add events: team %w", ErrNotFound)
+	if !attach.ValidID(teamID) {
+		return nil, attach.Errorf(attach.CodeNotFound, "add events: team not found")
 	}
 	out := make([]attach.Event, len(events))
 	now := time.Now().UTC()
 	for i, e := range events {
 		if e.TeamID != teamID {
-			return nil, invalid("team_id", "all events of one call must belong to one team")
+			return nil, attach.Invalid("team_id", "all events of one call must belong to one team")
 		}
 		if !validKind(e.Kind) {
-			return nil, invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
+			return nil, attach.Invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
 		}
 		if strings.TrimSpace(e.Content) == "" {
-			return nil, invalid("content", "must not be empty")
+			return nil, attach.Invalid("content", "must not be empty")
 		}
 		if len(e.Content) > s.clean.limit {
-			return nil, invalid("content", fmt.Sprintf("is longer than %d bytes", s.clean.limit))
+			return nil, attach.Invalid("content", fmt.Sprintf("is longer than %d bytes", s.clean.limit))
 		}
 		var err error
-		if e.ID, err = newID(); err != nil {
+		if e.ID, err = attach.NewID(); err != nil {
 			return nil, err
 		}
 		var cut bool
@@ -142,12 +143,12 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 		}
 		resolved := s.resolveName(backend)
 		if resolved == BackendNone {
-			return fmt.Errorf("add events: %w", ErrDisabled)
+			return disabled()
 		}
 		queued := s.sinks.Queued(resolved)
 		kept, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
 		if err == nil && len(kept) < len(out) {
-			err = fmt.Errorf("add events: team %w", ErrNotFound)
+			err = attach.Errorf(attach.CodeNotFound, "add events: team not found")
 		}
 		return err
 	})
@@ -166,7 +167,7 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]attach.Eve
 		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, invalid("q", "must not be empty")
+		return nil, attach.Invalid("q", "must not be empty")
 	}
 	settings, err := s.Settings(ctx, f.TeamID)
 	if err != nil {
@@ -175,15 +176,14 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]attach.Eve
 	sink, err := s.sinks.resolve(settings.Backend)
 	if err != nil {
 		// The team chose a backend this install no longer configures.
-		return nil, fmt.Errorf("search: %w: %w", ErrUnavailable, err)
+		return nil, &attach.Error{Code: attach.CodeUnavailable, Message: "search: memory backend unavailable", Err: err}
 	}
 	list, err := s.searchIn(ctx, sink, settings.EmbedModel, text, f)
 	if err != nil {
-		var ve *ValidationError
-		if errors.Is(err, ErrDisabled) || errors.As(err, &ve) {
+		if code := attach.ErrorCode(err); code == attach.CodeDisabled || code == attach.CodeInvalid {
 			return nil, err
 		}
-		return nil, fmt.Errorf("search %s: %w: %w", sink.Name(), ErrUnavailable, err)
+		return nil, &attach.Error{Code: attach.CodeUnavailable, Message: "search " + sink.Name() + ": memory backend unavailable", Err: err}
 	}
 	return list, nil
 }
@@ -206,11 +206,11 @@ func (s *Store) searchIn(ctx context.Context, sink Sink, model, text string, f F
 // erasure for the sinks, in one transaction, and returns how many events
 // Postgres held.
 func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error) {
-	if !validID(teamID) {
-		return 0, fmt.Errorf("erase user: team %w", ErrNotFound)
+	if !attach.ValidID(teamID) {
+		return 0, attach.Errorf(attach.CodeNotFound, "erase user: team not found")
 	}
 	if user == "" {
-		return 0, invalid("user", "must not be empty")
+		return 0, attach.Invalid("user", "must not be empty")
 	}
 	var deleted int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -222,11 +222,11 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 			return err
 		}
 		if len(live) == 0 {
-			return fmt.Errorf("erase user: team %w", ErrNotFound)
+			return attach.Errorf(attach.CodeNotFound, "erase user: team not found")
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
 		if err != nil {
-			return dbErr("erase user", err)
+			return tenants.DBError("erase user", err)
 		}
 		deleted = int(tag.RowsAffected())
 		// Asked again while a worker still holds an older erasure: run once
@@ -234,7 +234,7 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 		_, err = tx.Exec(ctx, `INSERT INTO memory_erasures (team_id, "user") VALUES ($1, $2)
 			ON CONFLICT (team_id, "user") DO UPDATE SET attempts = 0, next_attempt_at = now(), last_error = ''`,
 			teamID, user)
-		return dbErr("queue erasure", err)
+		return tenants.DBError("queue erasure", err)
 	})
 	return deleted, err
 }
@@ -251,8 +251,8 @@ type Pending struct {
 
 // Pending reports the team's delivery status, for the console.
 func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
-	if !validID(teamID) {
-		return Pending{}, fmt.Errorf("pending: team %w", ErrNotFound)
+	if !attach.ValidID(teamID) {
+		return Pending{}, attach.Errorf(attach.CodeNotFound, "pending: team not found")
 	}
 	var p Pending
 	var oldest *time.Time
@@ -266,7 +266,7 @@ func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
 		       now()
 		FROM memory_outbox WHERE team_id = $1`, teamID).Scan(&p.Events, &oldest, &p.Attempts, &lastErr, &p.Erasures, &now)
 	if err != nil {
-		return Pending{}, dbErr("pending", err)
+		return Pending{}, tenants.DBError("pending", err)
 	}
 	if oldest != nil {
 		p.Oldest = max(now.Sub(*oldest), 0)
@@ -278,7 +278,7 @@ func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
 		err := s.pool.QueryRow(ctx, `SELECT last_error FROM memory_erasures WHERE team_id = $1 AND last_error <> ''
 			ORDER BY next_attempt_at DESC LIMIT 1`, teamID).Scan(&p.LastError)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return Pending{}, dbErr("pending erasures", err)
+			return Pending{}, tenants.DBError("pending erasures", err)
 		}
 	}
 	return p, nil
@@ -302,7 +302,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return dbErr("commit", err)
+		return tenants.DBError("commit", err)
 	}
 	return nil
 }
@@ -313,13 +313,13 @@ type querier interface {
 }
 
 // teamBackend reads a team's override ("" for the default); a team that
-// does not exist is ErrNotFound.
+// does not exist is not found.
 func teamBackend(ctx context.Context, q querier, teamID string) (string, error) {
 	var backend *string
 	err := q.QueryRow(ctx, `SELECT s.backend FROM teams t
 		LEFT JOIN team_memory_settings s ON s.team_id = t.id WHERE t.id = $1`, teamID).Scan(&backend)
 	if err != nil {
-		return "", dbErr("team memory backend", err)
+		return "", tenants.DBError("team memory backend", err)
 	}
 	if backend == nil {
 		return "", nil

@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,10 +41,10 @@ func TestAddGetList(t *testing.T) {
 	if err != nil || got.Content != "note 0" || got.User != "alice" || string(got.Metadata) != `{"n":0}` {
 		t.Fatalf("Get = %+v (%s), %v", got, got.Metadata, err)
 	}
-	if _, err := s.Get(ctx, other, ids[0]); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, other, ids[0]); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("Get through another team: %v, want not found", err)
 	}
-	if _, err := s.Get(ctx, team, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(ctx, team, "nope"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("Get malformed id: %v", err)
 	}
 
@@ -106,18 +105,17 @@ func TestAddValidatesAndCleans(t *testing.T) {
 	team := mustTeam(t, pool, "a")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 
-	var ve *ValidationError
 	for name, e := range map[string]attach.Event{
 		"empty content": {TeamID: team, Kind: attach.KindNote, Content: "  \n"},
 		"bad kind":      {TeamID: team, Kind: "memo", Content: "x"},
 		"too long":      {TeamID: team, Kind: attach.KindNote, Content: strings.Repeat("x", DefaultMaxContent+1)},
 		"bad metadata":  {TeamID: team, Kind: attach.KindNote, Content: "x", Metadata: json.RawMessage(`{`)},
 	} {
-		if _, err := s.Add(ctx, e); !errors.As(err, &ve) {
+		if _, err := s.Add(ctx, e); attach.ErrorCode(err) != attach.CodeInvalid {
 			t.Errorf("%s: %v, want a validation error", name, err)
 		}
 	}
-	if _, err := s.Add(ctx, attach.Event{TeamID: "0190a1b2-0000-7000-8000-000000000009", Kind: attach.KindNote, Content: "x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Add(ctx, attach.Event{TeamID: "0190a1b2-0000-7000-8000-000000000009", Kind: attach.KindNote, Content: "x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Errorf("unknown team: %v", err)
 	}
 
@@ -214,8 +212,7 @@ func TestSettings(t *testing.T) {
 	if err != nil || got != (TeamSettings{Effective: BackendPostgres}) {
 		t.Fatalf("fresh settings = %+v, %v", got, err)
 	}
-	var ve *ValidationError
-	if _, err := s.SetSettings(ctx, team, TeamSettings{Backend: BackendWeaviate}); !errors.As(err, &ve) {
+	if _, err := s.SetSettings(ctx, team, TeamSettings{Backend: BackendWeaviate}); attach.ErrorCode(err) != attach.CodeInvalid {
 		t.Fatalf("weaviate without a weaviate sink: %v", err)
 	}
 	if _, err := s.SetSettings(ctx, team, TeamSettings{Backend: BackendNone, EmbedModel: "nomic-embed-text"}); err != nil {
@@ -226,10 +223,10 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("settings = %+v, %v", got, err)
 	}
 	// A team that keeps no memory cannot store or search.
-	if _, err := s.Add(ctx, attach.Event{TeamID: team, Kind: attach.KindNote, Content: "x"}); !errors.Is(err, ErrDisabled) {
+	if _, err := s.Add(ctx, attach.Event{TeamID: team, Kind: attach.KindNote, Content: "x"}); attach.ErrorCode(err) != attach.CodeDisabled {
 		t.Fatalf("Add with backend none: %v", err)
 	}
-	if _, err := s.Search(ctx, "x", Filter{TeamID: team}); !errors.Is(err, ErrDisabled) {
+	if _, err := s.Search(ctx, "x", Filter{TeamID: team}); attach.ErrorCode(err) != attach.CodeDisabled {
 		t.Fatalf("Search with backend none: %v", err)
 	}
 	if _, err := s.SetSettings(ctx, team, TeamSettings{}); err != nil {
@@ -238,7 +235,7 @@ func TestSettings(t *testing.T) {
 	if got, _ := s.Settings(ctx, team); got.Backend != "" || got.Effective != BackendPostgres {
 		t.Fatalf("after reset: %+v", got)
 	}
-	if _, err := s.SetSettings(ctx, "0190a1b2-0000-7000-8000-000000000009", TeamSettings{}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.SetSettings(ctx, "0190a1b2-0000-7000-8000-000000000009", TeamSettings{}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("unknown team: %v", err)
 	}
 }

@@ -466,5 +466,5 @@ func (w *Worker) backoff(attempts int) time.Duration {
 
 // errorText is a failure as stored and logged: secrets redacted, bounded.
 func (w *Worker) errorText(err error) string {
-	return cutUTF8(w.opts.Redactor.Redact(sanitize(err.Error())), maxErrorText)
+	return attach.CutUTF8(w.opts.Redactor.Redact(sanitize(err.Error())), maxErrorText)
 }

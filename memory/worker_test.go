@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -278,8 +277,8 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 		t.Fatalf("erasures queued: %v (%v), want only the whole team %s/", queued, rows.Err(), gone)
 	}
 	// A user of a team that no longer exists cannot be erased.
-	if _, err := s.EraseUser(ctx, gone, "user2"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("EraseUser in a deleted team: %v, want ErrNotFound", err)
+	if _, err := s.EraseUser(ctx, gone, "user2"); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Errorf("EraseUser in a deleted team: %v, want not_found", err)
 	}
 
 	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t))))

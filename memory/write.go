@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 var eventColumns = []string{"id", "team_id", `"user"`, "session", "kind", "role", "model", "engine",
@@ -76,11 +77,11 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []attach.Event, queue f
 	}
 	conn := tx.Conn().PgConn()
 	if _, err := conn.CopyFrom(ctx, bytes.NewReader(rows.end()), copyEvents); err != nil {
-		return nil, dbErr("store events", err)
+		return nil, tenants.DBError("store events", err)
 	}
 	if outbox != nil {
 		if _, err := conn.CopyFrom(ctx, bytes.NewReader(outbox.end()), copyOutbox); err != nil {
-			return nil, dbErr("queue events for delivery", err)
+			return nil, tenants.DBError("queue events for delivery", err)
 		}
 	}
 	return kept, nil
@@ -133,7 +134,7 @@ func lockTeams(ctx context.Context, tx pgx.Tx, events []attach.Event) (map[uuid.
 	var ids []string
 	seen := make(map[string]bool, 1)
 	for _, e := range events {
-		if !seen[e.TeamID] && validID(e.TeamID) {
+		if !seen[e.TeamID] && attach.ValidID(e.TeamID) {
 			seen[e.TeamID] = true
 			ids = append(ids, e.TeamID)
 		}
@@ -151,15 +152,15 @@ func lockTeamIDs(ctx context.Context, tx pgx.Tx, ids []string) (map[uuid.UUID]bo
 	}
 	rows, err := tx.Query(ctx, "SELECT id FROM teams WHERE id = ANY($1::uuid[]) FOR KEY SHARE", ids)
 	if err != nil {
-		return nil, dbErr("lock teams", err)
+		return nil, tenants.DBError("lock teams", err)
 	}
 	for rows.Next() {
 		var id uuid.UUID
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, dbErr("lock teams", err)
+			return nil, tenants.DBError("lock teams", err)
 		}
 		live[id] = true
 	}
-	return live, dbErr("lock teams", rows.Err())
+	return live, tenants.DBError("lock teams", rows.Err())
 }

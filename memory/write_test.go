@@ -15,7 +15,7 @@ import (
 
 func noteEvent(t *testing.T, team, content string) attach.Event {
 	t.Helper()
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		t.Fatal(err)
 	}

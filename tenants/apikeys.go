@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,10 +34,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 	if err != nil {
 		return attach.APIKey{}, "", err
 	}
-	if !validID(teamID) {
-		return attach.APIKey{}, "", notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.APIKey{}, "", attach.NotFound("team")
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.APIKey{}, "", err
 	}
@@ -57,14 +56,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 				 ON CONFLICT (prefix) DO NOTHING RETURNING `+apiKeyColumns,
 				id, teamID, in.Name, prefix, hash, in.Scopes, in.ExpiresAt, nullIfEmpty(in.CreatedBy)))
 			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("create API key: prefix %w", ErrConflict)
+				return attach.Errorf(attach.CodeConflict, "create API key: prefix already exists")
 			}
 			if err != nil {
-				return dbErr("create API key", err)
+				return DBError("create API key", err)
 			}
 			return audit(ctx, tx, apiKeyAudit(AuditAPIKeyCreate, k))
 		})
-		if errors.Is(err, ErrConflict) && attempt < 3 {
+		if attach.ErrorCode(err) == attach.CodeConflict && attempt < 3 {
 			continue
 		}
 		if err != nil {
@@ -76,12 +75,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 
 // GetAPIKey finds one key of the team.
 func (s *Store) GetAPIKey(ctx context.Context, teamID, id string) (attach.APIKey, error) {
-	if !validID(teamID) || !validID(id) {
-		return attach.APIKey{}, notFound("API key")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.APIKey{}, attach.NotFound("API key")
 	}
 	k, err := scanAPIKey(s.pool.QueryRow(ctx,
 		"SELECT "+apiKeyColumns+" FROM api_keys WHERE team_id = $1 AND id = $2", teamID, id))
-	return k, dbErr("get API key", err)
+	return k, DBError("get API key", err)
 }
 
 // ListAPIKeys returns one page of the team's keys, revoked ones included,
@@ -97,8 +96,8 @@ func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyIn
 	if err != nil {
 		return attach.APIKey{}, err
 	}
-	if !validID(teamID) || !validID(id) {
-		return attach.APIKey{}, notFound("API key")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.APIKey{}, attach.NotFound("API key")
 	}
 	var k attach.APIKey
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -107,7 +106,7 @@ func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyIn
 			 WHERE team_id = $1 AND id = $2 RETURNING `+apiKeyColumns,
 			teamID, id, in.Name, in.Scopes, in.ExpiresAt))
 		if err != nil {
-			return dbErr("update API key", err)
+			return DBError("update API key", err)
 		}
 		return audit(ctx, tx, apiKeyAudit(AuditAPIKeyUpdate, k))
 	})
@@ -116,23 +115,23 @@ func (s *Store) UpdateAPIKey(ctx context.Context, teamID, id string, in APIKeyIn
 
 // RevokeAPIKey stops a key from working. Revoking an already revoked key
 // succeeds and keeps the first revocation time, so a retried request is
-// harmless (and audited once); an unknown key is ErrNotFound.
+// harmless (and audited once); an unknown key is not found.
 func (s *Store) RevokeAPIKey(ctx context.Context, teamID, id string) error {
-	if !validID(teamID) || !validID(id) {
-		return notFound("API key")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.NotFound("API key")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the row, so of two concurrent revocations exactly one revokes.
 		k, err := scanAPIKey(tx.QueryRow(ctx,
 			"SELECT "+apiKeyColumns+" FROM api_keys WHERE team_id = $1 AND id = $2 FOR UPDATE", teamID, id))
 		if err != nil {
-			return dbErr("revoke API key", err)
+			return DBError("revoke API key", err)
 		}
 		if k.RevokedAt != nil {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, "UPDATE api_keys SET revoked_at = now() WHERE id = $1", id); err != nil {
-			return dbErr("revoke API key", err)
+			return DBError("revoke API key", err)
 		}
 		return audit(ctx, tx, apiKeyAudit(AuditAPIKeyRevoke, k))
 	})
@@ -146,7 +145,7 @@ func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) err
 	ids := make([]string, 0, len(used))
 	times := make([]time.Time, 0, len(used))
 	for id, t := range used {
-		if validID(id) {
+		if attach.ValidID(id) {
 			ids = append(ids, id)
 			times = append(times, t)
 		}
@@ -159,5 +158,5 @@ func (s *Store) TouchAPIKeys(ctx context.Context, used map[string]time.Time) err
 		 FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, used_at)
 		 WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.used_at)`,
 		ids, times)
-	return dbErr("record API key use", err)
+	return DBError("record API key use", err)
 }

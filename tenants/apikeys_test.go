@@ -3,7 +3,6 @@ package tenants
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -38,10 +37,10 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if err != nil || !got.Matches(token) {
 		t.Fatalf("GetAPIKey = %+v, %v", got, err)
 	}
-	if _, err := s.GetAPIKey(ctx, other.ID, k.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.GetAPIKey(ctx, other.ID, k.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("key through another team: err = %v", err)
 	}
-	if err := s.RevokeAPIKey(ctx, other.ID, k.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeAPIKey(ctx, other.ID, k.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("revoke through another team: err = %v", err)
 	}
 
@@ -49,7 +48,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	revoked, err := s.GetAPIKey(ctx, team.ID, k.ID)
-	if err != nil || revoked.RevokedAt == nil || !errors.Is(revoked.Usable(time.Now()), attach.ErrKeyRevoked) {
+	if err != nil || revoked.RevokedAt == nil || reasonOf(revoked.Usable(time.Now())) != attach.ReasonKeyRevoked {
 		t.Fatalf("after revoke = %+v, %v", revoked, err)
 	}
 	// Revoking again succeeds and keeps the first time.
@@ -60,10 +59,10 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if !again.RevokedAt.Equal(*revoked.RevokedAt) {
 		t.Fatalf("revocation time moved from %v to %v", revoked.RevokedAt, again.RevokedAt)
 	}
-	if err := s.RevokeAPIKey(ctx, team.ID, "0190a1b2-0000-7000-8000-000000000000"); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeAPIKey(ctx, team.ID, "0190a1b2-0000-7000-8000-000000000000"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("revoke unknown: err = %v", err)
 	}
-	if _, _, err := s.CreateAPIKey(ctx, "0190a1b2-0000-7000-8000-000000000000", APIKeyInput{Name: "x"}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.CreateAPIKey(ctx, "0190a1b2-0000-7000-8000-000000000000", APIKeyInput{Name: "x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("key on missing team: err = %v", err)
 	}
 }
@@ -83,12 +82,11 @@ func TestAPIKeyExpiry(t *testing.T) {
 	if err := k.Usable(exp.Add(-time.Minute)); err != nil {
 		t.Fatalf("before expiry: %v", err)
 	}
-	if err := k.Usable(exp.Add(time.Second)); !errors.Is(err, attach.ErrKeyExpired) {
+	if err := k.Usable(exp.Add(time.Second)); reasonOf(err) != attach.ReasonKeyExpired {
 		t.Fatalf("after expiry: %v", err)
 	}
 	past := time.Now().Add(-time.Second)
-	var ve *ValidationError
-	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "old", ExpiresAt: &past}); !errors.As(err, &ve) || ve.Field != "expires_at" {
+	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "old", ExpiresAt: &past}); !isValidation(err, "expires_at") {
 		t.Fatalf("past expiry: err = %v", err)
 	}
 }
@@ -108,8 +106,7 @@ func TestAPIKeyValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, tok, err := s.CreateAPIKey(ctx, team.ID, c.in)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field || tok != "" {
+		if !isValidation(err, c.field) || tok != "" {
 			t.Errorf("CreateAPIKey(%+v): err = %v, want a validation error on %s", c.in, err, c.field)
 		}
 	}
@@ -223,12 +220,11 @@ func TestUpdateAPIKey(t *testing.T) {
 	if u.Name != "new" || len(u.Scopes) != 1 || u.ExpiresAt == nil || u.Prefix != k.Prefix || !u.Matches(token) {
 		t.Fatalf("updated key %+v", u)
 	}
-	var ve *ValidationError
-	if _, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: ""}); !errors.As(err, &ve) || ve.Field != "name" {
+	if _, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: ""}); !isValidation(err, "name") {
 		t.Fatalf("empty name: %v", err)
 	}
 	other := mustTeam(t, s, "keys-update-other")
-	if _, err := s.UpdateAPIKey(ctx, other.ID, k.ID, APIKeyInput{Name: "x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateAPIKey(ctx, other.ID, k.ID, APIKeyInput{Name: "x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("another team's key: %v", err)
 	}
 }
@@ -256,7 +252,7 @@ func TestAPIKeyCreatedBy(t *testing.T) {
 	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "x", CreatedBy: "me"}); !isValidation(err, "created_by") {
 		t.Fatalf("bad created_by: %v", err)
 	}
-	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "x", CreatedBy: "0190a1b2-0000-7000-8000-000000000000"}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "x", CreatedBy: "0190a1b2-0000-7000-8000-000000000000"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("unknown maker: %v", err)
 	}
 	if b, _ := json.Marshal(APIKeyInput{Name: "x", CreatedBy: u.ID}); strings.Contains(string(b), u.ID) {

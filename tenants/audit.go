@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Actions in the audit log. The store writes the changes; the console
@@ -101,16 +102,16 @@ func (s *Store) RecordAudit(ctx context.Context, teamID string, e AuditEntry) er
 		}
 	}
 	if strings.TrimSpace(e.Action) == "" {
-		return invalid("action", "is required")
+		return attach.Invalid("action", "is required")
 	}
 	return insertAudit(ctx, s.pool, e)
 }
 
 func insertAudit(ctx context.Context, db execer, e AuditEntry) error {
-	if e.TeamID != "" && !validID(e.TeamID) {
-		return notFound("audit: team")
+	if e.TeamID != "" && !attach.ValidID(e.TeamID) {
+		return attach.NotFound("audit: team")
 	}
-	if e.ActorID != "" && !validID(e.ActorID) {
+	if e.ActorID != "" && !attach.ValidID(e.ActorID) {
 		return errors.New("audit: the actor id is not a UUID")
 	}
 	if e.ActorName == "" {
@@ -119,16 +120,16 @@ func insertAudit(ctx context.Context, db execer, e AuditEntry) error {
 	if e.Detail == nil {
 		e.Detail = map[string]any{}
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return err
 	}
 	_, err = db.Exec(ctx,
 		`INSERT INTO audit_log (id, team_id, actor_id, actor, action, target_type, target_id, target_name, detail, ip)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, nullIfEmpty(e.TeamID), nullIfEmpty(e.ActorID), clip(e.ActorName, 320), clip(e.Action, 100),
-		clip(e.TargetType, 50), clip(e.TargetID, 200), clip(e.TargetName, 200), e.Detail, clip(e.ActorIP, 100))
-	return dbErr("write audit log", err)
+		id, nullIfEmpty(e.TeamID), nullIfEmpty(e.ActorID), attach.CutUTF8(e.ActorName, 320), attach.CutUTF8(e.Action, 100),
+		attach.CutUTF8(e.TargetType, 50), attach.CutUTF8(e.TargetID, 200), attach.CutUTF8(e.TargetName, 200), e.Detail, attach.CutUTF8(e.ActorIP, 100))
+	return DBError("write audit log", err)
 }
 
 // ListAudit returns one page of a team's audit log, newest first; teamID ""
@@ -139,8 +140,8 @@ func (s *Store) ListAudit(ctx context.Context, teamID string, page Page) ([]Audi
 	if err != nil {
 		return nil, "", err
 	}
-	if teamID != "" && !validID(teamID) {
-		return nil, "", notFound("team")
+	if teamID != "" && !attach.ValidID(teamID) {
+		return nil, "", attach.NotFound("team")
 	}
 	args := []any{page.Limit + 1}
 	if teamID != "" {
@@ -151,11 +152,11 @@ func (s *Store) ListAudit(ctx context.Context, teamID string, page Page) ([]Audi
 	}
 	rows, err := s.pool.Query(ctx, auditListSQL(teamID == "", page.After != ""), args...)
 	if err != nil {
-		return nil, "", dbErr("list audit log", err)
+		return nil, "", DBError("list audit log", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) { return scanAudit(r) })
 	if err != nil {
-		return nil, "", dbErr("list audit log", err)
+		return nil, "", DBError("list audit log", err)
 	}
 	list, next := cut(list, page.Limit, func(e AuditEntry) string { return e.ID })
 	return list, next, nil
@@ -181,15 +182,4 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
-}
-
-// clip shortens s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -2,7 +2,6 @@ package tenants
 
 import (
 	"encoding/hex"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -151,13 +150,13 @@ func TestAuditIsAtomicWithTheChange(t *testing.T) {
 	before := count("SELECT count(*) FROM audit_log")
 
 	// A change that fails writes no audit row.
-	if _, err := s.CreateEngine(ctx, team.ID, in); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateEngine(ctx, team.ID, in); attach.ErrorCode(err) != attach.CodeConflict {
 		t.Fatalf("duplicate engine: %v", err)
 	}
-	if _, err := s.CreateTeam(ctx, TeamInput{Slug: "acme", Name: "again"}); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateTeam(ctx, TeamInput{Slug: "acme", Name: "again"}); attach.ErrorCode(err) != attach.CodeConflict {
 		t.Fatalf("duplicate team: %v", err)
 	}
-	if err := s.SetRole(ctx, team.ID, admin.ID, RoleViewer); !errors.Is(err, ErrNotFound) {
+	if err := s.SetRole(ctx, team.ID, admin.ID, RoleViewer); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("role of a non-member: %v", err)
 	}
 	if n := count("SELECT count(*) FROM audit_log"); n != before {
@@ -224,7 +223,7 @@ func TestTeamDeletionAuditOutlivesTheTeam(t *testing.T) {
 	if len(list) == 0 || list[0].Action != AuditTeamDelete || list[0].TargetID != team.ID || list[0].Detail["slug"] != "short-lived" {
 		t.Fatalf("install-wide log = %+v", list)
 	}
-	if err := s.DeleteTeam(ctx, team.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteTeam(ctx, team.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("delete again: %v", err)
 	}
 }
@@ -280,15 +279,14 @@ func TestRecordAuditAndPaging(t *testing.T) {
 		"bad cursor": third(s.ListAudit(ctx, team.ID, Page{After: "x"})),
 		"bad limit":  third(s.ListAudit(ctx, team.ID, Page{Limit: 500})),
 	} {
-		var ve *ValidationError
-		if !errors.As(err, &ve) {
-			t.Errorf("%s: err = %v, want a ValidationError", name, err)
+		if attach.ErrorCode(err) != attach.CodeInvalid {
+			t.Errorf("%s: err = %v, want a validation error", name, err)
 		}
 	}
-	if err := s.RecordAudit(ctx, "0190a1b2-0000-7000-8000-000000000000", AuditEntry{Action: "x"}); !errors.Is(err, ErrNotFound) {
+	if err := s.RecordAudit(ctx, "0190a1b2-0000-7000-8000-000000000000", AuditEntry{Action: "x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Errorf("record for a missing team: %v", err)
 	}
-	if _, _, err := s.ListAudit(ctx, "nope", Page{}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.ListAudit(ctx, "nope", Page{}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Errorf("list for a bad team id: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // NotifyChannel is the Postgres channel on which every change to a team's
@@ -108,7 +110,7 @@ func (d *Directory) Load(ctx context.Context) error {
 
 // reloadTeam rebuilds one team, or drops it when it no longer exists.
 func (d *Directory) reloadTeam(ctx context.Context, teamID string) error {
-	if !validID(teamID) {
+	if !attach.ValidID(teamID) {
 		d.log.Warn("ignoring team change notice with a malformed team id")
 		return nil
 	}

@@ -3,7 +3,6 @@ package tenants
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -162,7 +161,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 	waitFor(t, d, func(d *Directory) bool {
 		s, _ := d.Team("acme")
 		got, _ := s.APIKey(k.Prefix)
-		return errors.Is(got.Usable(time.Now()), attach.ErrKeyRevoked)
+		return reasonOf(got.Usable(time.Now())) == attach.ReasonKeyRevoked
 	})
 
 	// A new slug replaces the old one.
@@ -370,8 +369,7 @@ func TestEnsureTeam(t *testing.T) {
 			t.Fatalf("concurrent ensure %d: %s vs %s, %v", i, ids[i], ids[0], errs[i])
 		}
 	}
-	var ve *ValidationError
-	if _, err := s.EnsureTeam(ctx, TeamInput{Slug: "Bad Slug", Name: "x"}); !errors.As(err, &ve) {
+	if _, err := s.EnsureTeam(ctx, TeamInput{Slug: "Bad Slug", Name: "x"}); attach.ErrorCode(err) != attach.CodeInvalid {
 		t.Fatalf("bad slug: err = %v", err)
 	}
 }

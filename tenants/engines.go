@@ -72,7 +72,7 @@ func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput)
 }
 
 func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in EngineInput) (attach.Engine, error) {
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.Engine{}, err
 	}
@@ -94,7 +94,7 @@ func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in E
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+engineColumns,
 		id, teamID, in.Name, in.Dialect, in.BaseURL, sealed, last4, in.Models, in.Default))
 	if err != nil {
-		return attach.Engine{}, dbErr("create engine", err)
+		return attach.Engine{}, DBError("create engine", err)
 	}
 	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineCreate, row.Engine, keyChange(in.APIKey, true)))
 }
@@ -126,17 +126,17 @@ func clearDefault(ctx context.Context, tx pgx.Tx, teamID, exceptID string) error
 	_, err := tx.Exec(ctx,
 		"UPDATE engines SET is_default = false, updated_at = now() WHERE team_id = $1 AND is_default AND id <> $2",
 		teamID, exceptID)
-	return dbErr("clear default engine", err)
+	return DBError("clear default engine", err)
 }
 
 // GetEngine finds one engine of the team. Its APIKey is never filled here.
 func (s *Store) GetEngine(ctx context.Context, teamID, id string) (attach.Engine, error) {
-	if !validID(teamID) || !validID(id) {
-		return attach.Engine{}, notFound("engine")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.Engine{}, attach.NotFound("engine")
 	}
 	row, err := scanEngine(s.pool.QueryRow(ctx,
 		"SELECT "+engineColumns+" FROM engines WHERE team_id = $1 AND id = $2", teamID, id))
-	return row.Engine, dbErr("get engine", err)
+	return row.Engine, DBError("get engine", err)
 }
 
 // ListEngines returns one page of the team's engines in creation order.
@@ -155,8 +155,8 @@ func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineIn
 	if err != nil {
 		return attach.Engine{}, err
 	}
-	if !validID(id) {
-		return attach.Engine{}, notFound("engine")
+	if !attach.ValidID(id) {
+		return attach.Engine{}, attach.NotFound("engine")
 	}
 	var e attach.Engine
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -192,21 +192,21 @@ func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, 
 		 WHERE team_id = $1 AND id = $2 RETURNING `+engineColumns,
 		teamID, id, in.Name, in.Dialect, in.BaseURL, in.Models, in.Default, setKey, sealed, last4))
 	if err != nil {
-		return attach.Engine{}, dbErr("update engine", err)
+		return attach.Engine{}, DBError("update engine", err)
 	}
 	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineUpdate, row.Engine, keyChange(in.APIKey, false)))
 }
 
 // DeleteEngine removes an engine.
 func (s *Store) DeleteEngine(ctx context.Context, teamID, id string) error {
-	if !validID(teamID) || !validID(id) {
-		return notFound("engine")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.NotFound("engine")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		row, err := scanEngine(tx.QueryRow(ctx,
 			"DELETE FROM engines WHERE team_id = $1 AND id = $2 RETURNING "+engineColumns, teamID, id))
 		if err != nil {
-			return dbErr("delete engine", err)
+			return DBError("delete engine", err)
 		}
 		return audit(ctx, tx, engineAudit(AuditEngineDelete, row.Engine, ""))
 	})
@@ -234,7 +234,7 @@ func (s *Store) EnsureEngine(ctx context.Context, teamID string, in EngineInput)
 			return err
 		}
 		if err != nil {
-			return dbErr("ensure engine", err)
+			return DBError("ensure engine", err)
 		}
 		if s.engineMatches(cur, in) {
 			e = cur.Engine

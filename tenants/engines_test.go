@@ -1,7 +1,6 @@
 package tenants
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -46,8 +45,8 @@ func TestEngineCRUD(t *testing.T) {
 	if k, ok := storedKey(t, s, e.ID); !ok || k != "sk-abcdefghijkl1234" {
 		t.Fatalf("stored key = %q, %v", k, ok)
 	}
-	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate name: err = %v, want ErrConflict", err)
+	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: "http://x"}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("duplicate name: err = %v, want conflict", err)
 	}
 	if _, err := s.CreateEngine(ctx, other.ID, EngineInput{Name: "gpu-box", Dialect: attach.DialectOllama, BaseURL: "http://x"}); err != nil {
 		t.Fatalf("same name on another team: %v", err)
@@ -57,7 +56,7 @@ func TestEngineCRUD(t *testing.T) {
 	if err != nil || got.Name != "gpu-box" || got.APIKey != "" {
 		t.Fatalf("GetEngine = %+v, %v", got, err)
 	}
-	if _, err := s.GetEngine(ctx, other.ID, e.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.GetEngine(ctx, other.ID, e.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("engine through another team: err = %v", err)
 	}
 
@@ -85,16 +84,16 @@ func TestEngineCRUD(t *testing.T) {
 		t.Fatal("key still stored after clearing")
 	}
 
-	if _, err := s.UpdateEngine(ctx, other.ID, e.ID, EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateEngine(ctx, other.ID, e.ID, EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("update through another team: err = %v", err)
 	}
 	if err := s.DeleteEngine(ctx, team.ID, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteEngine(ctx, team.ID, e.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteEngine(ctx, team.ID, e.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("second delete: err = %v", err)
 	}
-	if _, err := s.CreateEngine(ctx, "0190a1b2-0000-7000-8000-000000000000", EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.CreateEngine(ctx, "0190a1b2-0000-7000-8000-000000000000", EngineInput{Name: "x", Dialect: attach.DialectOllama, BaseURL: "http://x"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("engine on missing team: err = %v", err)
 	}
 }
@@ -140,8 +139,7 @@ func TestEngineValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := s.CreateEngine(ctx, team.ID, c.in)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field {
+		if !isValidation(err, c.field) {
 			t.Errorf("CreateEngine(%+v): err = %v, want a validation error on %s", c.in, err, c.field)
 		}
 	}

@@ -17,7 +17,7 @@ func (s *Store) EnsureTeam(ctx context.Context, in TeamInput) (attach.Team, erro
 	if err != nil {
 		return attach.Team{}, err
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.Team{}, err
 	}
@@ -33,10 +33,10 @@ func (s *Store) EnsureTeam(ctx context.Context, in TeamInput) (attach.Team, erro
 			id, in.Slug, in.Name).Scan(&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &inserted)
 		if errors.Is(err, pgx.ErrNoRows) { // already as asked
 			t, err = scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1", in.Slug))
-			return dbErr("ensure team", err)
+			return DBError("ensure team", err)
 		}
 		if err != nil {
-			return dbErr("ensure team", err)
+			return DBError("ensure team", err)
 		}
 		action := AuditTeamUpdate
 		if inserted {

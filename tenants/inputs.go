@@ -50,20 +50,11 @@ type APIKeyInput struct {
 	CreatedBy string `json:"-"`
 }
 
-// Algorithms an issuer may restrict its tokens to. HS* is absent on
-// purpose: a shared secret has no place in a public JWKS.
-var allowedAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
-
-var (
-	slugPattern       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	engineNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-)
-
-func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
+var engineNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 func (in TeamInput) normalize() (TeamInput, error) {
-	if !slugPattern.MatchString(in.Slug) {
-		return in, invalid("slug", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
+	if !attach.ValidSlug(in.Slug) {
+		return in, attach.Invalid("slug", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
 	}
 	name, err := displayName("name", in.Name)
 	if err != nil {
@@ -79,15 +70,15 @@ func (in IssuerInput) normalize() (IssuerInput, error) {
 		return in, err
 	}
 	if strings.TrimSpace(in.Audience) == "" {
-		return in, invalid("audience", "is required")
+		return in, attach.Invalid("audience", "is required")
 	}
 	if len(in.Audience) > 1000 {
-		return in, invalid("audience", "must be at most 1000 bytes")
+		return in, attach.Invalid("audience", "must be at most 1000 bytes")
 	}
 	algs := []string{}
 	for _, a := range in.Algorithms {
-		if !slices.Contains(allowedAlgorithms, a) {
-			return in, invalid("algorithms", "unsupported algorithm "+quoteShort(a)+"; allowed: "+strings.Join(allowedAlgorithms, " "))
+		if !slices.Contains(attach.SigningAlgorithms, a) {
+			return in, attach.Invalid("algorithms", "unsupported algorithm "+quoteShort(a)+"; allowed: "+strings.Join(attach.SigningAlgorithms, " "))
 		}
 		if !slices.Contains(algs, a) {
 			algs = append(algs, a)
@@ -99,17 +90,17 @@ func (in IssuerInput) normalize() (IssuerInput, error) {
 		in.UserClaim = "sub"
 	}
 	if len(in.UserClaim) > 100 {
-		return in, invalid("user_claim", "must be at most 100 bytes")
+		return in, attach.Invalid("user_claim", "must be at most 100 bytes")
 	}
 	return in, nil
 }
 
 func (in EngineInput) normalize() (EngineInput, error) {
 	if !engineNamePattern.MatchString(in.Name) {
-		return in, invalid("name", "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return in, attach.Invalid("name", "must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if in.Dialect != attach.DialectOllama && in.Dialect != attach.DialectOpenAI {
-		return in, invalid("dialect", "must be ollama or openai")
+		return in, attach.Invalid("dialect", "must be ollama or openai")
 	}
 	if err := checkHTTPURL("base_url", in.BaseURL); err != nil {
 		return in, err
@@ -117,7 +108,7 @@ func (in EngineInput) normalize() (EngineInput, error) {
 	// The proxy appends request paths; one spelling avoids "//v1".
 	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
 	if in.APIKey != nil && len(*in.APIKey) > 4096 {
-		return in, invalid("api_key", "must be at most 4096 bytes")
+		return in, attach.Invalid("api_key", "must be at most 4096 bytes")
 	}
 	models, err := stringSet("models", in.Models, 200)
 	if err != nil {
@@ -135,7 +126,7 @@ func (in APIKeyInput) normalize(now time.Time) (APIKeyInput, error) {
 	in.Name = name
 	for _, s := range in.Scopes {
 		if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
-			return in, invalid("scopes", "a scope cannot contain spaces")
+			return in, attach.Invalid("scopes", "a scope cannot contain spaces")
 		}
 	}
 	scopes, err := stringSet("scopes", in.Scopes, 100)
@@ -143,12 +134,12 @@ func (in APIKeyInput) normalize(now time.Time) (APIKeyInput, error) {
 		return in, err
 	}
 	in.Scopes = scopes
-	if in.CreatedBy != "" && !validID(in.CreatedBy) {
-		return in, invalid("created_by", "must be a user id")
+	if in.CreatedBy != "" && !attach.ValidID(in.CreatedBy) {
+		return in, attach.Invalid("created_by", "must be a user id")
 	}
 	if in.ExpiresAt != nil {
 		if !in.ExpiresAt.After(now) {
-			return in, invalid("expires_at", "must be in the future")
+			return in, attach.Invalid("expires_at", "must be in the future")
 		}
 		t := in.ExpiresAt.UTC()
 		in.ExpiresAt = &t
@@ -160,10 +151,10 @@ func displayName(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if n == 0 || n > 200 || !utf8.ValidString(s) {
-		return s, invalid(field, "must be 1 to 200 characters")
+		return s, attach.Invalid(field, "must be 1 to 200 characters")
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return s, invalid(field, "cannot contain control characters")
+		return s, attach.Invalid(field, "cannot contain control characters")
 	}
 	return s, nil
 }
@@ -175,13 +166,13 @@ func displayName(field, s string) (string, error) {
 func checkHTTPURL(field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return invalid(field, "must be an absolute http or https URL")
+		return attach.Invalid(field, "must be an absolute http or https URL")
 	}
 	if u.User != nil {
-		return invalid(field, "must not contain credentials")
+		return attach.Invalid(field, "must not contain credentials")
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
-		return invalid(field, "must not have a query or fragment")
+		return attach.Invalid(field, "must not have a query or fragment")
 	}
 	return nil
 }
@@ -193,17 +184,17 @@ func stringSet(field string, in []string, maxLen int) ([]string, error) {
 	for _, s := range in {
 		s = strings.TrimSpace(s)
 		if s == "" {
-			return nil, invalid(field, "items cannot be empty")
+			return nil, attach.Invalid(field, "items cannot be empty")
 		}
 		if len(s) > maxLen {
-			return nil, invalid(field, "items must be at most "+strconv.Itoa(maxLen)+" bytes")
+			return nil, attach.Invalid(field, "items must be at most "+strconv.Itoa(maxLen)+" bytes")
 		}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
 	if len(out) > 1000 {
-		return nil, invalid(field, "at most 1000 items")
+		return nil, attach.Invalid(field, "at most 1000 items")
 	}
 	return out, nil
 }

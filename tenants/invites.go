@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,16 +47,16 @@ func (in InviteInput) normalize() (InviteInput, error) {
 	}
 	in.Email = email
 	if !in.Role.Valid() {
-		return in, invalid("role", "must be owner, admin, member or viewer")
+		return in, attach.Invalid("role", "must be owner, admin, member or viewer")
 	}
-	if in.InvitedBy != "" && !validID(in.InvitedBy) {
-		return in, invalid("invited_by", "must be a user id")
+	if in.InvitedBy != "" && !attach.ValidID(in.InvitedBy) {
+		return in, attach.Invalid("invited_by", "must be a user id")
 	}
 	switch {
 	case in.TTL == 0:
 		in.TTL = DefaultInviteTTL
 	case in.TTL < time.Minute || in.TTL > MaxInviteTTL:
-		return in, invalid("ttl", "must be from a minute to 30 days")
+		return in, attach.Invalid("ttl", "must be from a minute to 30 days")
 	}
 	return in, nil
 }
@@ -86,16 +85,16 @@ func inviteAudit(action string, iv Invite) AuditEntry {
 // CreateInvite invites in.Email to the team and returns the invite and its
 // token (the only copy). A new invite to an address replaces that address's
 // pending one, so only the latest link works. Inviting someone who is
-// already a member is ErrConflict.
+// already a member is a conflict.
 func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput) (Invite, string, error) {
 	in, err := in.normalize()
 	if err != nil {
 		return Invite{}, "", err
 	}
-	if !validID(teamID) {
-		return Invite{}, "", notFound("team")
+	if !attach.ValidID(teamID) {
+		return Invite{}, "", attach.NotFound("team")
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return Invite{}, "", err
 	}
@@ -110,21 +109,21 @@ func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput)
 			`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
 			                WHERE m.team_id = $1 AND lower(u.email) = lower($2))`, teamID, in.Email).Scan(&member)
 		if err != nil {
-			return dbErr("create invite", err)
+			return DBError("create invite", err)
 		}
 		if member {
-			return fmt.Errorf("create invite: this person is already a member: %w", ErrConflict)
+			return attach.Errorf(attach.CodeConflict, "create invite: this person is already a member")
 		}
 		if _, err := tx.Exec(ctx,
 			"DELETE FROM invites WHERE team_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL", teamID, in.Email); err != nil {
-			return dbErr("replace invite", err)
+			return DBError("replace invite", err)
 		}
 		iv, err = scanInvite(tx.QueryRow(ctx,
 			`INSERT INTO invites (id, team_id, email, role, token_hash, invited_by, expires_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, now() + $7::float8 * interval '1 second') RETURNING `+inviteColumns,
 			id, teamID, in.Email, in.Role, hash, nullIfEmpty(in.InvitedBy), in.TTL.Seconds()))
 		if err != nil {
-			return dbErr("create invite", err)
+			return DBError("create invite", err)
 		}
 		return audit(ctx, tx, inviteAudit(AuditInviteCreate, iv))
 	})
@@ -137,42 +136,42 @@ func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput)
 // ListInvites lists a team's pending invites (not accepted, not expired),
 // oldest first.
 func (s *Store) ListInvites(ctx context.Context, teamID string) ([]Invite, error) {
-	if !validID(teamID) {
-		return nil, notFound("team")
+	if !attach.ValidID(teamID) {
+		return nil, attach.NotFound("team")
 	}
 	rows, err := s.pool.Query(ctx,
 		"SELECT "+inviteColumns+` FROM invites
 		 WHERE team_id = $1 AND accepted_at IS NULL AND expires_at > now() ORDER BY id`, teamID)
 	if err != nil {
-		return nil, dbErr("list invites", err)
+		return nil, DBError("list invites", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Invite, error) { return scanInvite(r) })
-	return list, dbErr("list invites", err)
+	return list, DBError("list invites", err)
 }
 
 // RevokeInvite withdraws a pending invite; its link stops working. An
-// unknown or already accepted invite is ErrNotFound.
+// unknown or already accepted invite is not found.
 func (s *Store) RevokeInvite(ctx context.Context, teamID, id string) error {
-	if !validID(teamID) || !validID(id) {
-		return notFound("invite")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.NotFound("invite")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		iv, err := scanInvite(tx.QueryRow(ctx,
 			"DELETE FROM invites WHERE team_id = $1 AND id = $2 AND accepted_at IS NULL RETURNING "+inviteColumns, teamID, id))
 		if err != nil {
-			return dbErr("revoke invite", err)
+			return DBError("revoke invite", err)
 		}
 		return audit(ctx, tx, inviteAudit(AuditInviteRevoke, iv))
 	})
 }
 
 // InviteByToken finds the invite behind a link, for the page that offers to
-// accept it. An unknown, revoked or already used token is ErrNotFound; an
-// expired one ErrExpired.
+// accept it. An unknown, revoked or already used token is not found; an
+// expired one is attach.CodeExpired.
 func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, attach.Team, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
-		return Invite{}, attach.Team{}, notFound("invite")
+		return Invite{}, attach.Team{}, attach.NotFound("invite")
 	}
 	var t attach.Team
 	var expired bool
@@ -182,25 +181,25 @@ func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, attach
 		 WHERE i.token_hash = $1 AND i.accepted_at IS NULL`, hash),
 		&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &expired)
 	if err != nil {
-		return Invite{}, attach.Team{}, dbErr("find invite", err)
+		return Invite{}, attach.Team{}, DBError("find invite", err)
 	}
 	if expired {
-		return Invite{}, attach.Team{}, fmt.Errorf("invite: %w", ErrExpired)
+		return Invite{}, attach.Team{}, attach.Errorf(attach.CodeExpired, "invite expired")
 	}
 	return iv, t, nil
 }
 
 // AcceptInvite makes userID a member of the invite's team, once: the token
 // is spent. Someone who is already a member keeps the higher of their role
-// and the invite's. Errors are those of InviteByToken, and ErrNotFound for
+// and the invite's. Errors are those of InviteByToken, and not found for
 // an unknown user.
 func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Membership, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
-		return Membership{}, notFound("invite")
+		return Membership{}, attach.NotFound("invite")
 	}
-	if !validID(userID) {
-		return Membership{}, notFound("user")
+	if !attach.ValidID(userID) {
+		return Membership{}, attach.NotFound("user")
 	}
 	var m Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -209,16 +208,16 @@ func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Members
 			"SELECT "+inviteColumns+", expires_at <= now() FROM invites WHERE token_hash = $1 AND accepted_at IS NULL FOR UPDATE",
 			hash), &expired)
 		if err != nil {
-			return dbErr("accept invite", err)
+			return DBError("accept invite", err)
 		}
 		if expired {
-			return fmt.Errorf("invite: %w", ErrExpired)
+			return attach.Errorf(attach.CodeExpired, "invite expired")
 		}
 		var previous Role
 		err = tx.QueryRow(ctx, "SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
 			iv.TeamID, userID).Scan(&previous)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return dbErr("accept invite", err)
+			return DBError("accept invite", err)
 		}
 		// The upsert keeps the higher role even against a membership added
 		// since the read above.
@@ -228,17 +227,17 @@ func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Members
 			   CASE WHEN `+roleRankSQL("EXCLUDED.role")+` > `+roleRankSQL("m.role")+` THEN EXCLUDED.role ELSE m.role END
 			 RETURNING role`, iv.TeamID, userID, higher(previous, iv.Role)).Scan(&m.Role)
 		if err != nil {
-			return dbErr("accept invite", err)
+			return DBError("accept invite", err)
 		}
 		var email string
 		err = tx.QueryRow(ctx,
 			"UPDATE invites SET accepted_at = now(), accepted_by = $2 WHERE id = $1 RETURNING (SELECT email FROM users WHERE id = $2)",
 			iv.ID, userID).Scan(&email)
 		if err != nil {
-			return dbErr("accept invite", err)
+			return DBError("accept invite", err)
 		}
 		if m.Team, err = scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE id = $1", iv.TeamID)); err != nil {
-			return dbErr("accept invite", err)
+			return DBError("accept invite", err)
 		}
 		detail := map[string]any{"invite_id": iv.ID, "invited_email": iv.Email, "role": m.Role}
 		if previous != "" {

@@ -3,12 +3,13 @@ package tenants
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestInviteLifecycle(t *testing.T) {
@@ -61,11 +62,11 @@ func TestInviteLifecycle(t *testing.T) {
 
 	// One time only.
 	late := mustUser(t, s, "late@example.com")
-	if _, err := s.AcceptInvite(ctx, token, late.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second accept: %v, want ErrNotFound", err)
+	if _, err := s.AcceptInvite(ctx, token, late.ID); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("second accept: %v, want not_found", err)
 	}
-	if _, _, err := s.InviteByToken(ctx, token); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("used token: %v, want ErrNotFound", err)
+	if _, _, err := s.InviteByToken(ctx, token); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("used token: %v, want not_found", err)
 	}
 	if pending, _ := s.ListInvites(ctx, team.ID); len(pending) != 0 {
 		t.Fatalf("accepted invite still pending: %+v", pending)
@@ -83,10 +84,10 @@ func TestInviteLifecycle(t *testing.T) {
 	}
 
 	for name, tok := range map[string]string{"empty": "", "short": "abc", "unknown": strings.Repeat("A", 43), "bad alphabet": strings.Repeat("*", 43)} {
-		if _, _, err := s.InviteByToken(ctx, tok); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.InviteByToken(ctx, tok); attach.ErrorCode(err) != attach.CodeNotFound {
 			t.Errorf("InviteByToken(%s): %v", name, err)
 		}
-		if _, err := s.AcceptInvite(ctx, tok, late.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.AcceptInvite(ctx, tok, late.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 			t.Errorf("AcceptInvite(%s): %v", name, err)
 		}
 	}
@@ -107,13 +108,13 @@ func TestInviteExpires(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE invites SET expires_at = now() - interval '1 second' WHERE id = $1", iv.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.InviteByToken(ctx, token); !errors.Is(err, ErrExpired) {
-		t.Fatalf("InviteByToken(expired): %v, want ErrExpired", err)
+	if _, _, err := s.InviteByToken(ctx, token); attach.ErrorCode(err) != attach.CodeExpired {
+		t.Fatalf("InviteByToken(expired): %v, want expired", err)
 	}
-	if _, err := s.AcceptInvite(ctx, token, u.ID); !errors.Is(err, ErrExpired) {
-		t.Fatalf("AcceptInvite(expired): %v, want ErrExpired", err)
+	if _, err := s.AcceptInvite(ctx, token, u.ID); attach.ErrorCode(err) != attach.CodeExpired {
+		t.Fatalf("AcceptInvite(expired): %v, want expired", err)
 	}
-	if _, err := s.RoleOf(ctx, team.ID, u.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RoleOf(ctx, team.ID, u.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatal("an expired invite made a member")
 	}
 	if pending, _ := s.ListInvites(ctx, team.ID); len(pending) != 0 {
@@ -176,11 +177,11 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 			t.Errorf("%s: err = %v", field, err)
 		}
 	}
-	if _, _, err := s.CreateInvite(ctx, "0190a1b2-0000-7000-8000-000000000000", InviteInput{Email: "a@example.com", Role: RoleMember}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.CreateInvite(ctx, "0190a1b2-0000-7000-8000-000000000000", InviteInput{Email: "a@example.com", Role: RoleMember}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Errorf("invite to a missing team: %v", err)
 	}
-	if _, _, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: "OWNER@example.com", Role: RoleMember}); !errors.Is(err, ErrConflict) {
-		t.Errorf("invite a member: %v, want ErrConflict", err)
+	if _, _, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: "OWNER@example.com", Role: RoleMember}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Errorf("invite a member: %v, want conflict", err)
 	}
 
 	// A new invite to the same address replaces the pending one.
@@ -192,7 +193,7 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.InviteByToken(ctx, oldToken); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.InviteByToken(ctx, oldToken); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("replaced invite still works: %v", err)
 	}
 	if pending, _ := s.ListInvites(ctx, team.ID); len(pending) != 1 || pending[0].ID != iv.ID {
@@ -200,23 +201,23 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 	}
 
 	other := mustTeam(t, s, "other")
-	if err := s.RevokeInvite(ctx, other.ID, iv.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeInvite(ctx, other.ID, iv.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("revoke through another team: %v", err)
 	}
 	if err := s.RevokeInvite(ctx, team.ID, iv.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.InviteByToken(ctx, token); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.InviteByToken(ctx, token); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("revoked invite: %v", err)
 	}
-	if err := s.RevokeInvite(ctx, team.ID, iv.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeInvite(ctx, team.ID, iv.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("revoke twice: %v", err)
 	}
 	_, token, err = s.CreateInvite(ctx, team.ID, InviteInput{Email: "b@example.com", Role: RoleMember})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AcceptInvite(ctx, token, "0190a1b2-0000-7000-8000-000000000000"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.AcceptInvite(ctx, token, "0190a1b2-0000-7000-8000-000000000000"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("accept as an unknown user: %v", err)
 	}
 	if _, _, err := s.InviteByToken(ctx, token); err != nil {
@@ -251,7 +252,7 @@ func TestInviteAcceptedOnceUnderRace(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case !errors.Is(err, ErrNotFound):
+		case attach.ErrorCode(err) != attach.CodeNotFound:
 			t.Fatal(err)
 		}
 	}

@@ -25,16 +25,16 @@ func issuerAudit(action string, is attach.Issuer) AuditEntry {
 }
 
 // CreateIssuer trusts a new IdP for the team; the same URL and audience
-// twice is ErrConflict.
+// twice is a conflict.
 func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput) (attach.Issuer, error) {
 	in, err := in.normalize()
 	if err != nil {
 		return attach.Issuer{}, err
 	}
-	if !validID(teamID) {
-		return attach.Issuer{}, notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.Issuer{}, attach.NotFound("team")
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.Issuer{}, err
 	}
@@ -45,7 +45,7 @@ func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput)
 			 VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+issuerColumns,
 			id, teamID, in.URL, in.Audience, in.Algorithms, in.UserClaim))
 		if err != nil {
-			return dbErr("create issuer", err)
+			return DBError("create issuer", err)
 		}
 		return audit(ctx, tx, issuerAudit(AuditIssuerCreate, is))
 	})
@@ -54,12 +54,12 @@ func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput)
 
 // GetIssuer finds one issuer of the team.
 func (s *Store) GetIssuer(ctx context.Context, teamID, id string) (attach.Issuer, error) {
-	if !validID(teamID) || !validID(id) {
-		return attach.Issuer{}, notFound("issuer")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.Issuer{}, attach.NotFound("issuer")
 	}
 	is, err := scanIssuer(s.pool.QueryRow(ctx,
 		"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND id = $2", teamID, id))
-	return is, dbErr("get issuer", err)
+	return is, DBError("get issuer", err)
 }
 
 // ListIssuers returns one page of the team's issuers in creation order.
@@ -73,8 +73,8 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 	if err != nil {
 		return attach.Issuer{}, err
 	}
-	if !validID(teamID) || !validID(id) {
-		return attach.Issuer{}, notFound("issuer")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.Issuer{}, attach.NotFound("issuer")
 	}
 	var is attach.Issuer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -83,7 +83,7 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 			 WHERE team_id = $1 AND id = $2 RETURNING `+issuerColumns,
 			teamID, id, in.URL, in.Audience, in.Algorithms, in.UserClaim))
 		if err != nil {
-			return dbErr("update issuer", err)
+			return DBError("update issuer", err)
 		}
 		return audit(ctx, tx, issuerAudit(AuditIssuerUpdate, is))
 	})
@@ -92,14 +92,14 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 
 // DeleteIssuer stops trusting an IdP.
 func (s *Store) DeleteIssuer(ctx context.Context, teamID, id string) error {
-	if !validID(teamID) || !validID(id) {
-		return notFound("issuer")
+	if !attach.ValidID(teamID) || !attach.ValidID(id) {
+		return attach.NotFound("issuer")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		is, err := scanIssuer(tx.QueryRow(ctx,
 			"DELETE FROM issuers WHERE team_id = $1 AND id = $2 RETURNING "+issuerColumns, teamID, id))
 		if err != nil {
-			return dbErr("delete issuer", err)
+			return DBError("delete issuer", err)
 		}
 		return audit(ctx, tx, issuerAudit(AuditIssuerDelete, is))
 	})
@@ -114,10 +114,10 @@ func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput)
 	if err != nil {
 		return attach.Issuer{}, err
 	}
-	if !validID(teamID) {
-		return attach.Issuer{}, notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.Issuer{}, attach.NotFound("team")
 	}
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.Issuer{}, err
 	}
@@ -138,10 +138,10 @@ func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput)
 			is, err = scanIssuer(tx.QueryRow(ctx,
 				"SELECT "+issuerColumns+" FROM issuers WHERE team_id = $1 AND url = $2 AND audience = $3",
 				teamID, in.URL, in.Audience))
-			return dbErr("ensure issuer", err)
+			return DBError("ensure issuer", err)
 		}
 		if err != nil {
-			return dbErr("ensure issuer", err)
+			return DBError("ensure issuer", err)
 		}
 		action := AuditIssuerUpdate
 		if inserted {

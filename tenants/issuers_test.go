@@ -1,10 +1,11 @@
 package tenants
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestIssuerCRUD(t *testing.T) {
@@ -20,8 +21,8 @@ func TestIssuerCRUD(t *testing.T) {
 	if is.TeamID != team.ID || is.UserClaim != "sub" || !slices.Equal(is.Algorithms, []string{"RS256", "ES256"}) {
 		t.Fatalf("created = %+v", is)
 	}
-	if _, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "http://127.0.0.1:3000", Audience: "gw"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate issuer: err = %v, want ErrConflict", err)
+	if _, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "http://127.0.0.1:3000", Audience: "gw"}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("duplicate issuer: err = %v, want conflict", err)
 	}
 	// Same URL, other audience, or same pair on another team: allowed.
 	if _, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "http://127.0.0.1:3000", Audience: "other"}); err != nil {
@@ -35,29 +36,29 @@ func TestIssuerCRUD(t *testing.T) {
 	if err != nil || got.URL != is.URL {
 		t.Fatalf("GetIssuer = %+v, %v", got, err)
 	}
-	if _, err := s.GetIssuer(ctx, other.ID, is.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("issuer through another team: err = %v, want ErrNotFound", err)
+	if _, err := s.GetIssuer(ctx, other.ID, is.ID); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("issuer through another team: err = %v, want not_found", err)
 	}
 
 	upd, err := s.UpdateIssuer(ctx, team.ID, is.ID, IssuerInput{URL: "https://idp.example/realms/x", Audience: "api", UserClaim: "email"})
 	if err != nil || upd.URL != "https://idp.example/realms/x" || upd.UserClaim != "email" || len(upd.Algorithms) != 0 {
 		t.Fatalf("UpdateIssuer = %+v, %v", upd, err)
 	}
-	if _, err := s.UpdateIssuer(ctx, other.ID, is.ID, IssuerInput{URL: "https://x", Audience: "a"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateIssuer(ctx, other.ID, is.ID, IssuerInput{URL: "https://x", Audience: "a"}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("update through another team: err = %v", err)
 	}
 
 	if err := s.DeleteIssuer(ctx, team.ID, is.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteIssuer(ctx, team.ID, is.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteIssuer(ctx, team.ID, is.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("second delete: err = %v", err)
 	}
-	if _, err := s.CreateIssuer(ctx, "0190a1b2-0000-7000-8000-000000000000", IssuerInput{URL: "https://x", Audience: "a"}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("issuer on missing team: err = %v, want ErrNotFound", err)
+	if _, err := s.CreateIssuer(ctx, "0190a1b2-0000-7000-8000-000000000000", IssuerInput{URL: "https://x", Audience: "a"}); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("issuer on missing team: err = %v, want not_found", err)
 	}
-	if _, err := s.CreateIssuer(ctx, "junk", IssuerInput{URL: "https://x", Audience: "a"}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("issuer on malformed team id: err = %v, want ErrNotFound", err)
+	if _, err := s.CreateIssuer(ctx, "junk", IssuerInput{URL: "https://x", Audience: "a"}); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("issuer on malformed team id: err = %v, want not_found", err)
 	}
 }
 
@@ -85,8 +86,7 @@ func TestIssuerValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := s.CreateIssuer(ctx, team.ID, c.in)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field {
+		if !isValidation(err, c.field) {
 			t.Errorf("CreateIssuer(%+v): err = %v, want a validation error on %s", c.in, err, c.field)
 		}
 	}
@@ -151,7 +151,7 @@ func TestEnsureIssuer(t *testing.T) {
 	if err != nil || changed.ID != first.ID || changed.UserClaim != "email" {
 		t.Fatalf("changed ensure: %+v, %v", changed, err)
 	}
-	if _, err := s.EnsureIssuer(ctx, "0190a1b2-0000-7000-8000-000000000000", in); !errors.Is(err, ErrNotFound) {
+	if _, err := s.EnsureIssuer(ctx, "0190a1b2-0000-7000-8000-000000000000", in); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("ensure on missing team: err = %v", err)
 	}
 }

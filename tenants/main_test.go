@@ -3,7 +3,6 @@ package tenants
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"sync"
@@ -56,10 +55,18 @@ func actorCtx(t testing.TB, u User) context.Context {
 	return WithActor(testCtx(t), Actor{ID: u.ID, Name: u.Email, IP: "192.0.2.7"})
 }
 
-// isValidation tells whether err is a *ValidationError about field.
+// isValidation tells whether err is a validation error about field.
 func isValidation(err error, field string) bool {
-	var ve *ValidationError
-	return errors.As(err, &ve) && ve.Field == field
+	e := attach.AsError(err)
+	return e != nil && e.Code == attach.CodeInvalid && e.Field == field
+}
+
+// reasonOf is the Reason of err, such as why a key is refused.
+func reasonOf(err error) string {
+	if e := attach.AsError(err); e != nil {
+		return e.Reason
+	}
+	return ""
 }
 
 func testCtx(t testing.TB) context.Context {

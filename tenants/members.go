@@ -23,14 +23,14 @@ type Member struct {
 }
 
 // CreateTeamWithOwner adds a team and makes ownerID its owner, both or
-// neither. A taken slug is ErrConflict; an unknown user ErrNotFound.
+// neither. A taken slug is a conflict; an unknown user not found.
 func (s *Store) CreateTeamWithOwner(ctx context.Context, in TeamInput, ownerID string) (attach.Team, error) {
 	in, err := in.normalize()
 	if err != nil {
 		return attach.Team{}, err
 	}
-	if !validID(ownerID) {
-		return attach.Team{}, notFound("user")
+	if !attach.ValidID(ownerID) {
+		return attach.Team{}, attach.NotFound("user")
 	}
 	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -39,14 +39,14 @@ func (s *Store) CreateTeamWithOwner(ctx context.Context, in TeamInput, ownerID s
 			return err
 		}
 		_, err = tx.Exec(ctx, "INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)", t.ID, ownerID, RoleOwner)
-		return dbErr("add team owner", err)
+		return DBError("add team owner", err)
 	})
 	return t, err
 }
 
 // TeamsOf lists the teams userID belongs to, by team name.
 func (s *Store) TeamsOf(ctx context.Context, userID string) ([]Membership, error) {
-	if !validID(userID) {
+	if !attach.ValidID(userID) {
 		return []Membership{}, nil
 	}
 	rows, err := s.pool.Query(ctx,
@@ -54,30 +54,30 @@ func (s *Store) TeamsOf(ctx context.Context, userID string) ([]Membership, error
 		 FROM memberships m JOIN teams t ON t.id = m.team_id
 		 WHERE m.user_id = $1 ORDER BY lower(t.name), t.id`, userID)
 	if err != nil {
-		return nil, dbErr("list teams of user", err)
+		return nil, DBError("list teams of user", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Membership, error) {
 		var m Membership
 		err := r.Scan(&m.Team.ID, &m.Team.Slug, &m.Team.Name, &m.Team.CreatedAt, &m.Team.UpdatedAt, &m.Role)
 		return m, err
 	})
-	return list, dbErr("list teams of user", err)
+	return list, DBError("list teams of user", err)
 }
 
-// RoleOf is userID's role in teamID; ErrNotFound when not a member.
+// RoleOf is userID's role in teamID; not found when not a member.
 func (s *Store) RoleOf(ctx context.Context, teamID, userID string) (Role, error) {
-	if !validID(teamID) || !validID(userID) {
-		return "", notFound("member")
+	if !attach.ValidID(teamID) || !attach.ValidID(userID) {
+		return "", attach.NotFound("member")
 	}
 	var r Role
 	err := s.pool.QueryRow(ctx, "SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2", teamID, userID).Scan(&r)
-	return r, dbErr("get member", err)
+	return r, DBError("get member", err)
 }
 
 // ListMembers lists a team's members, owners first, then by email.
 func (s *Store) ListMembers(ctx context.Context, teamID string) ([]Member, error) {
-	if !validID(teamID) {
-		return nil, notFound("team")
+	if !attach.ValidID(teamID) {
+		return nil, attach.NotFound("team")
 	}
 	rows, err := s.pool.Query(ctx,
 		`SELECT u.id, u.email, u.name, u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''), u.created_at,
@@ -86,7 +86,7 @@ func (s *Store) ListMembers(ctx context.Context, teamID string) ([]Member, error
 		 WHERE m.team_id = $1
 		 ORDER BY `+roleRankSQL("m.role")+` DESC, lower(u.email)`, teamID)
 	if err != nil {
-		return nil, dbErr("list members", err)
+		return nil, DBError("list members", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var m Member
@@ -94,22 +94,22 @@ func (s *Store) ListMembers(ctx context.Context, teamID string) ([]Member, error
 		err := r.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &m.Role, &m.Since)
 		return m, err
 	})
-	return list, dbErr("list members", err)
+	return list, DBError("list members", err)
 }
 
 // AddMember makes userID a member of teamID with role, without an invite
 // (the command line, an install's own tooling). Someone already a member is
-// ErrConflict: SetRole changes roles. An unknown team or user is
-// ErrNotFound.
+// a conflict: SetRole changes roles. An unknown team or user is
+// not found.
 func (s *Store) AddMember(ctx context.Context, teamID, userID string, role Role) error {
 	if !role.Valid() {
-		return invalid("role", "must be owner, admin, member or viewer")
+		return attach.Invalid("role", "must be owner, admin, member or viewer")
 	}
-	if !validID(teamID) {
-		return notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.NotFound("team")
 	}
-	if !validID(userID) {
-		return notFound("user")
+	if !attach.ValidID(userID) {
+		return attach.NotFound("user")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var email string
@@ -117,7 +117,7 @@ func (s *Store) AddMember(ctx context.Context, teamID, userID string, role Role)
 			`INSERT INTO memberships (team_id, user_id, role) VALUES ($1, $2, $3)
 			 RETURNING (SELECT email FROM users WHERE id = $2)`, teamID, userID, role).Scan(&email)
 		if err != nil {
-			return dbErr("add member", err)
+			return DBError("add member", err)
 		}
 		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberAdd, TargetType: "user", TargetID: userID,
 			TargetName: email, Detail: map[string]any{"role": role}})
@@ -126,14 +126,14 @@ func (s *Store) AddMember(ctx context.Context, teamID, userID string, role Role)
 
 // SetRole changes a member's role; setting the role they already have
 // changes (and audits) nothing. Demoting the team's last owner is
-// ErrLastOwner; a user who is not a member is ErrNotFound. Who may make the
-// change is the caller's business (Role.CanAssign).
+// attach.CodeLastOwner; a user who is not a member is not found. Who may
+// make the change is the caller's business (Role.CanAssign).
 func (s *Store) SetRole(ctx context.Context, teamID, userID string, role Role) error {
 	if !role.Valid() {
-		return invalid("role", "must be owner, admin, member or viewer")
+		return attach.Invalid("role", "must be owner, admin, member or viewer")
 	}
-	if !validID(userID) {
-		return notFound("member")
+	if !attach.ValidID(userID) {
+		return attach.NotFound("member")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		m, err := lockMember(ctx, tx, teamID, userID)
@@ -149,7 +149,7 @@ func (s *Store) SetRole(ctx context.Context, teamID, userID string, role Role) e
 			}
 		}
 		if _, err := tx.Exec(ctx, "UPDATE memberships SET role = $3 WHERE team_id = $1 AND user_id = $2", teamID, userID, role); err != nil {
-			return dbErr("set role", err)
+			return DBError("set role", err)
 		}
 		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberRole, TargetType: "user", TargetID: userID,
 			TargetName: m.User.Email, Detail: map[string]any{"role": role, "previous_role": m.Role}})
@@ -157,10 +157,10 @@ func (s *Store) SetRole(ctx context.Context, teamID, userID string, role Role) e
 }
 
 // RemoveMember takes a user out of a team (leaving it, when the user asks).
-// Removing the last owner is ErrLastOwner.
+// Removing the last owner is attach.CodeLastOwner.
 func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
-	if !validID(userID) {
-		return notFound("member")
+	if !attach.ValidID(userID) {
+		return attach.NotFound("member")
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		m, err := lockMember(ctx, tx, teamID, userID)
@@ -173,7 +173,7 @@ func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
 			}
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM memberships WHERE team_id = $1 AND user_id = $2", teamID, userID); err != nil {
-			return dbErr("remove member", err)
+			return DBError("remove member", err)
 		}
 		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberRemove, TargetType: "user", TargetID: userID,
 			TargetName: m.User.Email, Detail: map[string]any{"role": m.Role}})
@@ -191,7 +191,7 @@ func lockMember(ctx context.Context, tx pgx.Tx, teamID, userID string) (Member, 
 	err := tx.QueryRow(ctx,
 		`SELECT m.role, m.created_at, u.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id
 		 WHERE m.team_id = $1 AND m.user_id = $2`, teamID, userID).Scan(&m.Role, &m.Since, &m.User.ID, &m.User.Email)
-	return m, dbErr("member", err)
+	return m, DBError("member", err)
 }
 
 // keepAnOwner refuses a change that takes away one owner when there is
@@ -199,10 +199,10 @@ func lockMember(ctx context.Context, tx pgx.Tx, teamID, userID string) (Member, 
 func keepAnOwner(ctx context.Context, tx pgx.Tx, teamID string) error {
 	var owners int
 	if err := tx.QueryRow(ctx, "SELECT count(*) FROM memberships WHERE team_id = $1 AND role = 'owner'", teamID).Scan(&owners); err != nil {
-		return dbErr("count owners", err)
+		return DBError("count owners", err)
 	}
 	if owners <= 1 {
-		return ErrLastOwner
+		return attach.Errorf(attach.CodeLastOwner, "a team must keep at least one owner")
 	}
 	return nil
 }

@@ -1,10 +1,11 @@
 package tenants
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestRoles(t *testing.T) {
@@ -67,13 +68,13 @@ func TestTeamsAndMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateTeamWithOwner(ctx, TeamInput{Slug: "alpha", Name: "Again"}, bob.ID); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateTeamWithOwner(ctx, TeamInput{Slug: "alpha", Name: "Again"}, bob.ID); attach.ErrorCode(err) != attach.CodeConflict {
 		t.Fatalf("taken slug: %v", err)
 	}
-	if _, err := s.CreateTeamWithOwner(ctx, TeamInput{Slug: "ghost", Name: "Ghost"}, "0190a1b2-0000-7000-8000-000000000000"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.CreateTeamWithOwner(ctx, TeamInput{Slug: "ghost", Name: "Ghost"}, "0190a1b2-0000-7000-8000-000000000000"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("unknown owner: %v", err)
 	}
-	if _, err := s.GetTeam(ctx, "ghost"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.GetTeam(ctx, "ghost"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatal("the team of an unknown owner was created anyway")
 	}
 
@@ -91,10 +92,10 @@ func TestTeamsAndMembers(t *testing.T) {
 	if err := s.AddMember(ctx, zeta.ID, bob.ID, RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddMember(ctx, zeta.ID, bob.ID, RoleMember); !errors.Is(err, ErrConflict) {
+	if err := s.AddMember(ctx, zeta.ID, bob.ID, RoleMember); attach.ErrorCode(err) != attach.CodeConflict {
 		t.Fatalf("add twice: %v", err)
 	}
-	if err := s.AddMember(ctx, zeta.ID, "0190a1b2-0000-7000-8000-000000000000", RoleMember); !errors.Is(err, ErrNotFound) {
+	if err := s.AddMember(ctx, zeta.ID, "0190a1b2-0000-7000-8000-000000000000", RoleMember); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("add unknown user: %v", err)
 	}
 	if err := s.AddMember(ctx, zeta.ID, cy.ID, "root"); !isValidation(err, "role") {
@@ -119,7 +120,7 @@ func TestTeamsAndMembers(t *testing.T) {
 	if r, err := s.RoleOf(ctx, zeta.ID, bob.ID); err != nil || r != RoleAdmin {
 		t.Fatalf("RoleOf = %q, %v", r, err)
 	}
-	if _, err := s.RoleOf(ctx, alpha.ID, bob.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RoleOf(ctx, alpha.ID, bob.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("RoleOf non-member: %v", err)
 	}
 	if err := s.SetRole(ctx, zeta.ID, cy.ID, RoleMember); err != nil {
@@ -131,10 +132,10 @@ func TestTeamsAndMembers(t *testing.T) {
 	if err := s.RemoveMember(ctx, zeta.ID, cy.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RoleOf(ctx, zeta.ID, cy.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RoleOf(ctx, zeta.ID, cy.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("removed member still has a role: %v", err)
 	}
-	if err := s.RemoveMember(ctx, zeta.ID, cy.ID); !errors.Is(err, ErrNotFound) {
+	if err := s.RemoveMember(ctx, zeta.ID, cy.ID); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("remove twice: %v", err)
 	}
 	if err := s.SetRole(ctx, zeta.ID, ann.ID, "boss"); !isValidation(err, "role") {
@@ -164,8 +165,8 @@ func TestLastOwnerStays(t *testing.T) {
 		"demote": s.SetRole(ctx, team.ID, owner.ID, RoleAdmin),
 		"remove": s.RemoveMember(ctx, team.ID, owner.ID),
 	} {
-		if !errors.Is(err, ErrLastOwner) || !errors.Is(err, ErrConflict) {
-			t.Errorf("%s the only owner: err = %v, want ErrLastOwner (an ErrConflict)", name, err)
+		if attach.ErrorCode(err) != attach.CodeLastOwner {
+			t.Errorf("%s the only owner: err = %v, want last_owner", name, err)
 		}
 	}
 	if r, _ := s.RoleOf(ctx, team.ID, owner.ID); r != RoleOwner {
@@ -183,7 +184,7 @@ func TestLastOwnerStays(t *testing.T) {
 	if err := s.SetRole(ctx, team.ID, owner.ID, RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemoveMember(ctx, team.ID, other.ID); !errors.Is(err, ErrLastOwner) {
+	if err := s.RemoveMember(ctx, team.ID, other.ID); attach.ErrorCode(err) != attach.CodeLastOwner {
 		t.Fatalf("remove the new only owner: %v", err)
 	}
 	entries, _, err := s.ListAudit(ctx, team.ID, Page{})
@@ -233,7 +234,7 @@ func TestConcurrentDemotionsKeepAnOwner(t *testing.T) {
 		failed := 0
 		for _, err := range errs {
 			switch {
-			case errors.Is(err, ErrLastOwner):
+			case attach.ErrorCode(err) == attach.CodeLastOwner:
 				failed++
 			case err != nil:
 				t.Fatalf("round %d: %v", round, err)

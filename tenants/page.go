@@ -3,8 +3,9 @@ package tenants
 import (
 	"context"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Page asks for one page of a list. Lists are ordered by id, and ids are
@@ -26,11 +27,11 @@ func (p Page) normalize() (Page, error) {
 	case p.Limit == 0:
 		p.Limit = defaultPageLimit
 	case p.Limit < 0 || p.Limit > maxPageLimit:
-		return p, &ValidationError{Field: "limit", Message: "must be from 1 to 200"}
+		return p, attach.Invalid("limit", "must be from 1 to 200")
 	}
 	if p.After != "" {
-		if _, err := uuid.Parse(p.After); err != nil {
-			return p, &ValidationError{Field: "after", Message: "is not a cursor from a previous page"}
+		if !attach.ValidID(p.After) {
+			return p, attach.Invalid("after", "is not a cursor from a previous page")
 		}
 	}
 	return p, nil
@@ -62,8 +63,8 @@ func listTeamRows[T any](ctx context.Context, s *Store, table, columns, teamID s
 	if err != nil {
 		return nil, "", err
 	}
-	if !validID(teamID) {
-		return nil, "", notFound("team")
+	if !attach.ValidID(teamID) {
+		return nil, "", attach.NotFound("team")
 	}
 	args := []any{teamID, page.Limit + 1}
 	if page.After != "" {
@@ -71,11 +72,11 @@ func listTeamRows[T any](ctx context.Context, s *Store, table, columns, teamID s
 	}
 	rows, err := s.pool.Query(ctx, teamRowsSQL(table, columns, page.After != ""), args...)
 	if err != nil {
-		return nil, "", dbErr("list "+table, err)
+		return nil, "", DBError("list "+table, err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
 	if err != nil {
-		return nil, "", dbErr("list "+table, err)
+		return nil, "", DBError("list "+table, err)
 	}
 	list, next := cut(list, page.Limit, id)
 	return list, next, nil

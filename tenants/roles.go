@@ -1,6 +1,10 @@
 package tenants
 
-import "strings"
+import (
+	"strings"
+
+	attach "github.com/attach-dev/attach-gateway"
+)
 
 // Role is what a user may do in one team.
 type Role string
@@ -22,11 +26,11 @@ const (
 // Roles lists every role, most powerful first, for pickers.
 var Roles = []Role{RoleOwner, RoleAdmin, RoleMember, RoleViewer}
 
-// ParseRole reads a role name; anything else is a *ValidationError.
+// ParseRole reads a role name; anything else is attach.CodeInvalid.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if !r.Valid() {
-		return "", invalid("role", "must be owner, admin, member or viewer")
+		return "", attach.Invalid("role", "must be owner, admin, member or viewer")
 	}
 	return r, nil
 }

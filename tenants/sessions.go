@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Session is a signed-in console browser. Its token lives in a cookie and
@@ -45,18 +47,18 @@ func (in SessionInput) normalize() (SessionInput, error) {
 	case in.TTL == 0:
 		in.TTL = DefaultSessionTTL
 	case in.TTL < time.Minute || in.TTL > 366*24*time.Hour:
-		return in, invalid("ttl", "must be from a minute to a year")
+		return in, attach.Invalid("ttl", "must be from a minute to a year")
 	}
 	switch {
 	case in.MaxAge == 0:
 		in.MaxAge = max(DefaultSessionMaxAge, in.TTL)
 	case in.MaxAge < 0 || in.MaxAge > 366*24*time.Hour:
-		return in, invalid("max_age", "must be at most a year")
+		return in, attach.Invalid("max_age", "must be at most a year")
 	case in.MaxAge < in.TTL:
 		in.MaxAge = in.TTL
 	}
-	in.UserAgent = clip(strings.ToValidUTF8(in.UserAgent, ""), 512)
-	in.IP = clip(in.IP, 100)
+	in.UserAgent = attach.CutUTF8(strings.ToValidUTF8(in.UserAgent, ""), 512)
+	in.IP = attach.CutUTF8(in.IP, 100)
 	return in, nil
 }
 
@@ -73,8 +75,8 @@ func (s *Store) CreateSession(ctx context.Context, userID string, in SessionInpu
 	if err != nil {
 		return "", Session{}, err
 	}
-	if !validID(userID) {
-		return "", Session{}, notFound("user")
+	if !attach.ValidID(userID) {
+		return "", Session{}, attach.NotFound("user")
 	}
 	token, hash, err := newToken()
 	if err != nil {
@@ -92,19 +94,19 @@ func (s *Store) CreateSession(ctx context.Context, userID string, in SessionInpu
 		 RETURNING `+sessionColumns,
 		hash, userID, csrf, in.TTL.Seconds(), in.MaxAge.Seconds(), in.UserAgent, in.IP).Scan(sessionDest(&sess)...)
 	if err != nil {
-		return "", Session{}, dbErr("create session", err)
+		return "", Session{}, DBError("create session", err)
 	}
 	return token, sess, nil
 }
 
 // GetSession finds the live session behind a cookie's token, and its user.
-// An unknown or expired token is ErrNotFound. Using a session keeps it
+// An unknown or expired token is not found. Using a session keeps it
 // alive: at most once a minute its last use is recorded and its end moved
 // to TTL from now, never past its MaxAge.
 func (s *Store) GetSession(ctx context.Context, token string) (Session, User, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
-		return Session{}, User{}, notFound("session")
+		return Session{}, User{}, attach.NotFound("session")
 	}
 	var sess Session
 	var u User
@@ -116,14 +118,14 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, User, er
 		 FROM console_sessions s JOIN users u ON u.id = s.user_id
 		 WHERE s.token_hash = $1 AND s.expires_at > now()`, hash, sessionTouchEvery.Seconds()).Scan(dest...)
 	if err != nil {
-		return Session{}, User{}, dbErr("get session", err)
+		return Session{}, User{}, DBError("get session", err)
 	}
 	if stale {
 		err := s.pool.QueryRow(ctx,
 			`UPDATE console_sessions SET last_seen_at = now(), expires_at = least(now() + idle_timeout, max_expires_at)
 			 WHERE token_hash = $1 AND expires_at > now() RETURNING last_seen_at, expires_at`, hash).Scan(&sess.LastSeenAt, &sess.ExpiresAt)
 		if err != nil { // signed out or expired in between
-			return Session{}, User{}, dbErr("get session", err)
+			return Session{}, User{}, DBError("get session", err)
 		}
 	}
 	return sess, u, nil
@@ -137,17 +139,17 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 		return nil
 	}
 	_, err := s.pool.Exec(ctx, "DELETE FROM console_sessions WHERE token_hash = $1", hash)
-	return dbErr("delete session", err)
+	return DBError("delete session", err)
 }
 
 // DeleteUserSessions signs a user out everywhere, after a password change
 // or when the account is compromised.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	if !validID(userID) {
+	if !attach.ValidID(userID) {
 		return nil
 	}
 	_, err := s.pool.Exec(ctx, "DELETE FROM console_sessions WHERE user_id = $1", userID)
-	return dbErr("delete user sessions", err)
+	return DBError("delete user sessions", err)
 }
 
 // DeleteExpiredSessions removes sessions past their end and says how many;
@@ -156,7 +158,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	tag, err := s.pool.Exec(ctx, "DELETE FROM console_sessions WHERE expires_at <= now()")
 	if err != nil {
-		return 0, dbErr("delete expired sessions", err)
+		return 0, DBError("delete expired sessions", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -3,10 +3,11 @@ package tenants
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestSessionLifecycle(t *testing.T) {
@@ -55,19 +56,19 @@ func TestSessionLifecycle(t *testing.T) {
 	if err := s.DeleteSession(ctx, token); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.GetSession(ctx, token); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.GetSession(ctx, token); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("signed-out session: %v", err)
 	}
 	if err := s.DeleteSession(ctx, token); err != nil {
 		t.Fatalf("signing out twice: %v", err)
 	}
 	for name, tok := range map[string]string{"empty": "", "garbage": "x", "unknown": strings.Repeat("B", 43)} {
-		if _, _, err := s.GetSession(ctx, tok); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.GetSession(ctx, tok); attach.ErrorCode(err) != attach.CodeNotFound {
 			t.Errorf("GetSession(%s): %v", name, err)
 		}
 	}
 
-	if _, _, err := s.CreateSession(ctx, "0190a1b2-0000-7000-8000-000000000000", SessionInput{}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.CreateSession(ctx, "0190a1b2-0000-7000-8000-000000000000", SessionInput{}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("session of an unknown user: %v", err)
 	}
 	if _, _, err := s.CreateSession(ctx, u.ID, SessionInput{TTL: -time.Hour}); !isValidation(err, "ttl") {
@@ -101,14 +102,14 @@ func TestSessionExpiry(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE console_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1", hashToken(expired)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.GetSession(ctx, expired); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("expired session: %v, want ErrNotFound", err)
+	if _, _, err := s.GetSession(ctx, expired); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("expired session: %v, want not_found", err)
 	}
 	// Being stale for the touch does not bring an expired session back.
 	if _, err := pool.Exec(ctx, "UPDATE console_sessions SET last_seen_at = now() - interval '1 hour' WHERE token_hash = $1", hashToken(expired)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.GetSession(ctx, expired); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.GetSession(ctx, expired); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("expired stale session: %v", err)
 	}
 	n, err := s.DeleteExpiredSessions(ctx)
@@ -197,7 +198,7 @@ func TestDeleteUserSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tok := range []string{a1, a2} {
-		if _, _, err := s.GetSession(ctx, tok); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.GetSession(ctx, tok); attach.ErrorCode(err) != attach.CodeNotFound {
 			t.Fatalf("a's session survived: %v", err)
 		}
 	}

@@ -2,10 +2,11 @@ package tenants
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Setup tokens let whoever started the gateway create its first account:
@@ -25,7 +26,7 @@ func (s *Store) CreateSetupToken(ctx context.Context, ttl time.Duration) (string
 	case ttl == 0:
 		ttl = DefaultSetupTTL
 	case ttl < time.Minute || ttl > MaxSetupTTL:
-		return "", invalid("ttl", "must be from a minute to 30 days")
+		return "", attach.Invalid("ttl", "must be from a minute to 30 days")
 	}
 	token, hash, err := newToken()
 	if err != nil {
@@ -35,19 +36,19 @@ func (s *Store) CreateSetupToken(ctx context.Context, ttl time.Duration) (string
 		"INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, now() + $2::float8 * interval '1 second')",
 		hash, ttl.Seconds())
 	if err != nil {
-		return "", dbErr("create setup token", err)
+		return "", DBError("create setup token", err)
 	}
 	return token, nil
 }
 
 // UseSetupToken creates the first account with a setup token, in one
-// transaction: the token must be known and unused (else ErrNotFound), not
-// expired (ErrExpired), and there must still be no user at all
-// (ErrConflict). The token is spent only when the account is made.
+// transaction: the token must be known and unused (else not found), not
+// expired (else attach.CodeExpired), and there must still be no user at all
+// (else a conflict). The token is spent only when the account is made.
 func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (User, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
-		return User{}, notFound("setup token")
+		return User{}, attach.NotFound("setup token")
 	}
 	in, err := in.normalize()
 	if err != nil {
@@ -62,33 +63,33 @@ func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (
 		// Two setup links spent at once must not make two first users: the
 		// lock makes the second wait and then see the first's user.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('attach: first user'))"); err != nil {
-			return dbErr("lock setup", err)
+			return DBError("lock setup", err)
 		}
 		var used, expired bool
 		err := tx.QueryRow(ctx,
 			"SELECT used_at IS NOT NULL, expires_at <= now() FROM setup_tokens WHERE token_hash = $1 FOR UPDATE",
 			hash).Scan(&used, &expired)
 		if err != nil {
-			return dbErr("setup token", err)
+			return DBError("setup token", err)
 		}
 		switch {
 		case used:
-			return notFound("setup token")
+			return attach.NotFound("setup token")
 		case expired:
-			return fmt.Errorf("setup token: %w", ErrExpired)
+			return attach.Errorf(attach.CodeExpired, "setup token expired")
 		}
 		var anyUser bool
 		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM users)").Scan(&anyUser); err != nil {
-			return dbErr("count users", err)
+			return DBError("count users", err)
 		}
 		if anyUser {
-			return fmt.Errorf("setup: the first account already exists: %w", ErrConflict)
+			return attach.Errorf(attach.CodeConflict, "setup: the first account already exists")
 		}
 		if u, err = insertLocalUser(ctx, tx, in, pwHash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, "UPDATE setup_tokens SET used_at = now() WHERE token_hash = $1", hash); err != nil {
-			return dbErr("spend setup token", err)
+			return DBError("spend setup token", err)
 		}
 		return audit(ctx, tx, AuditEntry{Action: AuditSetupComplete, TargetType: "user", TargetID: u.ID, TargetName: u.Email})
 	})

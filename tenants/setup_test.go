@@ -1,13 +1,14 @@
 package tenants
 
 import (
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestSetupTokenIsOneTime(t *testing.T) {
@@ -38,8 +39,8 @@ func TestSetupTokenIsOneTime(t *testing.T) {
 	if _, err := s.AuthenticatePassword(ctx, in.Email, in.Password); err != nil {
 		t.Fatalf("first user cannot sign in: %v", err)
 	}
-	if _, err := s.UseSetupToken(ctx, token, UserInput{Email: "second@example.com", Name: "Second", Password: testPassword}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("used token: %v, want ErrNotFound", err)
+	if _, err := s.UseSetupToken(ctx, token, UserInput{Email: "second@example.com", Name: "Second", Password: testPassword}); attach.ErrorCode(err) != attach.CodeNotFound {
+		t.Fatalf("used token: %v, want not_found", err)
 	}
 
 	// A fresh token once a user exists.
@@ -47,15 +48,15 @@ func TestSetupTokenIsOneTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UseSetupToken(ctx, late, UserInput{Email: "second@example.com", Name: "Second", Password: testPassword}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("setup with users already: %v, want ErrConflict", err)
+	if _, err := s.UseSetupToken(ctx, late, UserInput{Email: "second@example.com", Name: "Second", Password: testPassword}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("setup with users already: %v, want conflict", err)
 	}
 	if n, _ := s.CountUsers(ctx); n != 1 {
 		t.Fatalf("%d users", n)
 	}
 
 	for name, tok := range map[string]string{"empty": "", "garbage": "nope", "unknown": strings.Repeat("C", 43)} {
-		if _, err := s.UseSetupToken(ctx, tok, in); !errors.Is(err, ErrNotFound) {
+		if _, err := s.UseSetupToken(ctx, tok, in); attach.ErrorCode(err) != attach.CodeNotFound {
 			t.Errorf("%s token: %v", name, err)
 		}
 	}
@@ -76,8 +77,8 @@ func TestSetupTokenExpires(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE setup_tokens SET expires_at = now() - interval '1 second'"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UseSetupToken(ctx, token, UserInput{Email: "a@example.com", Name: "A", Password: testPassword}); !errors.Is(err, ErrExpired) {
-		t.Fatalf("expired token: %v, want ErrExpired", err)
+	if _, err := s.UseSetupToken(ctx, token, UserInput{Email: "a@example.com", Name: "A", Password: testPassword}); attach.ErrorCode(err) != attach.CodeExpired {
+		t.Fatalf("expired token: %v, want expired", err)
 	}
 	if n, _ := s.CountUsers(ctx); n != 0 {
 		t.Fatal("an expired token made a user")
@@ -105,7 +106,7 @@ func TestSetupTokenRaceOnOneToken(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	checkOneWinner(t, s, errs, ErrNotFound)
+	checkOneWinner(t, s, errs, attach.CodeNotFound)
 }
 
 // Two setup links spent at once, arranged so that without serialisation
@@ -150,7 +151,7 @@ func TestSetupTokenRaceOnTwoTokens(t *testing.T) {
 	}
 	<-done[0]
 	<-done[1]
-	checkOneWinner(t, s, errs, ErrConflict)
+	checkOneWinner(t, s, errs, attach.CodeConflict)
 }
 
 // waitForLockWaiters waits until n sessions of the test database wait on a
@@ -178,14 +179,14 @@ func waitForLockWaiters(t *testing.T, pool *pgxpool.Pool, n int, finished <-chan
 	}
 }
 
-func checkOneWinner(t *testing.T, s *Store, errs []error, loserErr error) {
+func checkOneWinner(t *testing.T, s *Store, errs []error, loserCode string) {
 	t.Helper()
 	won, lost := 0, 0
 	for _, err := range errs {
 		switch {
 		case err == nil:
 			won++
-		case errors.Is(err, loserErr):
+		case attach.ErrorCode(err) == loserCode:
 			lost++
 		default:
 			t.Fatal(err)

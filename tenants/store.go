@@ -6,16 +6,18 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Store keeps teams and their configuration in Postgres. Every method takes
-// the ids and slugs of the caller's routes; a team id that does not exist is
-// ErrNotFound, a name already taken is ErrConflict, bad input is a
-// *ValidationError.
+// the ids and slugs of the caller's routes. Its errors are *attach.Error
+// where the caller should hear them: a team id that does not exist is
+// attach.CodeNotFound, a name already taken attach.CodeConflict, bad input
+// attach.CodeInvalid with the field.
 type Store struct {
 	pool   *pgxpool.Pool
 	sealer *Sealer
@@ -28,47 +30,33 @@ func NewStore(pool *pgxpool.Pool, sealer *Sealer) *Store {
 	return &Store{pool: pool, sealer: sealer, pw: newPasswordHasher(defaultArgon2Params)}
 }
 
-// newID makes a UUIDv7: ordered by creation time, so it doubles as the
-// pagination key.
-func newID() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("make id: %w", err)
-	}
-	return id.String(), nil
-}
-
-// validID tells whether s can be an id at all; anything else cannot exist,
-// so callers answer ErrNotFound without asking Postgres.
-func validID(s string) bool {
-	_, err := uuid.Parse(s)
-	return err == nil
-}
-
-// dbErr turns Postgres errors into the store's errors, naming what failed.
-func dbErr(what string, err error) error {
+// DBError turns a Postgres error into an *attach.Error when it means
+// something the caller should hear: no row is not found, a taken unique
+// name a conflict, a missing team or user (a foreign key) not found. Any
+// other error is a failure of ours, wrapped with what failed. Both stores
+// use it.
+func DBError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return attach.Errorf(attach.CodeNotFound, "%s: not found", what)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505": // unique_violation
-			return fmt.Errorf("%s: %w", what, ErrConflict)
+			return attach.Errorf(attach.CodeConflict, "%s: already exists", what)
 		case "23503": // foreign_key_violation: the team or user is gone
+			gone := "team"
 			if strings.HasSuffix(pgErr.ConstraintName, "_user_fk") {
-				return fmt.Errorf("%s: user %w", what, ErrNotFound)
+				gone = "user"
 			}
-			return fmt.Errorf("%s: team %w", what, ErrNotFound)
+			return attach.Errorf(attach.CodeNotFound, "%s: %s not found", what, gone)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
-
-func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }
 
 // inTx runs fn in a transaction and commits when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -81,7 +69,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return dbErr("commit", err)
+		return DBError("commit", err)
 	}
 	return nil
 }
@@ -91,10 +79,10 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // take it first, so two of them on one team run one after the other. NO KEY
 // UPDATE does not block inserts that only reference the team.
 func lockTeam(ctx context.Context, tx pgx.Tx, teamID string) error {
-	if !validID(teamID) {
-		return notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.NotFound("team")
 	}
 	var one int
 	err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR NO KEY UPDATE", teamID).Scan(&one)
-	return dbErr("team", err)
+	return DBError("team", err)
 }

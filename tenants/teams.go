@@ -16,7 +16,7 @@ func scanTeam(row pgx.Row) (attach.Team, error) {
 	return t, err
 }
 
-// CreateTeam adds a team; a taken slug is ErrConflict.
+// CreateTeam adds a team; a taken slug is a conflict.
 func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (attach.Team, error) {
 	in, err := in.normalize()
 	if err != nil {
@@ -32,7 +32,7 @@ func (s *Store) CreateTeam(ctx context.Context, in TeamInput) (attach.Team, erro
 
 // insertTeam adds a team and audits it; detail adds to the audit row.
 func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]any) (attach.Team, error) {
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return attach.Team{}, err
 	}
@@ -40,7 +40,7 @@ func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]
 		"INSERT INTO teams (id, slug, name) VALUES ($1, $2, $3) RETURNING "+teamColumns,
 		id, in.Slug, in.Name))
 	if err != nil {
-		return attach.Team{}, dbErr("create team", err)
+		return attach.Team{}, DBError("create team", err)
 	}
 	if detail == nil {
 		detail = map[string]any{}
@@ -57,20 +57,20 @@ func teamAudit(action string, t attach.Team, logTeamID string, detail map[string
 
 // GetTeam finds a team by slug.
 func (s *Store) GetTeam(ctx context.Context, slug string) (attach.Team, error) {
-	if !slugPattern.MatchString(slug) {
-		return attach.Team{}, notFound("team")
+	if !attach.ValidSlug(slug) {
+		return attach.Team{}, attach.NotFound("team")
 	}
 	t, err := scanTeam(s.pool.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1", slug))
-	return t, dbErr("get team", err)
+	return t, DBError("get team", err)
 }
 
 // GetTeamByID finds a team by id.
 func (s *Store) GetTeamByID(ctx context.Context, id string) (attach.Team, error) {
-	if !validID(id) {
-		return attach.Team{}, notFound("team")
+	if !attach.ValidID(id) {
+		return attach.Team{}, attach.NotFound("team")
 	}
 	t, err := scanTeam(s.pool.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE id = $1", id))
-	return t, dbErr("get team", err)
+	return t, DBError("get team", err)
 }
 
 // ListTeams returns one page of teams in creation order and the cursor of
@@ -84,11 +84,11 @@ func (s *Store) ListTeams(ctx context.Context, page Page) ([]attach.Team, string
 		"SELECT "+teamColumns+" FROM teams WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
 		page.afterArg(), page.Limit+1)
 	if err != nil {
-		return nil, "", dbErr("list teams", err)
+		return nil, "", DBError("list teams", err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (attach.Team, error) { return scanTeam(r) })
 	if err != nil {
-		return nil, "", dbErr("list teams", err)
+		return nil, "", DBError("list teams", err)
 	}
 	list, next := cut(list, page.Limit, func(t attach.Team) string { return t.ID })
 	return list, next, nil
@@ -97,8 +97,8 @@ func (s *Store) ListTeams(ctx context.Context, page Page) ([]attach.Team, string
 // UpdateTeam renames the team with slug; in.Slug, when set and different,
 // changes the slug too (and so its URL). An empty in.Slug keeps it.
 func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (attach.Team, error) {
-	if !slugPattern.MatchString(slug) {
-		return attach.Team{}, notFound("team")
+	if !attach.ValidSlug(slug) {
+		return attach.Team{}, attach.NotFound("team")
 	}
 	if in.Slug == "" {
 		in.Slug = slug
@@ -111,13 +111,13 @@ func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (atta
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1 FOR UPDATE", slug))
 		if err != nil {
-			return dbErr("update team", err)
+			return DBError("update team", err)
 		}
 		t, err = scanTeam(tx.QueryRow(ctx,
 			"UPDATE teams SET slug = $2, name = $3, updated_at = now() WHERE id = $1 RETURNING "+teamColumns,
 			old.ID, in.Slug, in.Name))
 		if err != nil {
-			return dbErr("update team", err)
+			return DBError("update team", err)
 		}
 		return audit(ctx, tx, teamAudit(AuditTeamUpdate, t, t.ID, map[string]any{
 			"slug": t.Slug, "name": t.Name, "previous_slug": old.Slug, "previous_name": old.Name}))
@@ -132,19 +132,19 @@ func (s *Store) RenameTeam(ctx context.Context, teamID, name string) (attach.Tea
 	if err != nil {
 		return attach.Team{}, err
 	}
-	if !validID(teamID) {
-		return attach.Team{}, notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.Team{}, attach.NotFound("team")
 	}
 	var t attach.Team
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var previous string
 		if err := tx.QueryRow(ctx, "SELECT name FROM teams WHERE id = $1 FOR UPDATE", teamID).Scan(&previous); err != nil {
-			return dbErr("rename team", err)
+			return DBError("rename team", err)
 		}
 		t, err = scanTeam(tx.QueryRow(ctx,
 			"UPDATE teams SET name = $2, updated_at = now() WHERE id = $1 RETURNING "+teamColumns, teamID, name))
 		if err != nil {
-			return dbErr("rename team", err)
+			return DBError("rename team", err)
 		}
 		return audit(ctx, tx, teamAudit(AuditTeamRename, t, t.ID, map[string]any{"name": t.Name, "previous_name": previous}))
 	})
@@ -155,8 +155,8 @@ func (s *Store) RenameTeam(ctx context.Context, teamID, name string) (attach.Tea
 // members, invites and audit log. The deletion itself is audited
 // install-wide, so that row survives.
 func (s *Store) DeleteTeam(ctx context.Context, teamID string) error {
-	if !validID(teamID) {
-		return notFound("team")
+	if !attach.ValidID(teamID) {
+		return attach.NotFound("team")
 	}
 	return s.deleteTeam(ctx, "id", teamID)
 }
@@ -164,8 +164,8 @@ func (s *Store) DeleteTeam(ctx context.Context, teamID string) error {
 // DeleteTeamBySlug is DeleteTeam for the team with slug, for routes that
 // name teams by slug.
 func (s *Store) DeleteTeamBySlug(ctx context.Context, slug string) error {
-	if !slugPattern.MatchString(slug) {
-		return notFound("team")
+	if !attach.ValidSlug(slug) {
+		return attach.NotFound("team")
 	}
 	return s.deleteTeam(ctx, "slug", slug)
 }
@@ -175,7 +175,7 @@ func (s *Store) deleteTeam(ctx context.Context, column, value string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		t, err := scanTeam(tx.QueryRow(ctx, "DELETE FROM teams WHERE "+column+" = $1 RETURNING "+teamColumns, value))
 		if err != nil {
-			return dbErr("delete team", err)
+			return DBError("delete team", err)
 		}
 		return audit(ctx, tx, teamAudit(AuditTeamDelete, t, "", map[string]any{"slug": t.Slug, "name": t.Name}))
 	})

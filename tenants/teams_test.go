@@ -1,7 +1,6 @@
 package tenants
 
 import (
-	"errors"
 	"fmt"
 	"testing"
 
@@ -29,8 +28,8 @@ func TestTeamCRUD(t *testing.T) {
 		t.Fatalf("GetTeamByID = %+v, %v", byID, err)
 	}
 
-	if _, err := s.CreateTeam(ctx, TeamInput{Slug: "acme", Name: "Other"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("duplicate slug: err = %v, want ErrConflict", err)
+	if _, err := s.CreateTeam(ctx, TeamInput{Slug: "acme", Name: "Other"}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("duplicate slug: err = %v, want conflict", err)
 	}
 
 	upd, err := s.UpdateTeam(ctx, "acme", TeamInput{Name: "Acme Corp"})
@@ -42,8 +41,8 @@ func TestTeamCRUD(t *testing.T) {
 		t.Fatalf("rename slug = %+v, %v", renamed, err)
 	}
 	mustTeam(t, s, "taken")
-	if _, err := s.UpdateTeam(ctx, "acme-2", TeamInput{Slug: "taken", Name: "x"}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("rename onto taken slug: err = %v, want ErrConflict", err)
+	if _, err := s.UpdateTeam(ctx, "acme-2", TeamInput{Slug: "taken", Name: "x"}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("rename onto taken slug: err = %v, want conflict", err)
 	}
 
 	if err := s.DeleteTeamBySlug(ctx, "acme-2"); err != nil {
@@ -56,8 +55,8 @@ func TestTeamCRUD(t *testing.T) {
 		"bad slug":       second(s.GetTeam(ctx, "Not A Slug")),
 		"bad id":         second(s.GetTeamByID(ctx, "not-a-uuid")),
 	} {
-		if !errors.Is(err, ErrNotFound) {
-			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		if attach.ErrorCode(err) != attach.CodeNotFound {
+			t.Errorf("%s: err = %v, want not_found", name, err)
 		}
 	}
 }
@@ -112,8 +111,7 @@ func TestTeamValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := s.CreateTeam(ctx, c.in)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != c.field {
+		if !isValidation(err, c.field) {
 			t.Errorf("CreateTeam(%+v): err = %v, want a validation error on %s", c.in, err, c.field)
 		}
 	}
@@ -167,8 +165,7 @@ func TestListTeamsPages(t *testing.T) {
 	}
 
 	for _, bad := range []Page{{Limit: -1}, {Limit: 201}, {After: "garbage"}} {
-		var ve *ValidationError
-		if _, _, err := s.ListTeams(ctx, bad); !errors.As(err, &ve) {
+		if _, _, err := s.ListTeams(ctx, bad); attach.ErrorCode(err) != attach.CodeInvalid {
 			t.Errorf("ListTeams(%+v): err = %v, want a validation error", bad, err)
 		}
 	}

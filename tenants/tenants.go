@@ -6,38 +6,7 @@
 // request path needs in memory.
 package tenants
 
-import (
-	"errors"
-
-	attach "github.com/attach-dev/attach-gateway"
-)
-
-// Errors the store returns; handlers map them to HTTP statuses.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("already exists")
-	// ErrExpired: the invite, session or setup link existed but its time ran out.
-	ErrExpired = errors.New("expired")
-	// ErrBadCredentials: no account with that email, or a wrong password. The
-	// two are not told apart, so the answer does not reveal who has an account.
-	ErrBadCredentials = errors.New("wrong email or password")
-	// ErrLastOwner: the change would leave a team without an owner. It is
-	// also an ErrConflict, for handlers that map errors by kind.
-	ErrLastOwner error = lastOwnerError{}
-)
-
-type lastOwnerError struct{}
-
-func (lastOwnerError) Error() string        { return "a team must keep at least one owner" }
-func (lastOwnerError) Is(target error) bool { return target == ErrConflict }
-
-// ValidationError says which field of an input is wrong and why.
-type ValidationError struct {
-	Field   string
-	Message string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+import attach "github.com/attach-dev/attach-gateway"
 
 // Snapshot is one team's configuration as the request path sees it: read-only,
 // shared between goroutines, replaced whole when the team changes.

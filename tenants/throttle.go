@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Sign-in throttling counts failed sign-ins per key in Postgres, so every
@@ -54,7 +56,7 @@ func policyFor(key string) throttlePolicy {
 func throttleKeys(keys []string) []string {
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, clip(k, 300))
+		out = append(out, attach.CutUTF8(k, 300))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -68,7 +70,7 @@ func (s *Store) SignInAllowed(ctx context.Context, keys ...string) (time.Duratio
 		`SELECT extract(epoch FROM max(locked_until) - now())::float8 FROM sign_in_attempts
 		 WHERE key = ANY($1) AND locked_until > now()`, throttleKeys(keys)).Scan(&secs)
 	if err != nil {
-		return 0, dbErr("check sign-in throttle", err)
+		return 0, DBError("check sign-in throttle", err)
 	}
 	if secs == nil || *secs <= 0 {
 		return 0, nil
@@ -91,7 +93,7 @@ func (s *Store) SignInFailed(ctx context.Context, keys ...string) error {
 				   window_start = CASE WHEN a.window_start > now() - $2::float8 * interval '1 second' THEN a.window_start ELSE now() END
 				 RETURNING failures`, key, p.window.Seconds()).Scan(&failures)
 			if err != nil {
-				return dbErr("count failed sign-in", err)
+				return DBError("count failed sign-in", err)
 			}
 			if failures < p.maxFailures {
 				continue
@@ -100,7 +102,7 @@ func (s *Store) SignInFailed(ctx context.Context, keys ...string) error {
 				`UPDATE sign_in_attempts SET locked_until = now() + $2::float8 * interval '1 second', failures = 0, window_start = now()
 				 WHERE key = $1`, key, p.lock.Seconds())
 			if err != nil {
-				return dbErr("lock sign-in", err)
+				return DBError("lock sign-in", err)
 			}
 		}
 		return nil
@@ -111,8 +113,8 @@ func (s *Store) SignInFailed(ctx context.Context, keys ...string) error {
 // account's key only: an address that signs one account in must not wipe
 // the failures it racked up guessing at others.
 func (s *Store) SignInSucceeded(ctx context.Context, key string) error {
-	_, err := s.pool.Exec(ctx, "DELETE FROM sign_in_attempts WHERE key = $1", clip(key, 300))
-	return dbErr("reset sign-in throttle", err)
+	_, err := s.pool.Exec(ctx, "DELETE FROM sign_in_attempts WHERE key = $1", attach.CutUTF8(key, 300))
+	return DBError("reset sign-in throttle", err)
 }
 
 // DeleteStaleSignInAttempts removes counts whose window and lock are both
@@ -124,7 +126,7 @@ func (s *Store) DeleteStaleSignInAttempts(ctx context.Context) (int, error) {
 		 WHERE window_start < now() - $1::float8 * interval '1 second' AND (locked_until IS NULL OR locked_until <= now())`,
 		window.Seconds())
 	if err != nil {
-		return 0, dbErr("delete stale sign-in counts", err)
+		return 0, DBError("delete stale sign-in counts", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // User is someone who signs in to the console, with a password, through an
@@ -66,18 +68,18 @@ func (in UserInput) normalize() (UserInput, error) {
 func normalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return s, invalid("email", "is required")
+		return s, attach.Invalid("email", "is required")
 	}
 	if len(s) > 254 {
-		return s, invalid("email", "must be at most 254 characters")
+		return s, attach.Invalid("email", "must be at most 254 characters")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return s, invalid("email", "must be an email address like name@example.com")
+		return s, attach.Invalid("email", "must be an email address like name@example.com")
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t<>") {
-		return s, invalid("email", "must be an email address like name@example.com")
+		return s, attach.Invalid("email", "must be an email address like name@example.com")
 	}
 	return s, nil
 }
@@ -86,10 +88,10 @@ func normalizeEmail(s string) (string, error) {
 func personName(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if n := utf8.RuneCountInString(s); n == 0 || n > 100 || !utf8.ValidString(s) {
-		return s, invalid("name", "must be 1 to 100 characters")
+		return s, attach.Invalid("name", "must be 1 to 100 characters")
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return s, invalid("name", "cannot contain control characters")
+		return s, attach.Invalid("name", "cannot contain control characters")
 	}
 	return s, nil
 }
@@ -98,7 +100,7 @@ func personName(s string) (string, error) {
 // people towards predictable passwords. The message never repeats it.
 func checkPassword(p string) error {
 	if n := utf8.RuneCountInString(p); n < MinPasswordLen || n > MaxPasswordLen {
-		return invalid("password", fmt.Sprintf("must be %d to %d characters", MinPasswordLen, MaxPasswordLen))
+		return attach.Invalid("password", fmt.Sprintf("must be %d to %d characters", MinPasswordLen, MaxPasswordLen))
 	}
 	return nil
 }
@@ -112,7 +114,7 @@ func scanUser(row pgx.Row) (User, error) {
 }
 
 // CreateLocalUser adds a user who signs in with a password. An email taken
-// by another user, in any case, is ErrConflict.
+// by another user, in any case, is a conflict.
 func (s *Store) CreateLocalUser(ctx context.Context, in UserInput) (User, error) {
 	in, err := in.normalize()
 	if err != nil {
@@ -131,7 +133,7 @@ func (s *Store) CreateLocalUser(ctx context.Context, in UserInput) (User, error)
 }
 
 func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) (User, error) {
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return User{}, err
 	}
@@ -139,7 +141,7 @@ func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) 
 		"INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) RETURNING "+userColumns,
 		id, in.Email, in.Name, hash))
 	if err != nil {
-		return User{}, dbErr("create user", err)
+		return User{}, DBError("create user", err)
 	}
 	return u, audit(ctx, tx, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
 		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password"}})
@@ -147,8 +149,8 @@ func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) 
 
 // AuthenticatePassword checks an email and password and records the
 // sign-in. An unknown email, an account without a password and a wrong
-// password all return ErrBadCredentials after the same amount of work. A
-// hash made with older parameters is replaced on the way.
+// password are all refused, with attach.CodeUnauthorized, after the same
+// amount of work. A hash made with older parameters is replaced on the way.
 func (s *Store) AuthenticatePassword(ctx context.Context, email, password string) (User, error) {
 	email = strings.TrimSpace(email)
 	if utf8.RuneCountInString(password) > MaxPasswordLen {
@@ -160,7 +162,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 		err := s.pool.QueryRow(ctx,
 			"SELECT id, coalesce(password_hash, '') FROM users WHERE lower(email) = lower($1)", email).Scan(&id, &encoded)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return User{}, dbErr("find user", err)
+			return User{}, DBError("find user", err)
 		}
 	}
 	ok, stale, err := s.pw.verify(ctx, encoded, password)
@@ -168,7 +170,7 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 		return User{}, fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
-		return User{}, ErrBadCredentials
+		return User{}, attach.Errorf(attach.CodeUnauthorized, "wrong email or password")
 	}
 	var rehash any
 	if stale {
@@ -179,28 +181,28 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 	u, err := scanUser(s.pool.QueryRow(ctx,
 		`UPDATE users SET last_sign_in_at = now(), password_hash = coalesce($2, password_hash)
 		 WHERE id = $1 RETURNING `+userColumns, id, rehash))
-	return u, dbErr("record sign-in", err)
+	return u, DBError("record sign-in", err)
 }
 
 // UpsertOIDCUser signs in someone an OpenID Connect provider vouched for.
 // The account is found by issuer and subject, never by email: a provider's
 // email claim may be unverified, and matching on it would hand an existing
 // account to whoever controls that provider. The first sign-in creates the
-// user (ErrConflict when another account already has the email); later
+// user (a conflict when another account already has the email); later
 // ones refresh the name, and the email unless another account holds it.
 func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name string) (User, error) {
 	if issuer == "" || len(issuer) > 1000 {
-		return User{}, invalid("issuer", "must be 1 to 1000 bytes")
+		return User{}, attach.Invalid("issuer", "must be 1 to 1000 bytes")
 	}
 	if subject == "" || len(subject) > 255 {
-		return User{}, invalid("subject", "must be 1 to 255 bytes")
+		return User{}, attach.Invalid("subject", "must be 1 to 255 bytes")
 	}
 	email, err := normalizeEmail(email)
 	if err != nil {
 		return User{}, err
 	}
 	name = providerName(name, email)
-	id, err := newID()
+	id, err := attach.NewID()
 	if err != nil {
 		return User{}, err
 	}
@@ -218,7 +220,7 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name
 				Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "oidc", "issuer": issuer}})
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return dbErr("create user", err)
+			return DBError("create user", err)
 		}
 		u, err = scanUser(tx.QueryRow(ctx,
 			`UPDATE users AS u SET name = $3, last_sign_in_at = now(),
@@ -226,7 +228,7 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name
 			           THEN u.email ELSE $4 END
 			 WHERE oidc_issuer = $1 AND oidc_subject = $2 RETURNING `+userColumns,
 			issuer, subject, name, email))
-		return dbErr("update user", err)
+		return DBError("update user", err)
 	})
 	return u, err
 }
@@ -251,21 +253,21 @@ func providerName(name, email string) string {
 
 // GetUser finds a user by id.
 func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
-	if !validID(id) {
-		return User{}, notFound("user")
+	if !attach.ValidID(id) {
+		return User{}, attach.NotFound("user")
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = $1", id))
-	return u, dbErr("get user", err)
+	return u, DBError("get user", err)
 }
 
 // GetUserByEmail finds a user by email, ignoring case.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || len(email) > 254 {
-		return User{}, notFound("user")
+		return User{}, attach.NotFound("user")
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE lower(email) = lower($1)", email))
-	return u, dbErr("get user", err)
+	return u, DBError("get user", err)
 }
 
 // CountUsers tells how many users exist; zero means the install still needs
@@ -273,7 +275,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (User, error) 
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n)
-	return n, dbErr("count users", err)
+	return n, DBError("count users", err)
 }
 
 // SetPassword sets or replaces a user's password. Sessions are left alone:
@@ -282,8 +284,8 @@ func (s *Store) SetPassword(ctx context.Context, userID, password string) error 
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	if !validID(userID) {
-		return notFound("user")
+	if !attach.ValidID(userID) {
+		return attach.NotFound("user")
 	}
 	hash, err := s.pw.hash(ctx, password)
 	if err != nil {
@@ -293,7 +295,7 @@ func (s *Store) SetPassword(ctx context.Context, userID, password string) error 
 		var email string
 		err := tx.QueryRow(ctx, "UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING email", userID, hash).Scan(&email)
 		if err != nil {
-			return dbErr("set password", err)
+			return DBError("set password", err)
 		}
 		return audit(ctx, tx, AuditEntry{Action: AuditUserPassword, TargetType: "user", TargetID: userID, TargetName: email})
 	})

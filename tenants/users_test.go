@@ -2,11 +2,12 @@ package tenants
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 func TestCreateLocalUserValidation(t *testing.T) {
@@ -30,7 +31,7 @@ func TestCreateLocalUserValidation(t *testing.T) {
 	} {
 		_, err := s.CreateLocalUser(ctx, tc.in)
 		if !isValidation(err, tc.field) {
-			t.Errorf("%v: err = %v, want a ValidationError on %s", tc.in, err, tc.field)
+			t.Errorf("%v: err = %v, want a validation error on %s", tc.in, err, tc.field)
 		}
 		if err != nil && tc.in.Password != "" && strings.Contains(err.Error(), tc.in.Password) {
 			t.Errorf("error repeats the password: %v", err)
@@ -53,8 +54,8 @@ func TestUserEmailsAreUniqueIgnoringCase(t *testing.T) {
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	first := mustUser(t, s, "Jo@Example.com")
-	if _, err := s.CreateLocalUser(ctx, UserInput{Email: "jo@example.COM", Name: "Other", Password: testPassword}); !errors.Is(err, ErrConflict) {
-		t.Fatalf("same email, other case: err = %v, want ErrConflict", err)
+	if _, err := s.CreateLocalUser(ctx, UserInput{Email: "jo@example.COM", Name: "Other", Password: testPassword}); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("same email, other case: err = %v, want conflict", err)
 	}
 	got, err := s.GetUserByEmail(ctx, "JO@EXAMPLE.COM")
 	if err != nil || got.ID != first.ID {
@@ -70,8 +71,8 @@ func TestUserEmailsAreUniqueIgnoringCase(t *testing.T) {
 		"unknown id":    second(s.GetUser(ctx, "0190a1b2-0000-7000-8000-000000000000")),
 		"bad id":        second(s.GetUser(ctx, "x")),
 	} {
-		if !errors.Is(err, ErrNotFound) {
-			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		if attach.ErrorCode(err) != attach.CodeNotFound {
+			t.Errorf("%s: err = %v, want not_found", name, err)
 		}
 	}
 	if n, err := s.CountUsers(ctx); err != nil || n != 1 {
@@ -101,15 +102,15 @@ func TestAuthenticatePassword(t *testing.T) {
 		"over-long password":  {"ann@example.com", testPassword + strings.Repeat("x", MaxPasswordLen)},
 		"password of another": {"sso@example.com", testPassword},
 	} {
-		if _, err := s.AuthenticatePassword(ctx, c[0], c[1]); !errors.Is(err, ErrBadCredentials) {
-			t.Errorf("%s: err = %v, want ErrBadCredentials", name, err)
+		if _, err := s.AuthenticatePassword(ctx, c[0], c[1]); attach.ErrorCode(err) != attach.CodeUnauthorized {
+			t.Errorf("%s: err = %v, want unauthorized", name, err)
 		}
 	}
 
 	if err := s.SetPassword(ctx, u.ID, "a brand new password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AuthenticatePassword(ctx, "ann@example.com", testPassword); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.AuthenticatePassword(ctx, "ann@example.com", testPassword); attach.ErrorCode(err) != attach.CodeUnauthorized {
 		t.Fatalf("old password after change: %v", err)
 	}
 	if _, err := s.AuthenticatePassword(ctx, "ann@example.com", "a brand new password"); err != nil {
@@ -124,7 +125,7 @@ func TestAuthenticatePassword(t *testing.T) {
 	if err := s.SetPassword(ctx, u.ID, "short"); !isValidation(err, "password") {
 		t.Fatalf("short new password: %v", err)
 	}
-	if err := s.SetPassword(ctx, "0190a1b2-0000-7000-8000-000000000000", "long enough password"); !errors.Is(err, ErrNotFound) {
+	if err := s.SetPassword(ctx, "0190a1b2-0000-7000-8000-000000000000", "long enough password"); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("password of unknown user: %v", err)
 	}
 }
@@ -159,7 +160,7 @@ func TestPasswordHashFormat(t *testing.T) {
 	if _, err := s.AuthenticatePassword(ctx, "a@example.com", testPassword); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AuthenticatePassword(ctx, "a@example.com", "correct horse battery stapler"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := s.AuthenticatePassword(ctx, "a@example.com", "correct horse battery stapler"); attach.ErrorCode(err) != attach.CodeUnauthorized {
 		t.Fatalf("wrong password: %v", err)
 	}
 }
@@ -179,7 +180,7 @@ func TestOldHashIsReplacedAtSignIn(t *testing.T) {
 		t.Fatalf("test hash = %q", h)
 	}
 	current := NewStore(pool, nil)
-	if _, err := current.AuthenticatePassword(ctx, "old@example.com", testPassword+"x"); !errors.Is(err, ErrBadCredentials) {
+	if _, err := current.AuthenticatePassword(ctx, "old@example.com", testPassword+"x"); attach.ErrorCode(err) != attach.CodeUnauthorized {
 		t.Fatal(err)
 	}
 	if h := hashOf(); !strings.Contains(h, "m=64,t=1,p=1") {
@@ -257,8 +258,8 @@ func TestUpsertOIDCUser(t *testing.T) {
 
 	// An email held by a local account is not taken over.
 	local := mustUser(t, s, "taken@example.com")
-	if _, err := s.UpsertOIDCUser(ctx, iss, "sub-2", "TAKEN@example.com", "Mallory"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("first sign-in with a local account's email: %v, want ErrConflict", err)
+	if _, err := s.UpsertOIDCUser(ctx, iss, "sub-2", "TAKEN@example.com", "Mallory"); attach.ErrorCode(err) != attach.CodeConflict {
+		t.Fatalf("first sign-in with a local account's email: %v, want conflict", err)
 	}
 	if got, _ := s.GetUserByEmail(ctx, "taken@example.com"); got.ID != local.ID || got.Name != local.Name {
 		t.Fatalf("local account changed: %+v", got)

@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"errors"
 	"slices"
 	"time"
 
@@ -21,14 +20,7 @@ func verifyAPIKey(team *tenants.Snapshot, token string, now time.Time) (attach.P
 		return attach.Principal{}, fail(ReasonUnknownAPIKey, "unknown API key")
 	}
 	if err := key.Usable(now); err != nil {
-		switch {
-		case errors.Is(err, attach.ErrKeyRevoked):
-			return attach.Principal{}, fail(ReasonKeyRevoked, "API key %q was revoked", key.Name)
-		case errors.Is(err, attach.ErrKeyExpired):
-			return attach.Principal{}, fail(ReasonKeyExpired, "API key %q expired at %s", key.Name, key.ExpiresAt.UTC().Format(time.RFC3339))
-		default:
-			return attach.Principal{}, fail(ReasonUnknownAPIKey, "API key %q cannot be used", key.Name)
-		}
+		return attach.Principal{}, err // revoked or expired, with the key's name
 	}
 	p := attach.Principal{
 		TeamID:   team.Team.ID,

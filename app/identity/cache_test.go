@@ -32,8 +32,8 @@ func TestTokenCache(t *testing.T) {
 		clk.Advance(time.Minute + leeway)
 		_, err := v.Verify(ctx, team, tok)
 		e := wantReason(t, err, identity.ReasonExpired, tok)
-		if want := "token expired at " + exp.UTC().Format(time.RFC3339); e.Description != want {
-			t.Errorf("description %q, want %q", e.Description, want)
+		if want := "token expired at " + exp.UTC().Format(time.RFC3339); e.Message != want {
+			t.Errorf("description %q, want %q", e.Message, want)
 		}
 	})
 

@@ -1,12 +1,14 @@
 package identity
 
 import (
-	"errors"
 	"fmt"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
-// Reasons a token is refused. They are stable: handlers use them as the JSON
-// error code and metrics use them as a label.
+// Reasons a token is refused: the Reason of the attach.CodeInvalidToken
+// error every refusal is. They are stable: clients see them as the error
+// code and metrics use them as a label.
 const (
 	ReasonMissingToken      = "missing_token"
 	ReasonTokenTooLarge     = "token_too_large"
@@ -22,44 +24,30 @@ const (
 	ReasonWrongAudience     = "wrong_audience"
 	ReasonMissingSubject    = "missing_subject"
 	ReasonIssuerUnavailable = "issuer_unavailable"
-	ReasonKeyRevoked        = "key_revoked"
-	ReasonKeyExpired        = "key_expired"
+	ReasonKeyRevoked        = attach.ReasonKeyRevoked
+	ReasonKeyExpired        = attach.ReasonKeyExpired
 	ReasonUnknownAPIKey     = "unknown_api_key"
 	// ReasonInvalid is what AsError reports for an error that did not come
 	// from this package.
-	ReasonInvalid = "invalid_token"
+	ReasonInvalid = attach.CodeInvalidToken
 )
 
-// Error is every verification failure. Reason is one of the Reason constants;
-// Description is a sentence safe to show the caller: it never contains the
-// token or a secret.
-type Error struct {
-	Reason      string
-	Description string
-	err         error // underlying cause, for logs; may be nil
-}
-
-func (e *Error) Error() string { return e.Reason + ": " + e.Description }
-
-// Unwrap gives the cause of an issuer_unavailable error (network error,
-// context cancellation), so errors.Is works on it.
-func (e *Error) Unwrap() error { return e.err }
-
-// AsError returns the *Error in err's chain. An error from elsewhere becomes
-// an invalid_token Error; nil stays nil.
-func AsError(err error) *Error {
+// AsError returns the refusal in err's chain: an *attach.Error of
+// attach.CodeInvalidToken whose Reason is one of the constants above and
+// whose Message is safe to show the caller (never the token or a secret).
+// Any other error becomes one with ReasonInvalid; nil stays nil.
+func AsError(err error) *attach.Error {
 	if err == nil {
 		return nil
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e := attach.AsError(err); e != nil && e.Code == attach.CodeInvalidToken {
 		return e
 	}
-	return &Error{Reason: ReasonInvalid, Description: "token could not be verified", err: err}
+	return &attach.Error{Code: attach.CodeInvalidToken, Reason: ReasonInvalid, Message: "token could not be verified", Err: err}
 }
 
-func fail(reason, format string, args ...any) *Error {
-	return &Error{Reason: reason, Description: fmt.Sprintf(format, args...)}
+func fail(reason, format string, args ...any) *attach.Error {
+	return &attach.Error{Code: attach.CodeInvalidToken, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
 // quote renders a value taken from a token for a description, cut short so a

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // maxDocumentBytes caps a discovery document or key set: a real one is a few
@@ -105,7 +107,7 @@ func (s *keySource) fetchJWKS(ctx context.Context, uri string) ([]jose.JSONWebKe
 }
 
 func keyFitsAny(k jose.JSONWebKey) bool {
-	for alg := range allowedAlgs {
+	for _, alg := range attach.SigningAlgorithms {
 		if keyFits(k, alg) {
 			return true
 		}

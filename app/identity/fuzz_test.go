@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
@@ -19,7 +20,7 @@ var knownReasons = map[string]bool{
 }
 
 // FuzzVerify feeds arbitrary strings to Verify: it must never panic, and
-// every refusal must be an *identity.Error with a known reason.
+// every refusal must be a refused token with a known reason.
 func FuzzVerify(f *testing.F) {
 	idp := oidctest.Start(f, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{})
@@ -43,12 +44,12 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		var e *identity.Error
-		if !errors.As(err, &e) {
-			t.Fatalf("error %T %v is not an *identity.Error", err, err)
+		var e *attach.Error
+		if !errors.As(err, &e) || e.Code != attach.CodeInvalidToken {
+			t.Fatalf("error %T %v is not a refused token", err, err)
 		}
-		if !knownReasons[e.Reason] || e.Description == "" {
-			t.Fatalf("error %q / %q", e.Reason, e.Description)
+		if !knownReasons[e.Reason] || e.Message == "" {
+			t.Fatalf("error %q / %q", e.Reason, e.Message)
 		}
 	})
 }

@@ -18,7 +18,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -131,21 +130,21 @@ func claimsAt(issuer, audience string, now time.Time) map[string]any {
 	}
 }
 
-// wantReason fails unless err is an *identity.Error with reason and a
+// wantReason fails unless err is a refused token with reason and a
 // description that does not echo the token.
-func wantReason(t testing.TB, err error, reason, token string) *identity.Error {
+func wantReason(t testing.TB, err error, reason, token string) *attach.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("verified, want %s", reason)
 	}
-	var e *identity.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %T %v is not an *identity.Error", err, err)
+	var e *attach.Error
+	if !errors.As(err, &e) || e.Code != attach.CodeInvalidToken {
+		t.Fatalf("error %T %v is not a refused token", err, err)
 	}
 	if e.Reason != reason {
-		t.Fatalf("reason %q (%s), want %q", e.Reason, e.Description, reason)
+		t.Fatalf("reason %q (%s), want %q", e.Reason, e.Message, reason)
 	}
-	if e.Description == "" {
+	if e.Message == "" {
 		t.Errorf("reason %s has no description", reason)
 	}
 	if len(token) > 20 && strings.Contains(e.Error(), token[:20]) {

@@ -16,16 +16,6 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
-// allowedAlgs are the only signature algorithms the gateway accepts: public
-// key algorithms, so "none" and HMAC (which an attacker could key with the
-// issuer's public key) are refused whatever a team configures.
-var allowedAlgs = map[string]bool{
-	"RS256": true, "RS384": true, "RS512": true,
-	"PS256": true, "PS384": true, "PS512": true,
-	"ES256": true, "ES384": true,
-	"EdDSA": true,
-}
-
 // header is the part of the JOSE header read before the signature is checked.
 type header struct {
 	Alg string          `json:"alg"`
@@ -172,11 +162,12 @@ func (v *Verifier) checkSignature(ctx context.Context, tok *jwt.JSONWebToken, is
 	return fail(ReasonBadSignature, "token signature does not verify")
 }
 
-func unavailable(iss string, cause error) *Error {
-	return &Error{
-		Reason:      ReasonIssuerUnavailable,
-		Description: "the keys of issuer " + quote(redact(iss)) + " could not be fetched",
-		err:         cause,
+func unavailable(iss string, cause error) *attach.Error {
+	return &attach.Error{
+		Code:    attach.CodeInvalidToken,
+		Reason:  ReasonIssuerUnavailable,
+		Message: "the keys of issuer " + quote(redact(iss)) + " could not be fetched",
+		Err:     cause,
 	}
 }
 
@@ -206,7 +197,7 @@ func parseHeader(seg string) (header, error) {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return header{}, fail(ReasonMalformed, "token header is not a JSON object")
 	}
-	if !allowedAlgs[h.Alg] {
+	if !slices.Contains(attach.SigningAlgorithms, h.Alg) {
 		return header{}, fail(ReasonAlgNotAllowed, "token algorithm %s is not allowed", quote(h.Alg))
 	}
 	if len(h.Typ) > 0 && string(h.Typ) != "null" {

@@ -240,8 +240,8 @@ func TestCheck(t *testing.T) {
 	// configured URL with one is a different issuer.
 	_, err = v.Check(ctx, idp.Issuer()+"/")
 	e := wantReason(t, err, identity.ReasonIssuerUnavailable, "")
-	if !strings.Contains(e.Description, "discovery document is for issuer") {
-		t.Errorf("description %q does not explain the issuer mismatch", e.Description)
+	if !strings.Contains(e.Error(), "discovery document is for issuer") {
+		t.Errorf("error %q does not explain the issuer mismatch", e.Error())
 	}
 	_, err = v.Check(ctx, "not a url")
 	wantReason(t, err, identity.ReasonIssuerUnavailable, "")

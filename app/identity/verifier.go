@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"net/url"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -33,7 +32,7 @@ func NewVerifier(cfg Config) *Verifier {
 }
 
 // Verify checks token against the team's trusted issuers and gateway keys.
-// Every failure is an *Error.
+// Every failure is an *attach.Error of attach.CodeInvalidToken; see AsError.
 func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token string) (attach.Principal, error) {
 	if token == "" {
 		return attach.Principal{}, fail(ReasonMissingToken, "no bearer token")
@@ -83,10 +82,11 @@ func (v *Verifier) Check(ctx context.Context, issuerURL string) (keys int, err e
 	}
 	ks, ferr := v.keys.refresh(ctx, v.keys.entry(issuerURL), true)
 	if ferr != nil {
-		return 0, &Error{
-			Reason:      ReasonIssuerUnavailable,
-			Description: fmt.Sprintf("issuer %s could not be checked: %v", redact(issuerURL), ferr),
-			err:         ferr,
+		return 0, &attach.Error{
+			Code:    attach.CodeInvalidToken,
+			Reason:  ReasonIssuerUnavailable,
+			Message: "issuer " + redact(issuerURL) + " could not be checked",
+			Err:     ferr,
 		}
 	}
 	return len(ks), nil

@@ -122,8 +122,8 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 			}
 		}
 		e := wantReason(t, mustFail(v.Verify(ctx, team, idp.Token(t, "api://three"))), identity.ReasonWrongAudience, "")
-		if e.Description != `token audience does not include "api://one" or "api://two"` {
-			t.Errorf("description %q", e.Description)
+		if e.Message != `token audience does not include "api://one" or "api://two"` {
+			t.Errorf("description %q", e.Message)
 		}
 	})
 }
@@ -218,8 +218,8 @@ func TestVerifyRefusesBadTokens(t *testing.T) {
 			}
 			_, err := v.Verify(ctx, team, tc.token)
 			e := wantReason(t, err, tc.reason, tc.token)
-			if tc.desc != "" && e.Description != tc.desc {
-				t.Errorf("description %q, want %q", e.Description, tc.desc)
+			if tc.desc != "" && e.Message != tc.desc {
+				t.Errorf("description %q, want %q", e.Message, tc.desc)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 const benchAnswer = `{"model":"llama3","created_at":"2025-05-01T10:00:00Z","message":{"role":"assistant","content":"Hello! How can I help?"},"done":true,"done_reason":"stop","total_duration":1234567,"eval_count":7}`
@@ -42,7 +43,7 @@ func benchChat(b *testing.B, bare bool) {
 		return &engineConn{Conn: c, header: p.cfg.ResponseHeaderTimeout, idle: p.cfg.StreamIdleTimeout}, nil
 	}
 	team := teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: web.WriteError})
 	app.Post("/api/chat", func(c *fiber.Ctx) error {
 		if bare {
 			return bareForward(c, p.client)

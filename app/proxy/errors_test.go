@@ -40,7 +40,7 @@ func TestClosedPortIs502(t *testing.T) {
 	gw := startGateway(t, Config{Observer: obs}, teamOf(attach.Engine{
 		Name: "gpu", Dialect: attach.DialectOllama, BaseURL: base, APIKey: "key-secret", Default: true,
 	}))
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
 	if !strings.Contains(msg, "gpu") || strings.Contains(msg, "127.0.0.1") || strings.Contains(msg, "secret") {
 		t.Errorf("message %q must name the engine, not its address or secrets", msg)
 	}
@@ -64,12 +64,12 @@ func TestSlowEngineIs504(t *testing.T) {
 	gw := startGateway(t, Config{ResponseHeaderTimeout: 50 * time.Millisecond, Observer: obs},
 		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusGatewayTimeout, CodeUpstreamTimeout)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusGatewayTimeout, attach.CodeUpstreamTimeout)
 	if !strings.Contains(msg, "gpu") {
 		t.Errorf("message %q must name the engine", msg)
 	}
 	// GET is idempotent: a timeout must not be retried either.
-	wantError(t, get(t, gw+"/api/version"), http.StatusGatewayTimeout, CodeUpstreamTimeout)
+	wantError(t, get(t, gw+"/api/version"), http.StatusGatewayTimeout, attach.CodeUpstreamTimeout)
 	if got := obs.last(); got != "gpu /api/version Gateway Timeout" {
 		t.Errorf("observer saw %q", got)
 	}
@@ -84,7 +84,7 @@ func TestBodyTooLargeIs413(t *testing.T) {
 		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	big := `{"model":"x","prompt":"` + strings.Repeat("a", 100) + `"}`
-	wantError(t, post(t, gw+"/api/generate", big), http.StatusRequestEntityTooLarge, CodeBodyTooLarge)
+	wantError(t, post(t, gw+"/api/generate", big), http.StatusRequestEntityTooLarge, attach.CodeTooLarge)
 	if len(seen) != 0 {
 		t.Fatal("the engine saw a body over the limit")
 	}
@@ -103,7 +103,7 @@ func TestCompressedBodyRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
-	wantError(t, resp, http.StatusUnsupportedMediaType, CodeUnsupportedEncoding)
+	wantError(t, resp, http.StatusUnsupportedMediaType, attach.CodeUnsupportedEncoding)
 }
 
 func TestEngineErrorsPassThrough(t *testing.T) {
@@ -126,11 +126,11 @@ func TestEngineErrorsPassThrough(t *testing.T) {
 
 func TestWriteErrorShape(t *testing.T) {
 	gw := startGateway(t, Config{}, teamOf())
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusNotFound, CodeNoEngine)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusNotFound, attach.CodeNoEngine)
 	if !strings.Contains(msg, "acme") {
 		t.Errorf("message %q should name the team", msg)
 	}
-	wantError(t, get(t, gw+"/api/tags"), http.StatusNotFound, CodeNoEngine)
+	wantError(t, get(t, gw+"/api/tags"), http.StatusNotFound, attach.CodeNoEngine)
 }
 
 func TestGuardRefusesEngineAddress(t *testing.T) {
@@ -139,7 +139,7 @@ func TestGuardRefusesEngineAddress(t *testing.T) {
 	}))
 	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: false}},
 		teamOf(attach.Engine{Name: "inside", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
 	if strings.Contains(msg, "127.0.0.1") {
 		t.Errorf("message %q names the engine's address", msg)
 	}

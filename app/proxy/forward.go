@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // maxBuffered is the largest fixed-length answer copied whole before it is
@@ -52,10 +53,13 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		p.bufs.Put(bp)
-		status, code, msg := upstreamError(e, err)
+		answer := upstreamError(e, err)
+		status := web.Status(answer)
 		p.observe(e.Name, r.path, status, took)
 		p.log.Warn("engine request failed", "engine", e.Name, "route", r.path, "status", status, "err", err)
-		werr := WriteError(c, status, code, msg)
+		// Written here rather than by the error handler: the answer is
+		// part of the exchange the tap records.
+		werr := web.WriteError(c, answer)
 		tap.add(c.Response().Body())
 		p.finishCapture(tap, status)
 		return werr
@@ -74,7 +78,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 			fasthttp.ReleaseResponse(resp)
 			out.ResetBody()
 			p.log.Warn("engine answer broke off", "engine", e.Name, "route", r.path, "err", err)
-			werr := WriteError(c, http.StatusBadGateway, CodeUpstreamUnavailable, "engine "+e.Name+" broke off its answer")
+			werr := web.WriteError(c, attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s broke off its answer", e.Name))
 			tap.add(out.Body())
 			p.finishCapture(tap, http.StatusBadGateway)
 			return werr
@@ -140,15 +144,15 @@ func (p *Proxy) observe(engine, route string, status int, d time.Duration) {
 
 // upstreamError maps a failed engine call to what the client is told. The
 // message names the engine by its name only: its URL may hold credentials.
-func upstreamError(e attach.Engine, err error) (status int, code, msg string) {
+func upstreamError(e attach.Engine, err error) *attach.Error {
 	var de *dialError
 	switch {
 	case errors.As(err, &de):
-		return http.StatusBadGateway, CodeUpstreamUnavailable, "engine " + e.Name + " is unreachable"
+		return attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s is unreachable", e.Name)
 	case isTimeout(err):
-		return http.StatusGatewayTimeout, CodeUpstreamTimeout, "engine " + e.Name + " did not answer in time"
+		return attach.Errorf(attach.CodeUpstreamTimeout, "engine %s did not answer in time", e.Name)
 	default:
-		return http.StatusBadGateway, CodeUpstreamUnavailable, "engine " + e.Name + " failed to answer"
+		return attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s failed to answer", e.Name)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 var testIdentity = Identity{User: "alice", Session: "sess-1", Tenant: "team-1"}
@@ -27,7 +28,7 @@ func startGateway(t *testing.T, cfg Config, team *tenants.Snapshot) string {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	p := New(cfg)
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: web.WriteError})
 	app.Use(func(c *fiber.Ctx) error {
 		return p.Serve(c, team, c.Path(), testIdentity)
 	})
@@ -107,7 +108,9 @@ func wantError(t *testing.T, resp *http.Response, status int, code string) strin
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
-	var e errorBody
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
 		t.Fatalf("error body %q is not JSON: %v", body, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // listTimeout bounds one engine's answer to a model listing: a listing is
@@ -76,7 +77,7 @@ type engineModels struct {
 // team's engines, asked concurrently, in the dialect of the route.
 func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error {
 	if len(team.Engines) == 0 {
-		return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no engines")
+		return attach.Errorf(attach.CodeNoEngine, "team %s has no engines", team.Team.Slug)
 	}
 	found := make([]engineModels, len(team.Engines))
 	var wg sync.WaitGroup
@@ -95,8 +96,7 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error 
 		body, answered = list, ok
 	}
 	if !answered {
-		return WriteError(c, http.StatusBadGateway, CodeUpstreamUnavailable,
-			"no engine of team "+team.Team.Slug+" answered and none has models configured")
+		return attach.Errorf(attach.CodeUpstreamUnavailable, "no engine of team %s answered and none has models configured", team.Team.Slug)
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -151,8 +151,7 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 	err := p.client.DoTimeout(req, resp, min(listTimeout, p.cfg.ResponseHeaderTimeout))
 	took := time.Since(start)
 	if err != nil {
-		status, _, _ := upstreamError(e, err)
-		p.observe(e.Name, path, status, took)
+		p.observe(e.Name, path, web.Status(upstreamError(e, err)), took)
 		return nil, fmt.Errorf("get %s from engine %s: %w", path, e.Name, err)
 	}
 	p.observe(e.Name, path, resp.StatusCode(), took)

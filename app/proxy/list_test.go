@@ -121,6 +121,6 @@ func TestListingAllEnginesDown(t *testing.T) {
 		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true},
 		attach.Engine{Name: "b", Dialect: attach.DialectOpenAI, BaseURL: closedPort(t)},
 	))
-	wantError(t, get(t, gw+"/api/tags"), http.StatusBadGateway, CodeUpstreamUnavailable)
-	wantError(t, get(t, gw+"/v1/models"), http.StatusBadGateway, CodeUpstreamUnavailable)
+	wantError(t, get(t, gw+"/api/tags"), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
+	wantError(t, get(t, gw+"/v1/models"), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"syscall"
 	"time"
@@ -146,11 +145,11 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 	c.Set(headerSessionID, id.Session)
 	r, ok := routes[path]
 	if !ok {
-		return WriteError(c, http.StatusNotFound, CodeNotFound, "no engine route "+path)
+		return attach.Errorf(attach.CodeNotFound, "no engine route %s", path)
 	}
 	if c.Method() != r.method {
 		c.Set(fiber.HeaderAllow, r.method)
-		return WriteError(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, path+" accepts "+r.method+" only")
+		return attach.Errorf(attach.CodeMethodNotAllowed, "%s accepts %s only", path, r.method)
 	}
 	switch r.kind {
 	case kindList:
@@ -158,35 +157,33 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 	case kindVersion:
 		e, ok := defaultOllama(team)
 		if !ok {
-			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no Ollama engine")
+			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
 		}
 		return p.forward(c, r, e, nil, id, nil)
 	}
 
 	body := c.Request().Body()
 	if len(body) > p.cfg.MaxBodyBytes {
-		return WriteError(c, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, bodyTooLarge(p.cfg.MaxBodyBytes))
+		return attach.Errorf(attach.CodeTooLarge, "request body is larger than %s", formatBytes(p.cfg.MaxBodyBytes))
 	}
 	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && string(enc) != "identity" {
 		// Engines read plain JSON (Ollama does not decode request bodies),
 		// and decoding here would open the door to decompression bombs.
-		return WriteError(c, http.StatusUnsupportedMediaType, CodeUnsupportedEncoding,
-			"request bodies must not be compressed (Content-Encoding "+string(enc)+")")
+		return attach.Errorf(attach.CodeUnsupportedEncoding, "request bodies must not be compressed (Content-Encoding %s)", enc)
 	}
 	model, err := modelOf(body, r.path == "/api/show")
 	if err != nil {
-		return WriteError(c, http.StatusBadRequest, CodeInvalidJSON, err.Error())
+		return attach.Errorf(attach.CodeInvalidJSON, "%s", err)
 	}
 	e, ok := team.Engine(model)
 	if !ok {
 		if model == "" {
-			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no default engine; name a model")
+			return attach.Errorf(attach.CodeNoEngine, "team %s has no default engine; name a model", team.Team.Slug)
 		}
-		return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no engine for model "+model)
+		return attach.Errorf(attach.CodeNoEngine, "team %s has no engine for model %s", team.Team.Slug, model)
 	}
 	if !r.accepts(e.Dialect) {
-		return WriteError(c, http.StatusBadRequest, CodeDialectMismatch,
-			"engine "+e.Name+" speaks the OpenAI API; use "+r.openAIPath+" instead of "+r.path)
+		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.openAIPath, r.path)
 	}
 	return p.forward(c, r, e, body, id, p.startCapture(r, team.Team.ID, id, e.Name, model, body))
 }
@@ -203,8 +200,4 @@ func defaultOllama(team *tenants.Snapshot) (attach.Engine, bool) {
 		}
 	}
 	return attach.Engine{}, false
-}
-
-func bodyTooLarge(limit int) string {
-	return "request body is larger than " + formatBytes(limit)
 }

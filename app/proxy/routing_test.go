@@ -56,24 +56,24 @@ func TestModelRouting(t *testing.T) {
 	}
 
 	t.Run("dialect mismatch", func(t *testing.T) {
-		msg := wantError(t, post(t, gw+"/api/chat", `{"model":"qwen2"}`), http.StatusBadRequest, CodeDialectMismatch)
+		msg := wantError(t, post(t, gw+"/api/chat", `{"model":"qwen2"}`), http.StatusBadRequest, attach.CodeDialectMismatch)
 		if !strings.Contains(msg, "/v1/chat/completions") || !strings.Contains(msg, "vllm") {
 			t.Errorf("message %q should name the engine and point to /v1/chat/completions", msg)
 		}
 	})
 	t.Run("invalid json", func(t *testing.T) {
-		wantError(t, post(t, gw+"/api/chat", `{"model":`), http.StatusBadRequest, CodeInvalidJSON)
-		wantError(t, post(t, gw+"/v1/chat/completions", `{"model":42}`), http.StatusBadRequest, CodeInvalidJSON)
+		wantError(t, post(t, gw+"/api/chat", `{"model":`), http.StatusBadRequest, attach.CodeInvalidJSON)
+		wantError(t, post(t, gw+"/v1/chat/completions", `{"model":42}`), http.StatusBadRequest, attach.CodeInvalidJSON)
 	})
 	t.Run("wrong method", func(t *testing.T) {
 		resp := get(t, gw+"/api/chat")
 		if allow := resp.Header.Get("Allow"); allow != "POST" {
 			t.Errorf("Allow = %q, want POST", allow)
 		}
-		wantError(t, resp, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+		wantError(t, resp, http.StatusMethodNotAllowed, attach.CodeMethodNotAllowed)
 	})
 	t.Run("unknown route", func(t *testing.T) {
-		wantError(t, post(t, gw+"/api/pull", `{}`), http.StatusNotFound, CodeNotFound)
+		wantError(t, post(t, gw+"/api/pull", `{}`), http.StatusNotFound, attach.CodeNotFound)
 	})
 	for _, ch := range []chan seenRequest{localSeen, vllmSeen, bigSeen} {
 		if len(ch) != 0 {
@@ -88,14 +88,14 @@ func TestNoEngineForModel(t *testing.T) {
 		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
 		attach.Engine{Name: "b", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"mistral"}},
 	))
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, CodeNoEngine)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, attach.CodeNoEngine)
 	if !strings.Contains(msg, "phi3") {
 		t.Errorf("message %q should name the model", msg)
 	}
-	wantError(t, post(t, gw+"/api/chat", `{}`), http.StatusNotFound, CodeNoEngine)
+	wantError(t, post(t, gw+"/api/chat", `{}`), http.StatusNotFound, attach.CodeNoEngine)
 
 	openaiOnly := startGateway(t, Config{}, teamOf(attach.Engine{Name: "v", Dialect: attach.DialectOpenAI, BaseURL: a.URL, Default: true}))
-	wantError(t, get(t, openaiOnly+"/api/version"), http.StatusNotFound, CodeNoEngine)
+	wantError(t, get(t, openaiOnly+"/api/version"), http.StatusNotFound, attach.CodeNoEngine)
 }
 
 func TestUpstreamURL(t *testing.T) {

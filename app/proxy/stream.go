@@ -6,6 +6,9 @@ import (
 	"io"
 
 	"github.com/valyala/fasthttp"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // streamFormat is how an answer frames its parts, which decides how the
@@ -94,20 +97,19 @@ func (s *upstreamStream) release() {
 // silently truncated stream would look complete. Ollama reports errors
 // mid-stream the same way.
 func (s *upstreamStream) writeBreak(w *bufio.Writer, err error) {
-	code, msg := CodeUpstreamUnavailable, "engine "+s.engine+" broke off the stream"
+	brk := attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s broke off the stream", s.engine)
 	if isTimeout(err) {
-		code, msg = CodeUpstreamTimeout, "engine "+s.engine+" went silent in the middle of the stream"
+		brk = attach.Errorf(attach.CodeUpstreamTimeout, "engine %s went silent in the middle of the stream", s.engine)
 	}
 	var line []byte
 	switch s.format {
 	case formatNDJSON:
 		line, _ = json.Marshal(struct {
 			Error string `json:"error"`
-		}{msg})
+		}{brk.Message})
 		line = append(line, '\n')
 	case formatSSE:
-		b, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: msg}})
-		line = append(append([]byte("\ndata: "), b...), "\n\n"...)
+		line = append(append([]byte("\ndata: "), web.ErrorJSON(brk)...), "\n\n"...)
 	default:
 		return
 	}

@@ -96,7 +96,7 @@ func TestTapLimitCutsAnswer(t *testing.T) {
 func TestTapRecordsEngineFailure(t *testing.T) {
 	tap := newRecordingTap("team-1")
 	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "gone", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true}))
-	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
+	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
 	if x := tap.wait(t); x.Status != http.StatusBadGateway || !strings.Contains(string(x.Response), "unreachable") {
 		t.Errorf("exchange = status %d response %q", x.Status, x.Response)
 	}

@@ -81,7 +81,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		switch {
 		case err == nil:
 			existing = &t
-		case !errors.Is(err, tenants.ErrNotFound):
+		case attach.ErrorCode(err) != attach.CodeNotFound:
 			return err
 		case r != tenants.RoleOwner:
 			return fmt.Errorf("team %s does not exist yet, and a new team's first member is its owner (drop --role)", *team)
@@ -90,7 +90,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	u, err := store.CreateLocalUser(ctx, tenants.UserInput{Email: *email, Name: *name, Password: password})
 	if err != nil {
-		return describe(err)
+		return err
 	}
 	fmt.Fprintf(stdout, "created user %s (%s)\n", u.Email, u.ID)
 	if *team == "" {
@@ -104,7 +104,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		t, err = store.CreateTeamWithOwner(ctx, tenants.TeamInput{Slug: *team, Name: *team}, u.ID)
 	}
 	if err != nil {
-		return describe(err)
+		return err
 	}
 	fmt.Fprintf(stdout, "%s is %s of team %s\n", u.Email, r, t.Slug)
 	return nil
@@ -121,13 +121,4 @@ func readPassword(stdin io.Reader) (string, error) {
 		return "", errors.New("no password on standard input (pipe it in: printf '%s\\n' \"$PASSWORD\" | attach user create ...)")
 	}
 	return line, nil
-}
-
-// describe turns a store validation error into "field: message".
-func describe(err error) error {
-	var ve *tenants.ValidationError
-	if errors.As(err, &ve) {
-		return fmt.Errorf("%s: %s", ve.Field, ve.Message)
-	}
-	return err
 }

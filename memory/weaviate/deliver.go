@@ -12,7 +12,6 @@ import (
 	"github.com/weaviate/weaviate/entities/models"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/memory"
 )
 
 // A delivery is split into requests of at most maxBatchObjects objects and
@@ -91,10 +90,10 @@ func (s *Sink) deliver(ctx context.Context, teamID string, events []attach.Event
 func checkEvent(ev *attach.Event, teamID string) (string, error) {
 	id, err := uuid.Parse(ev.ID)
 	if err != nil {
-		return "", &memory.ValidationError{Field: "id", Message: "must be a UUID"}
+		return "", attach.Invalid("id", "must be a UUID")
 	}
 	if ev.TeamID != "" && !sameUUID(ev.TeamID, teamID) {
-		return "", &memory.ValidationError{Field: "team_id", Message: "event belongs to another team"}
+		return "", attach.Invalid("team_id", "event belongs to another team")
 	}
 	return id.String(), nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/fault"
 	"github.com/weaviate/weaviate/entities/models"
+
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // maxErrorBody caps how much of a Weaviate error body goes into an error.
@@ -58,9 +60,10 @@ func tenantMissing(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "tenant not found")
 }
 
+// truncate cuts s to n bytes and says so with an ellipsis.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return attach.CutUTF8(s, n) + "…"
 }

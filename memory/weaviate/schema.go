@@ -11,7 +11,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/fault"
 	"github.com/weaviate/weaviate/entities/models"
 
-	"github.com/attach-dev/attach-gateway/memory"
+	attach "github.com/attach-dev/attach-gateway"
 )
 
 // Property names of the class. Weaviate property names are GraphQL field
@@ -144,7 +144,7 @@ func (s *Sink) getClass(ctx context.Context) (*models.Class, error) {
 func TenantName(teamID string) (string, error) {
 	id, err := uuid.Parse(teamID)
 	if err != nil {
-		return "", &memory.ValidationError{Field: "team_id", Message: "must be a UUID"}
+		return "", attach.Invalid("team_id", "must be a UUID")
 	}
 	return "team-" + id.String(), nil
 }

@@ -46,13 +46,13 @@ func (s *Sink) Search(ctx context.Context, text string, f memory.Filter) ([]atta
 // have a vector.
 func (s *Sink) SearchVector(ctx context.Context, vector []float32, f memory.Filter) ([]attach.Event, error) {
 	if len(vector) == 0 {
-		return nil, &memory.ValidationError{Field: "vector", Message: "must not be empty"}
+		return nil, attach.Invalid("vector", "must not be empty")
 	}
 	var b strings.Builder
 	b.WriteString("nearVector: {vector: [")
 	for i, x := range vector {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, &memory.ValidationError{Field: "vector", Message: "must hold finite numbers"}
+			return nil, attach.Invalid("vector", "must hold finite numbers")
 		}
 		if i > 0 {
 			b.WriteByte(',')
@@ -109,7 +109,7 @@ func (s *Sink) get(ctx context.Context, f memory.Filter, search string) ([]attac
 func resultLimit(n int) (int, error) {
 	switch {
 	case n < 0:
-		return 0, &memory.ValidationError{Field: "limit", Message: "must not be negative"}
+		return 0, attach.Invalid("limit", "must not be negative")
 	case n == 0:
 		return defaultLimit, nil
 	case n > maxLimit:
@@ -135,7 +135,7 @@ func whereClause(f memory.Filter) (string, error) {
 	if f.Before != "" {
 		id, err := uuid.Parse(f.Before)
 		if err != nil {
-			return "", &memory.ValidationError{Field: "before", Message: "must be an event id"}
+			return "", attach.Invalid("before", "must be an event id")
 		}
 		ops = append(ops, fmt.Sprintf(`{path: ["id"], operator: LessThan, valueText: %s}`, quote(id.String())))
 	}
