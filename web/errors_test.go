@@ -133,6 +133,19 @@ func TestRefusedTokenGetsChallenge(t *testing.T) {
 	if got := resp.Header.Get("WWW-Authenticate"); got != want {
 		t.Errorf("WWW-Authenticate %q, want %q", got, want)
 	}
+	// A handler with its own realm keeps its challenge.
+	app := fiber.New(fiber.Config{ErrorHandler: WriteError})
+	app.Get("/", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach-admin", error="invalid_token"`)
+		return attach.Errorf(attach.CodeInvalidToken, "a valid management token is required")
+	})
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="attach-admin", error="invalid_token"` || resp.StatusCode != 401 {
+		t.Errorf("%d, WWW-Authenticate %q: the handler's own challenge was replaced", resp.StatusCode, got)
+	}
 	resp, _ = answer(t, attach.Errorf(attach.CodeUnauthorized, "sign in first"))
 	if got := resp.Header.Get("WWW-Authenticate"); got != "" {
 		t.Errorf("an unauthorized error that is not about a token got WWW-Authenticate %q", got)
