@@ -47,9 +47,6 @@ var fiberCodes = map[int]string{
 	fiber.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
 }
 
-// internalMessage is all a client learns of a failure of ours.
-const internalMessage = "the gateway could not complete the request"
-
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -60,54 +57,45 @@ type errorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// Status is the HTTP status that answers err: its code's, for an
-// *attach.Error; its own, for one of Fiber's; else 500.
+// Status is the HTTP status that answers err.
 func Status(err error) int {
-	if e := attach.AsError(err); e != nil {
-		if status, ok := statuses[e.Code]; ok {
-			return status
-		}
-		return http.StatusInternalServerError
-	}
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		return fe.Code
-	}
-	return http.StatusInternalServerError
+	status, _ := answer(err)
+	return status
 }
 
 // WriteError answers the request with err, whatever was written before:
 //
 //	{"error":{"code":"invalid_field","message":"slug: must be ...","field":"slug"}}
 //
-// The code is the error's Reason, else its Code. Any other error than an
-// *attach.Error of a known code or one of Fiber's is answered 500
-// "internal" with a fixed message: its text may hold anything (a query, an
-// address, a secret), so it is never sent, and logging it is the caller's
-// job. A refused token gets the RFC 6750 challenge, unless the handler set
-// one of its own.
+// An *attach.Error of a known code is answered with its code's status and
+// its Reason, else its Code, and its message; one of Fiber's keeps its
+// status. Any other error is answered 500 "internal" with a fixed message:
+// its text may hold anything (a query, an address, a secret), so it is never
+// sent, and logging it is the caller's job. A refused token gets the RFC
+// 6750 challenge, unless the handler set one of its own.
 //
 // WriteError has the signature of a fiber.ErrorHandler.
 func WriteError(c *fiber.Ctx, err error) error {
+	status, d := answer(err)
 	if attach.ErrorCode(err) == attach.CodeInvalidToken && len(c.Response().Header.Peek(fiber.HeaderWWWAuthenticate)) == 0 {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach", error="invalid_token", error_description="`+headerSafe(attach.AsError(err).Message)+`"`)
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach", error="invalid_token", error_description="`+headerSafe(d.Message)+`"`)
 	}
 	c.Response().ResetBody()
-	c.Status(Status(err))
+	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	c.Response().SetBodyRaw(ErrorJSON(err))
+	c.Response().SetBodyRaw(marshal(d))
 	return nil
 }
 
 // ErrorJSON is the body WriteError sends for err, for the places that tell
 // an error inside an answer already under way (a stream).
 func ErrorJSON(err error) []byte {
-	b, _ := json.Marshal(errorBody{Error: detail(err)}) // three strings always marshal
-	return b
+	_, d := answer(err)
+	return marshal(d)
 }
 
-// detail is what the client may learn of err.
-func detail(err error) errorDetail {
+// answer is the status for err and what the client may learn of it.
+func answer(err error) (int, errorDetail) {
 	if e := attach.AsError(err); e != nil && statuses[e.Code] != 0 {
 		d := errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}
 		if e.Reason != "" {
@@ -116,7 +104,7 @@ func detail(err error) errorDetail {
 		if e.Field != "" {
 			d.Message = e.Field + ": " + e.Message
 		}
-		return d
+		return statuses[e.Code], d
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -127,9 +115,14 @@ func detail(err error) errorDetail {
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			d.Message = "request body is larger than the gateway's limit"
 		}
-		return d
+		return fe.Code, d
 	}
-	return errorDetail{Code: attach.CodeInternal, Message: internalMessage}
+	return http.StatusInternalServerError, errorDetail{Code: attach.CodeInternal, Message: "the gateway could not complete the request"}
+}
+
+func marshal(d errorDetail) []byte {
+	b, _ := json.Marshal(errorBody{Error: d}) // three strings always marshal
+	return b
 }
 
 // headerSafe makes s fit inside a quoted header parameter.

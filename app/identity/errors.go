@@ -55,7 +55,7 @@ func fail(reason, format string, args ...any) *attach.Error {
 func quote(s string) string {
 	const max = 100
 	if len(s) > max {
-		s = s[:max] + "..."
+		s = attach.CutUTF8(s, max) + "..."
 	}
 	return fmt.Sprintf("%q", s)
 }
