@@ -277,9 +277,9 @@ func deleted(c *fiber.Ctx, err error) error {
 }
 
 // storeError names the resource in a store's not found and conflict
-// errors, whose own messages speak of queries. A validation error goes out
-// as it is, with its field; the error handler logs anything else and
-// answers 500.
+// errors, whose own messages speak of queries. Any other error goes out as
+// it is: a validation error with its field, a failure of ours as a logged
+// 500.
 func storeError(c *fiber.Ctx, err error) error {
 	switch attach.ErrorCode(err) {
 	case attach.CodeNotFound:
