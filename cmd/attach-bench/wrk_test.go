@@ -96,8 +96,12 @@ func TestLuaScriptCarriesToken(t *testing.T) {
 }
 
 // requireWrk fails the test, naming the install step, when wrk is missing.
+// With -short it skips the test: each wrk run takes seconds.
 func requireWrk(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs wrk for seconds; skipped with -short")
+	}
 	bin, err := findWrk()
 	if err != nil {
 		t.Fatalf("%v (make bench runs it)", err)
