@@ -8,6 +8,7 @@ import (
 )
 
 func TestNewAPIKeyToken(t *testing.T) {
+	t.Parallel()
 	token, prefix, hash, err := NewAPIKeyToken()
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +30,7 @@ func TestNewAPIKeyToken(t *testing.T) {
 }
 
 func TestParseAPIKey(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		token, prefix string
 		ok            bool
@@ -55,6 +57,7 @@ func TestParseAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyMatchesAndUsable(t *testing.T) {
+	t.Parallel()
 	token, prefix, hash, err := NewAPIKeyToken()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 // agent calling the team's hosted gateway with a key minted in the console,
 // and back out.
 func TestConsoleE2ESSOJourney(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	ln := listenLoopback(t)
 	public := "http://" + ln.Addr().String()
@@ -185,6 +186,7 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 // TestConsoleE2ELocalSignIn makes the first owner through the setup link,
 // then signs in with a wrong and with the right password.
 func TestConsoleE2ELocalSignIn(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	gw := startGateway(t, testConfig(t))
 	ui := newConsoleUI(t)
@@ -243,6 +245,7 @@ func TestConsoleE2ELocalSignIn(t *testing.T) {
 // answer appears chunk by chunk, and the identity and session the page shows
 // are those the engine received.
 func TestConsoleE2EChatStreams(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
@@ -295,6 +298,7 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 
 // TestConsoleE2ETryIt sends one message with "Try it" on the gateway page.
 func TestConsoleE2ETryIt(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
@@ -358,6 +362,7 @@ func tryOutcome(t *testing.T, ui *consoleUI) (answer, session string) {
 // the console's pages and checks, with the page's CSP turned off so only
 // escaping stands in the way, that it is shown as text and never runs.
 func TestConsoleE2EEscapesMarkup(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	const evil = `<script>alert(1)</script>`
 	const evilImg = `<img src=x onerror=alert(2)>`
@@ -440,6 +445,7 @@ func checkNoMarkupRan(t *testing.T, ui *consoleUI, where string) {
 // TestConsoleE2ENarrowScreen checks that the engines page fits a 360 px
 // wide phone without scrolling sideways.
 func TestConsoleE2ENarrowScreen(t *testing.T) {
+	t.Parallel()
 	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))

@@ -12,6 +12,7 @@ import (
 )
 
 func TestGatewayPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ned")
 	team := e.team("home", u)
@@ -42,6 +43,7 @@ func TestGatewayPage(t *testing.T) {
 }
 
 func TestTryItWithoutScript(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ola")
 	e.team("try", u)
@@ -75,6 +77,7 @@ func TestTryItWithoutScript(t *testing.T) {
 }
 
 func TestMintToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("pia")
 	e.team("mint", u)
@@ -120,6 +123,7 @@ func TestMintToken(t *testing.T) {
 }
 
 func TestChatPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u, v := e.user("quin"), e.user("rae")
 	team := e.team("talk", u)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestAddGetList(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -101,6 +102,7 @@ func TestAddGetList(t *testing.T) {
 }
 
 func TestAddValidatesAndCleans(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -142,6 +144,7 @@ func TestAddValidatesAndCleans(t *testing.T) {
 }
 
 func TestSearchPostgres(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -173,6 +176,7 @@ func TestSearchPostgres(t *testing.T) {
 }
 
 func TestEraseUser(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -205,6 +209,7 @@ func TestEraseUser(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -244,6 +249,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestBackendsFollowNotices(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")

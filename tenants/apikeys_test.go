@@ -14,6 +14,7 @@ import (
 )
 
 func TestAPIKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -69,6 +70,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 }
 
 func TestAPIKeyExpiry(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -94,6 +96,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 }
 
 func TestAPIKeyValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -116,6 +119,7 @@ func TestAPIKeyValidation(t *testing.T) {
 }
 
 func TestListAPIKeysPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -148,6 +152,7 @@ func TestListAPIKeysPages(t *testing.T) {
 }
 
 func TestTouchAPIKeys(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -181,6 +186,7 @@ func TestTouchAPIKeys(t *testing.T) {
 }
 
 func TestCreateAPIKeysConcurrently(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -208,6 +214,7 @@ func TestCreateAPIKeysConcurrently(t *testing.T) {
 }
 
 func TestUpdateAPIKey(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "keys-update")
@@ -234,6 +241,7 @@ func TestUpdateAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyCreatedBy(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

@@ -70,6 +70,7 @@ func waitListening(t *testing.T, pool *pgxpool.Pool) {
 }
 
 func TestDirectoryLoad(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -118,6 +119,7 @@ func TestDirectoryLoad(t *testing.T) {
 }
 
 func TestDirectoryFollowsChanges(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -187,6 +189,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 }
 
 func TestTouchDoesNotReload(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -206,6 +209,7 @@ func TestTouchDoesNotReload(t *testing.T) {
 }
 
 func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -255,6 +259,7 @@ func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 }
 
 func TestDirectorySkipsUndecryptableKey(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -306,6 +311,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 }
 
 func TestDirectoryConcurrentReads(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -339,6 +345,7 @@ func TestDirectoryConcurrentReads(t *testing.T) {
 }
 
 func TestEnsureTeam(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	first, err := s.EnsureTeam(ctx, TeamInput{Slug: "default", Name: "default"})

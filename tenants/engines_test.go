@@ -28,6 +28,7 @@ func storedKey(t *testing.T, s *Store, engineID string) (string, bool) {
 }
 
 func TestEngineCRUD(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -100,6 +101,7 @@ func TestEngineCRUD(t *testing.T) {
 }
 
 func TestEngineKeyNeedsSealer(t *testing.T) {
+	t.Parallel()
 	_, pool := newTestStore(t)
 	s := NewStore(pool, nil)
 	team := mustTeam(t, s, "acme")
@@ -113,6 +115,7 @@ func TestEngineKeyNeedsSealer(t *testing.T) {
 }
 
 func TestEngineValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -168,6 +171,7 @@ func defaults(t *testing.T, s *Store, teamID string) []string {
 }
 
 func TestDefaultEngineSwitches(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -235,6 +239,7 @@ func TestDefaultEngineSwitches(t *testing.T) {
 }
 
 func TestListEnginesPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -257,6 +262,7 @@ func TestListEnginesPages(t *testing.T) {
 }
 
 func TestEnsureEngine(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

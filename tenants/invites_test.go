@@ -12,6 +12,7 @@ import (
 )
 
 func TestInviteLifecycle(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	owner := mustUser(t, s, "owner@example.com")
 	ctx := actorCtx(t, owner)
@@ -93,6 +94,7 @@ func TestInviteLifecycle(t *testing.T) {
 }
 
 func TestInviteExpires(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -122,6 +124,7 @@ func TestInviteExpires(t *testing.T) {
 }
 
 func TestInviteKeepsTheHigherRole(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	owner := mustUser(t, s, "owner@example.com")
@@ -159,6 +162,7 @@ func TestInviteKeepsTheHigherRole(t *testing.T) {
 }
 
 func TestInviteRulesAndRevocation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	owner := mustUser(t, s, "owner@example.com")
@@ -225,6 +229,7 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 }
 
 func TestInviteAcceptedOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]Role{"owner": RoleOwner, " Admin ": RoleAdmin, "member": RoleMember, "VIEWER": RoleViewer} {
 		if got, err := ParseRole(in); err != nil || got != want {
 			t.Errorf("ParseRole(%q) = %q, %v", in, got, err)
@@ -53,6 +54,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestTeamsAndMembers(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	ann := mustUser(t, s, "ann@example.com")
@@ -152,6 +154,7 @@ func TestTeamsAndMembers(t *testing.T) {
 }
 
 func TestLastOwnerStays(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	owner := mustUser(t, s, "owner@example.com")
 	other := mustUser(t, s, "other@example.com")
@@ -201,6 +204,7 @@ func TestLastOwnerStays(t *testing.T) {
 // Two owners demoting each other at the same moment: without the team lock
 // both would count two owners and both succeed, leaving none.
 func TestConcurrentDemotionsKeepAnOwner(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	a := mustUser(t, s, "a@example.com")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -87,6 +88,7 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -121,6 +123,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestSessionSlidesWithinItsMaxAge(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -183,6 +186,7 @@ func TestSessionSlidesWithinItsMaxAge(t *testing.T) {
 }
 
 func TestDeleteUserSessions(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	a := mustUser(t, s, "a@example.com")

@@ -60,6 +60,7 @@ func (r *recordingTap) wait(t *testing.T) attach.Exchange {
 }
 
 func TestTapGetsStreamedAnswerWhole(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		for i := range 3 {
@@ -86,6 +87,7 @@ func TestTapGetsStreamedAnswerWhole(t *testing.T) {
 }
 
 func TestTapLimitCutsAnswer(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"response":"`+strings.Repeat("x", 1000)+`"}`)
@@ -102,6 +104,7 @@ func TestTapLimitCutsAnswer(t *testing.T) {
 }
 
 func TestTapRecordsEngineFailure(t *testing.T) {
+	t.Parallel()
 	tap := newRecordingTap("team-1")
 	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "gone", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true}))
 	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, CodeUpstreamUnavailable)
@@ -115,6 +118,7 @@ func TestTapRecordsEngineFailure(t *testing.T) {
 // waits for every exchange to finish, so any call the tap was going to get
 // has come by then.
 func TestTapSkipsUnwantedTeamsAndRoutes(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"embeddings":[[0.1]]}`)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSearchFindsWordsWithinFilters(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	team := newTeam()
 	// Twelve events: users alternate, kinds alternate (prompt, response),
@@ -93,6 +94,7 @@ func TestSearchFindsWordsWithinFilters(t *testing.T) {
 }
 
 func TestSearchOfATeamWithoutEvents(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), false)
 	team := newTeam()
 	got, err := s.Search(testCtx(t), "anything", memory.Filter{TeamID: team})
@@ -111,6 +113,7 @@ func TestSearchOfATeamWithoutEvents(t *testing.T) {
 }
 
 func TestSearchRefusesBadFilters(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), false)
 	team := newTeam()
 	for _, f := range []memory.Filter{
@@ -127,6 +130,7 @@ func TestSearchRefusesBadFilters(t *testing.T) {
 }
 
 func TestIDsPagesThroughLargeTenants(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	team := newTeam()
 	events := makeEvents(t, team, "hal", 2*idPage+37, func(int) string { return "bulk" })
@@ -139,6 +143,7 @@ func TestIDsPagesThroughLargeTenants(t *testing.T) {
 }
 
 func TestDeleteUserRemovesExactlyThatUser(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	teamA, teamB := newTeam(), newTeam()
 	alice := makeEvents(t, teamA, "alice", 25, func(int) string { return "alice writes" })
@@ -168,6 +173,7 @@ func TestDeleteUserRemovesExactlyThatUser(t *testing.T) {
 }
 
 func TestVectorSearch(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)
@@ -200,6 +206,7 @@ func TestVectorSearch(t *testing.T) {
 }
 
 func TestWhereClause(t *testing.T) {
+	t.Parallel()
 	got, err := whereClause(memory.Filter{User: `a"b`, Kind: "prompt"})
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +221,7 @@ func TestWhereClause(t *testing.T) {
 }
 
 func TestQuoteEscapesEverythingThatEndsALiteral(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`plain`:  `"plain"`,
 		`a"b`:    `"a\"b"`,
@@ -231,6 +239,7 @@ func TestQuoteEscapesEverythingThatEndsALiteral(t *testing.T) {
 }
 
 func TestDeleteTeamDropsItsTenant(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	teamA, teamB := newTeam(), newTeam()
 	deliver(t, s, teamA, makeEvents(t, teamA, "alice", 20, func(int) string { return "alpha writes" }))
