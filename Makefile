@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/attach
 
-.PHONY: all build run test test-short lint deps bench docker clean
+.PHONY: all build run test test-short lint generate check-generated deps bench docker clean
 
 all: build
 
@@ -20,18 +20,42 @@ run: build
 deps:
 	./deploy/dev/deps.sh
 
-lint:
+lint: check-generated
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# The console's templ output. templ writes each file's path relative to
+# -path into the generated code, so it always runs from the repository root
+# (where make runs) with the same arguments: every checkout gets the same
+# files.
+generate:
+	$(GO) tool templ generate -path console
+
+# Fails when console/*_templ.go are not what the .templ files generate. It
+# generates into a copy of console/ (with the templ pinned in go.mod), so the
+# tree is left as it is.
+check-generated:
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	cp -R console "$$tmp/" && rm -f "$$tmp"/console/*_templ.go && \
+	$(GO) build -o "$$tmp/templ" github.com/a-h/templ/cmd/templ && \
+	out="$$(cd "$$tmp" && ./templ generate -path console 2>&1)" || { echo "$$out"; exit 1; }; \
+	if ! diff -r console "$$tmp/console" >/dev/null; then \
+		echo "console/*_templ.go are stale: run 'make generate' and commit the result"; \
+		diff -r console "$$tmp/console" | head -n 20; \
+		exit 1; \
+	fi
 
 # Every test, with the race detector, against real Postgres and a real OIDC
 # provider started by the tests themselves.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+# The edit-test loop: no race detector, and testing.Short() skips the slow
+# parts (Weaviate, Chromium journeys, wrk runs). Everything else still runs
+# against real Postgres and the real OIDC provider.
 test-short: deps
-	$(GO) test -count=1 ./...
+	$(GO) test -short -count=1 -timeout 10m ./...
 
 # Load test: an upstream called directly, through nginx, and through the
 # gateway with JWT verification, memory mirroring off and on, in one run,

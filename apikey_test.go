@@ -7,6 +7,7 @@ import (
 )
 
 func TestNewAPIKeyToken(t *testing.T) {
+	t.Parallel()
 	token, prefix, hash, err := NewAPIKeyToken()
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +29,7 @@ func TestNewAPIKeyToken(t *testing.T) {
 }
 
 func TestParseAPIKey(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		token, prefix string
 		ok            bool
@@ -54,6 +56,7 @@ func TestParseAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyMatchesAndUsable(t *testing.T) {
+	t.Parallel()
 	token, prefix, hash, err := NewAPIKeyToken()
 	if err != nil {
 		t.Fatal(err)

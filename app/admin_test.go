@@ -60,6 +60,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestManagementAPIWithAPIKeys(t *testing.T) {
+	t.Parallel()
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
 	admin := adminClient(t, gw)
@@ -118,6 +119,7 @@ func TestManagementAPIWithAPIKeys(t *testing.T) {
 }
 
 func TestManagementAPIRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, testConfig(t))
 	admin := adminClient(t, gw)
 
@@ -196,6 +198,7 @@ func mustJSON(v any) string {
 // minted and revoked through one is honoured by the other, through
 // Postgres LISTEN/NOTIFY alone.
 func TestChangesReachEveryReplica(t *testing.T) {
+	t.Parallel()
 	eng := newEngine(t)
 	cfg := testConfig(t)
 	cfg.EngineURL = eng.URL()
@@ -216,6 +219,7 @@ func TestChangesReachEveryReplica(t *testing.T) {
 
 // Changes made with the admin token are audited, and a team can be deleted.
 func TestManagementAPIAuditsAndDeletes(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, testConfig(t))
 	api := adminClient(t, gw)
 	team := api.post("/teams", `{"slug":"doomed","name":"Doomed"}`, 201)

@@ -12,6 +12,7 @@ func envOf(m map[string]string) func(string) string {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := LoadConfig(envOf(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigSeedNames(t *testing.T) {
+	t.Parallel()
 	c, err := LoadConfig(envOf(map[string]string{
 		"PORT": "9000", "OIDC_ISSUER": "https://idp.example/", "OIDC_AUD": "api",
 		"ENGINE_URL": "http://127.0.0.1:11434", "MEM_BACKEND": "weaviate", "WEAVIATE_URL": "http://127.0.0.1:6666",
@@ -44,6 +46,7 @@ func TestLoadConfigSeedNames(t *testing.T) {
 }
 
 func TestLoadConfigNamesTheBadVariable(t *testing.T) {
+	t.Parallel()
 	key := "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=" // 32 bytes
 	cases := []struct {
 		env     map[string]string
@@ -86,6 +89,7 @@ func TestLoadConfigNamesTheBadVariable(t *testing.T) {
 }
 
 func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
+	t.Parallel()
 	_, err := LoadConfig(envOf(map[string]string{"ATTACH_SECRET_KEY": "hunter2-very-secret-value"}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("secret echoed or accepted: %v", err)
@@ -93,6 +97,7 @@ func TestConfigErrorsDoNotEchoSecrets(t *testing.T) {
 }
 
 func TestParseSecretKey(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=",
 		"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE",

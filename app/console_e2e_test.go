@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/attach-dev/attach-gateway/app/browsertest"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
 
@@ -20,6 +21,8 @@ import (
 // agent calling the team's hosted gateway with a key minted in the console,
 // and back out.
 func TestConsoleE2ESSOJourney(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	ln := listenLoopback(t)
 	public := "http://" + ln.Addr().String()
 	idp := oidctest.Start(t, oidctest.Options{RedirectURIs: []string{public + "/console/sso/callback"}})
@@ -183,6 +186,8 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 // TestConsoleE2ELocalSignIn makes the first owner through the setup link,
 // then signs in with a wrong and with the right password.
 func TestConsoleE2ELocalSignIn(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	gw := startGateway(t, testConfig(t))
 	ui := newConsoleUI(t)
 	link, err := gw.SetupLink(context.Background())
@@ -240,6 +245,8 @@ func TestConsoleE2ELocalSignIn(t *testing.T) {
 // answer appears chunk by chunk, and the identity and session the page shows
 // are those the engine received.
 func TestConsoleE2EChatStreams(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
 	u := consoleAccount(t, gw, "chat@example.test", "Chen Chat")
@@ -291,6 +298,8 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 
 // TestConsoleE2ETryIt sends one message with "Try it" on the gateway page.
 func TestConsoleE2ETryIt(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
 	u := consoleAccount(t, gw, "try@example.test", "Tariq Try")
@@ -353,6 +362,8 @@ func tryOutcome(t *testing.T, ui *consoleUI) (answer, session string) {
 // the console's pages and checks, with the page's CSP turned off so only
 // escaping stands in the way, that it is shown as text and never runs.
 func TestConsoleE2EEscapesMarkup(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	const evil = `<script>alert(1)</script>`
 	const evilImg = `<img src=x onerror=alert(2)>`
 	eng := newEngine(t)
@@ -434,6 +445,8 @@ func checkNoMarkupRan(t *testing.T, ui *consoleUI, where string) {
 // TestConsoleE2ENarrowScreen checks that the engines page fits a 360 px
 // wide phone without scrolling sideways.
 func TestConsoleE2ENarrowScreen(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
 	eng := newEngine(t)
 	gw := startGateway(t, testConfig(t))
 	u := consoleAccount(t, gw, "narrow@example.test", "Nora Narrow")

@@ -18,6 +18,7 @@ import (
 )
 
 func TestSidecarQuickStart(t *testing.T) {
+	t.Parallel()
 	gw, idp, eng := sidecar(t)
 	tok := idp.Token(t, "api://default")
 
@@ -78,6 +79,7 @@ func TestSidecarQuickStart(t *testing.T) {
 }
 
 func TestStreamingReachesClientBeforeEngineFinishes(t *testing.T) {
+	t.Parallel()
 	gw, idp, eng := sidecar(t)
 	eng.release = make(chan struct{})
 	defer func() {
@@ -114,6 +116,7 @@ func TestStreamingReachesClientBeforeEngineFinishes(t *testing.T) {
 // misdirected tokens: each must get 401 with a reason, and the engine must
 // not be called at all.
 func TestBadTokensNeverReachTheEngine(t *testing.T) {
+	t.Parallel()
 	gw, idp, eng := sidecar(t)
 	iss := idp.Issuer()
 	good := idp.Token(t, "api://default")
@@ -201,6 +204,7 @@ func TestBadTokensNeverReachTheEngine(t *testing.T) {
 }
 
 func TestKeyRotationAtTheIdPWhileRunning(t *testing.T) {
+	t.Parallel()
 	gw, idp, _ := sidecar(t)
 	if resp, body := call(t, "POST", gw.URL+"/api/chat", idp.Token(t, "api://default"), chatBody); resp.StatusCode != 200 {
 		t.Fatalf("before rotation: %d %s", resp.StatusCode, body)

@@ -28,6 +28,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	log, flush := NewLogger(&out, slog.LevelInfo, time.Hour)
 	log.Info("request", "status", 200)
@@ -48,6 +49,7 @@ func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {
 }
 
 func TestLoggerFlushesPeriodically(t *testing.T) {
+	t.Parallel()
 	var out syncBuffer
 	log, flush := NewLogger(&out, slog.LevelInfo, 10*time.Millisecond)
 	defer flush()

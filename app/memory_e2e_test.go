@@ -37,6 +37,7 @@ import (
 // through the API and in its Weaviate tenant; a member sees only their own;
 // erasing a user removes their events from Postgres and then from Weaviate.
 func TestMemoryKeepsTeamsApart(t *testing.T) {
+	t.Parallel()
 	wv := weaviatetest.Start(t)
 	idp := oidctest.Start(t, oidctest.Options{})
 	eng := newMemEngine(t)
@@ -230,6 +231,7 @@ func TestMemoryKeepsTeamsApart(t *testing.T) {
 // response event holding the whole answer, linked to its prompt, in the
 // session the client was told.
 func TestMemoryStreamedAnswerIsOneEvent(t *testing.T) {
+	t.Parallel()
 	eng := newMemEngine(t)
 	cfg := testConfig(t)
 	cfg.EngineURL = eng.URL()
@@ -496,6 +498,7 @@ func loadChat(client *http.Client, base, key string, i int) error {
 // Secrets in a prompt reach the engine as sent but are stored redacted, in
 // Postgres and in Weaviate, and cannot be found by search.
 func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	wv := weaviatetest.Start(t)
 	eng := newMemEngine(t)
 	cfg := testConfig(t)
@@ -586,6 +589,7 @@ func (s secretSet) mask(text string) string {
 // it begins, are all in Postgres once Shutdown returns, even when their
 // writes are still waiting when Shutdown begins.
 func TestMemoryShutdownKeepsAnsweredExchanges(t *testing.T) {
+	t.Parallel()
 	const held, clients = 3, 8
 	waves := []int{100, 50, 50} // requests answered before Shutdown
 	eng := newMemEngine(t)
@@ -751,6 +755,7 @@ func lockWaiters(t *testing.T, conn *pgx.Conn) int {
 // delivers none; a worker of its own, as `attach worker` runs, delivers
 // them, and what arrives later.
 func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	wv := weaviatetest.Start(t)
 	eng := newMemEngine(t)

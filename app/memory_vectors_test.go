@@ -55,6 +55,7 @@ func conceptEmbedder(t *testing.T, calls *atomic.Int64) *httptest.Server {
 // A team that names an embedding model gets its memory stored with vectors
 // computed by its own engine, and searched by meaning.
 func TestMemoryVectorSearchThroughTeamEngine(t *testing.T) {
+	t.Parallel()
 	wv := weaviatetest.Start(t)
 	var calls atomic.Int64
 	emb := conceptEmbedder(t, &calls)

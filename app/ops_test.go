@@ -15,6 +15,7 @@ import (
 )
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	gw, idp, _ := sidecar(t)
 	if resp, body := call(t, "GET", gw.URL+"/healthz", "", ""); resp.StatusCode != 200 {
 		t.Fatalf("healthz %d %s", resp.StatusCode, body)
@@ -42,6 +43,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 }
 
 func TestErrorsAreJSON(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.MaxBodyBytes = 1 << 10
 	idpless := newEngine(t)
@@ -86,6 +88,7 @@ func TestErrorsAreJSON(t *testing.T) {
 }
 
 func TestShutdownLetsStreamsFinish(t *testing.T) {
+	t.Parallel()
 	idp, eng := startIDPAndEngine(t)
 	cfg := testConfig(t)
 	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
@@ -134,6 +137,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 }
 
 func TestEmbeddedDefaultKeepsItsSecrets(t *testing.T) {
+	t.Parallel()
 	// The data folder must be reachable by the postgres OS user when the
 	// tests run as root, so it lives under a world-traversable temp folder.
 	dir, err := os.MkdirTemp("", "attach-embedded-")
@@ -187,6 +191,7 @@ func grepLines(s, sub string) string {
 }
 
 func TestLandingPageAndAssets(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, testConfig(t))
 	resp, body := call(t, "GET", gw.URL+"/", "", "")
 	if resp.StatusCode != 200 || !strings.Contains(body, "<h1>Attach Gateway</h1>") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
@@ -206,6 +211,7 @@ func TestLandingPageAndAssets(t *testing.T) {
 // tokens, a failing engine) at debug level and looks for every secret in
 // the output.
 func TestSecretsStayOutOfLogs(t *testing.T) {
+	t.Parallel()
 	idp, eng := startIDPAndEngine(t)
 	cfg := testConfig(t)
 	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()

@@ -10,6 +10,7 @@ import (
 // The pool has room for memory's delivery loops and writers and for
 // requests, unless the database URL sets its own size.
 func TestPoolSize(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.NewDSN(t)
 	sep := " " // keyword=value form
 	if strings.Contains(dsn, "://") {

@@ -9,6 +9,7 @@ import (
 // Every engine route is served at the root and under /t/{team}, and none is
 // reachable without a token.
 func TestEveryEngineRouteIsServedAndGuarded(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, testConfig(t))
 	routes := proxy.Routes()
 	if len(routes) != 11 {

@@ -3,6 +3,7 @@ package app
 import "testing"
 
 func TestSessionID(t *testing.T) {
+	t.Parallel()
 	n1, n2 := newSessionNamer(deriveKey([]byte("one"), "s")), newSessionNamer(deriveKey([]byte("two"), "s"))
 	a := n1.id("team", "alice", "curl/8")
 	if a != n1.id("team", "alice", "curl/8") {

@@ -14,6 +14,7 @@ import (
 var olderRE = regexp.MustCompile(`href="(/console/t/[a-z-]+/audit\?after=[^"]+)"[^>]*id="next-page"`)
 
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.localUser("audra@example.test")
 	team := e.team("logged", u)
@@ -48,6 +49,7 @@ func TestAuditLog(t *testing.T) {
 }
 
 func TestAuditLogPaginates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("pager")
 	team := e.team("paged", u)

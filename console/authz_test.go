@@ -15,6 +15,7 @@ import (
 // TestRoleRefusals: for each role, every action it must not take answers
 // 403 and changes nothing.
 func TestRoleRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner, target := e.user("owner"), e.user("target")
 	team := e.team("guarded", owner)

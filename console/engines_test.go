@@ -30,6 +30,7 @@ func ollama(t *testing.T) *httptest.Server {
 const upstreamKey = "sk-upstream-secret-0123456789abcd"
 
 func TestRegisterAndEditEngine(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("cai")
 	team := e.team("green", u)
@@ -104,6 +105,7 @@ func TestRegisterAndEditEngine(t *testing.T) {
 }
 
 func TestTestEngine(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("dan")
 	team := e.team("amber", u)
@@ -147,6 +149,7 @@ func TestTestEngine(t *testing.T) {
 }
 
 func TestEnginesPaginate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("eli")
 	team := e.team("many", u)

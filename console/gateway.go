@@ -118,11 +118,6 @@ func snippets(hosted, model string) []snippet {
 				"reply = client.chat(model=" + pyString(model) + ", messages=[{\"role\": \"user\", \"content\": \"Hello\"}])\n" +
 				"print(reply.message.content)",
 		},
-		{
-			ID: "snippet-a2a", Title: "A2A endpoint",
-			Note: "For agent-to-agent tasks; send the same Bearer token.",
-			Code: hosted + "/a2a",
-		},
 	}
 }
 

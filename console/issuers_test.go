@@ -10,6 +10,7 @@ import (
 )
 
 func TestIssuers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	idp := oidctest.Start(t, oidctest.Options{})
 	u := e.user("fia")

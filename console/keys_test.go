@@ -15,6 +15,7 @@ import (
 var secretRE = regexp.MustCompile(`id="new-key-secret"[^>]*>(atk_[^<]+)<`)
 
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("gus")
 	team := e.team("keys", u)

@@ -25,6 +25,7 @@ func inviteLink(t *testing.T, e *env, b *browser, slug, email, role string) stri
 }
 
 func TestInviteNewAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner := e.user("hal")
 	team := e.team("crew", owner)
@@ -65,6 +66,7 @@ func TestInviteNewAccount(t *testing.T) {
 }
 
 func TestInviteSignedInAndRevoke(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner, joe := e.user("ida"), e.user("joe")
 	team := e.team("ops", owner)
@@ -92,6 +94,7 @@ func TestInviteSignedInAndRevoke(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner, admin, mem := e.user("kai"), e.user("lea"), e.user("max")
 	team := e.team("roles", owner)

@@ -96,6 +96,7 @@ func wantRows(t *testing.T, p page, want ...attach.Event) {
 }
 
 func TestMemoryWhoSeesWhat(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner, admin, alice, vera, outsider := m.user("owner"), m.user("admin"), m.user("alice"), m.user("vera"), m.user("out")
 	team := m.team("mem", owner)
@@ -155,6 +156,7 @@ func TestMemoryWhoSeesWhat(t *testing.T) {
 }
 
 func TestMemoryFiltersAndSearch(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner, bob := m.user("owner"), m.user("bob")
 	team := m.team("filters", owner)
@@ -221,6 +223,7 @@ func TestMemoryFiltersAndSearch(t *testing.T) {
 var olderMemoryRE = regexp.MustCompile(`href="([^"]+)" id="next-page"`)
 
 func TestMemoryPaginationKeepsFilters(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner := m.user("owner")
 	team := m.team("paging", owner)
@@ -265,6 +268,7 @@ func TestMemoryPaginationKeepsFilters(t *testing.T) {
 }
 
 func TestMemoryEscapes(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner := m.user("owner")
 	team := m.team("xss", owner)
@@ -285,6 +289,7 @@ func TestMemoryEscapes(t *testing.T) {
 }
 
 func TestMemoryContentPreview(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner := m.user("owner")
 	team := m.team("long", owner)
@@ -297,6 +302,7 @@ func TestMemoryContentPreview(t *testing.T) {
 }
 
 func TestPreview(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in   string
 		n    int
@@ -320,6 +326,7 @@ func TestPreview(t *testing.T) {
 }
 
 func TestMemoryDeliveryStatus(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner, member := m.user("owner"), m.user("member")
 	team := m.team("status", owner)
@@ -349,6 +356,7 @@ func TestMemoryDeliveryStatus(t *testing.T) {
 }
 
 func TestMemorySettings(t *testing.T) {
+	t.Parallel()
 	m := newMemEnv(t)
 	owner, admin, member, viewer := m.user("owner"), m.user("admin"), m.user("member"), m.user("viewer")
 	team := m.team("setting", owner)
@@ -431,6 +439,7 @@ func TestMemorySettings(t *testing.T) {
 }
 
 func TestMemoryOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t) // no memory store
 	u := e.user("solo")
 	e.team("nomem", u)

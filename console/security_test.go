@@ -10,6 +10,7 @@ import (
 )
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("sam")
 	e.team("hdr", u)
@@ -42,6 +43,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("tia")
 	b := e.signedIn(u)
@@ -63,6 +65,7 @@ func TestNotFound(t *testing.T) {
 // TestCSRFOnEveryPost: every state-changing route refuses a POST without
 // the session's token, or with another one, and changes nothing.
 func TestCSRFOnEveryPost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner, other := e.user("uma"), e.user("vic")
 	team := e.team("csrf", owner)
@@ -140,6 +143,7 @@ func TestCSRFOnEveryPost(t *testing.T) {
 
 // TestUserInputIsEscaped: what people type is shown as text, never markup.
 func TestUserInputIsEscaped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const evil = `<script>alert(1)</script>`
 	u, err := e.store.UpsertOIDCUser(testCtx(t), "https://idp.test", "x", "xss@example.test", `<img src=x onerror=alert(1)>`)
@@ -173,6 +177,7 @@ func TestUserInputIsEscaped(t *testing.T) {
 }
 
 func TestSecretsStayOutOfLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.localUser("wes@example.test")
 	b := e.browser()

@@ -47,6 +47,7 @@ func sessionCookie(t *testing.T, p page, name string) *http.Cookie {
 }
 
 func TestSignInWithPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.localUser("ada@example.test")
 	b := e.browser()
@@ -84,6 +85,7 @@ func TestSignInWithPassword(t *testing.T) {
 }
 
 func TestSignInRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.localUser("bo@example.test")
 	b := e.browser()
@@ -110,6 +112,7 @@ func TestSignInRefusals(t *testing.T) {
 }
 
 func TestSignInThrottle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.localUser("cy@example.test")
 	b := e.browser()
@@ -133,6 +136,7 @@ func TestSignInThrottle(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("eve")
 	b := e.signedIn(u)
@@ -156,6 +160,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestSignedOutIsSentToSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.browser()
 	wantRedirect(t, b.get(Base+"/"), Base+"/signin")
@@ -171,6 +176,7 @@ func TestSignedOutIsSentToSignIn(t *testing.T) {
 }
 
 func TestSecureCookiesOverHTTPS(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{publicURL: "https://gw.example.test"})
 	e.localUser("fay@example.test")
 	// Cookies marked Secure are not sent back over plain http, so the test
@@ -212,6 +218,7 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 }
 
 func TestSetup(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	token, err := e.store.CreateSetupToken(testCtx(t), 0)
 	if err != nil {

@@ -91,6 +91,7 @@ func startSSO(t *testing.T, b *browser, next string) string {
 }
 
 func TestSSOSignIn(t *testing.T) {
+	t.Parallel()
 	e, idp := ssoEnv(t)
 	b := e.browser()
 
@@ -133,6 +134,7 @@ func TestSSOSignIn(t *testing.T) {
 // TestSSORefusals: each of state, nonce and PKCE verifier is checked, and
 // the flow cookie must be there, untampered and fresh.
 func TestSSORefusals(t *testing.T) {
+	t.Parallel()
 	e, _ := ssoEnv(t)
 	sso := e.console.sso
 
@@ -240,6 +242,7 @@ func TestSSORefusals(t *testing.T) {
 // TestSSOEmailTaken: a provider cannot take over a password account by
 // naming its email; the person is told to use the password.
 func TestSSOEmailTaken(t *testing.T) {
+	t.Parallel()
 	e, _ := ssoEnv(t)
 	e.localUser("judy@example.test")
 	b := e.browser()
@@ -252,6 +255,7 @@ func TestSSOEmailTaken(t *testing.T) {
 }
 
 func TestSSOProviderDown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOptions{oidc: func(string) OIDCConfig {
 		return OIDCConfig{Issuer: "http://127.0.0.1:1", ClientID: "console"}
 	}})
@@ -264,6 +268,7 @@ func TestSSOProviderDown(t *testing.T) {
 }
 
 func TestSSOOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	wantStatus(t, e.browser().get(Base+"/sso"), http.StatusNotFound)
 	wantLacks(t, e.browser().get(Base+"/signin"), `id="sso"`)

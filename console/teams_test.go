@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateTeam(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ann")
 	b := e.signedIn(u)
@@ -42,6 +43,7 @@ func TestCreateTeam(t *testing.T) {
 }
 
 func TestRenameAndDeleteTeam(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("bea")
 	e.team("blue", u)
@@ -70,6 +72,7 @@ func TestRenameAndDeleteTeam(t *testing.T) {
 // TestOtherTeamsAreInvisible: a member of team A gets 404 for every page
 // and action of team B, exactly as for a team that does not exist.
 func TestOtherTeamsAreInvisible(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a, bUser := e.user("amy"), e.user("ben")
 	e.team("team-a", a)

@@ -3,6 +3,7 @@ package memory
 import "testing"
 
 func TestParseBackend(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"": "postgres", "postgres": "postgres", "weaviate": "weaviate", "none": "none"} {
 		got, err := ParseBackend(in)
 		if err != nil || got != want {

@@ -13,6 +13,7 @@ import (
 // The size estimate is exact for clean text, so a batch's COPY body is
 // allocated once, and a body handed back is reused only once released.
 func TestCopyRowsSizeAndReuse(t *testing.T) {
+	t.Parallel()
 	team := uuid.New()
 	events := []attach.Event{
 		{ID: uuid.NewString(), TeamID: team.String(), User: "alice", Session: "s1", Kind: attach.KindPrompt, Role: "user",

@@ -133,6 +133,7 @@ type listAnswer struct {
 }
 
 func TestAPIAddEvent(t *testing.T) {
+	t.Parallel()
 	h := newAPIHarness(t)
 	var out struct {
 		MemID string       `json:"mem_id"`
@@ -182,6 +183,7 @@ func TestAPIAddEvent(t *testing.T) {
 }
 
 func TestAPIScoping(t *testing.T) {
+	t.Parallel()
 	h := newAPIHarness(t)
 	a1 := h.note(alice, "alice one")
 	h.note(alice, "alice two")
@@ -258,6 +260,7 @@ func TestAPIScoping(t *testing.T) {
 }
 
 func TestAPIListFiltersAndPages(t *testing.T) {
+	t.Parallel()
 	h := newAPIHarness(t)
 	for i := range 5 {
 		h.note(alice, fmt.Sprintf("n%d", i))
@@ -293,6 +296,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 }
 
 func TestAPILogs(t *testing.T) {
+	t.Parallel()
 	h := newAPIHarness(t)
 	var out struct {
 		Accepted int

@@ -21,6 +21,7 @@ var jsonDocs = []string{
 }
 
 func TestOneJSONAgreesWithEncodingJSON(t *testing.T) {
+	t.Parallel()
 	docs := append([]string(nil), jsonDocs...)
 	docs = append(docs, nested(maxJSONDepth), nested(maxJSONDepth+1), "{\"a\":"+nested(maxJSONDepth-1)+"}", "{\"a\":"+nested(maxJSONDepth)+"}")
 	for _, doc := range docs {
@@ -61,6 +62,7 @@ func streamValues(body []byte) (vals []string, failed bool) {
 }
 
 func TestNextJSONReadsStreamsAsDecoder(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{
 		"", "  ", "{}", "{}{}", "{} {}\n[1]\n\"s\"", "1 2 3", "12", "01", "1x", "truex", "{\"a\":1}x",
 		"{\"a\":1}\n}", "{\"a\":1}\n]", "]", "}", "{\"a\":1}\n{\"b\":", "\"abc", "nul", "1.",
@@ -75,6 +77,7 @@ func TestNextJSONReadsStreamsAsDecoder(t *testing.T) {
 }
 
 func TestUnquote(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ tok, want string }{
 		{`""`, ""},
 		{`"plain"`, "plain"},
@@ -104,6 +107,7 @@ func TestUnquote(t *testing.T) {
 }
 
 func TestFieldKeyMatchesAsEncodingJSON(t *testing.T) {
+	t.Parallel()
 	type fields struct {
 		PromptTokens int `json:"prompt_tokens"`
 	}

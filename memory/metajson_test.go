@@ -27,6 +27,7 @@ func encodeAsJSON(t testing.TB, v any) []byte {
 }
 
 func TestAppendJSONStringAsEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, s := range awkwardStrings {
 		got := appendJSONString(nil, s)
 		if want := encodeAsJSON(t, s); !bytes.Equal(got, want) {
@@ -51,6 +52,7 @@ func FuzzAppendJSONString(f *testing.F) {
 // encoding a map, cleaned, gave: the same bytes, and the same values once
 // decoded.
 func TestMetadataAsMapEncoded(t *testing.T) {
+	t.Parallel()
 	c := testCleaner(t)
 	check := func(name string, got json.RawMessage, err error, m map[string]any) {
 		t.Helper()

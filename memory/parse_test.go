@@ -61,6 +61,7 @@ func metaOf(t testing.TB, e attach.Event) map[string]any {
 }
 
 func TestExchangeEvents(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.Add(1500 * time.Millisecond)
 	for _, tc := range []struct {
@@ -195,6 +196,7 @@ func checkMeta(t *testing.T, what string, got, want map[string]any) {
 }
 
 func TestExchangeCutStream(t *testing.T) {
+	t.Parallel()
 	body := openaiChatSSE[:strings.Index(openaiChatSSE, " on a mat")]
 	x := attach.Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(body), ResponseCut: true}
 	events, err := testCleaner(t).exchangeEvents(x, time.Now())
@@ -218,6 +220,7 @@ func TestExchangeCutStream(t *testing.T) {
 }
 
 func TestExchangeLongAnswerTruncated(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for range 5000 {
 		b.WriteString(`{"message":{"role":"assistant","content":"ab€ "},"done":false}` + "\n")
@@ -323,6 +326,7 @@ func eventsText(events []attach.Event) string {
 }
 
 func TestExchangeEventsAsBefore(t *testing.T) {
+	t.Parallel()
 	c := testCleaner(t)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.Add(1500 * time.Millisecond)

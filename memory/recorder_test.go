@@ -65,6 +65,7 @@ func chatExchange(team, user, session, question string) attach.Exchange {
 }
 
 func TestRecorderStoresExchanges(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -116,6 +117,7 @@ func TestRecorderStoresExchanges(t *testing.T) {
 }
 
 func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	on, off := mustTeam(t, pool, "on"), mustTeam(t, pool, "off")
@@ -150,6 +152,7 @@ func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 
 // A batch holding events of a team deleted meanwhile still stores the rest.
 func TestRecorderSurvivesDeletedTeam(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -182,6 +185,7 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 // When Postgres cannot keep up, Record waits instead of dropping, and the
 // wait is counted.
 func TestRecorderBackpressure(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -233,6 +237,7 @@ func TestRecorderBackpressure(t *testing.T) {
 
 // Close gives up when its context ends, and says what was lost.
 func TestRecorderCloseOutOfTime(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	r, err := NewRedactor([]string{`ACME-[0-9]{6}`, `internal_id=(?P<secret>\w+)`})
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestNewRedactorRejectsBadPatterns(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{`(`, `a*`} {
 		if _, err := NewRedactor([]string{p}); err == nil {
 			t.Errorf("pattern %q accepted", p)
@@ -66,6 +68,7 @@ func TestNewRedactorRejectsBadPatterns(t *testing.T) {
 }
 
 func TestCleanerText(t *testing.T) {
+	t.Parallel()
 	r, _ := NewRedactor(nil)
 	c := cleaner{redactor: r, limit: 10}
 	for _, tc := range []struct {
@@ -181,6 +184,7 @@ var redactSamples = []string{
 }
 
 func TestRedactAsBefore(t *testing.T) {
+	t.Parallel()
 	r, err := NewRedactor([]string{`ACME-[0-9]{6}`})
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +197,7 @@ func TestRedactAsBefore(t *testing.T) {
 }
 
 func TestRedactHintsAnywhere(t *testing.T) {
+	t.Parallel()
 	r, err := NewRedactor(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +229,7 @@ func TestRedactHintsAnywhere(t *testing.T) {
 }
 
 func TestFoldsToASCIIComplete(t *testing.T) {
+	t.Parallel()
 	want := map[rune]bool{}
 	for _, f := range foldsToASCII {
 		r, _ := utf8.DecodeRuneInString(f.text)

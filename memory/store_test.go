@@ -11,6 +11,7 @@ import (
 )
 
 func TestAddGetList(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -100,6 +101,7 @@ func TestAddGetList(t *testing.T) {
 }
 
 func TestAddValidatesAndCleans(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -140,6 +142,7 @@ func TestAddValidatesAndCleans(t *testing.T) {
 }
 
 func TestSearchPostgres(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -171,6 +174,7 @@ func TestSearchPostgres(t *testing.T) {
 }
 
 func TestEraseUser(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -203,6 +207,7 @@ func TestEraseUser(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -241,6 +246,7 @@ func TestSettings(t *testing.T) {
 }
 
 func TestBackendsFollowNotices(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")

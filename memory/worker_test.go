@@ -70,6 +70,7 @@ func addEvents(t testing.TB, s *Store, n int, teams ...string) []string {
 // Two workers, each with its own pool as if in two processes, deliver every
 // event exactly once, through a sink that fails for a while.
 func TestWorkersDeliverExactlyOnce(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	dsn := pgtestDSN(t)
 	poolA, poolB := openPool(t, dsn), openPool(t, dsn)
@@ -133,6 +134,7 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 // A team whose sink is down waits with backoff while the others flow, and
 // its error is kept without the secrets it carried.
 func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	broken, healthy := mustTeam(t, pool, "broken"), mustTeam(t, pool, "healthy")
@@ -180,6 +182,7 @@ func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 }
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	t.Parallel()
 	w := mustWorker(t, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
 	for attempts, want := range map[int]time.Duration{0: time.Second, 1: 2 * time.Second, 3: 8 * time.Second, 6: time.Minute, 500: time.Minute} {
 		for range 20 {
@@ -192,6 +195,7 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 }
 
 func TestWorkerErasesUsers(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -240,6 +244,7 @@ func TestWorkerErasesUsers(t *testing.T) {
 // queues one erasure of the whole team, which replaces the team's pending
 // user erasures and reaches every sink.
 func TestDeletingATeamErasesItEverywhere(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
@@ -303,6 +308,7 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 
 // With polling effectively off, only the NOTIFY can wake the worker.
 func TestWorkerWakesOnNotice(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -322,6 +328,7 @@ func TestWorkerWakesOnNotice(t *testing.T) {
 }
 
 func TestNotifyTriggers(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
@@ -367,6 +374,7 @@ func TestNotifyTriggers(t *testing.T) {
 
 // The worker stops promptly and leaves claimed rows for the next one.
 func TestWorkerStops(t *testing.T) {
+	t.Parallel()
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
 	sink := newRecordingSink(BackendPostgres)
@@ -391,6 +399,7 @@ func TestWorkerStops(t *testing.T) {
 // Once a team's sink takes a batch again, the team's events that were
 // backing off after many failures go at once, not after their long wait.
 func TestRecoveryResumesBackedOffEvents(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")

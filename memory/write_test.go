@@ -34,6 +34,7 @@ func countEvents(t *testing.T, pool *pgxpool.Pool, team string) int {
 // Deleting a team deletes its events, and its events' outbox rows with
 // them, while other teams keep theirs.
 func TestDeletingATeamDeletesItsEvents(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
@@ -65,6 +66,7 @@ func TestDeletingATeamDeletesItsEvents(t *testing.T) {
 // A team deleted while a write of its events is under way waits for the
 // write, then takes the events with it: none outlives its team.
 func TestTeamDeletedDuringAWrite(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "racing")
@@ -81,11 +83,12 @@ func TestTeamDeletedDuringAWrite(t *testing.T) {
 		_, err := pool.Exec(ctx, "DELETE FROM teams WHERE id = $1", team)
 		deleted <- err
 	}()
-	// The delete must wait for the write's lock on the team.
+	// The delete must wait for the write's lock on the team. Only this
+	// test's database counts: other tests run at the same time.
 	waitFor(t, func() bool {
 		var waiting bool
 		err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM teams%')`).Scan(&waiting)
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM teams%')`).Scan(&waiting)
 		return err == nil && waiting
 	})
 	select {
@@ -136,6 +139,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // NULL metadata, both truth values, and times to the microsecond, also
 // before 2000, where Postgres counts backwards.
 func TestInsertEventsRoundTrip(t *testing.T) {
+	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "trip")

@@ -14,6 +14,7 @@ import (
 // and up again keeps every event, its metadata and its outbox row, and the
 // cascades still hold afterwards.
 func TestLeanWritesDownAndUpKeepEvents(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	dsn := pgtest.NewEmpty(t)
 	if err := migrations.Up(ctx, dsn); err != nil {

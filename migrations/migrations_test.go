@@ -33,6 +33,7 @@ func pool(t *testing.T, dsn string) *pgxpool.Pool {
 }
 
 func TestUpFromEmptyThenNothingPending(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	dsn := pgtest.NewEmpty(t)
 	p := pool(t, dsn)
@@ -62,6 +63,7 @@ func TestUpFromEmptyThenNothingPending(t *testing.T) {
 }
 
 func TestConcurrentUpAppliesOnce(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	dsn := pgtest.NewEmpty(t)
 	var wg sync.WaitGroup
@@ -90,6 +92,7 @@ func TestConcurrentUpAppliesOnce(t *testing.T) {
 }
 
 func TestNotifyTrigger(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	p := pgtest.New(t)
 	conn, err := p.Acquire(ctx)

@@ -16,6 +16,7 @@ import (
 // to 4, the queue refers to teams again and forgets erasures of teams that
 // are gone.
 func TestTeamErasuresDownAndUp(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	dsn := pgtest.NewEmpty(t)
 	if err := migrations.Up(ctx, dsn); err != nil {

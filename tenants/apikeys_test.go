@@ -13,6 +13,7 @@ import (
 )
 
 func TestAPIKeyLifecycle(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -68,6 +69,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 }
 
 func TestAPIKeyExpiry(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -92,6 +94,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 }
 
 func TestAPIKeyValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -113,6 +116,7 @@ func TestAPIKeyValidation(t *testing.T) {
 }
 
 func TestListAPIKeysPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -145,6 +149,7 @@ func TestListAPIKeysPages(t *testing.T) {
 }
 
 func TestTouchAPIKeys(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -178,6 +183,7 @@ func TestTouchAPIKeys(t *testing.T) {
 }
 
 func TestCreateAPIKeysConcurrently(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -205,6 +211,7 @@ func TestCreateAPIKeysConcurrently(t *testing.T) {
 }
 
 func TestUpdateAPIKey(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "keys-update")
@@ -230,6 +237,7 @@ func TestUpdateAPIKey(t *testing.T) {
 }
 
 func TestAPIKeyCreatedBy(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

@@ -18,6 +18,7 @@ func auditActions(entries []AuditEntry) []string {
 }
 
 func TestAuditWrittenWithEachChange(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	admin := mustUser(t, s, "admin@example.com")
 	ctx := actorCtx(t, admin)
@@ -112,6 +113,7 @@ func TestAuditWrittenWithEachChange(t *testing.T) {
 }
 
 func TestNoActorNoAudit(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "quiet")
@@ -128,6 +130,7 @@ func TestNoActorNoAudit(t *testing.T) {
 }
 
 func TestAuditIsAtomicWithTheChange(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	admin := mustUser(t, s, "admin@example.com")
 	ctx := actorCtx(t, admin)
@@ -203,6 +206,7 @@ func mustEngineID(t *testing.T, s *Store, teamID, name string) string {
 }
 
 func TestTeamDeletionAuditOutlivesTheTeam(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	owner := mustUser(t, s, "owner@example.com")
 	ctx := actorCtx(t, owner)
@@ -229,6 +233,7 @@ func TestTeamDeletionAuditOutlivesTheTeam(t *testing.T) {
 }
 
 func TestRecordAuditAndPaging(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	u := mustUser(t, s, "who@example.com")
 	team := mustTeam(t, s, "acme")
@@ -292,6 +297,7 @@ func TestRecordAuditAndPaging(t *testing.T) {
 }
 
 func TestEnsureIsAuditedOnlyWhenItChanges(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := WithActor(testCtx(t), Actor{Name: "admin token", IP: "127.0.0.1"})
 	team, err := s.EnsureTeam(ctx, TeamInput{Slug: "default", Name: "Default"})
@@ -336,6 +342,7 @@ func TestEnsureIsAuditedOnlyWhenItChanges(t *testing.T) {
 }
 
 func TestUserChangesAreAuditedInstallWide(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := WithActor(testCtx(t), Actor{Name: "setup", IP: "127.0.0.1"})
 	token, err := s.CreateSetupToken(ctx, 0)

@@ -69,6 +69,7 @@ func waitListening(t *testing.T, pool *pgxpool.Pool) {
 }
 
 func TestDirectoryLoad(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -117,6 +118,7 @@ func TestDirectoryLoad(t *testing.T) {
 }
 
 func TestDirectoryFollowsChanges(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -186,6 +188,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 }
 
 func TestTouchDoesNotReload(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -205,6 +208,7 @@ func TestTouchDoesNotReload(t *testing.T) {
 }
 
 func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -254,6 +258,7 @@ func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 }
 
 func TestDirectorySkipsUndecryptableKey(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -305,6 +310,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 }
 
 func TestDirectoryConcurrentReads(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -338,6 +344,7 @@ func TestDirectoryConcurrentReads(t *testing.T) {
 }
 
 func TestEnsureTeam(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	first, err := s.EnsureTeam(ctx, TeamInput{Slug: "default", Name: "default"})

@@ -27,6 +27,7 @@ func storedKey(t *testing.T, s *Store, engineID string) (string, bool) {
 }
 
 func TestEngineCRUD(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -99,6 +100,7 @@ func TestEngineCRUD(t *testing.T) {
 }
 
 func TestEngineKeyNeedsSealer(t *testing.T) {
+	t.Parallel()
 	_, pool := newTestStore(t)
 	s := NewStore(pool, nil)
 	team := mustTeam(t, s, "acme")
@@ -112,6 +114,7 @@ func TestEngineKeyNeedsSealer(t *testing.T) {
 }
 
 func TestEngineValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -166,6 +169,7 @@ func defaults(t *testing.T, s *Store, teamID string) []string {
 }
 
 func TestDefaultEngineSwitches(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -233,6 +237,7 @@ func TestDefaultEngineSwitches(t *testing.T) {
 }
 
 func TestListEnginesPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -255,6 +260,7 @@ func TestListEnginesPages(t *testing.T) {
 }
 
 func TestEnsureEngine(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestInviteLifecycle(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	owner := mustUser(t, s, "owner@example.com")
 	ctx := actorCtx(t, owner)
@@ -94,6 +95,7 @@ func TestInviteLifecycle(t *testing.T) {
 }
 
 func TestInviteExpires(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -123,6 +125,7 @@ func TestInviteExpires(t *testing.T) {
 }
 
 func TestInviteKeepsTheHigherRole(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	owner := mustUser(t, s, "owner@example.com")
@@ -160,6 +163,7 @@ func TestInviteKeepsTheHigherRole(t *testing.T) {
 }
 
 func TestInviteRulesAndRevocation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	owner := mustUser(t, s, "owner@example.com")
@@ -226,6 +230,7 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 }
 
 func TestInviteAcceptedOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestIssuerCRUD(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -63,6 +64,7 @@ func TestIssuerCRUD(t *testing.T) {
 }
 
 func TestIssuerValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -98,6 +100,7 @@ func TestIssuerValidation(t *testing.T) {
 }
 
 func TestListIssuersPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
@@ -134,6 +137,7 @@ func TestListIssuersPages(t *testing.T) {
 }
 
 func TestEnsureIssuer(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")

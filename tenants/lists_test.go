@@ -68,6 +68,7 @@ func nodes(plan map[string]any) (types, indexes []string) {
 }
 
 func TestListsSeekTheirIndex(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	team := seedLists(t, s, pool)
 	ctx := testCtx(t)

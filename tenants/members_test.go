@@ -9,6 +9,7 @@ import (
 )
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]Role{"owner": RoleOwner, " Admin ": RoleAdmin, "member": RoleMember, "VIEWER": RoleViewer} {
 		if got, err := ParseRole(in); err != nil || got != want {
 			t.Errorf("ParseRole(%q) = %q, %v", in, got, err)
@@ -54,6 +55,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestTeamsAndMembers(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	ann := mustUser(t, s, "ann@example.com")
@@ -153,6 +155,7 @@ func TestTeamsAndMembers(t *testing.T) {
 }
 
 func TestLastOwnerStays(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	owner := mustUser(t, s, "owner@example.com")
 	other := mustUser(t, s, "other@example.com")
@@ -202,6 +205,7 @@ func TestLastOwnerStays(t *testing.T) {
 // Two owners demoting each other at the same moment: without the team lock
 // both would count two owners and both succeed, leaving none.
 func TestConcurrentDemotionsKeepAnOwner(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	a := mustUser(t, s, "a@example.com")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSealerRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := testSealer(t)
 	ad := []byte("engine-1")
 	a, err := s.Seal([]byte("sk-secret"), ad)
@@ -41,6 +42,7 @@ func TestSealerRoundTrip(t *testing.T) {
 }
 
 func TestSealerTamper(t *testing.T) {
+	t.Parallel()
 	s := testSealer(t)
 	sealed, err := s.Seal([]byte("sk-secret"), []byte("engine-1"))
 	if err != nil {
@@ -73,6 +75,7 @@ func TestSealerTamper(t *testing.T) {
 }
 
 func TestNewSealerKeySize(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		if _, err := NewSealer(make([]byte, n)); err == nil {
 			t.Errorf("NewSealer accepted a %d-byte key", n)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -88,6 +89,7 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -122,6 +124,7 @@ func TestSessionExpiry(t *testing.T) {
 }
 
 func TestSessionSlidesWithinItsMaxAge(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -184,6 +187,7 @@ func TestSessionSlidesWithinItsMaxAge(t *testing.T) {
 }
 
 func TestDeleteUserSessions(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	a := mustUser(t, s, "a@example.com")

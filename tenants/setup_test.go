@@ -12,6 +12,7 @@ import (
 )
 
 func TestSetupTokenIsOneTime(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	in := UserInput{Email: "first@example.com", Name: "First", Password: testPassword}
@@ -68,6 +69,7 @@ func TestSetupTokenIsOneTime(t *testing.T) {
 }
 
 func TestSetupTokenExpires(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	token, err := s.CreateSetupToken(ctx, time.Hour)
@@ -86,6 +88,7 @@ func TestSetupTokenExpires(t *testing.T) {
 }
 
 func TestSetupTokenRaceOnOneToken(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	token, err := s.CreateSetupToken(ctx, 0)
@@ -113,6 +116,7 @@ func TestSetupTokenRaceOnOneToken(t *testing.T) {
 // both would see "no users yet": the first is held just before its insert
 // (an uncommitted row with the same email blocks it) while the second runs.
 func TestSetupTokenRaceOnTwoTokens(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	tokens := make([]string, 2)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestSnapshotEngineRouting(t *testing.T) {
+	t.Parallel()
 	a := attach.Engine{ID: "a", Name: "a", Models: []string{"llama3", "qwen:7b"}}
 	b := attach.Engine{ID: "b", Name: "b", Models: []string{"mistral:latest"}, Default: true}
 	s := NewSnapshot(attach.Team{Slug: "acme"}, nil, []attach.Engine{a, b}, nil, 1)
@@ -28,6 +29,7 @@ func TestSnapshotEngineRouting(t *testing.T) {
 }
 
 func TestSnapshotDefaultEngine(t *testing.T) {
+	t.Parallel()
 	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only"}}, nil, 1)
 	if e, ok := one.DefaultEngine(); !ok || e.ID != "only" {
 		t.Fatalf("single engine is the default: %q, %v", e.ID, ok)
@@ -46,6 +48,7 @@ func TestSnapshotDefaultEngine(t *testing.T) {
 }
 
 func TestSnapshotAPIKeyLookup(t *testing.T) {
+	t.Parallel()
 	s := NewSnapshot(attach.Team{}, nil, nil, []attach.APIKey{{ID: "1", Prefix: "aaaaaaaaaaaa"}, {ID: "2", Prefix: "bbbbbbbbbbbb"}}, 7)
 	if k, ok := s.APIKey("bbbbbbbbbbbb"); !ok || k.ID != "2" {
 		t.Fatalf("APIKey = %+v, %v", k, ok)

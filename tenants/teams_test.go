@@ -8,6 +8,7 @@ import (
 )
 
 func TestTeamCRUD(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 
@@ -64,6 +65,7 @@ func TestTeamCRUD(t *testing.T) {
 func second[T any](_ T, err error) error { return err }
 
 func TestTeamDeleteCascades(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "gone")
@@ -89,6 +91,7 @@ func TestTeamDeleteCascades(t *testing.T) {
 }
 
 func TestTeamValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	long := make([]byte, 201)
@@ -127,6 +130,7 @@ func TestTeamValidation(t *testing.T) {
 }
 
 func TestListTeamsPages(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	var want []string

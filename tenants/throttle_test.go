@@ -8,6 +8,7 @@ import (
 )
 
 func TestSignInLockoutPerAccount(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	acct, addr := AccountKey(" Ann@Example.com "), AddrKey("192.0.2.1")
@@ -60,6 +61,7 @@ func TestSignInLockoutPerAccount(t *testing.T) {
 }
 
 func TestSignInLockoutPerAddress(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	addr := AddrKey("198.51.100.9")
@@ -86,6 +88,7 @@ func TestSignInLockoutPerAddress(t *testing.T) {
 }
 
 func TestSignInWindowAndLockEnd(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	key := AccountKey("ann@example.com")
@@ -147,6 +150,7 @@ func TestSignInWindowAndLockEnd(t *testing.T) {
 }
 
 func TestSignInFailuresCountedAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	other := NewStore(pool, nil) // a second replica on the same database

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCreateLocalUserValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	const pw = "a perfectly long password"
@@ -51,6 +52,7 @@ func TestCreateLocalUserValidation(t *testing.T) {
 }
 
 func TestUserEmailsAreUniqueIgnoringCase(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	first := mustUser(t, s, "Jo@Example.com")
@@ -81,6 +83,7 @@ func TestUserEmailsAreUniqueIgnoringCase(t *testing.T) {
 }
 
 func TestAuthenticatePassword(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, s, "ann@example.com")
@@ -133,6 +136,7 @@ func TestAuthenticatePassword(t *testing.T) {
 var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 
 func TestPasswordHashFormat(t *testing.T) {
+	t.Parallel()
 	_, pool := newTestStore(t)
 	s := NewStore(pool, nil) // the real cost parameters
 	ctx := testCtx(t)
@@ -166,6 +170,7 @@ func TestPasswordHashFormat(t *testing.T) {
 }
 
 func TestOldHashIsReplacedAtSignIn(t *testing.T) {
+	t.Parallel()
 	cheap, pool := newTestStore(t)
 	ctx := testCtx(t)
 	u := mustUser(t, cheap, "old@example.com")
@@ -198,6 +203,7 @@ func TestOldHashIsReplacedAtSignIn(t *testing.T) {
 }
 
 func TestDecodePHCRefusesBadHashes(t *testing.T) {
+	t.Parallel()
 	h := newPasswordHasher(testArgon2Params)
 	good, err := h.hash(context.Background(), "pw")
 	if err != nil {
@@ -235,6 +241,7 @@ func TestDecodePHCRefusesBadHashes(t *testing.T) {
 }
 
 func TestUpsertOIDCUser(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestStore(t)
 	ctx := testCtx(t)
 	const iss = "https://idp.example"

@@ -38,9 +38,11 @@ func Path() (string, bool) {
 }
 
 // Start launches a browser for the test and closes it in Cleanup. Without a
-// browser the test fails: the console's tests are part of the suite.
+// browser the test fails: the console's tests are part of the suite. With
+// -short the test is skipped.
 func Start(t testing.TB) *Browser {
 	t.Helper()
+	SkipIfShort(t)
 	path, ok := Path()
 	if !ok {
 		t.Fatal("no Chromium found: run `make deps` (it installs the chromium package) or set ATTACH_CHROMIUM")
@@ -75,6 +77,16 @@ func Start(t testing.TB) *Browser {
 		cancelAlloc()
 	})
 	return &Browser{ctx: ctx, dir: ScreenshotDir(t)}
+}
+
+// SkipIfShort skips a browser test when tests run with -short: a journey
+// through Chromium takes seconds, and the edit-test loop goes without it. A
+// test calls it first, to skip before it sets up what the browser would use.
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("drives a real Chromium; skipped with -short")
+	}
 }
 
 // stepTimeout bounds one Do or Get, so a missing element fails the test

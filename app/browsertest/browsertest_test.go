@@ -9,6 +9,7 @@ import (
 )
 
 func TestBrowserRendersAPage(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(`<!doctype html><title>t</title><p id="x">hello <b>browser</b></p>`))

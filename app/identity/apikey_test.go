@@ -24,6 +24,7 @@ func newKey(t testing.TB, id string, change func(*attach.APIKey)) (attach.APIKey
 }
 
 func TestVerifyAPIKeys(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	v := identity.NewVerifier(identity.Config{Now: clk.Now})
 	ctx := context.Background()

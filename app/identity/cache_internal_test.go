@@ -10,6 +10,7 @@ import (
 )
 
 func TestTokenCacheIsBounded(t *testing.T) {
+	t.Parallel()
 	c := newTokenCache(64)
 	now := time.Now()
 	for i := range 10_000 {

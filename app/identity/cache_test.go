@@ -10,6 +10,7 @@ import (
 )
 
 func TestTokenCache(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	clk := newClock()
 	leeway := 30 * time.Second

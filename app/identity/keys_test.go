@@ -17,6 +17,7 @@ import (
 )
 
 func TestKeyRotationAndRefetchLimit(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	clk := newClock()
 	const minRefresh = time.Minute
@@ -98,6 +99,7 @@ func TestKeyRotationAndRefetchLimit(t *testing.T) {
 }
 
 func TestConcurrentFirstFetchesCollapse(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
@@ -127,6 +129,7 @@ func TestConcurrentFirstFetchesCollapse(t *testing.T) {
 }
 
 func TestOldKeysRefreshedInBackground(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	clk := newClock()
 	v := identity.NewVerifier(identity.Config{JWKSMaxAge: 5 * time.Minute, CacheSize: -1, Now: clk.Now, Logger: testLogger(t)})
@@ -150,6 +153,7 @@ func TestOldKeysRefreshedInBackground(t *testing.T) {
 }
 
 func TestIssuerUnavailable(t *testing.T) {
+	t.Parallel()
 	// An issuer that accepts connections and drops them: it is down, and the
 	// listener counts how often the verifier knocks.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -212,6 +216,7 @@ func TestIssuerUnavailable(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	ctx := context.Background()

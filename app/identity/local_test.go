@@ -10,6 +10,7 @@ import (
 )
 
 func TestConsoleTokens(t *testing.T) {
+	t.Parallel()
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	local, err := identity.NewLocalIssuer("https://gw.example/console", secret)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 )
 
 func TestVerifyTokensFromProvider(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	teamA := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
@@ -131,6 +132,7 @@ func TestVerifyTokensFromProvider(t *testing.T) {
 func mustFail(_ attach.Principal, err error) error { return err }
 
 func TestVerifyRefusesBadTokens(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	teamA := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))

@@ -10,6 +10,7 @@ import (
 // SkipValue ends every kind of value where encoding/json does, strings
 // long and short with escapes included.
 func TestSkipValue(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 40)
 	for _, v := range []string{
 		`"plain"`, `""`, `"esc \" quote"`, `"ends in backslash \\"`,

@@ -35,6 +35,7 @@ func (o *recordingObserver) last() string {
 }
 
 func TestClosedPortIs502(t *testing.T) {
+	t.Parallel()
 	base := strings.Replace(closedPort(t), "http://", "http://user:url-secret@", 1)
 	obs := &recordingObserver{}
 	gw := startGateway(t, Config{Observer: obs}, teamOf(attach.Engine{
@@ -50,6 +51,7 @@ func TestClosedPortIs502(t *testing.T) {
 }
 
 func TestSlowEngineIs504(t *testing.T) {
+	t.Parallel()
 	released := make(chan struct{})
 	var hits atomic.Int32
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,6 +81,7 @@ func TestSlowEngineIs504(t *testing.T) {
 }
 
 func TestBodyTooLargeIs413(t *testing.T) {
+	t.Parallel()
 	engine, seen := recordingEngine(t, nil)
 	gw := startGateway(t, Config{MaxBodyBytes: 64},
 		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
@@ -95,6 +98,7 @@ func TestBodyTooLargeIs413(t *testing.T) {
 }
 
 func TestCompressedBodyRefused(t *testing.T) {
+	t.Parallel()
 	engine, _ := recordingEngine(t, nil)
 	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 	req, _ := http.NewRequest(http.MethodPost, gw+"/api/chat", strings.NewReader("\x1f\x8b..."))
@@ -107,6 +111,7 @@ func TestCompressedBodyRefused(t *testing.T) {
 }
 
 func TestEngineErrorsPassThrough(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
@@ -125,6 +130,7 @@ func TestEngineErrorsPassThrough(t *testing.T) {
 }
 
 func TestWriteErrorShape(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, Config{}, teamOf())
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"x"}`), http.StatusNotFound, attach.CodeNoEngine)
 	if !strings.Contains(msg, "acme") {
@@ -134,6 +140,7 @@ func TestWriteErrorShape(t *testing.T) {
 }
 
 func TestGuardRefusesEngineAddress(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("the engine was reached")
 	}))

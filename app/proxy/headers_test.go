@@ -44,6 +44,7 @@ func recordingEngine(t *testing.T, answer func(w http.ResponseWriter)) (*httptes
 }
 
 func TestHeadersToEngine(t *testing.T) {
+	t.Parallel()
 	engine, seen := recordingEngine(t, nil)
 	gw := startGateway(t, Config{}, teamOf(attach.Engine{
 		Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, APIKey: "engine-secret", Default: true,
@@ -114,6 +115,7 @@ func TestHeadersToEngine(t *testing.T) {
 }
 
 func TestNoEngineKeyNoAuthorization(t *testing.T) {
+	t.Parallel()
 	engine, seen := recordingEngine(t, nil)
 	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
@@ -130,6 +132,7 @@ func TestNoEngineKeyNoAuthorization(t *testing.T) {
 }
 
 func TestHeadersToClient(t *testing.T) {
+	t.Parallel()
 	engine, _ := recordingEngine(t, func(w http.ResponseWriter) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
@@ -165,6 +168,7 @@ func TestHeadersToClient(t *testing.T) {
 }
 
 func TestConnectionListed(t *testing.T) {
+	t.Parallel()
 	conn := [][]byte{[]byte("keep-alive, X-Foo"), []byte(" x-bar ")}
 	for key, want := range map[string]bool{"X-Foo": true, "x-foo": true, "X-Bar": true, "Keep-Alive": true, "X-Baz": false, "X": false} {
 		if got := connectionListed(conn, []byte(key)); got != want {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,16 @@ var testIdentity = Identity{User: "alice", Session: "sess-1", Tenant: "team-1"}
 // does: every request of the team goes to Serve with its path.
 func startGateway(t *testing.T, cfg Config, team *tenants.Snapshot) string {
 	t.Helper()
+	url, _ := serveGateway(t, cfg, team)
+	return url
+}
+
+// serveGateway is startGateway that also returns stop, which shuts the
+// gateway down and returns once every request it took has finished,
+// streams included: after it, the proxy does nothing more. The test's
+// cleanup calls it too; a second call does nothing.
+func serveGateway(t *testing.T, cfg Config, team *tenants.Snapshot) (url string, stop func() error) {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -37,11 +48,17 @@ func startGateway(t *testing.T, cfg Config, team *tenants.Snapshot) string {
 		t.Fatalf("listen: %v", err)
 	}
 	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() {
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		p.Close()
-	})
-	return "http://" + ln.Addr().String()
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			stopErr = app.ShutdownWithTimeout(5 * time.Second)
+			p.Close()
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return "http://" + ln.Addr().String(), stop
 }
 
 // startEngine serves h as an engine on loopback. The release function

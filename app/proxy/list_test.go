@@ -52,6 +52,7 @@ func listingEngines(t *testing.T) *tenants.Snapshot {
 }
 
 func TestTagsMergesEngines(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, Config{}, listingEngines(t))
 	resp := get(t, gw+"/api/tags")
 	body := readBody(t, resp)
@@ -92,6 +93,7 @@ func TestTagsMergesEngines(t *testing.T) {
 }
 
 func TestModelsMergesEngines(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, Config{}, listingEngines(t))
 	resp := get(t, gw+"/v1/models")
 	body := readBody(t, resp)
@@ -117,6 +119,7 @@ func TestModelsMergesEngines(t *testing.T) {
 }
 
 func TestListingAllEnginesDown(t *testing.T) {
+	t.Parallel()
 	gw := startGateway(t, Config{}, teamOf(
 		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true},
 		attach.Engine{Name: "b", Dialect: attach.DialectOpenAI, BaseURL: closedPort(t)},

@@ -9,6 +9,7 @@ import (
 )
 
 func TestModelRouting(t *testing.T) {
+	t.Parallel()
 	local, localSeen := recordingEngine(t, nil)
 	vllm, vllmSeen := recordingEngine(t, nil)
 	big, bigSeen := recordingEngine(t, nil)
@@ -83,6 +84,7 @@ func TestModelRouting(t *testing.T) {
 }
 
 func TestNoEngineForModel(t *testing.T) {
+	t.Parallel()
 	a, _ := recordingEngine(t, nil)
 	gw := startGateway(t, Config{}, teamOf(
 		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
@@ -99,6 +101,7 @@ func TestNoEngineForModel(t *testing.T) {
 }
 
 func TestUpstreamURL(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ base, path, query, want string }{
 		{"http://gpu:11434", "/api/chat", "", "http://gpu:11434/api/chat"},
 		{"http://gpu:11434/", "/api/chat", "", "http://gpu:11434/api/chat"},
@@ -117,6 +120,7 @@ func TestUpstreamURL(t *testing.T) {
 }
 
 func TestModelOf(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		body     string
 		withName bool

@@ -65,6 +65,7 @@ func readEarly(t *testing.T, read func() (string, error)) string {
 }
 
 func TestStreamsNDJSONChunkByChunk(t *testing.T) {
+	t.Parallel()
 	first := `{"model":"llama3","message":{"role":"assistant","content":"Hel"},"done":false}` + "\n"
 	rest := `{"model":"llama3","message":{"role":"assistant","content":"lo"},"done":false}` + "\n" +
 		`{"model":"llama3","done":true,"done_reason":"stop"}` + "\n"
@@ -95,6 +96,7 @@ func TestStreamsNDJSONChunkByChunk(t *testing.T) {
 }
 
 func TestStreamsSSEEventByEvent(t *testing.T) {
+	t.Parallel()
 	first := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hel"}}]}` + "\n\n"
 	rest := `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}` + "\n\n" +
 		"data: [DONE]\n\n"
@@ -135,6 +137,7 @@ func TestStreamsSSEEventByEvent(t *testing.T) {
 }
 
 func TestClientGoneStopsEngine(t *testing.T) {
+	t.Parallel()
 	cancelled := make(chan struct{})
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
@@ -172,6 +175,7 @@ func TestClientGoneStopsEngine(t *testing.T) {
 }
 
 func TestStreamIdleTimeoutEndsStream(t *testing.T) {
+	t.Parallel()
 	first := `{"message":{"content":"Hel"},"done":false}` + "\n"
 	cancelled := make(chan struct{})
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

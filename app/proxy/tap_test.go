@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,17 +15,23 @@ import (
 // recordingTap keeps what the proxy hands it; a stand-in for memory in
 // these unit tests of the proxy alone.
 type recordingTap struct {
-	mu   sync.Mutex
-	team string // the team it wants; others are skipped
-	got  []attach.Exchange
-	done chan struct{}
+	mu    sync.Mutex
+	team  string   // the team it wants; others are skipped
+	asked []string // the teams Wants was asked about
+	got   []attach.Exchange
+	done  chan struct{}
 }
 
 func newRecordingTap(team string) *recordingTap {
 	return &recordingTap{team: team, done: make(chan struct{}, 16)}
 }
 
-func (r *recordingTap) Wants(teamID string) bool { return teamID == r.team }
+func (r *recordingTap) Wants(teamID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked = append(r.asked, teamID)
+	return teamID == r.team
+}
 
 func (r *recordingTap) Record(x attach.Exchange) {
 	r.mu.Lock()
@@ -33,10 +40,11 @@ func (r *recordingTap) Record(x attach.Exchange) {
 	r.done <- struct{}{}
 }
 
-func (r *recordingTap) count() int {
+// calls returns what the tap was asked and given so far.
+func (r *recordingTap) calls() (asked []string, got []attach.Exchange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.got)
+	return slices.Clone(r.asked), slices.Clone(r.got)
 }
 
 func (r *recordingTap) wait(t *testing.T) attach.Exchange {
@@ -52,6 +60,7 @@ func (r *recordingTap) wait(t *testing.T) attach.Exchange {
 }
 
 func TestTapGetsStreamedAnswerWhole(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		for i := range 3 {
@@ -78,6 +87,7 @@ func TestTapGetsStreamedAnswerWhole(t *testing.T) {
 }
 
 func TestTapLimitCutsAnswer(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"response":"`+strings.Repeat("x", 1000)+`"}`)
@@ -94,6 +104,7 @@ func TestTapLimitCutsAnswer(t *testing.T) {
 }
 
 func TestTapRecordsEngineFailure(t *testing.T) {
+	t.Parallel()
 	tap := newRecordingTap("team-1")
 	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "gone", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Default: true}))
 	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
@@ -102,23 +113,49 @@ func TestTapRecordsEngineFailure(t *testing.T) {
 	}
 }
 
+// An embedding is not recorded, nor an exchange of a team the tap does not
+// want. Each gateway is shut down before the tap is read: shutting down
+// waits for every exchange to finish, so any call the tap was going to get
+// has come by then.
 func TestTapSkipsUnwantedTeamsAndRoutes(t *testing.T) {
+	t.Parallel()
 	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"embeddings":[[0.1]]}`)
 	}))
 	e := attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}
+
 	tap := newRecordingTap("team-1")
-	gw := startGateway(t, Config{Tap: tap}, teamOf(e))
+	gw, stop := serveGateway(t, Config{Tap: tap}, teamOf(e))
 	readBody(t, post(t, gw+"/api/embed", `{"model":"m","input":"x"}`))
+	// A chat of the same team is recorded: the tap works on this gateway.
+	readBody(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`))
+	if err := stop(); err != nil {
+		t.Fatalf("stop the gateway: %v", err)
+	}
+	if _, got := tap.calls(); len(got) != 1 || got[0].Path != "/api/chat" {
+		t.Errorf("tap got exchanges on %q; want only the chat, not the embedding", paths(got))
+	}
 
 	other := newRecordingTap("someone-else")
-	gw2 := startGateway(t, Config{Tap: other}, teamOf(e))
+	gw2, stop2 := serveGateway(t, Config{Tap: other}, teamOf(e))
 	readBody(t, post(t, gw2+"/api/chat", `{"model":"m","messages":[]}`))
-
-	// Give a wrong call time to arrive before saying there was none.
-	time.Sleep(100 * time.Millisecond)
-	if n, m := tap.count(), other.count(); n+m != 0 {
-		t.Errorf("tap called for an embedding or an unwanted team: %d, %d", n, m)
+	if err := stop2(); err != nil {
+		t.Fatalf("stop the gateway: %v", err)
 	}
+	asked, got := other.calls()
+	if !slices.Equal(asked, []string{"team-1"}) {
+		t.Errorf("the tap was asked about %q, want once about team-1", asked)
+	}
+	if len(got) != 0 {
+		t.Errorf("tap called for a team it does not want, on %q", paths(got))
+	}
+}
+
+func paths(xs []attach.Exchange) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, x.Path)
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 )
 
 func TestGatewayEnvReplacesCallersConfiguration(t *testing.T) {
+	t.Parallel()
 	env := gatewayEnv([]string{
 		"HOME=/root", "PATH=/usr/bin", "DATABASE_URL=postgres://prod", "ATTACH_DATA_DIR=/srv",
 		"OIDC_ISSUER=https://idp", "ENGINE_URL=http://gpu", "PORT=80", "MEM_BACKEND=weaviate",
@@ -57,6 +58,7 @@ func stubGateway(t *testing.T, up *upstream, requireToken, stamp bool) string {
 }
 
 func TestCheckGateway(t *testing.T) {
+	t.Parallel()
 	up := testUpstream(t)
 	ctx := context.Background()
 

@@ -28,6 +28,7 @@ func getJSON(t *testing.T, url string, v any) {
 // TestIssuerTokenVerifiesWithItsJWKS follows discovery the way a resource
 // server does and verifies the minted token with the published key.
 func TestIssuerTokenVerifiesWithItsJWKS(t *testing.T) {
+	t.Parallel()
 	is, err := startIssuer()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 // TestNginxProxiesToUpstream starts the real nginx with the bench's
 // configuration in front of the stand-in engine and stops it by its pid.
 func TestNginxProxiesToUpstream(t *testing.T) {
+	t.Parallel()
 	bin, err := findNginx()
 	if err != nil {
 		t.Fatalf("%v (make bench runs it)", err)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestChildStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
 	c, err := startChild("sleep", exec.Command("sleep", "600"))
 	if err != nil {
 		t.Fatal(err)
@@ -21,6 +22,7 @@ func TestChildStopsOnSIGTERM(t *testing.T) {
 }
 
 func TestChildIgnoringSIGTERMIsKilled(t *testing.T) {
+	t.Parallel()
 	// The shell ignores SIGTERM and says so once the trap is set, so stop
 	// is only called when the signal really is ignored.
 	cmd := exec.Command("sh", "-c", `trap "" TERM; echo ready; while :; do sleep 0.1; done`)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCompareAndOutput(t *testing.T) {
+	t.Parallel()
 	p := phaseReport{Name: "latency", Threads: 1, Conns: 1, Results: []targetResult{
 		{Target: targetDirect, wrkResult: wrkResult{RequestsPerS: 10000, P50us: 80, P99us: 150}},
 		{Target: targetNginx, wrkResult: wrkResult{RequestsPerS: 5000, P50us: 180, P99us: 300}},
@@ -57,6 +58,7 @@ func TestCompareAndOutput(t *testing.T) {
 }
 
 func TestCompareWithoutNginx(t *testing.T) {
+	t.Parallel()
 	p := phaseReport{Results: []targetResult{
 		{Target: targetDirect, wrkResult: wrkResult{RequestsPerS: 100, P50us: 80}},
 		{Target: targetGateway, wrkResult: wrkResult{RequestsPerS: 50, P50us: 100}},

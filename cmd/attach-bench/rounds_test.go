@@ -5,6 +5,7 @@ import "testing"
 // The median keeps one disturbed round from deciding a target's figures;
 // counts add up over the rounds.
 func TestMedianResult(t *testing.T) {
+	t.Parallel()
 	got := medianResult([]wrkResult{
 		{Requests: 100, RequestsPerS: 10, P50us: 300, P99us: 900, Non2xx: 1, DurationInRun: "5.00s"},
 		{Requests: 300, RequestsPerS: 30, P50us: 100, P99us: 9000, SocketErrors: 2, DurationInRun: "5.00s"},

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSteadyConns(t *testing.T) {
+	t.Parallel()
 	reports := []phaseReport{{Name: "throughput", Results: []targetResult{
 		{Target: targetGateway, wrkResult: wrkResult{RequestsPerS: 10000}},
 		{Target: targetGatewayMem, wrkResult: wrkResult{RequestsPerS: 2000}},
@@ -57,6 +58,7 @@ func TestPausedScriptLimitsRate(t *testing.T) {
 }
 
 func TestMirroringAndControlRatios(t *testing.T) {
+	t.Parallel()
 	p := phaseReport{Name: "steady", Threads: 2, Conns: 6, Steady: true, Results: []targetResult{
 		{Target: targetGateway, wrkResult: wrkResult{RequestsPerS: 1000, P50us: 400, P99us: 1000}},
 		{Target: targetControl, wrkResult: wrkResult{RequestsPerS: 990, P50us: 420, P99us: 900}},

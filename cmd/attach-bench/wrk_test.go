@@ -28,6 +28,7 @@ Transfer/sec:      3.71MB
 `
 
 func TestParseWrk(t *testing.T) {
+	t.Parallel()
 	got, err := parseWrk(wrkSample)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestParseWrk(t *testing.T) {
 }
 
 func TestParseWrkWithoutLatencyFails(t *testing.T) {
+	t.Parallel()
 	var kept []string
 	for _, line := range strings.Split(wrkSample, "\n") {
 		if !strings.Contains(line, "%  ") {
@@ -60,6 +62,7 @@ func TestParseWrkWithoutLatencyFails(t *testing.T) {
 }
 
 func TestToMicros(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		num, unit string
 		want      float64
@@ -80,6 +83,7 @@ func TestToMicros(t *testing.T) {
 }
 
 func TestLuaScriptCarriesToken(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "s.lua")
 	if err := writeWrkScript(path, "abc.def.ghi", 0); err != nil {
 		t.Fatal(err)
@@ -96,8 +100,12 @@ func TestLuaScriptCarriesToken(t *testing.T) {
 }
 
 // requireWrk fails the test, naming the install step, when wrk is missing.
+// With -short it skips the test: each wrk run takes seconds.
 func requireWrk(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs wrk for seconds; skipped with -short")
+	}
 	bin, err := findWrk()
 	if err != nil {
 		t.Fatalf("%v (make bench runs it)", err)
@@ -108,6 +116,7 @@ func requireWrk(t *testing.T) string {
 // TestWrkAgainstUpstream runs the real wrk with the bench's script against
 // the stand-in engine and checks the bench reads its report.
 func TestWrkAgainstUpstream(t *testing.T) {
+	t.Parallel()
 	bin := requireWrk(t)
 	up := testUpstream(t)
 	script := filepath.Join(t.TempDir(), "plain.lua")
@@ -136,6 +145,7 @@ func TestWrkAgainstUpstream(t *testing.T) {
 }
 
 func TestRunWrkReportsFailure(t *testing.T) {
+	t.Parallel()
 	bin := requireWrk(t)
 	port, err := freePort()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args     []string
 		code     int

@@ -62,6 +62,7 @@ func queryString(t *testing.T, dsn, sql string) string {
 }
 
 func TestDataSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startT(t, dir)
 	if got := queryString(t, s.DSN(), "SELECT current_user || '@' || current_database()"); got != "app@app" {
@@ -82,6 +83,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 }
 
 func TestSecondStartOnSameDirFails(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startT(t, dir)
 	_, err := Start(context.Background(), Options{Dir: dir, NoSync: true})
@@ -104,6 +106,7 @@ func TestSecondStartOnSameDirFails(t *testing.T) {
 }
 
 func TestRestartAfterKill(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := startT(t, dir)
 	execSQL(t, s.DSN(), "CREATE TABLE kept (v int)")
@@ -127,6 +130,7 @@ func TestRestartAfterKill(t *testing.T) {
 }
 
 func TestLongDirUsesShortSocket(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), strings.Repeat("long-folder-name-", 6))
 	s := startT(t, dir)
 	if !s.tmpSock || len(filepath.Join(s.sockDir, socketName)) > maxSocketPath {
@@ -143,12 +147,14 @@ func TestLongDirUsesShortSocket(t *testing.T) {
 }
 
 func TestMissingDirOption(t *testing.T) {
+	t.Parallel()
 	if _, err := Start(context.Background(), Options{}); err == nil {
 		t.Fatal("Start without Dir succeeded")
 	}
 }
 
 func TestHasServer(t *testing.T) {
+	t.Parallel()
 	if hasServer(t.TempDir()) {
 		t.Fatal("an empty folder was taken for a PostgreSQL installation")
 	}
@@ -158,6 +164,7 @@ func TestHasServer(t *testing.T) {
 }
 
 func TestNotAClusterIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 )
 
 func TestDeliverKeepsTeamsApart(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)
@@ -113,6 +114,7 @@ func checkIDs(t *testing.T, got []string, want []attach.Event) {
 func head(s []string) []string { return s[:min(len(s), 3)] }
 
 func TestDeliverRoundTripsEveryField(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	team := newTeam()
 	ev := makeEvents(t, team, "carol@example.com", 1, func(int) string { return "a unique zebra sentence" })[0]
@@ -148,6 +150,7 @@ func TestDeliverRoundTripsEveryField(t *testing.T) {
 }
 
 func TestRedeliveryLeavesOneObjectPerEvent(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)
@@ -178,6 +181,7 @@ func TestRedeliveryLeavesOneObjectPerEvent(t *testing.T) {
 }
 
 func TestDeliverRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), false)
 	team := newTeam()
 	good := makeEvents(t, team, "erin", 2, func(int) string { return "ok" })
@@ -215,6 +219,7 @@ func TestDeliverRefusesBadInput(t *testing.T) {
 // Weaviate refuses a vector whose length differs from the tenant's others:
 // one bad object must fail the whole call, naming the object.
 func TestDeliverReportsObjectErrors(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)
@@ -235,6 +240,7 @@ func TestDeliverReportsObjectErrors(t *testing.T) {
 }
 
 func TestManyGatewaysCreateTheSchemaAtOnce(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	class := testClass()
 	const replicas = 4
@@ -275,6 +281,7 @@ func TestManyGatewaysCreateTheSchemaAtOnce(t *testing.T) {
 }
 
 func TestNewRefusesAClassWithoutMultiTenancy(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	class := testClass()
 	body := fmt.Sprintf(`{"class":%q,"vectorizer":"none"}`, class)
@@ -293,6 +300,7 @@ func TestNewRefusesAClassWithoutMultiTenancy(t *testing.T) {
 }
 
 func TestNewAddsMissingProperties(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	class := testClass()
 	// A class an older gateway made, before taskId existed.
@@ -317,6 +325,7 @@ func TestNewAddsMissingProperties(t *testing.T) {
 // A tenant removed behind the sink's back (an operator erasing a team) is
 // made again when the failed delivery is retried.
 func TestDeliverRemakesARemovedTenant(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)

@@ -17,6 +17,7 @@ import (
 // sink's timeout instead of hanging, and once Weaviate is back it works
 // again with every earlier event still there.
 func TestDeliverThroughWeaviateOutages(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Start(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSinkConfig(t, srv, grpc, Config{Class: testClass(), Timeout: 3 * time.Second})

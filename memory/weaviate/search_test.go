@@ -11,6 +11,7 @@ import (
 )
 
 func TestSearchFindsWordsWithinFilters(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	team := newTeam()
 	// Twelve events: users alternate, kinds alternate (prompt, response),
@@ -92,6 +93,7 @@ func TestSearchFindsWordsWithinFilters(t *testing.T) {
 }
 
 func TestSearchOfATeamWithoutEvents(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), false)
 	team := newTeam()
 	got, err := s.Search(testCtx(t), "anything", memory.Filter{TeamID: team})
@@ -110,6 +112,7 @@ func TestSearchOfATeamWithoutEvents(t *testing.T) {
 }
 
 func TestSearchRefusesBadFilters(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), false)
 	team := newTeam()
 	for _, f := range []memory.Filter{
@@ -125,6 +128,7 @@ func TestSearchRefusesBadFilters(t *testing.T) {
 }
 
 func TestIDsPagesThroughLargeTenants(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	team := newTeam()
 	events := makeEvents(t, team, "hal", 2*idPage+37, func(int) string { return "bulk" })
@@ -137,6 +141,7 @@ func TestIDsPagesThroughLargeTenants(t *testing.T) {
 }
 
 func TestDeleteUserRemovesExactlyThatUser(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	teamA, teamB := newTeam(), newTeam()
 	alice := makeEvents(t, teamA, "alice", 25, func(int) string { return "alice writes" })
@@ -166,6 +171,7 @@ func TestDeleteUserRemovesExactlyThatUser(t *testing.T) {
 }
 
 func TestVectorSearch(t *testing.T) {
+	t.Parallel()
 	srv := weaviatetest.Shared(t)
 	bothPaths(t, func(t *testing.T, grpc bool) {
 		s := newSink(t, srv, grpc)
@@ -198,6 +204,7 @@ func TestVectorSearch(t *testing.T) {
 }
 
 func TestWhereClause(t *testing.T) {
+	t.Parallel()
 	got, err := whereClause(memory.Filter{User: `a"b`, Kind: "prompt"})
 	if err != nil {
 		t.Fatal(err)
@@ -212,6 +219,7 @@ func TestWhereClause(t *testing.T) {
 }
 
 func TestQuoteEscapesEverythingThatEndsALiteral(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`plain`:  `"plain"`,
 		`a"b`:    `"a\"b"`,
@@ -229,6 +237,7 @@ func TestQuoteEscapesEverythingThatEndsALiteral(t *testing.T) {
 }
 
 func TestDeleteTeamDropsItsTenant(t *testing.T) {
+	t.Parallel()
 	s := newSink(t, weaviatetest.Shared(t), true)
 	teamA, teamB := newTeam(), newTeam()
 	deliver(t, s, teamA, makeEvents(t, teamA, "alice", 20, func(int) string { return "alpha writes" }))

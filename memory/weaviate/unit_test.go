@@ -10,6 +10,7 @@ import (
 )
 
 func TestTenantName(t *testing.T) {
+	t.Parallel()
 	const id = "0190A000-0000-7000-8000-00000000ABCD"
 	got, err := TenantName(id)
 	if err != nil || got != "team-0190a000-0000-7000-8000-00000000abcd" {
@@ -27,6 +28,7 @@ func TestTenantName(t *testing.T) {
 }
 
 func TestParseURLKeepsSecretsOut(t *testing.T) {
+	t.Parallel()
 	_, err := parseURL("http://admin:hunter2@weaviate:8080")
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("URL with a password: %v", err)
@@ -46,6 +48,7 @@ func TestParseURLKeepsSecretsOut(t *testing.T) {
 }
 
 func TestChunkEnd(t *testing.T) {
+	t.Parallel()
 	many := make([]attach.Event, 2500)
 	if got := chunkEnd(many, 0); got != maxBatchObjects {
 		t.Errorf("first chunk of 2500 small events ends at %d", got)
@@ -68,6 +71,7 @@ func TestChunkEnd(t *testing.T) {
 }
 
 func TestVectorBytesIsLittleEndianFloat32(t *testing.T) {
+	t.Parallel()
 	b := vectorBytes([]float32{1.5, -2})
 	if len(b) != 8 ||
 		math.Float32frombits(binary.LittleEndian.Uint32(b[0:])) != 1.5 ||

@@ -29,9 +29,11 @@ func Main(m *testing.M) int {
 // Shared returns the one server of this test binary, starting it on first
 // use. Tests sharing it must keep their data apart (a class or tenant of
 // their own) and must not stop it; a test that stops or kills Weaviate uses
-// Start. Without Main, the server stops when the test binary exits.
+// Start. Without Main, the server stops when the test binary exits. Like
+// Start, it skips the test with -short.
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
+	skipIfShort(tb)
 	sharedOnce.Do(func() {
 		bin, err := binary()
 		if err != nil {

@@ -23,14 +23,16 @@
 //		...
 //	}
 //
-// The server binary is ATTACH_WEAVIATE_BIN when set, else the one
-// deploy/dev/weaviate.sh prints, which builds it once per machine when
-// missing (8-18 minutes the first time). The server dies with the test
-// binary even when the binary is killed.
+// The server binary is ATTACH_WEAVIATE_BIN when set, else the one `make
+// deps` builds once per machine (deploy/dev/weaviate.sh, 8-18 minutes the
+// first time); a test never builds it, since that would take longer than
+// the whole suite. Without a binary the test fails, saying to run `make
+// deps`. With -short (go test -short) every test that needs the server is
+// skipped. The server dies with the test binary even when the binary is
+// killed.
 package weaviatetest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +50,8 @@ import (
 	"time"
 )
 
-// EnvBinary names a weaviate-server binary to use instead of building one.
+// EnvBinary names a weaviate-server binary to use instead of the one `make
+// deps` built.
 const EnvBinary = "ATTACH_WEAVIATE_BIN"
 
 // How long the server may take to answer ready, and to exit on SIGTERM. Both
@@ -78,10 +81,11 @@ type ports struct {
 }
 
 // Start runs a new server with an empty data folder and stops it when the
-// test ends. It fails the test when the binary cannot be found or built, or
-// the server does not become ready.
+// test ends. It fails the test when the binary cannot be found or the server
+// does not become ready, and skips it with -short.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
+	skipIfShort(tb)
 	bin, err := binary()
 	if err != nil {
 		tb.Fatalf("weaviatetest: %v", err)
@@ -409,26 +413,30 @@ func findBinary() (string, error) {
 		}
 		return p, nil
 	}
+	// The script knows where the cache is; --path asks it without building.
 	root := repoRoot()
 	script := filepath.Join(root, "deploy", "dev", "weaviate.sh")
-	cmd := exec.Command("bash", script)
+	cmd := exec.Command("bash", script, "--path")
 	cmd.Dir = root
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	// The build's progress goes where the developer sees it: it can take
-	// many minutes the first time.
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s failed (%v); build it by hand with `%s` or set %s to a weaviate-server binary", script, err, script, EnvBinary)
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s --path: %v", script, err)
 	}
-	p := strings.TrimSpace(stdout.String())
-	if i := strings.LastIndexByte(p, '\n'); i >= 0 {
-		p = p[i+1:]
-	}
+	p := strings.TrimSpace(string(out))
 	if err := checkExecutable(p); err != nil {
-		return "", fmt.Errorf("%s printed %q: %w", script, p, err)
+		return "", fmt.Errorf("no Weaviate server at %s: run `make deps` to build it once, or set %s", p, EnvBinary)
 	}
 	return p, nil
+}
+
+// skipIfShort skips a test that needs the server when tests run with
+// -short: starting Weaviate takes seconds, and the edit-test loop goes
+// without it.
+func skipIfShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a real Weaviate server; skipped with -short")
+	}
 }
 
 func checkExecutable(p string) error {

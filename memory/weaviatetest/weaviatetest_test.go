@@ -25,6 +25,7 @@ func get(t *testing.T, url string) (int, string, error) {
 // A class made before a stop, a restart and a crash is still there after
 // each: the server keeps its data folder and ports.
 func TestStopStartKillKeepData(t *testing.T) {
+	t.Parallel()
 	srv := Start(t)
 	if !srv.Running() {
 		t.Fatal("a started server is not running")
@@ -83,6 +84,7 @@ func TestPauseResume(t *testing.T) {
 }
 
 func TestSharedIsOneServer(t *testing.T) {
+	t.Parallel()
 	a, b := Shared(t), Shared(t)
 	if a != b {
 		t.Error("Shared started a second server")
@@ -93,6 +95,7 @@ func TestSharedIsOneServer(t *testing.T) {
 }
 
 func TestStartTwiceFails(t *testing.T) {
+	t.Parallel()
 	srv := Shared(t)
 	if err := srv.launch(); err == nil {
 		t.Error("starting a running server was accepted")
@@ -100,6 +103,7 @@ func TestStartTwiceFails(t *testing.T) {
 }
 
 func TestParseCPUTime(t *testing.T) {
+	t.Parallel()
 	// Fields 14 and 15 are 250 and 50 ticks; the name holds a space and ')'.
 	stat := "4242 (weaviate) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 100 0 0"
 	got, err := parseCPUTime(stat)
@@ -112,6 +116,7 @@ func TestParseCPUTime(t *testing.T) {
 }
 
 func TestCPUTimeGrowsWithWork(t *testing.T) {
+	t.Parallel()
 	srv := Shared(t)
 	before, err := srv.CPUTime()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestCheckIP(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		ip            string
 		open, private bool // allowed under AllowPrivate false / true
@@ -50,6 +51,7 @@ func TestCheckIP(t *testing.T) {
 }
 
 func TestCheckURL(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, raw := range []string{"ftp://x", "not a url", "http://", "/relative"} {
 		if err := (Policy{AllowPrivate: true}).CheckURL(ctx, raw); err == nil {
@@ -70,6 +72,7 @@ func TestCheckURL(t *testing.T) {
 // The dialer itself refuses, so a URL that passed CheckURL cannot reach a
 // refused address later (redirects, DNS answering differently).
 func TestHTTPClientRefusesAtConnect(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -96,6 +99,7 @@ func TestHTTPClientRefusesAtConnect(t *testing.T) {
 }
 
 func TestCheckConn(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,7 @@ func claims(t *testing.T, tok string) map[string]any {
 }
 
 func TestProviderIssuesEachAlgorithm(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	for _, alg := range []string{"RS256", "PS256", "ES256", "EdDSA"} {
 		tok := idp.TokenAlg(t, alg, "api://team-a", "chat")
@@ -56,6 +57,7 @@ func TestProviderIssuesEachAlgorithm(t *testing.T) {
 }
 
 func TestRotateKeys(t *testing.T) {
+	t.Parallel()
 	idp := oidctest.Start(t, oidctest.Options{})
 	old := idp.KeyID("RS256")
 	idp.RotateKeys(t)
@@ -90,6 +92,7 @@ func published(t *testing.T, idp *oidctest.Provider, kid string) int {
 // consent pages, then the code exchanged for an ID token with the claims
 // findAccount returns.
 func TestLoginThroughDevInteractions(t *testing.T) {
+	t.Parallel()
 	const redirect = "http://127.0.0.1:1/console/callback"
 	idp := oidctest.Start(t, oidctest.Options{RedirectURIs: []string{redirect}})
 	clientID, secret := idp.LoginClient()

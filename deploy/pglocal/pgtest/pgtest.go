@@ -8,6 +8,7 @@
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 //
 //	func TestSomething(t *testing.T) {
+//		t.Parallel() // the database is the test's own
 //		pool := pgtest.New(t)
 //		...
 //	}
@@ -220,6 +221,12 @@ func migrationsHash() (string, error) {
 }
 
 // createDatabase copies from into a new database, dropped when t ends.
+//
+// Parallel tests copy the template at the same time, which Postgres allows:
+// CREATE DATABASE takes a share lock on its source and fails only while a
+// session is connected to the source, and none ever is (the template is
+// migrated under another name and renamed once its sessions are closed;
+// every copy runs from a session on the admin database).
 func createDatabase(t testing.TB, from string) string {
 	t.Helper()
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 func TestEachTestGetsItsOwnMigratedDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var name string
 	t.Run("first", func(t *testing.T) {
@@ -39,6 +40,7 @@ func TestEachTestGetsItsOwnMigratedDatabase(t *testing.T) {
 }
 
 func TestParallelDatabases(t *testing.T) {
+	t.Parallel()
 	for i := range 4 {
 		t.Run("p", func(t *testing.T) {
 			t.Parallel()
@@ -51,6 +53,7 @@ func TestParallelDatabases(t *testing.T) {
 }
 
 func TestNewEmptyHasNoSchema(t *testing.T) {
+	t.Parallel()
 	dsn := NewEmpty(t)
 	p := connect(t, dsn)
 	var ok bool
@@ -60,6 +63,7 @@ func TestNewEmptyHasNoSchema(t *testing.T) {
 }
 
 func TestWithDatabase(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"host=/tmp/x user=app dbname=app":                   "host=/tmp/x user=app dbname=app dbname=t_1",
 		"postgres://u:p@127.0.0.1:5432/app?sslmode=disable": "postgres://u:p@127.0.0.1:5432/t_1?sslmode=disable",
