@@ -75,18 +75,6 @@ func (p memoryParts) worker(pool *pgxpool.Pool, log *slog.Logger) (*memory.Worke
 	})
 }
 
-// NewWorker makes a delivery worker for `attach worker`. dir supplies the
-// engines that compute vectors for teams that name an embedding model; the
-// caller keeps it current (Directory.Run).
-func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *tenants.Directory, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
-	p, err := newMemoryParts(ctx, cfg, pool, dir, reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, err := p.worker(pool, log)
-	return w, p.metrics, err
-}
-
 func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	p, err := newMemoryParts(ctx, a.cfg, a.pool, a.dir, a.metrics.registry)
 	if err != nil {
@@ -118,13 +106,17 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	return b, nil
 }
 
-// run keeps the settings cache current and delivers the outbox until ctx ends.
+// listen registers the memory side's handlers with the process's listener:
+// the settings cache's and, when this process delivers, the worker's.
+func (b *memoryBus) listen(l *tenants.Listener) {
+	l.Handle(memory.SettingsChannel, b.backends.Handler())
+	if b.worker != nil {
+		l.Handle(memory.WakeChannel, b.worker.Handler())
+	}
+}
+
+// run delivers the outbox until ctx ends, when this process delivers.
 func (b *memoryBus) run(ctx context.Context, log *slog.Logger, spawn func(func())) {
-	spawn(func() {
-		if err := b.backends.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("memory settings listener stopped", "err", err)
-		}
-	})
 	if b.worker != nil {
 		spawn(func() {
 			if err := b.worker.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

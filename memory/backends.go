@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // Backends is the request path's copy of which backend every team uses, so
@@ -106,16 +107,15 @@ func (b *Backends) publish(m map[string]string) {
 	close(*b.changed.Swap(&next))
 }
 
-// Run keeps the cache current until ctx ends, and returns nil then. After
-// losing its connection it reconnects and reads everything again, since
+// SettingsChannel is notified, with the team id, when a team's memory
+// settings change.
+const SettingsChannel = "attach_memory_settings"
+
+// Handler keeps the cache current through notices on SettingsChannel: each
+// re-reads its team, and every (re)connection re-reads everything, since
 // notices sent while nobody listened are lost.
-func (b *Backends) Run(ctx context.Context) error {
-	l := &listener{
-		pool: b.pool, channel: SettingsChannel, appName: "attach-memory-settings", log: b.log,
-		ready:  b.Load,
-		notice: b.reload,
-	}
-	return l.run(ctx)
+func (b *Backends) Handler() tenants.Handler {
+	return tenants.Handler{Ready: b.Load, Notice: b.reload}
 }
 
 // waitFor blocks until cond holds, re-checking after every change.

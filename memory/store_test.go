@@ -1,13 +1,13 @@
 package memory
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 func TestAddGetList(t *testing.T) {
@@ -255,10 +255,9 @@ func TestBackendsFollowNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- b.Run(runCtx) }()
+	l := tenants.NewListener(pool, quietLogger())
+	l.Handle(SettingsChannel, b.Handler())
+	runListener(t, l)
 
 	if b.Of(team) != BackendPostgres {
 		t.Fatalf("default = %s", b.Of(team))
@@ -274,9 +273,5 @@ func TestBackendsFollowNotices(t *testing.T) {
 	}
 	if err := b.waitFor(ctx, func() bool { return b.Of(team) == BackendPostgres }); err != nil {
 		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
 	}
 }

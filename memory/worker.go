@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // WorkerOptions tune a Worker; zero values take the defaults.
@@ -97,19 +98,23 @@ func NewWorker(pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) (*Worker, e
 		wake: make(chan struct{}, opts.Loops)}, nil
 }
 
-// Run delivers until ctx ends, then returns nil. It wakes as soon as rows
-// are added (LISTEN) and polls for retries that come due.
-func (w *Worker) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	l := &listener{
-		pool: w.pool, channel: WakeChannel, appName: "attach-memory-worker", log: w.log,
-		// On (re)connecting, what was added meanwhile was announced to nobody.
-		ready:  func(context.Context) error { w.poke(); return nil },
-		notice: func(context.Context, string) error { w.poke(); return nil },
+// WakeChannel is notified when outbox or erasure rows are added.
+const WakeChannel = "attach_memory"
+
+// Handler wakes the worker on every notice on WakeChannel, and after the
+// listener (re)connects, since rows added meanwhile were announced to
+// nobody. Without it the worker finds new rows only when it polls.
+func (w *Worker) Handler() tenants.Handler {
+	return tenants.Handler{
+		Ready:  func(context.Context) error { w.poke(); return nil },
+		Notice: func(context.Context, string) error { w.poke(); return nil },
 	}
+}
+
+// Run delivers until ctx ends, then returns nil. It wakes when its Handler
+// hears that rows were added, and polls for retries that come due.
+func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = l.run(ctx) })
 	wg.Go(func() { w.sample(ctx) })
 	for range w.opts.Loops {
 		wg.Go(func() { w.loop(ctx) })

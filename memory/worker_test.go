@@ -24,9 +24,13 @@ func fastWorkerOptions(m *Metrics) WorkerOptions {
 		MaxBackoff: 40 * time.Millisecond, Metrics: m, Logger: quietLogger()}
 }
 
-// runWorker runs w until the test ends.
+// runWorker runs w, woken by a listener as in a process, until the test
+// ends.
 func runWorker(t testing.TB, w *Worker) {
 	t.Helper()
+	l := tenants.NewListener(w.pool, quietLogger())
+	l.Handle(WakeChannel, w.Handler())
+	runListener(t, l)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -35,6 +39,21 @@ func runWorker(t testing.TB, w *Worker) {
 		if err := <-done; err != nil {
 			t.Errorf("worker Run = %v", err)
 		}
+	})
+}
+
+// runListener runs l until the test ends.
+func runListener(t testing.TB, l *tenants.Listener) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		l.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
 	})
 }
 

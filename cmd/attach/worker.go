@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"io"
 	"os"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attach-dev/attach-gateway/app"
 )
@@ -43,22 +39,8 @@ func worker(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.LoadSecretKey(); err != nil {
 		return err
 	}
-	// The team directory gives the worker the engines that compute vectors.
-	dir, err := app.LoadDirectory(ctx, cfg, pool, log)
-	if err != nil {
-		return err
-	}
-	go func() {
-		if err := dir.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("team directory listener stopped", "err", err)
-		}
-	}()
-	w, _, err := app.NewWorker(ctx, cfg, pool, dir, prometheus.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
 	log.Info("memory worker started")
-	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := app.RunWorker(ctx, cfg, pool, log); err != nil {
 		return err
 	}
 	log.Info("memory worker stopped")
