@@ -22,7 +22,6 @@ import (
 // outbox to each team's sink.
 type memoryBus struct {
 	sinks    *memory.Sinks
-	backends *memory.Backends
 	recorder *memory.Recorder
 	store    *memory.Store
 	api      *memory.API
@@ -69,8 +68,8 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	return p, nil
 }
 
-func (p memoryParts) worker(pool *pgxpool.Pool, log *slog.Logger) (*memory.Worker, error) {
-	return memory.NewWorker(pool, p.sinks, memory.WorkerOptions{
+func (p memoryParts) worker(pool *pgxpool.Pool, dir *tenants.Directory, log *slog.Logger) (*memory.Worker, error) {
+	return memory.NewWorker(pool, p.sinks, dir, memory.WorkerOptions{
 		Redactor: p.redactor, Embedder: p.embedder, Metrics: p.metrics, Logger: log,
 	})
 }
@@ -81,35 +80,28 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 		return nil, err
 	}
 	b := &memoryBus{sinks: p.sinks}
-	if b.backends, err = memory.NewBackends(a.pool, a.cfg.MemBackend, a.log); err != nil {
-		return nil, err
-	}
-	if err := b.backends.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load memory settings: %w", err)
-	}
-	if b.recorder, err = memory.NewRecorder(a.pool, b.backends, memory.RecorderOptions{
-		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Sinks: p.sinks, Metrics: p.metrics, Logger: a.log,
+	if b.recorder, err = memory.NewRecorder(a.pool, p.sinks, a.dir, memory.RecorderOptions{
+		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Metrics: p.metrics, Logger: a.log,
 	}); err != nil {
 		return nil, err
 	}
-	if b.store, err = memory.NewStore(a.pool, p.sinks, memory.StoreOptions{
+	if b.store, err = memory.NewStore(a.pool, p.sinks, a.store, memory.StoreOptions{
 		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Embedder: p.embedder, Metrics: p.metrics,
 	}); err != nil {
 		return nil, err
 	}
 	b.api = memory.NewAPI(b.store, a.log)
 	if a.cfg.MemWorker {
-		if b.worker, err = p.worker(a.pool, a.log); err != nil {
+		if b.worker, err = p.worker(a.pool, a.dir, a.log); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
 }
 
-// listen registers the memory side's handlers with the process's listener:
-// the settings cache's and, when this process delivers, the worker's.
+// listen registers the worker's handler with the process's listener, when
+// this process delivers.
 func (b *memoryBus) listen(l *tenants.Listener) {
-	l.Handle(memory.SettingsChannel, b.backends.Handler())
 	if b.worker != nil {
 		l.Handle(memory.WakeChannel, b.worker.Handler())
 	}

@@ -30,7 +30,7 @@ func RunWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	w, err := p.worker(pool, log)
+	w, err := p.worker(pool, dir, log)
 	if err != nil {
 		return err
 	}

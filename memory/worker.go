@@ -82,19 +82,21 @@ const maxErrorText = 500
 type Worker struct {
 	pool    *pgxpool.Pool
 	sinks   *Sinks
+	dir     *tenants.Directory
 	opts    WorkerOptions
 	metrics *Metrics
 	log     *slog.Logger
 	wake    chan struct{}
 }
 
-// NewWorker delivers the events in pool's database to sinks.
-func NewWorker(pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) (*Worker, error) {
+// NewWorker delivers the events in pool's database to sinks, to each team's
+// sink and with its embedding model as the team directory dir has them.
+func NewWorker(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts WorkerOptions) (*Worker, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{pool: pool, sinks: sinks, opts: opts, metrics: opts.Metrics, log: opts.Logger,
+	return &Worker{pool: pool, sinks: sinks, dir: dir, opts: opts, metrics: opts.Metrics, log: opts.Logger,
 		wake: make(chan struct{}, opts.Loops)}, nil
 }
 
@@ -241,10 +243,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 
-	batches, err := w.groupByTeam(ctx, tx, list)
-	if err != nil {
-		return 0, err
-	}
+	batches := w.groupByTeam(list)
 	w.callSinks(ctx, batches)
 	if ctx.Err() != nil {
 		// Shutting down: leave the rows to the next worker untouched
@@ -314,44 +313,22 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 	return len(list), nil
 }
 
-// groupByTeam splits claimed rows by team, in the order first seen, and
-// names each team's sink.
-func (w *Worker) groupByTeam(ctx context.Context, tx pgx.Tx, list []claimed) ([]*teamBatch, error) {
+// groupByTeam splits claimed rows by team, in the order first seen, each
+// with its team's sink and embedding model.
+func (w *Worker) groupByTeam(list []claimed) []*teamBatch {
 	byTeam := map[string]*teamBatch{}
 	var batches []*teamBatch
 	for _, c := range list {
 		b, ok := byTeam[c.event.TeamID]
 		if !ok {
-			b = &teamBatch{team: c.event.TeamID}
+			m := w.sinks.teamSettings(w.dir, c.event.TeamID)
+			b = &teamBatch{team: c.event.TeamID, sink: m.Backend, embedModel: m.EmbedModel}
 			byTeam[b.team] = b
 			batches = append(batches, b)
 		}
 		b.rows = append(b.rows, c)
 	}
-	teams := make([]string, len(batches))
-	for i, b := range batches {
-		teams[i] = b.team
-	}
-	rows, err := tx.Query(ctx, `SELECT team_id, coalesce(backend, ''), coalesce(embed_model, '')
-		FROM team_memory_settings WHERE team_id = ANY($1::uuid[])`, teams)
-	if err != nil {
-		return nil, fmt.Errorf("read memory backends: %w", err)
-	}
-	var team, backend, model string
-	_, err = pgx.ForEachRow(rows, []any{&team, &backend, &model}, func() error {
-		byTeam[team].sink = backend
-		byTeam[team].embedModel = model
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read memory backends: %w", err)
-	}
-	for _, b := range batches {
-		if b.sink == "" {
-			b.sink = w.sinks.Default()
-		}
-	}
-	return batches, nil
+	return batches
 }
 
 // callSinks delivers every team's events, a few teams at a time, so that a

@@ -42,24 +42,11 @@ func runWorker(t testing.TB, w *Worker) {
 	})
 }
 
-// runListener runs l until the test ends.
-func runListener(t testing.TB, l *tenants.Listener) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		l.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-}
-
+// mustWorker makes a worker that reads the teams' settings from a
+// directory kept current.
 func mustWorker(t testing.TB, pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) *Worker {
 	t.Helper()
-	w, err := NewWorker(pool, sinks, opts)
+	w, err := NewWorker(pool, sinks, followTeams(t, pool), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +189,10 @@ func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	t.Parallel()
-	w := mustWorker(t, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
+	w, err := NewWorker(nil, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for attempts, want := range map[int]time.Duration{0: time.Second, 1: 2 * time.Second, 3: 8 * time.Second, 6: time.Minute, 500: time.Minute} {
 		for range 20 {
 			got := w.backoff(attempts)
@@ -356,7 +346,7 @@ func TestNotifyTriggers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	for _, ch := range []string{WakeChannel, SettingsChannel} {
+	for _, ch := range []string{WakeChannel, tenants.NotifyChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +375,7 @@ func TestNotifyTriggers(t *testing.T) {
 			break
 		}
 	}
-	want := []string{WakeChannel + ":memory_outbox", SettingsChannel + ":" + team, WakeChannel + ":memory_erasures", WakeChannel + ":end"}
+	want := []string{WakeChannel + ":memory_outbox", tenants.NotifyChannel + ":" + team, WakeChannel + ":memory_erasures", WakeChannel + ":end"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("notices %v\nwant %v", got, want)
 	}
