@@ -260,26 +260,29 @@ func (r *Recorder) write() {
 func (r *Recorder) store(events []attach.Event) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		kept, err := r.insert(events)
+		err := r.insert(events)
 		if err == nil || (attempt > 0 && uniqueViolation(err)) {
 			// A unique violation on a retry means an earlier attempt
 			// committed and only its answer was lost: ids are fresh.
-			if err != nil {
-				kept = events
-			}
-			r.metrics.stored(kept)
+			r.metrics.stored(events)
 			r.metrics.batch(len(events))
 			return
 		}
 		if permanent(err) {
-			if len(events) == 1 {
-				r.log.Error("memory: event not stored", "team", events[0].TeamID, "kind", events[0].Kind, "err", err)
-				r.lose(1)
+			if len(events) > 1 {
+				for _, e := range events {
+					r.store([]attach.Event{e})
+				}
 				return
 			}
-			for _, e := range events {
-				r.store([]attach.Event{e})
+			if attach.ErrorCode(err) == attach.CodeNotFound {
+				// Deleting a team deletes its memory; what it said just
+				// before goes with it.
+				r.log.Info("memory: event of a deleted team not stored", "team", events[0].TeamID, "kind", events[0].Kind)
+			} else {
+				r.log.Error("memory: event not stored", "team", events[0].TeamID, "kind", events[0].Kind, "err", err)
 			}
+			r.lose(1)
 			return
 		}
 		if r.ctx.Err() != nil {
@@ -301,31 +304,23 @@ func (r *Recorder) lose(n int) {
 	r.metrics.recordFailed(n)
 }
 
-// insert writes events in one transaction and returns those stored: all of
-// them but the events of teams deleted meanwhile.
-func (r *Recorder) insert(events []attach.Event) ([]attach.Event, error) {
+// insert writes events in one transaction.
+func (r *Recorder) insert(events []attach.Event) error {
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	defer cancel()
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	queue := func(teamID string) bool { return r.sinks.Queued(r.backendOf(teamID)) }
-	kept, err := insertEvents(ctx, tx, events, queue)
-	if err != nil {
-		return nil, err
+	if err := insertEvents(ctx, tx, events, queue); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit events: %w", err)
+		return fmt.Errorf("commit events: %w", err)
 	}
-	if gone := len(events) - len(kept); gone > 0 {
-		// Deleting a team deletes its memory; what it said just before
-		// goes with it.
-		r.log.Info("memory: events of a deleted team not stored", "events", gone)
-		r.metrics.recordFailed(gone)
-	}
-	return kept, nil
+	return nil
 }
 
 func uniqueViolation(err error) bool {

@@ -147,11 +147,7 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 	}
 	queued := s.sinks.Queued(settings.Effective)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		kept, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
-		if err == nil && len(kept) < len(out) {
-			err = attach.Errorf(attach.CodeNotFound, "add events: team not found")
-		}
-		return err
+		return insertEvents(ctx, tx, out, func(string) bool { return queued })
 	})
 	if err != nil {
 		return nil, err
@@ -218,12 +214,10 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 		// The erasure queue has no key to teams (see migration 00005):
 		// lock the team so that it exists until this commits; a delete
 		// of the team then waits, and replaces this erasure with its own.
-		live, err := lockTeamIDs(ctx, tx, []string{teamID})
+		var one int
+		err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR KEY SHARE", teamID).Scan(&one)
 		if err != nil {
-			return err
-		}
-		if len(live) == 0 {
-			return attach.Errorf(attach.CodeNotFound, "erase user: team not found")
+			return tenants.DBError("erase user: lock the team", err)
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
 		if err != nil {
