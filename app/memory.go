@@ -58,7 +58,7 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	if p.sinks, err = NewSinks(ctx, cfg, pool); err != nil {
 		return p, err
 	}
-	if p.metrics, err = memory.NewMetrics(reg); err != nil {
+	if p.metrics, err = memory.NewMetrics(reg, pool); err != nil {
 		return p, err
 	}
 	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {

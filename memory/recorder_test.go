@@ -33,9 +33,9 @@ func value(t testing.TB, c prometheus.Collector) float64 {
 	return sum
 }
 
-func testMetrics(t testing.TB) *Metrics {
+func testMetrics(t testing.TB, pool *pgxpool.Pool) *Metrics {
 	t.Helper()
-	m, err := NewMetrics(prometheus.NewRegistry())
+	m, err := NewMetrics(prometheus.NewRegistry(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRecorderStoresExchanges(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	// Nothing is written before Close: the batch neither fills nor times
 	// out, so what is found afterwards was flushed by Close.
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, MaxContent: 20, Metrics: m})
@@ -159,7 +159,7 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team, gone := mustTeam(t, pool, "a"), mustTeam(t, pool, "gone")
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
 	r.Record(chatExchange(team, "u", "s", "one"))
 	r.Record(chatExchange(gone, "u", "s", "gone"))
@@ -196,7 +196,7 @@ func TestRecorderBackpressure(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
 
 	// Writes block while another transaction holds the table.

@@ -117,7 +117,6 @@ func (w *Worker) Handler() tenants.Handler {
 // hears that rows were added, and polls for retries that come due.
 func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { w.sample(ctx) })
 	for range w.opts.Loops {
 		wg.Go(func() { w.loop(ctx) })
 	}
@@ -166,26 +165,6 @@ func (w *Worker) round(ctx context.Context) (full bool, err error) {
 	}
 	n, err := w.deliver(ctx)
 	return n >= w.opts.BatchSize, err
-}
-
-// sample keeps the outbox depth gauge current.
-func (w *Worker) sample(ctx context.Context) {
-	if w.metrics == nil {
-		return
-	}
-	tick := time.NewTicker(5 * w.opts.Poll)
-	defer tick.Stop()
-	for {
-		var n int
-		if err := w.pool.QueryRow(ctx, "SELECT count(*) FROM memory_outbox").Scan(&n); err == nil {
-			w.metrics.setPending(n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // claimed is one outbox row with its event.

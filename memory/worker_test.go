@@ -87,7 +87,7 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 	s := mustStore(t, poolA, sinks)
 	ids := addEvents(t, s, 400, teams...)
 
-	m := testMetrics(t)
+	m := testMetrics(t, poolA)
 	runWorker(t, mustWorker(t, poolA, sinks, fastWorkerOptions(m)))
 	runWorker(t, mustWorker(t, poolB, sinks, fastWorkerOptions(m)))
 	// More arrive while they work.
@@ -218,7 +218,7 @@ func TestWorkerErasesUsers(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("EraseUser = %d, %v", n, err)
 	}
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(m)))
 	// Every sink that may hold the user's events hears of it, the failing
 	// one after its retries (erasing is idempotent, so the others may hear
@@ -295,7 +295,7 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 		t.Errorf("EraseUser in a deleted team: %v, want not_found", err)
 	}
 
-	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t))))
+	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t, pool))))
 	wv.waitUntil(ctx, t, func() bool {
 		var left int
 		err := pool.QueryRow(ctx, "SELECT count(*) FROM memory_erasures").Scan(&left)
