@@ -783,6 +783,10 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	if c := view.count(t, team); c != 0 {
 		t.Errorf("weaviate holds %d events before any worker ran", c)
 	}
+	// The gateway delivers nothing, and still reports what waits.
+	if _, body := call(t, "GET", gw.URL+"/metrics", "", ""); !strings.Contains(body, fmt.Sprintf("\nattach_memory_outbox_pending %d\n", 2*n)) {
+		t.Errorf("the gateway's metrics lack the outbox depth %d: %s", 2*n, grepLines(body, "attach_memory_outbox_pending"))
+	}
 
 	// The worker process, as `attach worker` runs it, with its own pool.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -794,7 +798,9 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	defer pool.Close()
 	var running sync.WaitGroup
 	var runErr error
-	running.Go(func() { runErr = RunWorker(ctx, cfg, pool, slog.New(slog.NewJSONHandler(io.Discard, nil))) })
+	ln := listenLoopback(t)
+	workerURL := "http://" + ln.Addr().String()
+	running.Go(func() { runErr = RunWorker(ctx, cfg, pool, ln, slog.New(slog.NewJSONHandler(io.Discard, nil))) })
 	stopWorker := sync.OnceFunc(func() {
 		cancel()
 		running.Wait()
@@ -817,6 +823,23 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	})
 	if c := view.count(t, team); c != 2*n+2 {
 		t.Errorf("weaviate holds %d events, want %d", c, 2*n+2)
+	}
+
+	// The worker serves its health and its metrics; it counts a delivery
+	// just after committing it.
+	if resp, body := call(t, "GET", workerURL+"/healthz", "", ""); resp.StatusCode != 200 || body != `{"status":"ok"}` {
+		t.Errorf("worker healthz %d %s", resp.StatusCode, body)
+	}
+	delivered := fmt.Sprintf("\nattach_memory_delivered_total{sink=\"weaviate\"} %d\n", 2*n+2)
+	var body string
+	pollUntil(t, 10*time.Second, "the worker's metrics", func() bool {
+		_, body = call(t, "GET", workerURL+"/metrics", "", "")
+		return strings.Contains(body, delivered)
+	})
+	for _, want := range []string{"\nattach_memory_outbox_pending 0\n", "\ngo_goroutines "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the worker's metrics lack %q", want)
+		}
 	}
 
 	stopWorker()
