@@ -336,13 +336,5 @@ func (a *App) putMemorySettings(c *fiber.Ctx) error {
 	if err != nil {
 		return storeError(c, err)
 	}
-	// Memory settings live outside the tenants store, so the audit entry is
-	// written beside the change rather than in its transaction.
-	if err := a.store.RecordAudit(c.UserContext(), id, tenants.AuditEntry{
-		Action: "memory.settings", TargetType: "team", TargetID: id, TargetName: c.Params("team"),
-		Detail: map[string]any{"backend": st.Backend, "embed_model": st.EmbedModel, "effective": st.Effective},
-	}); err != nil {
-		a.log.Error("record audit", "action", "memory.settings", "err", err)
-	}
 	return c.JSON(st)
 }

@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -143,39 +142,35 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
-	a.background.Add(1)
-	go func() {
-		defer a.background.Done()
-		a.usage.run(bg)
-	}()
+	a.spawn(func() { a.usage.run(bg) })
 	if a.pg != nil {
 		// The embedded Postgres is a child process: say so loudly if it dies.
 		// /readyz turns 503 on its own, since the pool can no longer connect.
-		a.background.Add(1)
-		go func() {
-			defer a.background.Done()
+		a.spawn(func() {
 			select {
 			case <-a.pg.Done():
 				a.log.Error("embedded postgres exited; the gateway cannot read or change its state until restarted")
 			case <-bg.Done():
 			}
-		}()
+		})
 	}
-	a.mem.run(bg, log, func(f func()) {
-		a.background.Add(1)
-		go func() {
-			defer a.background.Done()
-			f()
-		}()
-	})
+	// One LISTEN session serves the process: the directory follows every
+	// team's changes, and the memory worker wakes when rows are added.
+	listener := tenants.NewListener(a.pool, log)
+	listener.Handle(tenants.NotifyChannel, a.dir.Handler())
+	a.mem.listen(listener)
+	a.spawn(func() { listener.Run(bg) })
+	a.mem.run(bg, log, a.spawn)
+	return a, nil
+}
+
+// spawn runs f in the background until Close.
+func (a *App) spawn(f func()) {
 	a.background.Add(1)
 	go func() {
 		defer a.background.Done()
-		if err := a.dir.Run(bg); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("team directory listener stopped", "err", err)
-		}
+		f()
 	}()
-	return a, nil
 }
 
 // SetupLink returns a one-time link that creates the console's first owner,

@@ -22,7 +22,6 @@ import (
 // outbox to each team's sink.
 type memoryBus struct {
 	sinks    *memory.Sinks
-	backends *memory.Backends
 	recorder *memory.Recorder
 	store    *memory.Store
 	api      *memory.API
@@ -59,7 +58,7 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	if p.sinks, err = NewSinks(ctx, cfg, pool); err != nil {
 		return p, err
 	}
-	if p.metrics, err = memory.NewMetrics(reg); err != nil {
+	if p.metrics, err = memory.NewMetrics(reg, pool); err != nil {
 		return p, err
 	}
 	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {
@@ -69,22 +68,10 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	return p, nil
 }
 
-func (p memoryParts) worker(pool *pgxpool.Pool, log *slog.Logger) (*memory.Worker, error) {
-	return memory.NewWorker(pool, p.sinks, memory.WorkerOptions{
+func (p memoryParts) worker(pool *pgxpool.Pool, dir *tenants.Directory, log *slog.Logger) (*memory.Worker, error) {
+	return memory.NewWorker(pool, p.sinks, dir, memory.WorkerOptions{
 		Redactor: p.redactor, Embedder: p.embedder, Metrics: p.metrics, Logger: log,
 	})
-}
-
-// NewWorker makes a delivery worker for `attach worker`. dir supplies the
-// engines that compute vectors for teams that name an embedding model; the
-// caller keeps it current (Directory.Run).
-func NewWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *tenants.Directory, reg prometheus.Registerer, log *slog.Logger) (*memory.Worker, *memory.Metrics, error) {
-	p, err := newMemoryParts(ctx, cfg, pool, dir, reg)
-	if err != nil {
-		return nil, nil, err
-	}
-	w, err := p.worker(pool, log)
-	return w, p.metrics, err
 }
 
 func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
@@ -93,38 +80,35 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 		return nil, err
 	}
 	b := &memoryBus{sinks: p.sinks}
-	if b.backends, err = memory.NewBackends(a.pool, a.cfg.MemBackend, a.log); err != nil {
-		return nil, err
-	}
-	if err := b.backends.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load memory settings: %w", err)
-	}
-	if b.recorder, err = memory.NewRecorder(a.pool, b.backends, memory.RecorderOptions{
-		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Sinks: p.sinks, Metrics: p.metrics, Logger: a.log,
+	if b.recorder, err = memory.NewRecorder(a.pool, p.sinks, a.dir, memory.RecorderOptions{
+		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Metrics: p.metrics, Logger: a.log,
 	}); err != nil {
 		return nil, err
 	}
-	if b.store, err = memory.NewStore(a.pool, p.sinks, memory.StoreOptions{
+	if b.store, err = memory.NewStore(a.pool, p.sinks, a.store, memory.StoreOptions{
 		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Embedder: p.embedder, Metrics: p.metrics,
 	}); err != nil {
 		return nil, err
 	}
 	b.api = memory.NewAPI(b.store, a.log)
 	if a.cfg.MemWorker {
-		if b.worker, err = p.worker(a.pool, a.log); err != nil {
+		if b.worker, err = p.worker(a.pool, a.dir, a.log); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
 }
 
-// run keeps the settings cache current and delivers the outbox until ctx ends.
+// listen registers the worker's handler with the process's listener, when
+// this process delivers.
+func (b *memoryBus) listen(l *tenants.Listener) {
+	if b.worker != nil {
+		l.Handle(memory.WakeChannel, b.worker.Handler())
+	}
+}
+
+// run delivers the outbox until ctx ends, when this process delivers.
 func (b *memoryBus) run(ctx context.Context, log *slog.Logger, spawn func(func())) {
-	spawn(func() {
-		if err := b.backends.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("memory settings listener stopped", "err", err)
-		}
-	})
 	if b.worker != nil {
 		spawn(func() {
 			if err := b.worker.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -19,13 +19,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // End-to-end tests of the memory bus: requests go through a running
@@ -778,42 +776,31 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	if gw.mem.worker != nil {
 		t.Error("the gateway made a delivery worker with MemWorker off")
 	}
-	if w := workerSessions(t, gw.pool); w != 0 {
-		t.Errorf("%d delivery workers listen on the database, want none", w)
-	}
+	pollUntil(t, 10*time.Second, "the gateway's one listener", func() bool { return listenerSessions(t, gw.pool) == 1 })
 	if q := countRows(t, gw.pool, countOutbox, team); q != 2*n {
 		t.Errorf("%d events wait for delivery, want all %d", q, 2*n)
 	}
 	if c := view.count(t, team); c != 0 {
 		t.Errorf("weaviate holds %d events before any worker ran", c)
 	}
+	// The gateway delivers nothing, and still reports what waits.
+	if _, body := call(t, "GET", gw.URL+"/metrics", "", ""); !strings.Contains(body, fmt.Sprintf("\nattach_memory_outbox_pending %d\n", 2*n)) {
+		t.Errorf("the gateway's metrics lack the outbox depth %d: %s", 2*n, grepLines(body, "attach_memory_outbox_pending"))
+	}
 
-	// The worker process, as `attach worker` makes it: its own pool, team
-	// directory and metrics.
+	// The worker process, as `attach worker` runs it, with its own pool.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	sealer, err := tenants.NewSealer(cfg.SecretKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := tenants.NewDirectory(pool, sealer, log)
-	if err := dir.Load(ctx); err != nil {
-		t.Fatalf("load teams: %v", err)
-	}
-	w, _, err := NewWorker(ctx, cfg, pool, dir, prometheus.NewRegistry(), log)
-	if err != nil {
-		t.Fatalf("NewWorker: %v", err)
-	}
 	var running sync.WaitGroup
 	var runErr error
-	running.Go(func() { _ = dir.Run(ctx) })
-	running.Go(func() { runErr = w.Run(ctx) })
+	ln := listenLoopback(t)
+	workerURL := "http://" + ln.Addr().String()
+	running.Go(func() { runErr = RunWorker(ctx, cfg, pool, ln, slog.New(slog.NewJSONHandler(io.Discard, nil))) })
 	stopWorker := sync.OnceFunc(func() {
 		cancel()
 		running.Wait()
@@ -827,7 +814,7 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	if d := idSetDiff(pgIDs(t, gw.pool, team), view.ids(t, team)); d != "" {
 		t.Errorf("weaviate after the worker ran: %s", d)
 	}
-	pollUntil(t, 10*time.Second, "the worker listening", func() bool { return workerSessions(t, gw.pool) == 1 })
+	pollUntil(t, 10*time.Second, "the worker listening", func() bool { return listenerSessions(t, gw.pool) == 2 })
 
 	// What the gateway records next reaches Weaviate through the worker.
 	sendChat(t, gw.URL, key, "one more prompt")
@@ -838,9 +825,26 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 		t.Errorf("weaviate holds %d events, want %d", c, 2*n+2)
 	}
 
+	// The worker serves its health and its metrics; it counts a delivery
+	// just after committing it.
+	if resp, body := call(t, "GET", workerURL+"/healthz", "", ""); resp.StatusCode != 200 || body != `{"status":"ok"}` {
+		t.Errorf("worker healthz %d %s", resp.StatusCode, body)
+	}
+	delivered := fmt.Sprintf("\nattach_memory_delivered_total{sink=\"weaviate\"} %d\n", 2*n+2)
+	var body string
+	pollUntil(t, 10*time.Second, "the worker's metrics", func() bool {
+		_, body = call(t, "GET", workerURL+"/metrics", "", "")
+		return strings.Contains(body, delivered)
+	})
+	for _, want := range []string{"\nattach_memory_outbox_pending 0\n", "\ngo_goroutines "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the worker's metrics lack %q", want)
+		}
+	}
+
 	stopWorker()
 	if runErr != nil {
-		t.Errorf("worker Run: %v", runErr)
+		t.Errorf("RunWorker: %v", runErr)
 	}
 }
 

@@ -342,15 +342,15 @@ const (
 	countErasures = "SELECT count(*) FROM memory_erasures WHERE team_id = $1"
 )
 
-// workerSessions counts the delivery workers listening on the database:
-// each holds a session named attach-memory-worker.
-func workerSessions(t *testing.T, pool *pgxpool.Pool) int {
+// listenerSessions counts the processes listening on the database: each
+// holds one session named attach-listener.
+func listenerSessions(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
 	var n int
 	err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'attach-memory-worker' AND datname = current_database()`).Scan(&n)
+		WHERE application_name = 'attach-listener' AND datname = current_database()`).Scan(&n)
 	if err != nil {
-		t.Fatalf("count worker sessions: %v", err)
+		t.Fatalf("count listener sessions: %v", err)
 	}
 	return n
 }

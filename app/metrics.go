@@ -24,7 +24,7 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: newRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "attach_http_requests_total",
 			Help: "HTTP requests answered, by route pattern, method and status.",
@@ -44,9 +44,16 @@ func newMetrics() *metrics {
 			Help: "Requests refused by authentication, by reason.",
 		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.upstream, m.authFailures,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.requests, m.latency, m.upstream, m.authFailures)
 	return m
+}
+
+// newRegistry is a registry with the Go runtime's and the process's series,
+// which every attach process reports.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 // ObserveUpstream implements proxy.Observer.

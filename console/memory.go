@@ -32,10 +32,6 @@ type MemoryStore interface {
 
 var _ MemoryStore = (*memory.Store)(nil)
 
-// auditMemorySettings is the audit action of a change to the team's memory
-// backend. The memory store keeps no audit log, so the console writes it.
-const auditMemorySettings = "memory.settings"
-
 const (
 	memoryPageSize = 50
 	previewRunes   = 160 // of an event's content in the list
@@ -345,9 +341,8 @@ func (c *Console) setMemorySettings(fc *fiber.Ctx) error {
 		return c.notFound(fc)
 	}
 	t := current(fc)
-	ctx := fc.UserContext()
 	backend := form(fc, "backend")
-	cur, err := c.mem.Settings(ctx, t.team.ID)
+	cur, err := c.mem.Settings(fc.UserContext(), t.team.ID)
 	if err != nil {
 		return c.memoryFail(fc, "memory settings", err)
 	}
@@ -356,8 +351,8 @@ func (c *Console) setMemorySettings(fc *fiber.Ctx) error {
 	}
 	in := cur
 	in.Backend = backend
-	saved, err := c.mem.SetSettings(ctx, t.team.ID, in)
-	if err != nil {
+	// The store audits the change, by the signed-in user.
+	if _, err := c.mem.SetSettings(c.actor(fc), t.team.ID, in); err != nil {
 		if ve := attach.AsError(err); ve != nil && ve.Code == attach.CodeInvalid {
 			v := memoryView{Backend: backend, SettingsErrors: formErrors{"backend": capitalize(ve.Message)}}
 			if ve.Field == "backend" {
@@ -367,22 +362,7 @@ func (c *Console) setMemorySettings(fc *fiber.Ctx) error {
 		}
 		return c.memoryFail(fc, "set memory settings", err)
 	}
-	// The change is made; a lost audit row is logged, not shown.
-	if err := c.store.RecordAudit(c.actor(fc), t.team.ID, tenants.AuditEntry{
-		Action: auditMemorySettings, TargetType: "team", TargetID: t.team.ID, TargetName: t.team.Name,
-		Detail: map[string]any{"backend": backendName(saved.Backend), "previous": backendName(cur.Backend), "effective": saved.Effective},
-	}); err != nil {
-		c.log.Error("console: record audit", "action", auditMemorySettings, "err", err)
-	}
 	return seeOther(fc, teamURL(t.team.Slug, "/memory?done=memory-saved"))
-}
-
-// backendName is a team's override as the audit log names it.
-func backendName(b string) string {
-	if b == "" {
-		return "default"
-	}
-	return b
 }
 
 // backendLabel describes a backend in the settings form.

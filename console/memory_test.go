@@ -34,7 +34,7 @@ func newMemEnv(t testing.TB) *memEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := memory.NewStore(pool, sinks, memory.StoreOptions{})
+	mem, err := memory.NewStore(pool, sinks, tenants.NewStore(pool, nil), memory.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func TestMemorySettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) == 0 || list[0].Action != auditMemorySettings || list[0].ActorID != admin.ID ||
+	if len(list) == 0 || list[0].Action != tenants.AuditMemorySettings || list[0].ActorID != admin.ID ||
 		fmt.Sprint(list[0].Detail["backend"]) != "none" || fmt.Sprint(list[0].Detail["previous"]) != "default" {
 		t.Fatalf("newest audit entry %+v, want the admin's memory.settings to none", list)
 	}

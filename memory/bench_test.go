@@ -9,6 +9,7 @@ import (
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // BenchmarkRecorder measures Record plus the batched write to Postgres:
@@ -17,7 +18,7 @@ import (
 func BenchmarkRecorder(b *testing.B) {
 	pool := pgtestNew(b)
 	team := mustTeam(b, pool, "bench")
-	r, err := NewRecorder(pool, nil, RecorderOptions{Logger: quietLogger()})
+	r, err := NewRecorder(pool, queuedSinks(b), tenants.NewDirectory(pool, nil, nil), RecorderOptions{Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

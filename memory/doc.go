@@ -16,7 +16,8 @@
 // crash never duplicates. The Postgres sink has nothing to deliver and
 // searches memory_events itself; the Weaviate sink lives in memory/weaviate.
 //
-// A team picks its backend in team_memory_settings (NULL: the install's
-// MEM_BACKEND); "none" records nothing. Backends caches the choice for the
-// request path and follows changes through NOTIFY attach_memory_settings.
+// A team picks its backend with the rest of its configuration in tenants
+// (none: the install's MEM_BACKEND); "none" records nothing. The recorder
+// and the worker read the choice from the team directory, which follows
+// every change through NOTIFY attach_config.
 package memory

@@ -42,9 +42,44 @@ func mustSinks(t testing.TB, def string, sinks ...Sink) *Sinks {
 	return s
 }
 
+// queuedSinks have a default backend whose events go through the outbox.
+func queuedSinks(t testing.TB) *Sinks {
+	t.Helper()
+	return mustSinks(t, BackendWeaviate, newRecordingSink(BackendWeaviate))
+}
+
+// followTeams is a team directory of pool, loaded and kept current by a
+// listener until the test ends, as in a running gateway.
+func followTeams(t testing.TB, pool *pgxpool.Pool) *tenants.Directory {
+	t.Helper()
+	dir := tenants.NewDirectory(pool, nil, quietLogger())
+	l := tenants.NewListener(pool, quietLogger())
+	l.Handle(tenants.NotifyChannel, dir.Handler())
+	runListener(t, l)
+	if err := dir.WaitFor(testCtx(t), func(d *tenants.Directory) bool { return d.Ready() }); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runListener runs l until the test ends.
+func runListener(t testing.TB, l *tenants.Listener) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		l.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
+
 func mustStore(t testing.TB, pool *pgxpool.Pool, sinks *Sinks) *Store {
 	t.Helper()
-	s, err := NewStore(pool, sinks, StoreOptions{})
+	s, err := NewStore(pool, sinks, tenants.NewStore(pool, nil), StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

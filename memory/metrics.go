@@ -1,9 +1,11 @@
 package memory
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -13,7 +15,6 @@ import (
 // and sink names only, never teams or users, so cardinality stays bounded.
 // A nil *Metrics records nothing, so every part works without one.
 type Metrics struct {
-	pending         prometheus.Gauge
 	lag             prometheus.Histogram
 	delivered       *prometheus.CounterVec
 	failures        *prometheus.CounterVec
@@ -25,14 +26,11 @@ type Metrics struct {
 	recorderBatches prometheus.Histogram
 }
 
-// NewMetrics creates the series and registers them on reg. Make one per
-// process and hand it to the recorder, the worker and the store.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// NewMetrics creates the series and registers them on reg, with the
+// outbox's depth in pool's database. Make one per process and hand it to
+// the recorder, the worker and the store.
+func NewMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*Metrics, error) {
 	m := &Metrics{
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "attach_memory_outbox_pending",
-			Help: "Events waiting in the outbox for delivery to their sink, sampled by the delivery worker.",
-		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "attach_memory_delivery_lag_seconds",
 			Help:    "Time from an event being stored in Postgres to its delivery to the team's sink.",
@@ -72,19 +70,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.pending, m.lag, m.delivered, m.failures, m.waits,
+	depth := outboxDepth{pool: pool, desc: prometheus.NewDesc("attach_memory_outbox_pending",
+		"Events waiting in the outbox for delivery to their sink, counted when scraped.", nil, nil)}
+	for _, c := range []prometheus.Collector{depth, m.lag, m.delivered, m.failures, m.waits,
 		m.recorded, m.recordFailures, m.recorderQueued, m.erasures, m.recorderBatches} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register memory metrics: %w", err)
 		}
 	}
 	return m, nil
-}
-
-func (m *Metrics) setPending(n int) {
-	if m != nil {
-		m.pending.Set(float64(n))
-	}
 }
 
 func (m *Metrics) deliveredTo(sink string, n int, lags []time.Duration) {
@@ -140,4 +134,26 @@ func (m *Metrics) batch(n int) {
 	if m != nil {
 		m.recorderBatches.Observe(float64(n))
 	}
+}
+
+// outboxDepth counts the events waiting in the outbox each time it is
+// scraped, so that every process serving /metrics reports it, whether it
+// delivers or not.
+type outboxDepth struct {
+	pool *pgxpool.Pool
+	desc *prometheus.Desc
+}
+
+func (o outboxDepth) Describe(ch chan<- *prometheus.Desc) { ch <- o.desc }
+
+// Collect waits for Postgres briefly: a scrape must not hang on it. When
+// the count fails, this scrape lacks the series and keeps the others.
+func (o outboxDepth) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := o.pool.QueryRow(ctx, "SELECT count(*) FROM memory_outbox").Scan(&n); err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(o.desc, prometheus.GaugeValue, float64(n))
 }

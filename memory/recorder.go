@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // RecorderOptions tune a Recorder; zero values take the defaults.
@@ -23,11 +24,8 @@ type RecorderOptions struct {
 	BatchSize  int           // events per write; 0: 500
 	BatchWait  time.Duration // longest a batch waits to fill up; 0: 20ms
 	Writers    int           // batches written at once; 0: 2
-	// Sinks says which teams' events need the outbox; nil queues every
-	// event.
-	Sinks   *Sinks
-	Metrics *Metrics
-	Logger  *slog.Logger
+	Metrics    *Metrics
+	Logger     *slog.Logger
 }
 
 func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
@@ -67,12 +65,13 @@ func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
 // each event with its outbox row in the same transaction. Nothing is
 // dropped for being too many: when the queue is full, Record waits.
 type Recorder struct {
-	pool     *pgxpool.Pool
-	backends *Backends
-	clean    cleaner
-	opts     RecorderOptions
-	metrics  *Metrics
-	log      *slog.Logger
+	pool    *pgxpool.Pool
+	sinks   *Sinks
+	dir     *tenants.Directory
+	clean   cleaner
+	opts    RecorderOptions
+	metrics *Metrics
+	log     *slog.Logger
 
 	mu     sync.RWMutex // Record sends under a read lock; Close takes it to close the queue
 	closed bool
@@ -93,17 +92,18 @@ type queued struct {
 	end time.Time
 }
 
-// NewRecorder starts a recorder writing through pool. backends says which
-// teams record nothing (backend "none"); nil records every team. Call
+// NewRecorder starts a recorder writing through pool. The team directory
+// dir says which backend each team chose; sinks say what that means: no
+// recording ("none"), or whether its events go through the outbox. Call
 // Close to flush it.
-func NewRecorder(pool *pgxpool.Pool, backends *Backends, opts RecorderOptions) (*Recorder, error) {
+func NewRecorder(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts RecorderOptions) (*Recorder, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Recorder{
-		pool: pool, backends: backends,
+		pool: pool, sinks: sinks, dir: dir,
 		clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent},
 		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
 		queue:   make(chan queued, opts.QueueSize),
@@ -126,7 +126,13 @@ func NewRecorder(pool *pgxpool.Pool, backends *Backends, opts RecorderOptions) (
 
 // Wants tells whether exchanges of teamID are recorded at all.
 func (r *Recorder) Wants(teamID string) bool {
-	return r.backends == nil || r.backends.Of(teamID) != BackendNone
+	return r.backendOf(teamID) != BackendNone
+}
+
+// backendOf is the backend in force for teamID, read from the directory
+// so that the request path asks Postgres nothing.
+func (r *Recorder) backendOf(teamID string) string {
+	return r.sinks.teamSettings(r.dir, teamID).Backend
 }
 
 // Record queues an exchange that just finished. It returns at once unless
@@ -254,26 +260,29 @@ func (r *Recorder) write() {
 func (r *Recorder) store(events []attach.Event) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		kept, err := r.insert(events)
+		err := r.insert(events)
 		if err == nil || (attempt > 0 && uniqueViolation(err)) {
 			// A unique violation on a retry means an earlier attempt
 			// committed and only its answer was lost: ids are fresh.
-			if err != nil {
-				kept = events
-			}
-			r.metrics.stored(kept)
+			r.metrics.stored(events)
 			r.metrics.batch(len(events))
 			return
 		}
 		if permanent(err) {
-			if len(events) == 1 {
-				r.log.Error("memory: event not stored", "team", events[0].TeamID, "kind", events[0].Kind, "err", err)
-				r.lose(1)
+			if len(events) > 1 {
+				for _, e := range events {
+					r.store([]attach.Event{e})
+				}
 				return
 			}
-			for _, e := range events {
-				r.store([]attach.Event{e})
+			if attach.ErrorCode(err) == attach.CodeNotFound {
+				// Deleting a team deletes its memory; what it said just
+				// before goes with it.
+				r.log.Info("memory: event of a deleted team not stored", "team", events[0].TeamID, "kind", events[0].Kind)
+			} else {
+				r.log.Error("memory: event not stored", "team", events[0].TeamID, "kind", events[0].Kind, "err", err)
 			}
+			r.lose(1)
 			return
 		}
 		if r.ctx.Err() != nil {
@@ -295,33 +304,23 @@ func (r *Recorder) lose(n int) {
 	r.metrics.recordFailed(n)
 }
 
-// insert writes events in one transaction and returns those stored: all of
-// them but the events of teams deleted meanwhile.
-func (r *Recorder) insert(events []attach.Event) ([]attach.Event, error) {
+// insert writes events in one transaction.
+func (r *Recorder) insert(events []attach.Event) error {
 	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
 	defer cancel()
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin transaction: %w", err)
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	queue := func(teamID string) bool {
-		return r.opts.Sinks == nil || r.backends == nil || r.opts.Sinks.Queued(r.backends.Of(teamID))
-	}
-	kept, err := insertEvents(ctx, tx, events, queue)
-	if err != nil {
-		return nil, err
+	queue := func(teamID string) bool { return r.sinks.Queued(r.backendOf(teamID)) }
+	if err := insertEvents(ctx, tx, events, queue); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit events: %w", err)
+		return fmt.Errorf("commit events: %w", err)
 	}
-	if gone := len(events) - len(kept); gone > 0 {
-		// Deleting a team deletes its memory; what it said just before
-		// goes with it.
-		r.log.Info("memory: events of a deleted team not stored", "events", gone)
-		r.metrics.recordFailed(gone)
-	}
-	return kept, nil
+	return nil
 }
 
 func uniqueViolation(err error) bool {

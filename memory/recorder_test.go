@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // value reads a counter or gauge.
@@ -32,21 +33,23 @@ func value(t testing.TB, c prometheus.Collector) float64 {
 	return sum
 }
 
-func testMetrics(t testing.TB) *Metrics {
+func testMetrics(t testing.TB, pool *pgxpool.Pool) *Metrics {
 	t.Helper()
-	m, err := NewMetrics(prometheus.NewRegistry())
+	m, err := NewMetrics(prometheus.NewRegistry(), pool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func mustRecorder(t testing.TB, pool *pgxpool.Pool, b *Backends, opts RecorderOptions) *Recorder {
+// mustRecorder makes a recorder that reads the teams' settings from a
+// directory kept current.
+func mustRecorder(t testing.TB, pool *pgxpool.Pool, sinks *Sinks, opts RecorderOptions) *Recorder {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()
 	}
-	r, err := NewRecorder(pool, b, opts)
+	r, err := NewRecorder(pool, sinks, followTeams(t, pool), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +72,10 @@ func TestRecorderStoresExchanges(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	// Nothing is written before Close: the batch neither fills nor times
 	// out, so what is found afterwards was flushed by Close.
-	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, MaxContent: 20, Metrics: m})
+	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, MaxContent: 20, Metrics: m})
 	r.Record(chatExchange(team, "alice", "s1", "my token is Bearer abcdefghijklmnop0123"))
 	r.Record(chatExchange(team, "bob", "s2", "second"))
 	if err := r.Close(ctx); err != nil {
@@ -121,20 +124,20 @@ func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	on, off := mustTeam(t, pool, "on"), mustTeam(t, pool, "off")
-	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
-	if _, err := s.SetSettings(ctx, off, TeamSettings{Backend: BackendNone}); err != nil {
+	sinks := mustSinks(t, "", NewPostgresSink(pool))
+	r := mustRecorder(t, pool, sinks, RecorderOptions{})
+	if !r.Wants(on) || !r.Wants(off) {
+		t.Fatalf("before any choice: Wants(on)=%v Wants(off)=%v", r.Wants(on), r.Wants(off))
+	}
+	// The recorder follows the choice through the team directory.
+	if _, err := mustStore(t, pool, sinks).SetSettings(ctx, off, TeamSettings{Backend: BackendNone}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewBackends(pool, "", nil)
-	if err != nil {
+	if err := r.dir.WaitFor(ctx, func(*tenants.Directory) bool { return !r.Wants(off) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := mustRecorder(t, pool, b, RecorderOptions{})
-	if !r.Wants(on) || r.Wants(off) {
-		t.Fatalf("Wants(on)=%v Wants(off)=%v", r.Wants(on), r.Wants(off))
+	if !r.Wants(on) {
+		t.Fatal("turning one team's memory off turned another's off")
 	}
 	r.Record(chatExchange(on, "u", "s", "q"))
 	r.Record(chatExchange(off, "u", "s", "q"))
@@ -155,12 +158,16 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
-	m := testMetrics(t)
-	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
+	team, gone := mustTeam(t, pool, "a"), mustTeam(t, pool, "gone")
+	m := testMetrics(t, pool)
+	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
 	r.Record(chatExchange(team, "u", "s", "one"))
-	r.Record(chatExchange("0190a1b2-0000-7000-8000-00000000dead", "u", "s", "gone"))
+	r.Record(chatExchange(gone, "u", "s", "gone"))
 	r.Record(chatExchange(team, "u", "s", "two"))
+	// Deleted before the batch is written: its events break the team key.
+	if err := tenants.NewStore(pool, nil).DeleteTeam(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +196,8 @@ func TestRecorderBackpressure(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
-	m := testMetrics(t)
-	r := mustRecorder(t, pool, nil, RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
+	m := testMetrics(t, pool)
+	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
 
 	// Writes block while another transaction holds the table.
 	lock, err := pool.Begin(ctx)
@@ -241,7 +248,7 @@ func TestRecorderCloseOutOfTime(t *testing.T) {
 	ctx := testCtx(t)
 	pool := pgtestNew(t)
 	team := mustTeam(t, pool, "a")
-	r := mustRecorder(t, pool, nil, RecorderOptions{BatchSize: 1})
+	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 1})
 	lock, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // Sinks are the stores this install can deliver to, by backend name, and
@@ -52,6 +53,26 @@ func (s *Sinks) Queued(backend string) bool {
 		return false
 	}
 	return true
+}
+
+// backendOf is the backend in force for a team with settings m: its own
+// choice, else the install's default.
+func (s *Sinks) backendOf(m tenants.MemorySettings) string {
+	if m.Backend == "" {
+		return s.def
+	}
+	return m.Backend
+}
+
+// teamSettings are teamID's memory settings as dir has them, with the
+// backend in force. A team dir does not know (yet) has the defaults.
+func (s *Sinks) teamSettings(dir *tenants.Directory, teamID string) tenants.MemorySettings {
+	var m tenants.MemorySettings
+	if t, ok := dir.TeamByID(teamID); ok {
+		m = t.Memory
+	}
+	m.Backend = s.backendOf(m)
+	return m
 }
 
 // Default is the backend of teams that chose none.

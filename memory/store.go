@@ -29,14 +29,16 @@ type StoreOptions struct {
 type Store struct {
 	pool     *pgxpool.Pool
 	sinks    *Sinks
+	teams    *tenants.Store // keeps the teams' memory settings
 	clean    cleaner
 	embedder Embedder
 	metrics  *Metrics
 }
 
 // NewStore serves the events in pool's database; sinks resolve each team's
-// search backend and which backends a team may choose.
-func NewStore(pool *pgxpool.Pool, sinks *Sinks, opts StoreOptions) (*Store, error) {
+// search backend and which backends a team may choose, and teams keeps each
+// team's choice.
+func NewStore(pool *pgxpool.Pool, sinks *Sinks, teams *tenants.Store, opts StoreOptions) (*Store, error) {
 	if opts.Redactor == nil {
 		r, err := NewRedactor(nil)
 		if err != nil {
@@ -47,7 +49,7 @@ func NewStore(pool *pgxpool.Pool, sinks *Sinks, opts StoreOptions) (*Store, erro
 	if opts.MaxContent <= 0 {
 		opts.MaxContent = DefaultMaxContent
 	}
-	return &Store{pool: pool, sinks: sinks, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, embedder: opts.Embedder, metrics: opts.Metrics}, nil
+	return &Store{pool: pool, sinks: sinks, teams: teams, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, embedder: opts.Embedder, metrics: opts.Metrics}, nil
 }
 
 // MaxContent is how many bytes of text an added event may have.
@@ -136,21 +138,16 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 		e.CreatedAt = now
 		out[i] = e
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		backend, err := teamBackend(ctx, tx, teamID)
-		if err != nil {
-			return err
-		}
-		resolved := s.resolveName(backend)
-		if resolved == BackendNone {
-			return disabled()
-		}
-		queued := s.sinks.Queued(resolved)
-		kept, err := insertEvents(ctx, tx, out, func(string) bool { return queued })
-		if err == nil && len(kept) < len(out) {
-			err = attach.Errorf(attach.CodeNotFound, "add events: team not found")
-		}
-		return err
+	settings, err := s.Settings(ctx, teamID)
+	if err != nil {
+		return nil, err
+	}
+	if settings.Effective == BackendNone {
+		return nil, disabled()
+	}
+	queued := s.sinks.Queued(settings.Effective)
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		return insertEvents(ctx, tx, out, func(string) bool { return queued })
 	})
 	if err != nil {
 		return nil, err
@@ -173,7 +170,7 @@ func (s *Store) Search(ctx context.Context, text string, f Filter) ([]attach.Eve
 	if err != nil {
 		return nil, err
 	}
-	sink, err := s.sinks.resolve(settings.Backend)
+	sink, err := s.sinks.resolve(settings.Effective)
 	if err != nil {
 		// The team chose a backend this install no longer configures.
 		return nil, &attach.Error{Code: attach.CodeUnavailable, Message: "search: memory backend unavailable", Err: err}
@@ -217,12 +214,10 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 		// The erasure queue has no key to teams (see migration 00005):
 		// lock the team so that it exists until this commits; a delete
 		// of the team then waits, and replaces this erasure with its own.
-		live, err := lockTeamIDs(ctx, tx, []string{teamID})
+		var one int
+		err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR KEY SHARE", teamID).Scan(&one)
 		if err != nil {
-			return err
-		}
-		if len(live) == 0 {
-			return attach.Errorf(attach.CodeNotFound, "erase user: team not found")
+			return tenants.DBError("erase user: lock the team", err)
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM memory_events WHERE team_id = $1 AND "user" = $2`, teamID, user)
 		if err != nil {
@@ -284,13 +279,6 @@ func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
 	return p, nil
 }
 
-func (s *Store) resolveName(backend string) string {
-	if backend == "" {
-		return s.sinks.Default()
-	}
-	return backend
-}
-
 // inTx runs fn in a transaction and commits when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
@@ -305,24 +293,4 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return tenants.DBError("commit", err)
 	}
 	return nil
-}
-
-// querier is what both a pool and a transaction offer.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// teamBackend reads a team's override ("" for the default); a team that
-// does not exist is not found.
-func teamBackend(ctx context.Context, q querier, teamID string) (string, error) {
-	var backend *string
-	err := q.QueryRow(ctx, `SELECT s.backend FROM teams t
-		LEFT JOIN team_memory_settings s ON s.team_id = t.id WHERE t.id = $1`, teamID).Scan(&backend)
-	if err != nil {
-		return "", tenants.DBError("team memory backend", err)
-	}
-	if backend == nil {
-		return "", nil
-	}
-	return *backend, nil
 }

@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -242,41 +241,5 @@ func TestSettings(t *testing.T) {
 	}
 	if _, err := s.SetSettings(ctx, "0190a1b2-0000-7000-8000-000000000009", TeamSettings{}); attach.ErrorCode(err) != attach.CodeNotFound {
 		t.Fatalf("unknown team: %v", err)
-	}
-}
-
-func TestBackendsFollowNotices(t *testing.T) {
-	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
-	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
-	b, err := NewBackends(pool, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- b.Run(runCtx) }()
-
-	if b.Of(team) != BackendPostgres {
-		t.Fatalf("default = %s", b.Of(team))
-	}
-	if _, err := s.SetSettings(ctx, team, TeamSettings{Backend: BackendNone}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.waitFor(ctx, func() bool { return b.Of(team) == BackendNone }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SetSettings(ctx, team, TeamSettings{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.waitFor(ctx, func() bool { return b.Of(team) == BackendPostgres }); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // WorkerOptions tune a Worker; zero values take the defaults.
@@ -81,36 +82,41 @@ const maxErrorText = 500
 type Worker struct {
 	pool    *pgxpool.Pool
 	sinks   *Sinks
+	dir     *tenants.Directory
 	opts    WorkerOptions
 	metrics *Metrics
 	log     *slog.Logger
 	wake    chan struct{}
 }
 
-// NewWorker delivers the events in pool's database to sinks.
-func NewWorker(pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) (*Worker, error) {
+// NewWorker delivers the events in pool's database to sinks, to each team's
+// sink and with its embedding model as the team directory dir has them.
+func NewWorker(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts WorkerOptions) (*Worker, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{pool: pool, sinks: sinks, opts: opts, metrics: opts.Metrics, log: opts.Logger,
+	return &Worker{pool: pool, sinks: sinks, dir: dir, opts: opts, metrics: opts.Metrics, log: opts.Logger,
 		wake: make(chan struct{}, opts.Loops)}, nil
 }
 
-// Run delivers until ctx ends, then returns nil. It wakes as soon as rows
-// are added (LISTEN) and polls for retries that come due.
-func (w *Worker) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	l := &listener{
-		pool: w.pool, channel: WakeChannel, appName: "attach-memory-worker", log: w.log,
-		// On (re)connecting, what was added meanwhile was announced to nobody.
-		ready:  func(context.Context) error { w.poke(); return nil },
-		notice: func(context.Context, string) error { w.poke(); return nil },
+// WakeChannel is notified when outbox or erasure rows are added.
+const WakeChannel = "attach_memory"
+
+// Handler wakes the worker on every notice on WakeChannel, and after the
+// listener (re)connects, since rows added meanwhile were announced to
+// nobody. Without it the worker finds new rows only when it polls.
+func (w *Worker) Handler() tenants.Handler {
+	return tenants.Handler{
+		Ready:  func(context.Context) error { w.poke(); return nil },
+		Notice: func(context.Context, string) error { w.poke(); return nil },
 	}
+}
+
+// Run delivers until ctx ends, then returns nil. It wakes when its Handler
+// hears that rows were added, and polls for retries that come due.
+func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = l.run(ctx) })
-	wg.Go(func() { w.sample(ctx) })
 	for range w.opts.Loops {
 		wg.Go(func() { w.loop(ctx) })
 	}
@@ -159,26 +165,6 @@ func (w *Worker) round(ctx context.Context) (full bool, err error) {
 	}
 	n, err := w.deliver(ctx)
 	return n >= w.opts.BatchSize, err
-}
-
-// sample keeps the outbox depth gauge current.
-func (w *Worker) sample(ctx context.Context) {
-	if w.metrics == nil {
-		return
-	}
-	tick := time.NewTicker(5 * w.opts.Poll)
-	defer tick.Stop()
-	for {
-		var n int
-		if err := w.pool.QueryRow(ctx, "SELECT count(*) FROM memory_outbox").Scan(&n); err == nil {
-			w.metrics.setPending(n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
 }
 
 // claimed is one outbox row with its event.
@@ -236,10 +222,7 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 
-	batches, err := w.groupByTeam(ctx, tx, list)
-	if err != nil {
-		return 0, err
-	}
+	batches := w.groupByTeam(list)
 	w.callSinks(ctx, batches)
 	if ctx.Err() != nil {
 		// Shutting down: leave the rows to the next worker untouched
@@ -309,44 +292,22 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 	return len(list), nil
 }
 
-// groupByTeam splits claimed rows by team, in the order first seen, and
-// names each team's sink.
-func (w *Worker) groupByTeam(ctx context.Context, tx pgx.Tx, list []claimed) ([]*teamBatch, error) {
+// groupByTeam splits claimed rows by team, in the order first seen, each
+// with its team's sink and embedding model.
+func (w *Worker) groupByTeam(list []claimed) []*teamBatch {
 	byTeam := map[string]*teamBatch{}
 	var batches []*teamBatch
 	for _, c := range list {
 		b, ok := byTeam[c.event.TeamID]
 		if !ok {
-			b = &teamBatch{team: c.event.TeamID}
+			m := w.sinks.teamSettings(w.dir, c.event.TeamID)
+			b = &teamBatch{team: c.event.TeamID, sink: m.Backend, embedModel: m.EmbedModel}
 			byTeam[b.team] = b
 			batches = append(batches, b)
 		}
 		b.rows = append(b.rows, c)
 	}
-	teams := make([]string, len(batches))
-	for i, b := range batches {
-		teams[i] = b.team
-	}
-	rows, err := tx.Query(ctx, `SELECT team_id, coalesce(backend, ''), coalesce(embed_model, '')
-		FROM team_memory_settings WHERE team_id = ANY($1::uuid[])`, teams)
-	if err != nil {
-		return nil, fmt.Errorf("read memory backends: %w", err)
-	}
-	var team, backend, model string
-	_, err = pgx.ForEachRow(rows, []any{&team, &backend, &model}, func() error {
-		byTeam[team].sink = backend
-		byTeam[team].embedModel = model
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read memory backends: %w", err)
-	}
-	for _, b := range batches {
-		if b.sink == "" {
-			b.sink = w.sinks.Default()
-		}
-	}
-	return batches, nil
+	return batches
 }
 
 // callSinks delivers every team's events, a few teams at a time, so that a

@@ -24,9 +24,13 @@ func fastWorkerOptions(m *Metrics) WorkerOptions {
 		MaxBackoff: 40 * time.Millisecond, Metrics: m, Logger: quietLogger()}
 }
 
-// runWorker runs w until the test ends.
+// runWorker runs w, woken by a listener as in a process, until the test
+// ends.
 func runWorker(t testing.TB, w *Worker) {
 	t.Helper()
+	l := tenants.NewListener(w.pool, quietLogger())
+	l.Handle(WakeChannel, w.Handler())
+	runListener(t, l)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -38,9 +42,11 @@ func runWorker(t testing.TB, w *Worker) {
 	})
 }
 
+// mustWorker makes a worker that reads the teams' settings from a
+// directory kept current.
 func mustWorker(t testing.TB, pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) *Worker {
 	t.Helper()
-	w, err := NewWorker(pool, sinks, opts)
+	w, err := NewWorker(pool, sinks, followTeams(t, pool), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +87,7 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 	s := mustStore(t, poolA, sinks)
 	ids := addEvents(t, s, 400, teams...)
 
-	m := testMetrics(t)
+	m := testMetrics(t, poolA)
 	runWorker(t, mustWorker(t, poolA, sinks, fastWorkerOptions(m)))
 	runWorker(t, mustWorker(t, poolB, sinks, fastWorkerOptions(m)))
 	// More arrive while they work.
@@ -183,7 +189,10 @@ func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	t.Parallel()
-	w := mustWorker(t, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
+	w, err := NewWorker(nil, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for attempts, want := range map[int]time.Duration{0: time.Second, 1: 2 * time.Second, 3: 8 * time.Second, 6: time.Minute, 500: time.Minute} {
 		for range 20 {
 			got := w.backoff(attempts)
@@ -209,7 +218,7 @@ func TestWorkerErasesUsers(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("EraseUser = %d, %v", n, err)
 	}
-	m := testMetrics(t)
+	m := testMetrics(t, pool)
 	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(m)))
 	// Every sink that may hold the user's events hears of it, the failing
 	// one after its retries (erasing is idempotent, so the others may hear
@@ -286,7 +295,7 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 		t.Errorf("EraseUser in a deleted team: %v, want not_found", err)
 	}
 
-	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t))))
+	runWorker(t, mustWorker(t, pool, sinks, fastWorkerOptions(testMetrics(t, pool))))
 	wv.waitUntil(ctx, t, func() bool {
 		var left int
 		err := pool.QueryRow(ctx, "SELECT count(*) FROM memory_erasures").Scan(&left)
@@ -337,7 +346,7 @@ func TestNotifyTriggers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	for _, ch := range []string{WakeChannel, SettingsChannel} {
+	for _, ch := range []string{WakeChannel, tenants.NotifyChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			t.Fatal(err)
 		}
@@ -366,7 +375,7 @@ func TestNotifyTriggers(t *testing.T) {
 			break
 		}
 	}
-	want := []string{WakeChannel + ":memory_outbox", SettingsChannel + ":" + team, WakeChannel + ":memory_erasures", WakeChannel + ":end"}
+	want := []string{WakeChannel + ":memory_outbox", tenants.NotifyChannel + ":" + team, WakeChannel + ":memory_erasures", WakeChannel + ":end"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("notices %v\nwant %v", got, want)
 	}

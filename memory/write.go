@@ -26,31 +26,23 @@ var (
 // queue says its team's sink needs delivering to (see Sinks.Queued: on the
 // default install the events table is the sink, and skipping the queue
 // halves the writes). The events' text must be cleaned already; ids must be
-// fresh UUIDs.
-//
-// Events of a team that no longer exists are not stored: kept is the events
-// that are, events itself when that is all of them.
-func insertEvents(ctx context.Context, tx pgx.Tx, events []attach.Event, queue func(teamID string) bool) (kept []attach.Event, err error) {
+// fresh UUIDs. An event of a team that no longer exists fails the whole
+// write as not found (the events' foreign key to teams).
+func insertEvents(ctx context.Context, tx pgx.Tx, events []attach.Event, queue func(teamID string) bool) error {
 	if len(events) == 0 {
-		return events, nil
+		return nil
 	}
-	live, err := lockTeams(ctx, tx, events)
-	if err != nil {
-		return nil, err
-	}
-	gone := 0
 	rows := newCopyRows(len(eventColumns), eventRowsSize(events))
 	defer rows.release()
 	var outbox *copyRows
 	for i, e := range events {
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
-			return nil, fmt.Errorf("event %d: malformed id", i)
+			return fmt.Errorf("event %d: malformed id", i)
 		}
 		team, err := uuid.Parse(e.TeamID)
-		if err != nil || !live[team] {
-			gone++
-			continue
+		if err != nil {
+			return attach.Errorf(attach.CodeNotFound, "event %d: team not found", i)
 		}
 		rows.event(id, team, &e)
 		if queue(e.TeamID) {
@@ -63,28 +55,16 @@ func insertEvents(ctx context.Context, tx pgx.Tx, events []attach.Event, queue f
 			outbox.uuid(team)
 		}
 	}
-	kept = events
-	if gone > 0 {
-		kept = make([]attach.Event, 0, len(events)-gone)
-		for _, e := range events {
-			if team, err := uuid.Parse(e.TeamID); err == nil && live[team] {
-				kept = append(kept, e)
-			}
-		}
-	}
-	if len(kept) == 0 {
-		return kept, nil
-	}
 	conn := tx.Conn().PgConn()
 	if _, err := conn.CopyFrom(ctx, bytes.NewReader(rows.end()), copyEvents); err != nil {
-		return nil, tenants.DBError("store events", err)
+		return tenants.DBError("store events", err)
 	}
 	if outbox != nil {
 		if _, err := conn.CopyFrom(ctx, bytes.NewReader(outbox.end()), copyOutbox); err != nil {
-			return nil, tenants.DBError("queue events for delivery", err)
+			return tenants.DBError("queue events for delivery", err)
 		}
 	}
-	return kept, nil
+	return nil
 }
 
 // eventRowsSize is about the size of the COPY rows of events, so that the
@@ -123,44 +103,4 @@ func (c *copyRows) event(id, team uuid.UUID, e *attach.Event) {
 	c.text(sanitize(e.TaskID))
 	c.json(e.Metadata)
 	c.timestamptz(e.CreatedAt)
-}
-
-// lockTeams takes a key-share lock on the teams of events and returns those
-// that exist. It stands in for a foreign key, once per batch instead of once
-// per row: a team cannot be deleted until tx ends, and a team deleted
-// before it began is not found, so no event outlives its team (deleting a
-// team deletes its events, see migration 00004).
-func lockTeams(ctx context.Context, tx pgx.Tx, events []attach.Event) (map[uuid.UUID]bool, error) {
-	var ids []string
-	seen := make(map[string]bool, 1)
-	for _, e := range events {
-		if !seen[e.TeamID] && attach.ValidID(e.TeamID) {
-			seen[e.TeamID] = true
-			ids = append(ids, e.TeamID)
-		}
-	}
-	return lockTeamIDs(ctx, tx, ids)
-}
-
-// lockTeamIDs takes a key-share lock on the teams of ids, which must be
-// valid UUIDs, and returns those that exist: until tx ends, none of them
-// can be deleted.
-func lockTeamIDs(ctx context.Context, tx pgx.Tx, ids []string) (map[uuid.UUID]bool, error) {
-	live := make(map[uuid.UUID]bool, len(ids))
-	if len(ids) == 0 {
-		return live, nil
-	}
-	rows, err := tx.Query(ctx, "SELECT id FROM teams WHERE id = ANY($1::uuid[]) FOR KEY SHARE", ids)
-	if err != nil {
-		return nil, tenants.DBError("lock teams", err)
-	}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, tenants.DBError("lock teams", err)
-		}
-		live[id] = true
-	}
-	return live, tenants.DBError("lock teams", rows.Err())
 }

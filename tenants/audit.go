@@ -29,6 +29,7 @@ const (
 	AuditAPIKeyCreate   = "apikey.create"
 	AuditAPIKeyUpdate   = "apikey.update"
 	AuditAPIKeyRevoke   = "apikey.revoke"
+	AuditMemorySettings = "memory.settings"
 	AuditMemberAdd      = "member.add"
 	AuditMemberRole     = "member.role"
 	AuditMemberRemove   = "member.remove"

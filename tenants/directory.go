@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -19,12 +17,9 @@ import (
 // configuration is announced, with the team id as payload.
 const NotifyChannel = "attach_config"
 
-// listenerAppName marks the directory's LISTEN session in pg_stat_activity.
-const listenerAppName = "attach-directory"
-
 // Directory is the request path's copy of every team: reads are lock-free
 // (an atomic pointer to an immutable index), and writers build a new index
-// and swap it in. Run keeps it current through LISTEN/NOTIFY.
+// and swap it in. Its Handler keeps it current through LISTEN/NOTIFY.
 type Directory struct {
 	pool   *pgxpool.Pool
 	sealer *Sealer
@@ -43,7 +38,8 @@ type teamIndex struct {
 	byID   map[string]*Snapshot
 }
 
-// NewDirectory makes an empty directory; call Load, then Run.
+// NewDirectory makes an empty directory; call Load, and register its Handler
+// with the process's Listener.
 func NewDirectory(pool *pgxpool.Pool, sealer *Sealer, logger *slog.Logger) *Directory {
 	if logger == nil {
 		logger = slog.Default()
@@ -168,63 +164,13 @@ func (d *Directory) WaitFor(ctx context.Context, cond func(*Directory) bool) err
 	}
 }
 
-// Run keeps the directory current until ctx ends: it LISTENs on a dedicated
-// connection (outside the pool, so it never starves request handling),
-// reloads the team named by each notice, and after losing the connection
-// reconnects with backoff and reloads everything, since notices sent while
-// nobody listened are lost. It returns nil once ctx ends.
-func (d *Directory) Run(ctx context.Context) error {
-	const minBackoff, maxBackoff = 100 * time.Millisecond, 10 * time.Second
-	backoff := minBackoff
-	for {
-		listened, err := d.listen(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if listened {
-			backoff = minBackoff
-		}
-		d.log.Warn("team directory listener lost, reconnecting", "err", err, "backoff", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
-}
-
-// listen runs one LISTEN session; listened reports whether it got as far as
-// listening, which resets the backoff.
-func (d *Directory) listen(ctx context.Context) (listened bool, err error) {
-	cfg := d.pool.Config().ConnConfig.Copy()
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	cfg.RuntimeParams["application_name"] = listenerAppName
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return false, fmt.Errorf("connect listener: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
-		return false, fmt.Errorf("listen on %s: %w", NotifyChannel, err)
-	}
-	// Listening first, loading second: a change committed in between is both
-	// in the load and announced, never in neither.
-	if err := d.Load(ctx); err != nil {
-		return true, err
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return true, fmt.Errorf("wait for notification: %w", err)
-		}
-		if err := d.reloadTeam(ctx, n.Payload); err != nil {
-			// The team would stay stale; a reconnect ends in a full load.
-			return true, err
-		}
-	}
+// Handler keeps the directory current through l's notices on
+// NotifyChannel: each reloads the team it names, and after every
+// (re)connection the directory reloads everything, since notices sent while
+// nobody listened are lost. A failed reload ends the listener's session, and
+// the reconnection's full load mends the directory.
+func (d *Directory) Handler() Handler {
+	return Handler{Ready: d.Load, Notice: d.reloadTeam}
 }
 
 // errNoSealer is logged when a stored engine key cannot be opened because the

@@ -45,6 +45,11 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("read API keys: %w", err)
 	}
+	memory, err := collect(ctx, tx, "SELECT "+teamMemoryColumns+" FROM team_memory_settings WHERE ($1::uuid IS NULL OR team_id = $1)", arg,
+		func(r pgx.CollectableRow) (teamMemory, error) { return scanTeamMemory(r) })
+	if err != nil {
+		return nil, fmt.Errorf("read memory settings: %w", err)
+	}
 
 	slugs := make(map[string]string, len(teams))
 	for _, t := range teams {
@@ -64,9 +69,15 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	for _, k := range keys {
 		keysOf[k.TeamID] = append(keysOf[k.TeamID], k)
 	}
+	memoryOf := make(map[string]MemorySettings, len(memory))
+	for _, m := range memory {
+		memoryOf[m.teamID] = m.settings
+	}
 	snaps := make([]*Snapshot, 0, len(teams))
 	for _, t := range teams {
-		snaps = append(snaps, NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], keysOf[t.ID], d.version.Add(1)))
+		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], keysOf[t.ID], d.version.Add(1))
+		snap.Memory = memoryOf[t.ID]
+		snaps = append(snaps, snap)
 	}
 	return snaps, nil
 }

@@ -13,23 +13,32 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 )
 
-// runDirectory loads a directory over pool and runs its listener until the
-// test ends.
+// runDirectory loads a directory over pool and keeps it current through a
+// listener until the test ends.
 func runDirectory(t *testing.T, pool *pgxpool.Pool, sealer *Sealer, logs *logBuffer) *Directory {
 	t.Helper()
 	d := NewDirectory(pool, sealer, testLogger(logs))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run returned %v after cancel", err)
-		}
-	})
+	l := NewListener(pool, testLogger(logs))
+	l.Handle(NotifyChannel, d.Handler())
+	runListener(t, l)
 	waitFor(t, d, func(d *Directory) bool { return d.Ready() })
 	waitListening(t, pool)
 	return d
+}
+
+// runListener runs l until the test ends.
+func runListener(t *testing.T, l *Listener) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		l.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 func waitFor(t *testing.T, d *Directory, cond func(*Directory) bool) {
@@ -41,7 +50,7 @@ func waitFor(t *testing.T, d *Directory, cond func(*Directory) bool) {
 	}
 }
 
-// listenerPID finds the directory's LISTEN session in this test's database.
+// listenerPID finds the listener's session in this test's database.
 func listenerPID(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	var pid int
 	err := pool.QueryRow(ctx,
@@ -62,7 +71,7 @@ func waitListening(t *testing.T, pool *pgxpool.Pool) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatal("the directory never started listening")
+			t.Fatal("the listener never started listening")
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

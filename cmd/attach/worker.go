@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attach-dev/attach-gateway/app"
 )
@@ -15,10 +13,11 @@ import (
 const workerHelp = `Usage: attach worker
 
 Delivers memory events from the Postgres outbox to each team's sink
-(Weaviate, ...) without serving HTTP: for installs whose servers run with
-ATTACH_MEM_WORKER=false (a serverless platform, say), or to scale delivery
-apart from the proxy. Any number of workers and servers share the work
-safely. SIGTERM or SIGINT stop it after the batch in hand.
+(Weaviate, ...) without serving the gateway: for installs whose servers run
+with ATTACH_MEM_WORKER=false (a serverless platform, say), or to scale
+delivery apart from the proxy. Any number of workers and servers share the
+work safely. It serves only GET /healthz and GET /metrics, on ATTACH_HOST
+and PORT. SIGTERM or SIGINT stop it after the batch in hand.
 `
 
 func worker(args []string, stdout, stderr io.Writer) error {
@@ -43,22 +42,13 @@ func worker(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.LoadSecretKey(); err != nil {
 		return err
 	}
-	// The team directory gives the worker the engines that compute vectors.
-	dir, err := app.LoadDirectory(ctx, cfg, pool, log)
+	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
-		return err
+		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
-	go func() {
-		if err := dir.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("team directory listener stopped", "err", err)
-		}
-	}()
-	w, _, err := app.NewWorker(ctx, cfg, pool, dir, prometheus.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
-	log.Info("memory worker started")
-	if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	fmt.Fprintf(stdout, "Attach worker %s: /healthz and /metrics on %s\n", version, ln.Addr())
+	log.Info("memory worker started", "addr", ln.Addr().String())
+	if err := app.RunWorker(ctx, cfg, pool, ln, log); err != nil {
 		return err
 	}
 	log.Info("memory worker stopped")
