@@ -3,14 +3,14 @@ package app
 import (
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 )
 
 // Every engine route is served at the root and under /t/{team}, and none is
 // reachable without a token.
 func TestEveryEngineRouteIsServedAndGuarded(t *testing.T) {
 	gw := startGateway(t, testConfig(t))
-	routes := proxy.Routes()
+	routes := dialect.Routes()
 	if len(routes) != 11 {
 		t.Fatalf("proxy lists %d engine routes, want the 7 Ollama and 4 OpenAI ones", len(routes))
 	}

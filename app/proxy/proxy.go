@@ -18,6 +18,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
@@ -144,18 +145,18 @@ func retryStale(_ *fasthttp.Request, attempts int, err error) (resetTimeout, ret
 // team's engine.
 func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Identity) error {
 	c.Set(headerSessionID, id.Session)
-	r, ok := routes[path]
+	r, ok := dialect.Lookup(path)
 	if !ok {
 		return WriteError(c, http.StatusNotFound, CodeNotFound, "no engine route "+path)
 	}
-	if c.Method() != r.method {
-		c.Set(fiber.HeaderAllow, r.method)
-		return WriteError(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, path+" accepts "+r.method+" only")
+	if c.Method() != r.Method {
+		c.Set(fiber.HeaderAllow, r.Method)
+		return WriteError(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, path+" accepts "+r.Method+" only")
 	}
-	switch r.kind {
-	case kindList:
+	switch r.Kind {
+	case dialect.List:
 		return p.serveList(c, team, r)
-	case kindVersion:
+	case dialect.Version:
 		e, ok := defaultOllama(team)
 		if !ok {
 			return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no Ollama engine")
@@ -173,7 +174,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		return WriteError(c, http.StatusUnsupportedMediaType, CodeUnsupportedEncoding,
 			"request bodies must not be compressed (Content-Encoding "+string(enc)+")")
 	}
-	model, err := modelOf(body, r.path == "/api/show")
+	model, err := r.Model(body)
 	if err != nil {
 		return WriteError(c, http.StatusBadRequest, CodeInvalidJSON, err.Error())
 	}
@@ -184,9 +185,9 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		}
 		return WriteError(c, http.StatusNotFound, CodeNoEngine, "team "+team.Team.Slug+" has no engine for model "+model)
 	}
-	if !r.accepts(e.Dialect) {
+	if !r.Accepts(e.Dialect) {
 		return WriteError(c, http.StatusBadRequest, CodeDialectMismatch,
-			"engine "+e.Name+" speaks the OpenAI API; use "+r.openAIPath+" instead of "+r.path)
+			"engine "+e.Name+" speaks the OpenAI API; use "+r.OpenAIPath+" instead of "+r.Path)
 	}
 	return p.forward(c, r, e, body, id, p.startCapture(r, team.Team.ID, id, e.Name, model, body))
 }
