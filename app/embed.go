@@ -10,9 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
@@ -38,15 +37,12 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 	if !ok {
 		return nil, fmt.Errorf("the team has no engine serving %s", model)
 	}
-	path := "/api/embed"
-	if eng.Dialect == attach.DialectOpenAI {
-		path = "/v1/embeddings"
-	}
-	body, err := json.Marshal(map[string]any{"model": model, "input": texts})
+	path := dialect.EmbedPath(eng.Dialect)
+	body, err := json.Marshal(dialect.EmbedRequest{Model: model, Input: texts})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode embedding request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, proxy.UpstreamURL(eng.BaseURL, path), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dialect.URL(eng.BaseURL, path), bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: bad base URL", eng.Name)
 	}
@@ -66,25 +62,9 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("engine %s answered HTTP %d to %s", eng.Name, resp.StatusCode, path)
 	}
-	var out struct {
-		Embeddings [][]float32 `json:"embeddings"` // Ollama
-		Data       []struct {
-			Index     int       `json:"index"`
-			Embedding []float32 `json:"embedding"`
-		} `json:"data"` // OpenAI
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("engine %s: embeddings answer is not JSON", eng.Name)
-	}
-	vectors := out.Embeddings
-	if eng.Dialect == attach.DialectOpenAI {
-		vectors = make([][]float32, len(out.Data))
-		for _, d := range out.Data {
-			if d.Index < 0 || d.Index >= len(vectors) {
-				return nil, fmt.Errorf("engine %s: embedding index %d out of range", eng.Name, d.Index)
-			}
-			vectors[d.Index] = d.Embedding
-		}
+	vectors, err := dialect.ReadEmbeddings(eng.Dialect, raw)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", eng.Name, err)
 	}
 	if len(vectors) != len(texts) {
 		return nil, fmt.Errorf("engine %s returned %d embeddings for %d texts", eng.Name, len(vectors), len(texts))

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,8 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
@@ -85,15 +84,12 @@ func (p *prober) CheckIssuer(ctx context.Context, issuerURL string) (int, error)
 
 // probeURL asks an engine for its models: /api/tags for Ollama, /v1/models
 // for OpenAI-compatible engines.
-func (p *prober) probeURL(ctx context.Context, dialect, baseURL, apiKey string) ([]string, time.Duration, error) {
+func (p *prober) probeURL(ctx context.Context, engineDialect, baseURL, apiKey string) ([]string, time.Duration, error) {
 	if err := p.CheckURL(ctx, baseURL); err != nil {
 		return nil, 0, err
 	}
-	path := "/api/tags"
-	if dialect == attach.DialectOpenAI {
-		path = "/v1/models"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxy.UpstreamURL(baseURL, path), nil)
+	path := dialect.ListPath(engineDialect)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dialect.URL(baseURL, path), nil)
 	if err != nil {
 		return nil, 0, errors.New("the base URL is not valid")
 	}
@@ -119,42 +115,15 @@ func (p *prober) probeURL(ctx context.Context, dialect, baseURL, apiKey string) 
 	case resp.StatusCode >= 400:
 		return nil, rtt, fmt.Errorf("the engine answered HTTP %d to %s", resp.StatusCode, path)
 	}
-	models, err := modelNames(dialect, body)
+	list, err := dialect.ReadModels(engineDialect, body)
+	var models []string
+	if err == nil {
+		models, err = list.Names()
+	}
 	if err != nil {
 		return nil, rtt, fmt.Errorf("the engine's answer to %s is not a model list: is the dialect right?", path)
 	}
 	return models, rtt, nil
-}
-
-func modelNames(dialect string, body []byte) ([]string, error) {
-	var list struct {
-		Models []struct {
-			Name string `json:"name"`
-		} `json:"models"`
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, err
-	}
-	var out []string
-	if dialect == attach.DialectOpenAI {
-		if list.Data == nil {
-			return nil, errors.New("no data field")
-		}
-		for _, m := range list.Data {
-			out = append(out, m.ID)
-		}
-		return out, nil
-	}
-	if list.Models == nil {
-		return nil, errors.New("no models field")
-	}
-	for _, m := range list.Models {
-		out = append(out, m.Name)
-	}
-	return out, nil
 }
 
 // plainNetError turns a network error into a sentence for a form. URLs are

@@ -9,8 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/migrations"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -48,7 +48,7 @@ func (a *App) routes() *fiber.App {
 	// root for the default team and under /t/{team} for every team. Nothing
 	// else of the gateway lives under /api or /v1, so they never collide with
 	// the management API (/admin/v1) or the operational endpoints.
-	for _, r := range proxy.Routes() {
+	for _, r := range dialect.Routes() {
 		f.Add(r.Method, r.Path, a.engine(r.Path, false))
 		f.Add(r.Method, "/t/:team"+r.Path, a.engine(r.Path, true))
 	}

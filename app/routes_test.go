@@ -3,7 +3,7 @@ package app
 import (
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 )
 
 // Every engine route is served at the root and under /t/{team}, and none is
@@ -11,7 +11,7 @@ import (
 func TestEveryEngineRouteIsServedAndGuarded(t *testing.T) {
 	t.Parallel()
 	gw := startGateway(t, testConfig(t))
-	routes := proxy.Routes()
+	routes := dialect.Routes()
 	if len(routes) != 11 {
 		t.Fatalf("proxy lists %d engine routes, want the 7 Ollama and 4 OpenAI ones", len(routes))
 	}

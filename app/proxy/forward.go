@@ -7,13 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -23,7 +23,7 @@ const maxBuffered = 1 << 20
 
 // forward sends the client's request to engine e and passes the answer back.
 // body is nil for requests without one.
-func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id Identity, tap *capture) error {
+func (p *Proxy) forward(c *fiber.Ctx, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -31,7 +31,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 	resp.Header.SetNoDefaultContentType(true)
 
 	in := c.Request()
-	req.SetRequestURIBytes(appendUpstreamURL((*bp)[:0], e.BaseURL, r.path, in.URI().QueryString()))
+	req.SetRequestURIBytes(dialect.AppendURL((*bp)[:0], e.BaseURL, r.Path, in.URI().QueryString()))
 	req.Header.SetMethodBytes(in.Header.Method())
 	copyRequestHeaders(&req.Header, &in.Header, &forwardedRequest{
 		remote: c.Context().RemoteAddr(),
@@ -55,8 +55,8 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 		p.bufs.Put(bp)
 		answer := upstreamError(e, err)
 		status := web.Status(answer)
-		p.observe(e.Name, r.path, status, took)
-		p.log.Warn("engine request failed", "engine", e.Name, "route", r.path, "status", status, "err", err)
+		p.observe(e.Name, r.Path, status, took)
+		p.log.Warn("engine request failed", "engine", e.Name, "route", r.Path, "status", status, "err", err)
 		// Written here rather than by the error handler: the answer is
 		// part of the exchange the tap records.
 		werr := web.WriteError(c, answer)
@@ -64,7 +64,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 		p.finishCapture(tap, status)
 		return werr
 	}
-	p.observe(e.Name, r.path, resp.StatusCode(), took)
+	p.observe(e.Name, r.Path, resp.StatusCode(), took)
 
 	stream := resp.BodyStream()
 	out := c.Response()
@@ -77,7 +77,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *route, e attach.Engine, body []byte, id
 		if err != nil {
 			fasthttp.ReleaseResponse(resp)
 			out.ResetBody()
-			p.log.Warn("engine answer broke off", "engine", e.Name, "route", r.path, "err", err)
+			p.log.Warn("engine answer broke off", "engine", e.Name, "route", r.Path, "err", err)
 			werr := web.WriteError(c, attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s broke off its answer", e.Name))
 			tap.add(out.Body())
 			p.finishCapture(tap, http.StatusBadGateway)
@@ -162,33 +162,6 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// appendUpstreamURL appends the engine URL for path: the engine's base URL,
-// path prefix included, then path and the client's query. A base that
-// already ends in /v1 does not get a second one for an OpenAI path.
-func appendUpstreamURL(dst []byte, base, path string, query []byte) []byte {
-	base = strings.TrimRight(base, "/")
-	if strings.HasPrefix(path, "/v1/") && strings.HasSuffix(base, "/v1") {
-		path = path[len("/v1"):]
-	}
-	if !strings.Contains(base, "://") {
-		dst = append(dst, "http://"...)
-	}
-	dst = append(dst, base...)
-	dst = append(dst, path...)
-	if len(query) > 0 {
-		dst = append(dst, '?')
-		dst = append(dst, query...)
-	}
-	return dst
-}
-
-// UpstreamURL is the engine URL for path under base, by the same rule the
-// proxy follows, for the gateway's own calls to engines (model probes,
-// embeddings).
-func UpstreamURL(base, path string) string {
-	return string(appendUpstreamURL(nil, base, path, nil))
 }
 
 // hasPrefixFold is bytes.HasPrefix, ignoring ASCII case.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -25,57 +25,15 @@ const listTimeout = 10 * time.Second
 // maxListBytes bounds a model listing read from an engine.
 const maxListBytes = 8 << 20
 
-// ollamaModel is one entry of Ollama's GET /api/tags.
-type ollamaModel struct {
-	Name       string          `json:"name"`
-	Model      string          `json:"model"`
-	ModifiedAt string          `json:"modified_at"`
-	Size       int64           `json:"size"`
-	Digest     string          `json:"digest"`
-	Details    json.RawMessage `json:"details"`
-}
-
-type ollamaList struct {
-	Models []ollamaModel `json:"models"`
-}
-
-// ollamaDetails is the shape of "details" for models the gateway knows
-// nothing about beyond their name.
-type ollamaDetails struct {
-	ParentModel       string   `json:"parent_model"`
-	Format            string   `json:"format"`
-	Family            string   `json:"family"`
-	Families          []string `json:"families"`
-	ParameterSize     string   `json:"parameter_size"`
-	QuantizationLevel string   `json:"quantization_level"`
-}
-
-var emptyDetails, _ = json.Marshal(ollamaDetails{})
-
-// openAIModel is one entry of OpenAI's GET /v1/models.
-type openAIModel struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Created int64  `json:"created"`
-	OwnedBy string `json:"owned_by"`
-}
-
-type openAIList struct {
-	Object string        `json:"object"`
-	Data   []openAIModel `json:"data"`
-}
-
-// engineModels is what one engine contributed to a listing, in the
-// engine's own dialect.
+// engineModels is what one engine contributed to a listing.
 type engineModels struct {
-	ollama []ollamaModel
-	openai []openAIModel
+	models dialect.Models
 	err    error
 }
 
 // serveList answers /api/tags and /v1/models with the models of all the
 // team's engines, asked concurrently, in the dialect of the route.
-func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error {
+func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route) error {
 	if len(team.Engines) == 0 {
 		return attach.Errorf(attach.CodeNoEngine, "team %s has no engines", team.Team.Slug)
 	}
@@ -88,7 +46,7 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error 
 
 	var body any
 	answered := false
-	if r.dialect == attach.DialectOllama {
+	if r.Dialect == attach.DialectOllama {
 		list, ok := mergeOllama(team.Engines, found)
 		body, answered = list, ok
 	} else {
@@ -108,30 +66,17 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *route) error 
 
 // listEngine asks one engine for its models in its own dialect.
 func (p *Proxy) listEngine(e attach.Engine) engineModels {
-	path := "/v1/models"
-	if e.Dialect == attach.DialectOllama {
-		path = "/api/tags"
-	}
+	path := dialect.ListPath(e.Dialect)
 	body, err := p.getJSON(e, path)
 	if err != nil {
 		p.log.Warn("engine did not list its models", "engine", e.Name, "err", err)
 		return engineModels{err: err}
 	}
-	var m engineModels
-	if e.Dialect == attach.DialectOllama {
-		var l ollamaList
-		if err := json.Unmarshal(body, &l); err != nil {
-			return engineModels{err: fmt.Errorf("decode %s of engine %s: %w", path, e.Name, err)}
-		}
-		m.ollama = l.Models
-	} else {
-		var l openAIList
-		if err := json.Unmarshal(body, &l); err != nil {
-			return engineModels{err: fmt.Errorf("decode %s of engine %s: %w", path, e.Name, err)}
-		}
-		m.openai = l.Data
+	models, err := dialect.ReadModels(e.Dialect, body)
+	if err != nil {
+		return engineModels{err: fmt.Errorf("%s of engine %s: %w", path, e.Name, err)}
 	}
-	return m
+	return engineModels{models: models}
 }
 
 // getJSON fetches path from engine e and returns the body of a 200 answer.
@@ -141,7 +86,7 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 
-	req.SetRequestURIBytes(appendUpstreamURL(nil, e.BaseURL, path, nil))
+	req.SetRequestURIBytes(dialect.AppendURL(nil, e.BaseURL, path, nil))
 	req.Header.SetMethod(http.MethodGet)
 	req.Header.Set("Accept", "application/json")
 	if e.APIKey != "" {
@@ -175,10 +120,10 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 
 // mergeOllama builds /api/tags from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOllama(engines []attach.Engine, found []engineModels) (out ollamaList, ok bool) {
-	out.Models = []ollamaModel{}
+func mergeOllama(engines []attach.Engine, found []engineModels) (out dialect.OllamaList, ok bool) {
+	out.Models = []dialect.OllamaModel{}
 	seen := map[string]bool{}
-	add := func(m ollamaModel) {
+	add := func(m dialect.OllamaModel) {
 		key := tenants.CanonicalModel(m.Name)
 		if seen[key] {
 			return
@@ -194,21 +139,15 @@ func mergeOllama(engines []attach.Engine, found []engineModels) (out ollamaList,
 				ok = true
 			}
 			for _, name := range e.Models {
-				add(ollamaModel{Name: name, Model: name, ModifiedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), Details: emptyDetails})
+				add(dialect.OllamaEntry(name, e.UpdatedAt))
 			}
 		default:
 			ok = true
-			for _, m := range f.ollama {
-				if m.Model == "" {
-					m.Model = m.Name
-				}
-				if len(m.Details) == 0 {
-					m.Details = emptyDetails
-				}
+			for _, m := range f.models.Ollama {
 				add(m)
 			}
-			for _, m := range f.openai {
-				add(ollamaModel{Name: m.ID, Model: m.ID, ModifiedAt: time.Unix(m.Created, 0).UTC().Format(time.RFC3339Nano), Details: emptyDetails})
+			for _, m := range f.models.OpenAI {
+				add(m.AsOllama())
 			}
 		}
 	}
@@ -217,11 +156,11 @@ func mergeOllama(engines []attach.Engine, found []engineModels) (out ollamaList,
 
 // mergeOpenAI builds /v1/models from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOpenAI(engines []attach.Engine, found []engineModels) (out openAIList, ok bool) {
+func mergeOpenAI(engines []attach.Engine, found []engineModels) (out dialect.OpenAIList, ok bool) {
 	out.Object = "list"
-	out.Data = []openAIModel{}
+	out.Data = []dialect.OpenAIModel{}
 	seen := map[string]bool{}
-	add := func(m openAIModel) {
+	add := func(m dialect.OpenAIModel) {
 		key := tenants.CanonicalModel(m.ID)
 		if seen[key] {
 			return
@@ -238,41 +177,19 @@ func mergeOpenAI(engines []attach.Engine, found []engineModels) (out openAIList,
 				ok = true
 			}
 			for _, name := range e.Models {
-				add(openAIModel{ID: name, Created: unixOrZero(e.UpdatedAt), OwnedBy: e.Name})
+				add(dialect.OpenAIModel{ID: name, Created: unixOrZero(e.UpdatedAt), OwnedBy: e.Name})
 			}
 		default:
 			ok = true
-			for _, m := range f.openai {
+			for _, m := range f.models.OpenAI {
 				add(m)
 			}
-			for _, m := range f.ollama {
-				add(openAIModel{ID: m.Name, Created: unixOrZero(parseTime(m.ModifiedAt)), OwnedBy: ollamaOwner(m.Name)})
+			for _, m := range f.models.Ollama {
+				add(m.AsOpenAI())
 			}
 		}
 	}
 	return out, ok
-}
-
-// ollamaOwner is the namespace of an Ollama model name, "library" for the
-// official ones, as Ollama's own /v1/models says.
-func ollamaOwner(name string) string {
-	name, _, _ = strings.Cut(name, ":")
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		ns := name[:i]
-		if j := strings.LastIndexByte(ns, '/'); j >= 0 {
-			ns = ns[j+1:]
-		}
-		return ns
-	}
-	return "library"
-}
-
-func parseTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
 }
 
 // unixOrZero is t in Unix seconds, 0 for an unknown time.

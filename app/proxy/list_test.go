@@ -10,6 +10,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 )
 
 const ollamaTags = `{"models":[
@@ -100,14 +101,14 @@ func TestModelsMergesEngines(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, body %s", resp.StatusCode, body)
 	}
-	var got openAIList
+	var got dialect.OpenAIList
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
 	if got.Object != "list" {
 		t.Errorf("object = %q, want list", got.Object)
 	}
-	want := []openAIModel{
+	want := []dialect.OpenAIModel{
 		{ID: "llama3:latest", Object: "model", Created: time.Date(2025, 5, 1, 8, 0, 0, 0, time.UTC).Unix(), OwnedBy: "library"},
 		{ID: "acme/tiny:1b", Object: "model", Created: time.Date(2025, 5, 2, 10, 0, 0, 0, time.UTC).Unix(), OwnedBy: "acme"},
 		{ID: "qwen2", Object: "model", Created: 1715000000, OwnedBy: "vllm"},

@@ -17,6 +17,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
@@ -143,18 +144,18 @@ func retryStale(_ *fasthttp.Request, attempts int, err error) (resetTimeout, ret
 // team's engine.
 func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Identity) error {
 	c.Set(headerSessionID, id.Session)
-	r, ok := routes[path]
+	r, ok := dialect.Lookup(path)
 	if !ok {
 		return attach.Errorf(attach.CodeNotFound, "no engine route %s", path)
 	}
-	if c.Method() != r.method {
-		c.Set(fiber.HeaderAllow, r.method)
-		return attach.Errorf(attach.CodeMethodNotAllowed, "%s accepts %s only", path, r.method)
+	if c.Method() != r.Method {
+		c.Set(fiber.HeaderAllow, r.Method)
+		return attach.Errorf(attach.CodeMethodNotAllowed, "%s accepts %s only", path, r.Method)
 	}
-	switch r.kind {
-	case kindList:
+	switch r.Kind {
+	case dialect.List:
 		return p.serveList(c, team, r)
-	case kindVersion:
+	case dialect.Version:
 		e, ok := defaultOllama(team)
 		if !ok {
 			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
@@ -171,7 +172,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		// and decoding here would open the door to decompression bombs.
 		return attach.Errorf(attach.CodeUnsupportedEncoding, "request bodies must not be compressed (Content-Encoding %s)", enc)
 	}
-	model, err := modelOf(body, r.path == "/api/show")
+	model, err := r.Model(body)
 	if err != nil {
 		return attach.Errorf(attach.CodeInvalidJSON, "%s", err)
 	}
@@ -182,8 +183,8 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		}
 		return attach.Errorf(attach.CodeNoEngine, "team %s has no engine for model %s", team.Team.Slug, model)
 	}
-	if !r.accepts(e.Dialect) {
-		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.openAIPath, r.path)
+	if !r.Accepts(e.Dialect) {
+		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.OpenAIPath, r.Path)
 	}
 	return p.forward(c, r, e, body, id, p.startCapture(r, team.Team.ID, id, e.Name, model, body))
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 )
 
 // Tap receives every finished exchange on a generation route (chat and
@@ -29,14 +30,14 @@ type capture struct {
 
 // startCapture begins recording an exchange of the team, or returns nil when
 // it is not mirrored; every capture method accepts nil.
-func (p *Proxy) startCapture(r *route, teamID string, id Identity, engine, model string, body []byte) *capture {
-	if p.cfg.Tap == nil || !r.tapped || !p.cfg.Tap.Wants(teamID) {
+func (p *Proxy) startCapture(r *dialect.Route, teamID string, id Identity, engine, model string, body []byte) *capture {
+	if p.cfg.Tap == nil || !r.Generates() || !p.cfg.Tap.Wants(teamID) {
 		return nil
 	}
 	return &capture{
 		x: attach.Exchange{
 			TeamID: teamID, User: id.User, Session: id.Session,
-			Engine: engine, Model: model, Path: r.path,
+			Engine: engine, Model: model, Path: r.Path,
 			// The client's body is reused once the handler returns; a
 			// stream outlives it.
 			Request: append([]byte(nil), body...),
