@@ -508,6 +508,11 @@ func TestMemoryRedactsSecretsThroughTheGateway(t *testing.T) {
 	if _, err := gw.mem.store.SetSettings(context.Background(), team.id, memory.TeamSettings{Backend: memory.BackendWeaviate}); err != nil {
 		t.Fatalf("choose weaviate for the team: %v", err)
 	}
+	// The choice reaches the recorder through the team directory.
+	pollUntil(t, 10*time.Second, "the directory to see the team's backend", func() bool {
+		s, ok := gw.dir.TeamByID(team.id)
+		return ok && s.Memory.Backend == memory.BackendWeaviate
+	})
 
 	const bearer = "mF_9.B5f-4.1JqM0a9b8c7d6e5f"
 	const openAIKey = "sk-proj-Q7x2LmN9pR4sT6vW8yZ0aB3c"
