@@ -9,6 +9,7 @@ import (
 // The outbox depth is counted when scraped, by any process: no worker runs
 // here. A scrape while Postgres cannot answer lacks only that series.
 func TestOutboxDepthIsCountedOnScrape(t *testing.T) {
+	t.Parallel()
 	dsn := pgtestDSN(t)
 	pool := openPool(t, dsn)
 	team := mustTeam(t, pool, "a")
