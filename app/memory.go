@@ -68,8 +68,8 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	return p, nil
 }
 
-func (p memoryParts) worker(pool *pgxpool.Pool, dir *tenants.Directory, log *slog.Logger) (*memory.Worker, error) {
-	return memory.NewWorker(pool, p.sinks, dir, memory.WorkerOptions{
+func (p memoryParts) worker(pool *pgxpool.Pool, log *slog.Logger) (*memory.Worker, error) {
+	return memory.NewWorker(pool, p.sinks, memory.WorkerOptions{
 		Redactor: p.redactor, Embedder: p.embedder, Metrics: p.metrics, Logger: log,
 	})
 }
@@ -92,7 +92,7 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	}
 	b.api = memory.NewAPI(b.store, a.log)
 	if a.cfg.MemWorker {
-		if b.worker, err = p.worker(a.pool, a.dir, a.log); err != nil {
+		if b.worker, err = p.worker(a.pool, a.log); err != nil {
 			return nil, err
 		}
 	}

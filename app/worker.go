@@ -37,7 +37,7 @@ func RunWorker(ctx context.Context, cfg Config, pool *pgxpool.Pool, ln net.Liste
 	if err != nil {
 		return err
 	}
-	w, err := p.worker(pool, dir, log)
+	w, err := p.worker(pool, log)
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,13 @@ func (r *Recorder) Wants(teamID string) bool {
 
 // backendOf is the backend in force for teamID, read from the directory
 // so that the request path asks Postgres nothing.
+// A team the directory does not know (yet) has the install's default.
 func (r *Recorder) backendOf(teamID string) string {
-	return r.sinks.teamSettings(r.dir, teamID).Backend
+	var m tenants.MemorySettings
+	if t, ok := r.dir.TeamByID(teamID); ok {
+		m = t.Memory
+	}
+	return r.sinks.backendOf(m)
 }
 
 // Record queues an exchange that just finished. It returns at once unless

@@ -64,17 +64,6 @@ func (s *Sinks) backendOf(m tenants.MemorySettings) string {
 	return m.Backend
 }
 
-// teamSettings are teamID's memory settings as dir has them, with the
-// backend in force. A team dir does not know (yet) has the defaults.
-func (s *Sinks) teamSettings(dir *tenants.Directory, teamID string) tenants.MemorySettings {
-	var m tenants.MemorySettings
-	if t, ok := dir.TeamByID(teamID); ok {
-		m = t.Memory
-	}
-	m.Backend = s.backendOf(m)
-	return m
-}
-
 // Default is the backend of teams that chose none.
 func (s *Sinks) Default() string { return s.def }
 

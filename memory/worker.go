@@ -82,21 +82,19 @@ const maxErrorText = 500
 type Worker struct {
 	pool    *pgxpool.Pool
 	sinks   *Sinks
-	dir     *tenants.Directory
 	opts    WorkerOptions
 	metrics *Metrics
 	log     *slog.Logger
 	wake    chan struct{}
 }
 
-// NewWorker delivers the events in pool's database to sinks, to each team's
-// sink and with its embedding model as the team directory dir has them.
-func NewWorker(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts WorkerOptions) (*Worker, error) {
+// NewWorker delivers the events in pool's database to sinks.
+func NewWorker(pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) (*Worker, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{pool: pool, sinks: sinks, dir: dir, opts: opts, metrics: opts.Metrics, log: opts.Logger,
+	return &Worker{pool: pool, sinks: sinks, opts: opts, metrics: opts.Metrics, log: opts.Logger,
 		wake: make(chan struct{}, opts.Loops)}, nil
 }
 
@@ -222,7 +220,10 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 
-	batches := w.groupByTeam(list)
+	batches, err := w.groupByTeam(ctx, tx, list)
+	if err != nil {
+		return 0, err
+	}
 	w.callSinks(ctx, batches)
 	if ctx.Err() != nil {
 		// Shutting down: leave the rows to the next worker untouched
@@ -293,21 +294,30 @@ func (w *Worker) deliver(ctx context.Context) (int, error) {
 }
 
 // groupByTeam splits claimed rows by team, in the order first seen, each
-// with its team's sink and embedding model.
-func (w *Worker) groupByTeam(list []claimed) []*teamBatch {
+// with its team's sink and embedding model as committed.
+func (w *Worker) groupByTeam(ctx context.Context, tx pgx.Tx, list []claimed) ([]*teamBatch, error) {
 	byTeam := map[string]*teamBatch{}
 	var batches []*teamBatch
+	var teams []string
 	for _, c := range list {
 		b, ok := byTeam[c.event.TeamID]
 		if !ok {
-			m := w.sinks.teamSettings(w.dir, c.event.TeamID)
-			b = &teamBatch{team: c.event.TeamID, sink: m.Backend, embedModel: m.EmbedModel}
+			b = &teamBatch{team: c.event.TeamID}
 			byTeam[b.team] = b
 			batches = append(batches, b)
+			teams = append(teams, b.team)
 		}
 		b.rows = append(b.rows, c)
 	}
-	return batches
+	settings, err := tenants.ReadMemorySettings(ctx, tx, teams)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range batches {
+		m := settings[b.team]
+		b.sink, b.embedModel = w.sinks.backendOf(m), m.EmbedModel
+	}
+	return batches, nil
 }
 
 // callSinks delivers every team's events, a few teams at a time, so that a

@@ -42,11 +42,9 @@ func runWorker(t testing.TB, w *Worker) {
 	})
 }
 
-// mustWorker makes a worker that reads the teams' settings from a
-// directory kept current.
 func mustWorker(t testing.TB, pool *pgxpool.Pool, sinks *Sinks, opts WorkerOptions) *Worker {
 	t.Helper()
-	w, err := NewWorker(pool, sinks, followTeams(t, pool), opts)
+	w, err := NewWorker(pool, sinks, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,10 +187,7 @@ func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	t.Parallel()
-	w, err := NewWorker(nil, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := mustWorker(t, nil, nil, WorkerOptions{MinBackoff: time.Second, MaxBackoff: time.Minute})
 	for attempts, want := range map[int]time.Duration{0: time.Second, 1: 2 * time.Second, 3: 8 * time.Second, 6: time.Minute, 500: time.Minute} {
 		for range 20 {
 			got := w.backoff(attempts)

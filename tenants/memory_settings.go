@@ -87,6 +87,25 @@ func (s *Store) SetMemorySettings(ctx context.Context, teamID string, in MemoryS
 	return in, nil
 }
 
+// ReadMemorySettings reads the memory settings of teams in tx, for the
+// memory worker: it delivers by the settings as committed, which the
+// Directory may not have yet. A team without a row has the defaults.
+func ReadMemorySettings(ctx context.Context, tx pgx.Tx, teamIDs []string) (map[string]MemorySettings, error) {
+	rows, err := tx.Query(ctx, "SELECT "+teamMemoryColumns+" FROM team_memory_settings WHERE team_id = ANY($1::uuid[])", teamIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read memory settings: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (teamMemory, error) { return scanTeamMemory(r) })
+	if err != nil {
+		return nil, fmt.Errorf("read memory settings: %w", err)
+	}
+	out := make(map[string]MemorySettings, len(list))
+	for _, m := range list {
+		out[m.teamID] = m.settings
+	}
+	return out, nil
+}
+
 // backendName is a team's backend as the audit log names it.
 func backendName(b string) string {
 	if b == "" {

@@ -49,7 +49,7 @@ func BenchmarkWorkerIntoWeaviate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	w, err := memory.NewWorker(pool, sinks, tenants.NewDirectory(pool, nil, nil), memory.WorkerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w, err := memory.NewWorker(pool, sinks, memory.WorkerOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
