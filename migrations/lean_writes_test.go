@@ -2,12 +2,6 @@ package migrations_test
 
 import (
 	"testing"
-
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/migrations"
 )
 
 // Migration 4 reshapes memory_events under existing data. Going down to 3
@@ -15,12 +9,7 @@ import (
 // cascades still hold afterwards.
 func TestLeanWritesDownAndUpKeepEvents(t *testing.T) {
 	t.Parallel()
-	ctx := ctxT(t)
-	dsn := pgtest.NewEmpty(t)
-	if err := migrations.Up(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	p := pool(t, dsn)
+	ctx, p, prov := migrated(t)
 	const team, event = "0190a1b2-0000-7000-8000-00000000beef", "0190a1b2-0000-7000-8000-00000000e001"
 	for _, q := range []string{
 		"INSERT INTO teams (id, slug, name) VALUES ('" + team + "', 'kept', 'Kept')",
@@ -43,10 +32,6 @@ func TestLeanWritesDownAndUpKeepEvents(t *testing.T) {
 	}
 	check("up")
 
-	prov, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(p), migrations.FS(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := prov.DownTo(ctx, 3); err != nil {
 		t.Fatal(err)
 	}

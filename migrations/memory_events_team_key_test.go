@@ -2,12 +2,6 @@ package migrations_test
 
 import (
 	"testing"
-
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/migrations"
 )
 
 // Migration 7 puts back the key from memory events to teams. Down to 6 and
@@ -16,12 +10,7 @@ import (
 // deletes its events and queues the erasure of the whole team.
 func TestMemoryEventsTeamKeyDownAndUp(t *testing.T) {
 	t.Parallel()
-	ctx := ctxT(t)
-	dsn := pgtest.NewEmpty(t)
-	if err := migrations.Up(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	p := pool(t, dsn)
+	ctx, p, prov := migrated(t)
 	const (
 		kept, gone, never = "0190a1b2-0000-7000-8000-00000000b001", "0190a1b2-0000-7000-8000-00000000b002", "0190a1b2-0000-7000-8000-00000000b003"
 		keptEvent         = "0190a1b2-0000-7000-8000-00000000e001"
@@ -64,10 +53,6 @@ func TestMemoryEventsTeamKeyDownAndUp(t *testing.T) {
 	}
 	deleteTeam("up")
 
-	prov, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(p), migrations.FS(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := prov.DownTo(ctx, 6); err != nil {
 		t.Fatal(err)
 	}

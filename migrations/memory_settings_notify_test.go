@@ -4,24 +4,13 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/migrations"
 )
 
 // Migration 6: a change to a team's memory settings is announced on
 // attach_config; down to 5, on attach_memory_settings again.
 func TestMemorySettingsNotifyDownAndUp(t *testing.T) {
 	t.Parallel()
-	ctx := ctxT(t)
-	dsn := pgtest.NewEmpty(t)
-	if err := migrations.Up(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	p := pool(t, dsn)
+	ctx, p, prov := migrated(t)
 	const team = "0190a1b2-0000-7000-8000-00000000c001"
 	exec(t, p, "INSERT INTO teams (id, slug, name) VALUES ('"+team+"', 'kept', 'Kept')")
 	conn, err := p.Acquire(ctx)
@@ -62,10 +51,6 @@ func TestMemorySettingsNotifyDownAndUp(t *testing.T) {
 	}
 	check("up", change("none"), "attach_config:"+team)
 
-	prov, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(p), migrations.FS(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := prov.DownTo(ctx, 5); err != nil {
 		t.Fatal(err)
 	}

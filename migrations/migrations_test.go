@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
 	"github.com/attach-dev/attach-gateway/migrations"
@@ -30,6 +32,23 @@ func pool(t *testing.T, dsn string) *pgxpool.Pool {
 	}
 	t.Cleanup(p.Close)
 	return p
+}
+
+// migrated gives a test its own database with every migration applied, a
+// pool on it, and a goose provider to take the schema down and up again.
+func migrated(t *testing.T) (context.Context, *pgxpool.Pool, *goose.Provider) {
+	t.Helper()
+	ctx := ctxT(t)
+	dsn := pgtest.NewEmpty(t)
+	if err := migrations.Up(ctx, dsn); err != nil {
+		t.Fatal(err)
+	}
+	p := pool(t, dsn)
+	prov, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(p), migrations.FS(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, p, prov
 }
 
 func TestUpFromEmptyThenNothingPending(t *testing.T) {

@@ -4,11 +4,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/migrations"
 )
 
 // Migration 5: deleting a team replaces its queued user erasures with one
@@ -17,12 +12,7 @@ import (
 // are gone.
 func TestTeamErasuresDownAndUp(t *testing.T) {
 	t.Parallel()
-	ctx := ctxT(t)
-	dsn := pgtest.NewEmpty(t)
-	if err := migrations.Up(ctx, dsn); err != nil {
-		t.Fatal(err)
-	}
-	p := pool(t, dsn)
+	ctx, p, prov := migrated(t)
 	const gone, kept = "0190a1b2-0000-7000-8000-00000000a001", "0190a1b2-0000-7000-8000-00000000a002"
 	exec(t, p,
 		"INSERT INTO teams (id, slug, name) VALUES ('"+gone+"', 'gone', 'Gone'), ('"+kept+"', 'kept', 'Kept')",
@@ -54,10 +44,6 @@ func TestTeamErasuresDownAndUp(t *testing.T) {
 	}
 	erasures("up", gone+"/", kept+"/bob")
 
-	prov, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(p), migrations.FS(), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := prov.DownTo(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
