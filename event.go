@@ -15,6 +15,15 @@ const (
 	KindNote       = "note"
 )
 
+// ValidKind reports whether k is one of the kinds above.
+func ValidKind(k string) bool {
+	switch k {
+	case KindPrompt, KindResponse, KindTaskSent, KindTaskResult, KindLog, KindNote:
+		return true
+	}
+	return false
+}
+
 // Event is one thing remembered for a team: a prompt sent to an engine, the
 // engine's answer, an A2A hand-off, a log line or a note an agent stored.
 // ID is a UUIDv7, so ordering by id is ordering by creation, and it is the

@@ -24,7 +24,7 @@ type memoryBus struct {
 	sinks    *memory.Sinks
 	recorder *memory.Recorder
 	store    *memory.Store
-	api      *memory.API
+	api      *memoryAPI
 	worker   *memory.Worker // nil when delivery runs in `attach worker` processes
 }
 
@@ -90,7 +90,7 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	}); err != nil {
 		return nil, err
 	}
-	b.api = memory.NewAPI(b.store, a.log)
+	b.api = &memoryAPI{store: b.store, log: a.log}
 	if a.cfg.MemWorker {
 		if b.worker, err = p.worker(a.pool, a.log); err != nil {
 			return nil, err
@@ -122,30 +122,29 @@ func (b *memoryBus) run(ctx context.Context, log *slog.Logger, spawn func(func()
 // default team and under /t/{team} like the engine routes.
 var memoryRoutes = []struct {
 	method, path string
-	handler      func(*memory.API) func(*fiber.Ctx, memory.Caller) error
+	handler      func(*memoryAPI) func(*fiber.Ctx, memCaller) error
 }{
-	{"GET", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.ListEvents }},
-	{"POST", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.AddEvent }},
-	{"DELETE", "/mem/events", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.EraseUser }},
-	{"GET", "/mem/events/:id", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.GetEvent }},
-	{"POST", "/v1/logs", func(m *memory.API) func(*fiber.Ctx, memory.Caller) error { return m.AddLogs }},
+	{"GET", "/mem/events", func(m *memoryAPI) func(*fiber.Ctx, memCaller) error { return m.ListEvents }},
+	{"POST", "/mem/events", func(m *memoryAPI) func(*fiber.Ctx, memCaller) error { return m.AddEvent }},
+	{"DELETE", "/mem/events", func(m *memoryAPI) func(*fiber.Ctx, memCaller) error { return m.EraseUser }},
+	{"GET", "/mem/events/:id", func(m *memoryAPI) func(*fiber.Ctx, memCaller) error { return m.GetEvent }},
+	{"POST", "/v1/logs", func(m *memoryAPI) func(*fiber.Ctx, memCaller) error { return m.AddLogs }},
 }
 
 // memoryHandler verifies the caller like an engine route does, then hands
 // the request to the memory API scoped to the caller's team and user.
-func (a *App) memoryHandler(h func(*fiber.Ctx, memory.Caller) error, byParam bool) fiber.Handler {
+func (a *App) memoryHandler(h func(*fiber.Ctx, memCaller) error, byParam bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		team, p, session, err := a.authenticate(c, byParam)
 		if err != nil {
 			return err
 		}
 		c.Set("X-Attach-Session-Id", session)
-		return h(c, memory.Caller{
-			TeamID:   team.Team.ID,
-			TeamSlug: team.Team.Slug,
-			User:     p.Subject,
-			Session:  session,
-			Admin:    slices.Contains(p.Scopes, ScopeMemoryAdmin),
+		return h(c, memCaller{
+			TeamID:  team.Team.ID,
+			User:    p.Subject,
+			Session: session,
+			Admin:   slices.Contains(p.Scopes, ScopeMemoryAdmin),
 		})
 	}
 }

@@ -13,8 +13,8 @@ import (
 // DefaultMaxContent is how much of one event's text is kept by default.
 const DefaultMaxContent = 64 << 10
 
-// maxMetadata bounds an event's metadata once cleaned.
-const maxMetadata = 16 << 10
+// MaxMetadata bounds an event's metadata once cleaned.
+const MaxMetadata = 16 << 10
 
 // redactMargin is how much text past the limit is still read for secrets,
 // so a secret that starts before the cut is recognised whole. A 4096-bit
@@ -90,11 +90,11 @@ func (c cleaner) encodeMetadata(v any) (json.RawMessage, error) {
 }
 
 // checkMetadataSize refuses an encoded metadata document larger than
-// maxMetadata. The bound counts the newline json.Encoder ends a document
+// MaxMetadata. The bound counts the newline json.Encoder ends a document
 // with, as it always has.
 func checkMetadataSize(doc []byte) error {
-	if len(doc)+1 > maxMetadata {
-		return attach.Invalid("metadata", fmt.Sprintf("is larger than %d bytes", maxMetadata))
+	if len(doc)+1 > MaxMetadata {
+		return attach.Invalid("metadata", fmt.Sprintf("is larger than %d bytes", MaxMetadata))
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func (f Filter) normalize() (Filter, error) {
 	case f.Limit < 0 || f.Limit > MaxLimit:
 		return f, attach.Invalid("limit", "must be from 1 to 200")
 	}
-	if f.Kind != "" && !validKind(f.Kind) {
+	if f.Kind != "" && !attach.ValidKind(f.Kind) {
 		return f, attach.Invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
 	}
 	if f.Before != "" && !attach.ValidID(f.Before) {
@@ -128,12 +128,4 @@ func (f Filter) where(args []any) (string, []any) {
 		cond("id < $", f.Before)
 	}
 	return b.String(), args
-}
-
-func validKind(k string) bool {
-	switch k {
-	case attach.KindPrompt, attach.KindResponse, attach.KindTaskSent, attach.KindTaskResult, attach.KindLog, attach.KindNote:
-		return true
-	}
-	return false
 }

@@ -116,7 +116,7 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 		if e.TeamID != teamID {
 			return nil, attach.Invalid("team_id", "all events of one call must belong to one team")
 		}
-		if !validKind(e.Kind) {
+		if !attach.ValidKind(e.Kind) {
 			return nil, attach.Invalid("kind", "must be one of prompt, response, task_sent, task_result, log, note")
 		}
 		if strings.TrimSpace(e.Content) == "" {

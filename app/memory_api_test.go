@@ -1,9 +1,11 @@
-package memory
+package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/memory"
+	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -23,53 +28,62 @@ type apiHarness struct {
 	t     *testing.T
 	app   *fiber.App
 	pool  *pgxpool.Pool
-	store *Store
+	store *memory.Store
 	teams map[string]string // slug -> id
 }
 
 func newAPIHarness(t *testing.T) *apiHarness {
 	t.Helper()
-	pool := pgtestNew(t)
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	teams := tenants.NewStore(pool, nil)
 	h := &apiHarness{t: t, pool: pool, teams: map[string]string{}}
 	for _, slug := range []string{"acme", "other", "quiet"} {
-		h.teams[slug] = mustTeam(t, pool, slug)
+		team, err := teams.CreateTeam(ctx, tenants.TeamInput{Slug: slug, Name: "Team " + slug})
+		if err != nil {
+			t.Fatalf("create team %s: %v", slug, err)
+		}
+		h.teams[slug] = team.ID
 	}
-	h.store = mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
-	if _, err := h.store.SetSettings(testCtx(t), h.teams["quiet"], TeamSettings{Backend: BackendNone}); err != nil {
+	sinks, err := memory.NewSinks("", memory.NewPostgresSink(pool))
+	if err != nil {
 		t.Fatal(err)
 	}
-	api := NewAPI(h.store, quietLogger())
+	if h.store, err = memory.NewStore(pool, sinks, teams, memory.StoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.SetSettings(ctx, h.teams["quiet"], memory.TeamSettings{Backend: memory.BackendNone}); err != nil {
+		t.Fatal(err)
+	}
+	api := &memoryAPI{store: h.store, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h.app = fiber.New(fiber.Config{ErrorHandler: web.WriteError})
-	with := func(handler func(*fiber.Ctx, Caller) error) fiber.Handler {
+	with := func(handler func(*fiber.Ctx, memCaller) error) fiber.Handler {
 		return func(c *fiber.Ctx) error {
-			slug := c.Get("X-Test-Team")
-			return handler(c, Caller{TeamID: h.teams[slug], TeamSlug: slug, User: c.Get("X-Test-User"),
+			return handler(c, memCaller{TeamID: h.teams[c.Get("X-Test-Team")], User: c.Get("X-Test-User"),
 				Session: "sess-" + c.Get("X-Test-User"), Admin: c.Get("X-Test-Admin") == "1"})
 		}
 	}
-	h.app.Get("/mem/events", with(api.ListEvents))
-	h.app.Get("/mem/events/:id", with(api.GetEvent))
-	h.app.Post("/mem/events", with(api.AddEvent))
-	h.app.Delete("/mem/events", with(api.EraseUser))
-	h.app.Post("/v1/logs", with(api.AddLogs))
+	for _, r := range memoryRoutes {
+		h.app.Add(r.method, r.path, with(r.handler(api)))
+	}
 	return h
 }
 
-type caller struct {
+type memTestCaller struct {
 	team, user string
 	admin      bool
 }
 
 var (
-	alice      = caller{team: "acme", user: "alice"}
-	bob        = caller{team: "acme", user: "bob"}
-	acmeAdmin  = caller{team: "acme", user: "root", admin: true}
-	otherAdmin = caller{team: "other", user: "root", admin: true}
-	quietUser  = caller{team: "quiet", user: "q"}
+	alice      = memTestCaller{team: "acme", user: "alice"}
+	bob        = memTestCaller{team: "acme", user: "bob"}
+	acmeAdmin  = memTestCaller{team: "acme", user: "root", admin: true}
+	otherAdmin = memTestCaller{team: "other", user: "root", admin: true}
+	quietUser  = memTestCaller{team: "quiet", user: "q"}
 )
 
 // do sends a request and decodes the JSON answer into out (when not nil).
-func (h *apiHarness) do(who caller, method, target, body string, out any) int {
+func (h *apiHarness) do(who memTestCaller, method, target, body string, out any) int {
 	h.t.Helper()
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -96,7 +110,7 @@ func (h *apiHarness) do(who caller, method, target, body string, out any) int {
 }
 
 // expectError checks an error answer's status and shape.
-func (h *apiHarness) expectError(who caller, method, target, body string, status int, code string) {
+func (h *apiHarness) expectError(who memTestCaller, method, target, body string, status int, code string) {
 	h.t.Helper()
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
@@ -107,7 +121,7 @@ func (h *apiHarness) expectError(who caller, method, target, body string, status
 	}
 }
 
-func (h *apiHarness) note(who caller, content string) attach.Event {
+func (h *apiHarness) note(who memTestCaller, content string) attach.Event {
 	h.t.Helper()
 	var out struct {
 		MemID string       `json:"mem_id"`
@@ -169,13 +183,13 @@ func TestAPIAddEvent(t *testing.T) {
 		{`{"content":"x","team_id":"x"}`, 400, attach.CodeInvalidJSON},
 		{`{"content":"x"} {"content":"y"}`, 400, attach.CodeInvalidJSON},
 		{`{"content":5}`, 400, attach.CodeInvalidJSON},
-		{`{"content":"  "}`, 422, CodeInvalidRequest},
-		{`{}`, 422, CodeInvalidRequest},
-		{`{"content":"x","kind":"prompt"}`, 422, CodeInvalidRequest},
-		{`{"content":"x","metadata":[1]}`, 422, CodeInvalidRequest},
-		{`{"content":"x","role":"` + strings.Repeat("r", 201) + `"}`, 422, CodeInvalidRequest},
-		{`{"content":"` + strings.Repeat("x", DefaultMaxContent+1) + `"}`, 422, CodeInvalidRequest},
-		{`{"content":"` + strings.Repeat("x", 8*DefaultMaxContent) + `"}`, 413, attach.CodeTooLarge},
+		{`{"content":"  "}`, 422, codeInvalidRequest},
+		{`{}`, 422, codeInvalidRequest},
+		{`{"content":"x","kind":"prompt"}`, 422, codeInvalidRequest},
+		{`{"content":"x","metadata":[1]}`, 422, codeInvalidRequest},
+		{`{"content":"x","role":"` + strings.Repeat("r", 201) + `"}`, 422, codeInvalidRequest},
+		{`{"content":"` + strings.Repeat("x", memory.DefaultMaxContent+1) + `"}`, 422, codeInvalidRequest},
+		{`{"content":"` + strings.Repeat("x", 8*memory.DefaultMaxContent) + `"}`, 413, attach.CodeTooLarge},
 	} {
 		h.expectError(alice, "POST", "/mem/events", tc.body, tc.status, tc.code)
 	}
@@ -203,7 +217,7 @@ func TestAPIScoping(t *testing.T) {
 	h.expectError(otherAdmin, "GET", "/mem/events/"+a1.ID, "", 404, attach.CodeNotFound)
 	h.expectError(alice, "GET", "/mem/events/not-an-id", "", 404, attach.CodeNotFound)
 	// A member without a user identity sees nobody's events.
-	anonymous := caller{team: "acme"}
+	anonymous := memTestCaller{team: "acme"}
 	h.expectError(anonymous, "GET", "/mem/events", "", 403, attach.CodeForbidden)
 	h.expectError(anonymous, "GET", "/mem/events?q=one", "", 403, attach.CodeForbidden)
 	h.expectError(anonymous, "GET", "/mem/events/"+a1.ID, "", 404, attach.CodeNotFound)
@@ -243,7 +257,7 @@ func TestAPIScoping(t *testing.T) {
 
 	// Erasing.
 	h.expectError(alice, "DELETE", "/mem/events?user=bob", "", 403, attach.CodeForbidden)
-	h.expectError(alice, "DELETE", "/mem/events", "", 400, CodeInvalidRequest)
+	h.expectError(alice, "DELETE", "/mem/events", "", 400, codeInvalidRequest)
 	var erased struct{ Deleted int }
 	if st := h.do(acmeAdmin, "DELETE", "/mem/events?user=bob", "", &erased); st != 200 || erased.Deleted != 1 {
 		t.Fatalf("admin erases bob: %d %+v", st, erased)
@@ -291,7 +305,7 @@ func TestAPIListFiltersAndPages(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"limit=0", "limit=201", "limit=x", "before=nope", "kind=shout"} {
-		h.expectError(alice, "GET", "/mem/events?"+q, "", 400, CodeInvalidRequest)
+		h.expectError(alice, "GET", "/mem/events?"+q, "", 400, codeInvalidRequest)
 	}
 }
 
@@ -337,10 +351,10 @@ func TestAPILogs(t *testing.T) {
 	}
 
 	// A line longer than the limit is kept, cut short.
-	long := strings.Repeat("é", DefaultMaxContent)
+	long := strings.Repeat("é", memory.DefaultMaxContent)
 	h.do(alice, "POST", "/v1/logs", `{"message":"`+long+`"}`, &out)
 	h.do(alice, "GET", "/mem/events/"+out.IDs[0], "", &e)
-	if !e.Truncated || len(e.Content) != DefaultMaxContent {
+	if !e.Truncated || len(e.Content) != memory.DefaultMaxContent {
 		t.Fatalf("long line: %d bytes, truncated=%v", len(e.Content), e.Truncated)
 	}
 
@@ -349,11 +363,11 @@ func TestAPILogs(t *testing.T) {
 		status int
 		code   string
 	}{
-		{`{"level":"info"}`, 422, CodeInvalidRequest},
-		{`[{"msg":"ok"},"text"]`, 422, CodeInvalidRequest},
-		{`{"msg":""}`, 422, CodeInvalidRequest},
-		{`[]`, 422, CodeInvalidRequest},
-		{``, 422, CodeInvalidRequest},
+		{`{"level":"info"}`, 422, codeInvalidRequest},
+		{`[{"msg":"ok"},"text"]`, 422, codeInvalidRequest},
+		{`{"msg":""}`, 422, codeInvalidRequest},
+		{`[]`, 422, codeInvalidRequest},
+		{``, 422, codeInvalidRequest},
 		{`{"msg":"a"`, 400, attach.CodeInvalidJSON},
 		{`[{"msg":"a"}`, 400, attach.CodeInvalidJSON},
 		{strings.Repeat(`{"msg":"a"}`+"\n", maxLogLines+1), 413, attach.CodeTooLarge},

@@ -1,4 +1,4 @@
-package memory
+package app
 
 import (
 	"bytes"
@@ -13,44 +13,31 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/memory"
 )
 
-// Caller is who asks, as the gateway verified it before calling a handler.
-type Caller struct {
-	TeamID, TeamSlug, User, Session string
+// memCaller is who asks, as authenticate verified it.
+type memCaller struct {
+	TeamID, User, Session string
 	// Admin is set when the caller holds the memory:admin scope: it may
 	// read and erase every user's events, not only its own.
 	Admin bool
 }
 
-// API serves the memory routes. The gateway resolves the team and verifies
-// the caller, then calls a handler with the Caller:
-//
-//	GET    /mem/events       ListEvents
-//	GET    /mem/events/:id   GetEvent (the route parameter must be named id)
-//	POST   /mem/events       AddEvent
-//	DELETE /mem/events       EraseUser
-//	POST   /v1/logs          AddLogs
-type API struct {
-	store *Store
+// memoryAPI serves the memory routes (memoryRoutes), each for the caller
+// the gateway verified.
+type memoryAPI struct {
+	store *memory.Store
 	log   *slog.Logger
-}
-
-// NewAPI serves store.
-func NewAPI(store *Store, logger *slog.Logger) *API {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &API{store: store, log: logger}
 }
 
 // Codes the memory API answers with where the gateway's own would differ
 // (see attach.Error's Reason): invalid_request for any bad input, and its
 // own names for a backend that did not answer and for a failure of ours.
 const (
-	CodeInvalidRequest = "invalid_request"
-	CodeUnavailable    = "memory_unavailable"
-	CodeInternal       = "internal_error"
+	codeInvalidRequest = "invalid_request"
+	codeMemUnavailable = "memory_unavailable"
+	codeInternal       = "internal_error"
 )
 
 // maxField bounds the short texts a client may set on an event.
@@ -64,18 +51,18 @@ const (
 
 // badRequest answers a malformed query: 400 invalid_request.
 func badRequest(msg string) error {
-	return &attach.Error{Code: attach.CodeBadRequest, Reason: CodeInvalidRequest, Message: msg}
+	return &attach.Error{Code: attach.CodeBadRequest, Reason: codeInvalidRequest, Message: msg}
 }
 
 // invalidRequest answers a body that cannot be stored: 422 invalid_request.
 func invalidRequest(msg string) error {
-	return &attach.Error{Code: attach.CodeInvalid, Reason: CodeInvalidRequest, Message: msg}
+	return &attach.Error{Code: attach.CodeInvalid, Reason: codeInvalidRequest, Message: msg}
 }
 
 // fail turns an error of the store into the API's answer, never with its
 // internals: the gateway's error handler writes it, and logs a failure of
 // ours.
-func (a *API) fail(err error) error {
+func (a *memoryAPI) fail(err error) error {
 	switch attach.ErrorCode(err) {
 	case attach.CodeInvalid:
 		e := attach.AsError(err)
@@ -86,9 +73,9 @@ func (a *API) fail(err error) error {
 		return err
 	case attach.CodeUnavailable:
 		a.log.Warn("memory search failed", "err", err)
-		return &attach.Error{Code: attach.CodeUnavailable, Reason: CodeUnavailable, Message: "the team's memory backend did not answer; try again"}
+		return &attach.Error{Code: attach.CodeUnavailable, Reason: codeMemUnavailable, Message: "the team's memory backend did not answer; try again"}
 	}
-	return &attach.Error{Code: attach.CodeInternal, Reason: CodeInternal, Message: "internal error", Err: err}
+	return &attach.Error{Code: attach.CodeInternal, Reason: codeInternal, Message: "internal error", Err: err}
 }
 
 type eventsPage struct {
@@ -100,8 +87,8 @@ type eventsPage struct {
 // filtered by session, user, kind and task, one page of limit (1..200,
 // default 50) after the cursor before, or the best matches of q. A caller
 // without memory:admin sees only its own events.
-func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
-	f := Filter{
+func (a *memoryAPI) ListEvents(c *fiber.Ctx, who memCaller) error {
+	f := memory.Filter{
 		TeamID:  who.TeamID,
 		Session: c.Query("session"),
 		User:    c.Query("user"),
@@ -120,7 +107,7 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 	}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > MaxLimit {
+		if err != nil || n < 1 || n > memory.MaxLimit {
 			return badRequest("limit: must be a number from 1 to 200")
 		}
 		f.Limit = n
@@ -128,7 +115,7 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 	if f.Before != "" && !attach.ValidID(f.Before) {
 		return badRequest("before: is not a cursor from a previous page")
 	}
-	if f.Kind != "" && !validKind(f.Kind) {
+	if f.Kind != "" && !attach.ValidKind(f.Kind) {
 		return badRequest("kind: must be one of prompt, response, task_sent, task_result, log, note")
 	}
 	page := eventsPage{Events: []attach.Event{}}
@@ -150,7 +137,7 @@ func (a *API) ListEvents(c *fiber.Ctx, who Caller) error {
 
 // GetEvent answers GET /mem/events/:id. Another team's event, and for a
 // caller without memory:admin another user's, is not found.
-func (a *API) GetEvent(c *fiber.Ctx, who Caller) error {
+func (a *memoryAPI) GetEvent(c *fiber.Ctx, who memCaller) error {
 	e, err := a.store.Get(c.UserContext(), who.TeamID, c.Params("id"))
 	if err != nil {
 		return a.fail(err)
@@ -179,7 +166,7 @@ type addedEvent struct {
 // AddEvent answers POST /mem/events: an agent stores a note (or a log
 // line, a task hand-off or result) and gets its id back. The user and team
 // are the caller's; the session is the caller's unless the body names one.
-func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
+func (a *memoryAPI) AddEvent(c *fiber.Ctx, who memCaller) error {
 	body := c.Body()
 	if len(body) > a.maxBody() {
 		return attach.Errorf(attach.CodeTooLarge, "the body is larger than %d bytes", a.maxBody())
@@ -223,7 +210,7 @@ func (a *API) AddEvent(c *fiber.Ctx, who Caller) error {
 
 // maxBody bounds a request body: room for the largest content JSON-escaped
 // (\u0000 is six bytes per byte) and its metadata.
-func (a *API) maxBody() int { return 6*a.store.MaxContent() + 2*maxMetadata + 4096 }
+func (a *memoryAPI) maxBody() int { return 6*a.store.MaxContent() + 2*memory.MaxMetadata + 4096 }
 
 type erased struct {
 	Deleted int `json:"deleted"`
@@ -232,7 +219,7 @@ type erased struct {
 // EraseUser answers DELETE /mem/events?user=U: every event of U in the
 // team is deleted now, and from the sinks soon after. A caller without
 // memory:admin may erase only its own events.
-func (a *API) EraseUser(c *fiber.Ctx, who Caller) error {
+func (a *memoryAPI) EraseUser(c *fiber.Ctx, who memCaller) error {
 	user := c.Query("user")
 	if user == "" {
 		return badRequest("user: name whose events to erase")
@@ -256,7 +243,7 @@ type acceptedLogs struct {
 // them, or NDJSON. Each object's message (or msg, or content) text is the
 // event's content and its other fields are its metadata; a line longer
 // than the content limit is kept cut short.
-func (a *API) AddLogs(c *fiber.Ctx, who Caller) error {
+func (a *memoryAPI) AddLogs(c *fiber.Ctx, who memCaller) error {
 	body := bytes.TrimSpace(c.Body())
 	if len(body) > maxLogsBody {
 		return attach.Errorf(attach.CodeTooLarge, "the body is larger than %d bytes", maxLogsBody)
