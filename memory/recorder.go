@@ -73,11 +73,19 @@ type Recorder struct {
 	metrics *Metrics
 	log     *slog.Logger
 
-	mu     sync.RWMutex // Record sends under a read lock; Close takes it to close the queue
-	closed bool
-	queue  chan queued
+	// mu guards closed and the start of a send: once Close has set
+	// closed, no Record joins senders, so the queue can be closed when
+	// senders is done.
+	mu      sync.Mutex
+	closed  bool
+	senders sync.WaitGroup
+	queue   chan queued
 	// closing ends the collector's wait for a window to fill.
 	closing chan struct{}
+	// abandon releases Records still waiting for room when Close runs out
+	// of time: what they carry is counted lost, never waited for.
+	abandon     chan struct{}
+	abandonOnce sync.Once
 	// batches go from the parsing goroutine to the writers.
 	batches chan []attach.Event
 	done    chan struct{} // closed once everything queued is written or lost
@@ -108,6 +116,7 @@ func NewRecorder(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts 
 		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
 		queue:   make(chan queued, opts.QueueSize),
 		closing: make(chan struct{}),
+		abandon: make(chan struct{}),
 		batches: make(chan []attach.Event, opts.Writers),
 		done:    make(chan struct{}),
 		ctx:     ctx, cancel: cancel,
@@ -141,41 +150,59 @@ func (r *Recorder) backendOf(teamID string) string {
 }
 
 // Record queues an exchange that just finished. It returns at once unless
-// the queue is full; then it waits for room, and counts the wait.
+// the queue is full; then it waits for room, and counts the wait. A wait
+// ends, with the exchange counted lost, when Close runs out of time.
 func (r *Recorder) Record(x attach.Exchange) {
 	if !r.Wants(x.TeamID) {
 		return
 	}
 	item := queued{x: x, end: time.Now()}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
+	r.mu.Lock()
 	if r.closed {
+		r.mu.Unlock()
 		// Shutdown closes the recorder after the server has stopped; an
-		// exchange arriving later is a bug in that order, said loudly.
+		// exchange arriving later is one the shutdown grace did not let
+		// finish, said loudly.
 		r.log.Error("memory: exchange recorded after the recorder was closed; not stored", "team", x.TeamID)
-		r.metrics.recordFailed(2)
+		r.lose(2)
 		return
 	}
+	r.senders.Add(1)
+	r.mu.Unlock()
+	defer r.senders.Done()
 	r.metrics.queued(1)
 	select {
 	case r.queue <- item:
+		return
 	default:
-		r.metrics.waited()
-		r.queue <- item
+	}
+	r.metrics.waited()
+	select {
+	case r.queue <- item:
+	case <-r.abandon:
+		r.metrics.queued(-1)
+		r.lose(2)
 	}
 }
 
 // Close stops taking exchanges and returns once everything queued is
 // stored. If ctx ends first (Postgres unreachable), the rest is given up
-// and counted, and Close says how many events were lost.
+// and counted, Records still waiting for room return, and Close says how
+// many events were lost. It never outlives ctx by more than the moment
+// the writers take to give up.
 func (r *Recorder) Close(ctx context.Context) error {
 	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.closing)
-		close(r.queue)
-	}
+	first := !r.closed
+	r.closed = true
 	r.mu.Unlock()
+	if first {
+		close(r.closing)
+		// The queue closes once no Record can still send on it.
+		go func() {
+			r.senders.Wait()
+			close(r.queue)
+		}()
+	}
 	select {
 	case <-r.done:
 		r.cancel()
@@ -183,7 +210,8 @@ func (r *Recorder) Close(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	r.cancel()
-	<-r.done // quick now: writers no longer retry
+	r.abandonOnce.Do(func() { close(r.abandon) })
+	<-r.done // quick now: writers no longer retry, senders no longer wait
 	return fmt.Errorf("close memory recorder: %w; %d events not stored", ctx.Err(), r.lost.Load())
 }
 

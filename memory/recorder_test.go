@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -264,4 +265,55 @@ func TestRecorderCloseOutOfTime(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
 		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
 	}
+}
+
+// Shutdown with the queue full and Postgres not answering: Close ends with
+// its context, the Records waiting for room return, and every event they
+// and the queue held is counted lost. Close used to wait for a lock the
+// waiting Records held, for as long as Postgres stayed away.
+func TestRecorderCloseWithFullQueue(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	pool := pgtestNew(t)
+	team := mustTeam(t, pool, "a")
+	m := testMetrics(t, pool)
+	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx) //nolint:errcheck
+	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	// One exchange in the writer, one handed over, one in the collector's
+	// hands, one in the queue: the other four wait for room.
+	const senders = 8
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() { r.Record(chatExchange(team, "u", "s", "q")) })
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for value(t, m.waits) < senders-4 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("Records never waited")
+		case <-tick.C:
+		}
+	}
+
+	grace, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close(grace) }()
+	select {
+	case err = <-closed:
+	case <-ctx.Done():
+		t.Fatal("Close did not return after its context ended")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), fmt.Sprintf("%d events not stored", 2*senders)) {
+		t.Fatalf("Close = %v; want a deadline error counting %d events", err, 2*senders)
+	}
+	wg.Wait() // every Record has returned
 }
