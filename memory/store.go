@@ -39,17 +39,11 @@ type Store struct {
 // search backend and which backends a team may choose, and teams keeps each
 // team's choice.
 func NewStore(pool *pgxpool.Pool, sinks *Sinks, teams *tenants.Store, opts StoreOptions) (*Store, error) {
-	if opts.Redactor == nil {
-		r, err := NewRedactor(nil)
-		if err != nil {
-			return nil, err
-		}
-		opts.Redactor = r
+	clean, err := newCleaner(opts.Redactor, opts.MaxContent)
+	if err != nil {
+		return nil, err
 	}
-	if opts.MaxContent <= 0 {
-		opts.MaxContent = DefaultMaxContent
-	}
-	return &Store{pool: pool, sinks: sinks, teams: teams, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, embedder: opts.Embedder, metrics: opts.Metrics}, nil
+	return &Store{pool: pool, sinks: sinks, teams: teams, clean: clean, embedder: opts.Embedder, metrics: opts.Metrics}, nil
 }
 
 // MaxContent is how many bytes of text an added event may have.
