@@ -123,6 +123,18 @@ func (a *App) teamID(c *fiber.Ctx) (string, error) {
 	return t.ID, nil
 }
 
+// teamAndInput resolves the :team slug of a nested route, then decodes the
+// request's JSON body, as every route that changes a team's things does.
+func teamAndInput[In any](a *App, c *fiber.Ctx) (teamID string, in In, err error) {
+	if teamID, err = a.teamID(c); err != nil {
+		return "", in, err
+	}
+	if err = decodeJSON(c, &in); err != nil {
+		return "", in, err
+	}
+	return teamID, in, nil
+}
+
 // teamResource is one kind of thing a team owns (issuers, engines, API
 // keys), with the store's operations on it; mountResource serves it as REST
 // routes. A nil create leaves POST to a handler of the resource's own.
@@ -149,12 +161,8 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 	})
 	if res.create != nil {
 		r.Post(path, func(c *fiber.Ctx) error {
-			team, err := a.teamID(c)
+			team, in, err := teamAndInput[In](a, c)
 			if err != nil {
-				return err
-			}
-			var in In
-			if err := decodeJSON(c, &in); err != nil {
 				return err
 			}
 			out, err := res.create(c.UserContext(), team, in)
@@ -170,12 +178,8 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 		return found(c, out, err)
 	})
 	r.Put(path+"/:id", func(c *fiber.Ctx) error {
-		team, err := a.teamID(c)
+		team, in, err := teamAndInput[In](a, c)
 		if err != nil {
-			return err
-		}
-		var in In
-		if err := decodeJSON(c, &in); err != nil {
 			return err
 		}
 		out, err := res.update(c.UserContext(), team, c.Params("id"), in)
@@ -193,12 +197,8 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 // --- API keys ---
 
 func (a *App) createKey(c *fiber.Ctx) error {
-	team, err := a.teamID(c)
+	team, in, err := teamAndInput[tenants.APIKeyInput](a, c)
 	if err != nil {
-		return err
-	}
-	var in tenants.APIKeyInput
-	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
 	k, secret, err := a.store.CreateAPIKey(c.UserContext(), team, in)

@@ -284,13 +284,7 @@ func (r *envReader) strOr(def string, names ...string) string {
 
 func (r *envReader) list(names ...string) []string {
 	v, _ := r.lookup(names...)
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return splitItems(v, ",")
 }
 
 func (r *envReader) boolean(def bool, names ...string) bool {
@@ -308,8 +302,14 @@ func (r *envReader) boolean(def bool, names ...string) bool {
 // lines splits a value on newlines, for lists whose items may hold commas.
 func (r *envReader) lines(names ...string) []string {
 	v, _ := r.lookup(names...)
+	return splitItems(v, "\n")
+}
+
+// splitItems splits v on sep into its items, trimmed, leaving out empty
+// ones; nil when there are none.
+func splitItems(v, sep string) []string {
 	var out []string
-	for _, p := range strings.Split(v, "\n") {
+	for _, p := range strings.Split(v, sep) {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}

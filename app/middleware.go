@@ -83,24 +83,20 @@ func loggedPath(p string) string {
 
 // methodLabel returns a string that outlives the request: Fiber's strings
 // point into buffers that are reused, and metric labels are kept forever.
+// It returns the constant from knownMethods, never m itself.
 func methodLabel(m string) string {
-	switch m {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
+	for _, known := range knownMethods {
+		if m == known {
+			return known
+		}
 	}
 	return "other"
+}
+
+// knownMethods are the methods the metrics name; any other is "other".
+var knownMethods = []string{
+	fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodHead, fiber.MethodOptions,
 }
 
 func requestID(c *fiber.Ctx) string {

@@ -102,13 +102,9 @@ func (c *Console) createEngine(fc *fiber.Ctx) error {
 }
 
 func (c *Console) engineSaveFailed(fc *fiber.Ctx, v engineFormView, err error) error {
-	switch fe, ok := asFormErrors(err); {
-	case ok:
+	if fe, status, ok := saveRefused(err, "name", "The team has an engine with this name already"); ok {
 		v.Errors = fe
-		return c.renderEngineForm(fc, fiber.StatusUnprocessableEntity, v)
-	case attach.ErrorCode(err) == attach.CodeConflict:
-		v.Errors = formErrors{"name": "The team has an engine with this name already"}
-		return c.renderEngineForm(fc, fiber.StatusConflict, v)
+		return c.renderEngineForm(fc, status, v)
 	}
 	return c.storeFail(fc, "save engine", err)
 }

@@ -35,6 +35,19 @@ func asFormErrors(err error) (formErrors, bool) {
 	return formErrors{ve.Field: capitalize(ve.Message)}, true
 }
 
+// saveRefused explains a store's refusal to save a form: the field errors
+// of an invalid input (422), or on a conflict, conflict shown at field (409).
+// ok is false for any other error, which the form cannot explain.
+func saveRefused(err error, field, conflict string) (fe formErrors, status int, ok bool) {
+	if fe, ok := asFormErrors(err); ok {
+		return fe, fiber.StatusUnprocessableEntity, true
+	}
+	if attach.ErrorCode(err) == attach.CodeConflict {
+		return formErrors{field: conflict}, fiber.StatusConflict, true
+	}
+	return nil, 0, false
+}
+
 // describedBy links an input to its error message, if it has one.
 func describedBy(errs formErrors, field string) string {
 	if errs[field] != "" {

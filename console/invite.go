@@ -73,10 +73,7 @@ func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
 		return again(fe)
 	}
 	u, err := c.store.CreateLocalUser(fc.UserContext(), user)
-	if attach.ErrorCode(err) == attach.CodeConflict {
-		return again(formErrors{"email": "An account with this email exists already: sign in instead"})
-	}
-	if fe, ok := asFormErrors(err); ok {
+	if fe, _, ok := saveRefused(err, "email", "An account with this email exists already: sign in instead"); ok {
 		return again(fe)
 	}
 	if err != nil {

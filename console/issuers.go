@@ -82,13 +82,9 @@ func (c *Console) createIssuer(fc *fiber.Ctx) error {
 }
 
 func (c *Console) issuerSaveFailed(fc *fiber.Ctx, v issuerFormView, err error) error {
-	switch fe, ok := asFormErrors(err); {
-	case ok:
+	if fe, status, ok := saveRefused(err, "audience", "The team trusts this issuer for this audience already"); ok {
 		v.Errors = fe
-		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
-	case attach.ErrorCode(err) == attach.CodeConflict:
-		v.Errors = formErrors{"audience": "The team trusts this issuer for this audience already"}
-		return c.renderIssuerForm(fc, fiber.StatusConflict, v)
+		return c.renderIssuerForm(fc, status, v)
 	}
 	return c.storeFail(fc, "save issuer", err)
 }

@@ -48,14 +48,12 @@ func (c *Console) invite(fc *fiber.Ctx) error {
 		Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL,
 	})
 	if err != nil {
-		switch fe, ok := asFormErrors(err); {
-		case ok:
-			v.Errors = fe
-		case attach.ErrorCode(err) == attach.CodeConflict:
-			v.Errors = formErrors{"email": "This person is already a member or has a pending invite"}
-		default:
+		fe, _, ok := saveRefused(err, "email", "This person is already a member or has a pending invite")
+		if !ok {
 			return c.storeFail(fc, "create invite", err)
 		}
+		// The members page answers 422 to a conflict too.
+		v.Errors = fe
 		return c.renderMembers(fc, fiber.StatusUnprocessableEntity, v)
 	}
 	return c.renderMembers(fc, fiber.StatusCreated, membersView{

@@ -3,7 +3,6 @@ package console
 import (
 	"github.com/gofiber/fiber/v2"
 
-	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -26,20 +25,11 @@ func (c *Console) createTeam(fc *fiber.Ctx) error {
 	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
 	t, err := c.store.CreateTeamWithOwner(c.actor(fc), in, me(fc).user.ID)
 	if err != nil {
-		v := teamsView{Slug: in.Slug, Name: in.Name}
-		switch fe, ok := asFormErrors(err); {
-		case ok:
-			v.Errors = fe
-		case attach.ErrorCode(err) == attach.CodeConflict:
-			v.Errors = formErrors{"slug": "This slug is taken: choose another"}
-		default:
+		fe, status, ok := saveRefused(err, "slug", "This slug is taken: choose another")
+		if !ok {
 			return c.internal(fc, "create team", err)
 		}
-		status := fiber.StatusUnprocessableEntity
-		if v.Errors["slug"] != "" && attach.ErrorCode(err) == attach.CodeConflict {
-			status = fiber.StatusConflict
-		}
-		return c.renderTeams(fc, status, v)
+		return c.renderTeams(fc, status, teamsView{Slug: in.Slug, Name: in.Name, Errors: fe})
 	}
 	return seeOther(fc, teamURL(t.Slug, "?done=team-created"))
 }

@@ -28,6 +28,23 @@ type cleaner struct {
 	limit    int
 }
 
+// newCleaner is the cleaner of the recorder's and the store's options: a
+// nil redactor has the built-in rules only, a limit of 0 is
+// DefaultMaxContent.
+func newCleaner(redactor *Redactor, limit int) (cleaner, error) {
+	if redactor == nil {
+		r, err := NewRedactor(nil)
+		if err != nil {
+			return cleaner{}, err
+		}
+		redactor = r
+	}
+	if limit <= 0 {
+		limit = DefaultMaxContent
+	}
+	return cleaner{redactor: redactor, limit: limit}, nil
+}
+
 // text cleans s and reports whether it was cut.
 func (c cleaner) text(s string) (string, bool) {
 	cut := false

@@ -31,44 +31,28 @@ type Metrics struct {
 // the recorder, the worker and the store.
 func NewMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*Metrics, error) {
 	m := &Metrics{
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "attach_memory_delivery_lag_seconds",
-			Help:    "Time from an event being stored in Postgres to its delivery to the team's sink.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
-		}),
-		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "attach_memory_delivered_total",
-			Help: "Events delivered to a sink, by sink.",
-		}, []string{"sink"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "attach_memory_delivery_failures_total",
-			Help: "Failed deliveries or erasures (each retried later), by sink.",
-		}, []string{"sink"}),
-		waits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "attach_memory_recorder_backpressure_waits_total",
-			Help: "Times the proxy waited because the recorder's queue was full.",
-		}),
-		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "attach_memory_events_recorded_total",
-			Help: "Events stored in Postgres, by kind.",
-		}, []string{"kind"}),
-		recordFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "attach_memory_record_failures_total",
-			Help: "Events the recorder could not store (a team deleted meanwhile, data Postgres refused, or shutdown ran out of time).",
-		}),
+		lag: histogram("attach_memory_delivery_lag_seconds",
+			"Time from an event being stored in Postgres to its delivery to the team's sink.",
+			[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}),
+		delivered: counterBy("sink", "attach_memory_delivered_total",
+			"Events delivered to a sink, by sink."),
+		failures: counterBy("sink", "attach_memory_delivery_failures_total",
+			"Failed deliveries or erasures (each retried later), by sink."),
+		waits: counter("attach_memory_recorder_backpressure_waits_total",
+			"Times the proxy waited because the recorder's queue was full."),
+		recorded: counterBy("kind", "attach_memory_events_recorded_total",
+			"Events stored in Postgres, by kind."),
+		recordFailures: counter("attach_memory_record_failures_total",
+			"Events the recorder could not store (a team deleted meanwhile, data Postgres refused, or shutdown ran out of time)."),
 		recorderQueued: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "attach_memory_recorder_queue",
 			Help: "Exchanges waiting in the recorder's queue.",
 		}),
-		erasures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "attach_memory_erasures_total",
-			Help: "Users' events erased from the sinks.",
-		}),
-		recorderBatches: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "attach_memory_recorder_batch_events",
-			Help:    "Events written per recorder batch.",
-			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
-		}),
+		erasures: counter("attach_memory_erasures_total",
+			"Users' events erased from the sinks."),
+		recorderBatches: histogram("attach_memory_recorder_batch_events",
+			"Events written per recorder batch.",
+			[]float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000}),
 	}
 	depth := outboxDepth{pool: pool, desc: prometheus.NewDesc("attach_memory_outbox_pending",
 		"Events waiting in the outbox for delivery to their sink, counted when scraped.", nil, nil)}
@@ -79,6 +63,20 @@ func NewMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*Metrics, error)
 		}
 	}
 	return m, nil
+}
+
+// counter, counterBy and histogram make the series of NewMetrics, each
+// with a name, a help text and at most one label.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+func counterBy(label, name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+}
+
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
 }
 
 func (m *Metrics) deliveredTo(sink string, n int, lags []time.Duration) {

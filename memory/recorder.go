@@ -28,17 +28,9 @@ type RecorderOptions struct {
 	Logger     *slog.Logger
 }
 
-func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
-	if o.Redactor == nil {
-		r, err := NewRedactor(nil)
-		if err != nil {
-			return o, err
-		}
-		o.Redactor = r
-	}
-	if o.MaxContent <= 0 {
-		o.MaxContent = DefaultMaxContent
-	}
+// withDefaults fills in the zero options; newCleaner does Redactor and
+// MaxContent.
+func (o RecorderOptions) withDefaults() RecorderOptions {
 	if o.QueueSize <= 0 {
 		// Room for a window's exchanges at far more requests per second
 		// than one gateway serves.
@@ -56,7 +48,7 @@ func (o RecorderOptions) withDefaults() (RecorderOptions, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return o, nil
+	return o
 }
 
 // Recorder is the receiving end of the proxy's tap. Record hands an
@@ -105,14 +97,15 @@ type queued struct {
 // recording ("none"), or whether its events go through the outbox. Call
 // Close to flush it.
 func NewRecorder(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts RecorderOptions) (*Recorder, error) {
-	opts, err := opts.withDefaults()
+	opts = opts.withDefaults()
+	clean, err := newCleaner(opts.Redactor, opts.MaxContent)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Recorder{
 		pool: pool, sinks: sinks, dir: dir,
-		clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent},
+		clean: clean,
 		opts:  opts, metrics: opts.Metrics, log: opts.Logger,
 		queue:   make(chan queued, opts.QueueSize),
 		closing: make(chan struct{}),

@@ -39,17 +39,11 @@ type Store struct {
 // search backend and which backends a team may choose, and teams keeps each
 // team's choice.
 func NewStore(pool *pgxpool.Pool, sinks *Sinks, teams *tenants.Store, opts StoreOptions) (*Store, error) {
-	if opts.Redactor == nil {
-		r, err := NewRedactor(nil)
-		if err != nil {
-			return nil, err
-		}
-		opts.Redactor = r
+	clean, err := newCleaner(opts.Redactor, opts.MaxContent)
+	if err != nil {
+		return nil, err
 	}
-	if opts.MaxContent <= 0 {
-		opts.MaxContent = DefaultMaxContent
-	}
-	return &Store{pool: pool, sinks: sinks, teams: teams, clean: cleaner{redactor: opts.Redactor, limit: opts.MaxContent}, embedder: opts.Embedder, metrics: opts.Metrics}, nil
+	return &Store{pool: pool, sinks: sinks, teams: teams, clean: clean, embedder: opts.Embedder, metrics: opts.Metrics}, nil
 }
 
 // MaxContent is how many bytes of text an added event may have.
@@ -146,7 +140,7 @@ func (s *Store) AddMany(ctx context.Context, events []attach.Event) ([]attach.Ev
 		return nil, disabled()
 	}
 	queued := s.sinks.Queued(settings.Effective)
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err = tenants.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		return insertEvents(ctx, tx, out, func(string) bool { return queued })
 	})
 	if err != nil {
@@ -210,7 +204,7 @@ func (s *Store) EraseUser(ctx context.Context, teamID, user string) (int, error)
 		return 0, attach.Invalid("user", "must not be empty")
 	}
 	var deleted int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := tenants.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		// The erasure queue has no key to teams (see migration 00005):
 		// lock the team so that it exists until this commits; a delete
 		// of the team then waits, and replaces this erasure with its own.
@@ -277,20 +271,4 @@ func (s *Store) Pending(ctx context.Context, teamID string) (Pending, error) {
 		}
 	}
 	return p, nil
-}
-
-// inTx runs fn in a transaction and commits when it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return tenants.DBError("commit", err)
-	}
-	return nil
 }

@@ -22,33 +22,28 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
 
-	teams, err := collect(ctx, tx, "SELECT "+teamColumns+" FROM teams WHERE ($1::uuid IS NULL OR id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (attach.Team, error) { return scanTeam(r) })
+	teams, err := collect(ctx, tx, "teams", "SELECT "+teamColumns+" FROM teams WHERE ($1::uuid IS NULL OR id = $1) ORDER BY id", arg, scanTeam)
 	if err != nil {
-		return nil, fmt.Errorf("read teams: %w", err)
+		return nil, err
 	}
 	if len(teams) == 0 {
 		return nil, nil
 	}
-	issuers, err := collect(ctx, tx, "SELECT "+issuerColumns+" FROM issuers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (attach.Issuer, error) { return scanIssuer(r) })
+	issuers, err := collect(ctx, tx, "issuers", "SELECT "+issuerColumns+" FROM issuers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanIssuer)
 	if err != nil {
-		return nil, fmt.Errorf("read issuers: %w", err)
+		return nil, err
 	}
-	engines, err := collect(ctx, tx, "SELECT "+engineColumns+" FROM engines WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (engineRow, error) { return scanEngine(r) })
+	engines, err := collect(ctx, tx, "engines", "SELECT "+engineColumns+" FROM engines WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanEngine)
 	if err != nil {
-		return nil, fmt.Errorf("read engines: %w", err)
+		return nil, err
 	}
-	keys, err := collect(ctx, tx, "SELECT "+apiKeyColumns+" FROM api_keys WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg,
-		func(r pgx.CollectableRow) (attach.APIKey, error) { return scanAPIKey(r) })
+	keys, err := collect(ctx, tx, "API keys", "SELECT "+apiKeyColumns+" FROM api_keys WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanAPIKey)
 	if err != nil {
-		return nil, fmt.Errorf("read API keys: %w", err)
+		return nil, err
 	}
-	memory, err := collect(ctx, tx, "SELECT "+teamMemoryColumns+" FROM team_memory_settings WHERE ($1::uuid IS NULL OR team_id = $1)", arg,
-		func(r pgx.CollectableRow) (teamMemory, error) { return scanTeamMemory(r) })
+	memory, err := collect(ctx, tx, "memory settings", "SELECT "+teamMemoryColumns+" FROM team_memory_settings WHERE ($1::uuid IS NULL OR team_id = $1)", arg, scanTeamMemory)
 	if err != nil {
-		return nil, fmt.Errorf("read memory settings: %w", err)
+		return nil, err
 	}
 
 	slugs := make(map[string]string, len(teams))
@@ -102,10 +97,16 @@ func (d *Directory) openKey(teamSlug string, row engineRow) string {
 	return string(plain)
 }
 
-func collect[T any](ctx context.Context, tx pgx.Tx, sql string, arg any, scan pgx.RowToFunc[T]) ([]T, error) {
+// collect reads every row of sql with scan, the function that reads one
+// row of the table elsewhere in the store; what names the rows in the error.
+func collect[T any](ctx context.Context, tx pgx.Tx, what, sql string, arg any, scan func(pgx.Row) (T, error)) ([]T, error) {
 	rows, err := tx.Query(ctx, sql, arg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
-	return pgx.CollectRows(rows, scan)
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return list, nil
 }

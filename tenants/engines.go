@@ -61,10 +61,7 @@ func (s *Store) CreateEngine(ctx context.Context, teamID string, in EngineInput)
 		return attach.Engine{}, err
 	}
 	var e attach.Engine
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockTeam(ctx, tx, teamID); err != nil {
-			return err
-		}
+	err = s.inLockedTeamTx(ctx, teamID, func(tx pgx.Tx) error {
 		e, err = s.insertEngine(ctx, tx, teamID, in)
 		return err
 	})
@@ -159,10 +156,7 @@ func (s *Store) UpdateEngine(ctx context.Context, teamID, id string, in EngineIn
 		return attach.Engine{}, attach.NotFound("engine")
 	}
 	var e attach.Engine
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockTeam(ctx, tx, teamID); err != nil {
-			return err
-		}
+	err = s.inLockedTeamTx(ctx, teamID, func(tx pgx.Tx) error {
 		e, err = s.updateEngine(ctx, tx, teamID, id, in)
 		return err
 	})
@@ -223,10 +217,7 @@ func (s *Store) EnsureEngine(ctx context.Context, teamID string, in EngineInput)
 		return attach.Engine{}, err
 	}
 	var e attach.Engine
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockTeam(ctx, tx, teamID); err != nil {
-			return err
-		}
+	err = s.inLockedTeamTx(ctx, teamID, func(tx pgx.Tx) error {
 		cur, err := scanEngine(tx.QueryRow(ctx,
 			"SELECT "+engineColumns+" FROM engines WHERE team_id = $1 AND name = $2", teamID, in.Name))
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -60,7 +60,13 @@ func DBError(what string, err error) error {
 
 // inTx runs fn in a transaction and commits when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	return InTx(ctx, s.pool, fn)
+}
+
+// InTx runs fn in a transaction on pool and commits when it returns nil;
+// the memory store writes its events and outbox rows through it too.
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -72,6 +78,17 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return DBError("commit", err)
 	}
 	return nil
+}
+
+// inLockedTeamTx runs fn in a transaction that holds teamID's row lock
+// (lockTeam) from its start.
+func (s *Store) inLockedTeamTx(ctx context.Context, teamID string, fn func(pgx.Tx) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockTeam(ctx, tx, teamID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // lockTeam holds the team row until the transaction ends. Changes that

@@ -120,72 +120,53 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 
 // mergeOllama builds /api/tags from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOllama(engines []attach.Engine, found []engineModels) (out dialect.OllamaList, ok bool) {
-	out.Models = []dialect.OllamaModel{}
-	seen := map[string]bool{}
-	add := func(m dialect.OllamaModel) {
-		key := tenants.CanonicalModel(m.Name)
-		if seen[key] {
-			return
-		}
-		seen[key] = true
-		out.Models = append(out.Models, m)
-	}
-	for i, e := range engines {
-		f := found[i]
-		switch {
-		case f.err != nil:
-			if len(e.Models) > 0 {
-				ok = true
-			}
-			for _, name := range e.Models {
-				add(dialect.OllamaEntry(name, e.UpdatedAt))
-			}
-		default:
-			ok = true
-			for _, m := range f.models.Ollama {
-				add(m)
-			}
-			for _, m := range f.models.OpenAI {
-				add(m.AsOllama())
-			}
-		}
-	}
-	return out, ok
+func mergeOllama(engines []attach.Engine, found []engineModels) (dialect.OllamaList, bool) {
+	models, ok := mergeModels(engines, found, dialect.Models.AsOllama,
+		func(e attach.Engine, name string) dialect.OllamaModel { return dialect.OllamaEntry(name, e.UpdatedAt) },
+		func(m dialect.OllamaModel) string { return m.Name })
+	return dialect.OllamaList{Models: models}, ok
 }
 
 // mergeOpenAI builds /v1/models from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOpenAI(engines []attach.Engine, found []engineModels) (out dialect.OpenAIList, ok bool) {
-	out.Object = "list"
-	out.Data = []dialect.OpenAIModel{}
-	seen := map[string]bool{}
-	add := func(m dialect.OpenAIModel) {
-		key := tenants.CanonicalModel(m.ID)
-		if seen[key] {
-			return
-		}
-		seen[key] = true
-		m.Object = "model"
-		out.Data = append(out.Data, m)
+func mergeOpenAI(engines []attach.Engine, found []engineModels) (dialect.OpenAIList, bool) {
+	models, ok := mergeModels(engines, found, dialect.Models.AsOpenAI,
+		func(e attach.Engine, name string) dialect.OpenAIModel {
+			return dialect.OpenAIModel{ID: name, Created: unixOrZero(e.UpdatedAt), OwnedBy: e.Name}
+		},
+		func(m dialect.OpenAIModel) string { return m.ID })
+	// Every entry is a "model", whatever an engine's own list said.
+	for i := range models {
+		models[i].Object = "model"
 	}
+	return dialect.OpenAIList{Object: "list", Data: models}, ok
+}
+
+// mergeModels gathers a listing's models in one dialect, engine by engine:
+// an engine that answered gives its models (listed converts them to the
+// dialect), one that did not gives the models configured for it (entry
+// makes one from its name). A model is left out when one of the same
+// canonical name came before it. ok is false when no engine contributed.
+func mergeModels[M any](engines []attach.Engine, found []engineModels, listed func(dialect.Models) []M,
+	entry func(e attach.Engine, name string) M, name func(M) string) (out []M, ok bool) {
+	out = []M{}
+	seen := map[string]bool{}
 	for i, e := range engines {
-		f := found[i]
-		switch {
-		case f.err != nil:
-			if len(e.Models) > 0 {
-				ok = true
+		var models []M
+		if found[i].err == nil {
+			models = listed(found[i].models)
+			ok = true // an answer counts, even an empty list
+		} else {
+			for _, n := range e.Models {
+				models = append(models, entry(e, n))
 			}
-			for _, name := range e.Models {
-				add(dialect.OpenAIModel{ID: name, Created: unixOrZero(e.UpdatedAt), OwnedBy: e.Name})
-			}
-		default:
-			ok = true
-			for _, m := range f.models.OpenAI {
-				add(m)
-			}
-			for _, m := range f.models.Ollama {
-				add(m.AsOpenAI())
+			ok = ok || len(models) > 0
+		}
+		for _, m := range models {
+			key := tenants.CanonicalModel(name(m))
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, m)
 			}
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/attach-dev/attach-gateway/app"
 )
 
 // stdin is where commands read secrets from; tests replace it.
@@ -100,6 +102,15 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// configure parses the arguments of a command that takes no flags but
+// --help, then loads the configuration from the environment.
+func configure(name, help string, args []string, stdout, stderr io.Writer) (app.Config, error) {
+	if err := parse(flags(name, help, stdout, stderr), args); err != nil {
+		return app.Config{}, err
+	}
+	return app.LoadConfig(os.Getenv)
 }
 
 func printVersion(args []string, stdout, stderr io.Writer) error {

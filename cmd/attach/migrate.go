@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
-	"github.com/attach-dev/attach-gateway/app"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 )
@@ -21,11 +19,7 @@ migrates at start-up.
 `
 
 func migrate(args []string, stdout, stderr io.Writer) error {
-	fs := flags("migrate", migrateHelp, stdout, stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := app.LoadConfig(os.Getenv)
+	cfg, err := configure("migrate", migrateHelp, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app"
@@ -21,11 +20,7 @@ gracefully: in-flight streams get ATTACH_SHUTDOWN_TIMEOUT to finish.
 `
 
 func serve(args []string, stdout, stderr io.Writer) error {
-	fs := flags("serve", serveHelp, stdout, stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := app.LoadConfig(os.Getenv)
+	cfg, err := configure("serve", serveHelp, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app"
@@ -21,11 +20,7 @@ and PORT. SIGTERM or SIGINT stop it after the batch in hand.
 `
 
 func worker(args []string, stdout, stderr io.Writer) error {
-	fs := flags("worker", workerHelp, stdout, stderr)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := app.LoadConfig(os.Getenv)
+	cfg, err := configure("worker", workerHelp, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

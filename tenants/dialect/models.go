@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +89,24 @@ func namespace(name string) string {
 type Models struct {
 	Ollama []OllamaModel
 	OpenAI []OpenAIModel
+}
+
+// AsOllama is the list as /api/tags entries, an OpenAI engine's converted.
+func (m Models) AsOllama() []OllamaModel {
+	out := slices.Clone(m.Ollama)
+	for _, x := range m.OpenAI {
+		out = append(out, x.AsOllama())
+	}
+	return out
+}
+
+// AsOpenAI is the list as /v1/models entries, an Ollama engine's converted.
+func (m Models) AsOpenAI() []OpenAIModel {
+	out := slices.Clone(m.OpenAI)
+	for _, x := range m.Ollama {
+		out = append(out, x.AsOpenAI())
+	}
+	return out
 }
 
 // ReadModels reads an engine's answer to ListPath(dialect). Ollama entries
