@@ -27,6 +27,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )
@@ -41,7 +42,7 @@ type env struct {
 	console *Console
 	minter  *testMinter
 	prober  *testProber
-	logs    *logBuffer
+	logs    *testkit.Buffer
 	URL     string // the console's server, also its PublicURL
 	app     *fiber.App
 }
@@ -67,7 +68,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	if o.pool == nil {
 		o.pool = pgtest.New(t)
 	}
-	e := &env{t: t, store: tenants.NewStore(o.pool, sealer), logs: &logBuffer{}}
+	e := &env{t: t, store: tenants.NewStore(o.pool, sealer), logs: &testkit.Buffer{}}
 	e.minter = &testMinter{tokens: map[string]mintedFor{}}
 	e.prober = &testProber{}
 
@@ -477,22 +478,4 @@ func getJSON(ctx context.Context, u string, v any) error {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// logBuffer collects the console's logs for tests that read them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -30,7 +31,7 @@ func runWorker(t testing.TB, w *Worker) {
 	t.Helper()
 	l := tenants.NewListener(w.pool, quietLogger())
 	l.Handle(WakeChannel, w.Handler())
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

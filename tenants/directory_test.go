@@ -11,34 +11,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 // runDirectory loads a directory over pool and keeps it current through a
 // listener until the test ends.
-func runDirectory(t *testing.T, pool *pgxpool.Pool, sealer *Sealer, logs *logBuffer) *Directory {
+func runDirectory(t *testing.T, pool *pgxpool.Pool, sealer *Sealer, logs *testkit.Buffer) *Directory {
 	t.Helper()
 	d := NewDirectory(pool, sealer, testLogger(logs))
 	l := NewListener(pool, testLogger(logs))
 	l.Handle(NotifyChannel, d.Handler())
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 	waitFor(t, d, func(d *Directory) bool { return d.Ready() })
 	waitListening(t, pool)
 	return d
-}
-
-// runListener runs l until the test ends.
-func runListener(t *testing.T, l *Listener) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		l.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 func waitFor(t *testing.T, d *Directory, cond func(*Directory) bool) {
@@ -131,7 +117,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
 
 	// Each change goes through its own connection from the store's pool; the
@@ -202,7 +188,7 @@ func TestTouchDoesNotReload(t *testing.T) {
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
 	k, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"})
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
 	if err := s.TouchAPIKeys(ctx, map[string]time.Time{k.ID: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -221,7 +207,7 @@ func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	d := runDirectory(t, pool, testSealer(t), logs)
 	loads := d.FullLoads()
 
@@ -278,7 +264,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE engines SET api_key_enc = (SELECT api_key_enc FROM engines WHERE id = $1) WHERE id = $2", good.ID, bad.ID); err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	d := NewDirectory(pool, testSealer(t), testLogger(logs))
 	if err := d.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -309,7 +295,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 
 	// With another secret key every engine loses its key, not the team.
 	other, _ := NewSealer(bytes.Repeat([]byte{9}, SecretKeySize))
-	d2 := NewDirectory(pool, other, testLogger(&logBuffer{}))
+	d2 := NewDirectory(pool, other, testLogger(&testkit.Buffer{}))
 	if err := d2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +309,7 @@ func TestDirectoryConcurrentReads(t *testing.T) {
 	s, pool := newTestStore(t)
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {

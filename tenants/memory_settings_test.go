@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 func TestMemorySettings(t *testing.T) {
@@ -13,7 +14,7 @@ func TestMemorySettings(t *testing.T) {
 	ctx := testCtx(t)
 	team := mustTeam(t, s, "acme")
 	admin := mustUser(t, s, "admin@example.com")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	backends := []string{"none", "postgres"}
 
 	if got, err := s.MemorySettings(ctx, team.ID); err != nil || got != (MemorySettings{}) {
