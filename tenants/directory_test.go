@@ -65,9 +65,7 @@ func waitListening(t *testing.T, pool *pgxpool.Pool) {
 
 func TestDirectoryLoad(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	mustTeam(t, s, "empty")
 	is, _ := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "https://idp.example", Audience: "gw"})
 	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-0123456789abcdef"), Default: true})
@@ -114,9 +112,7 @@ func TestDirectoryLoad(t *testing.T) {
 
 func TestDirectoryFollowsChanges(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
 
@@ -184,9 +180,7 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 
 func TestTouchDoesNotReload(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	k, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"})
 	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
@@ -204,9 +198,7 @@ func TestTouchDoesNotReload(t *testing.T) {
 
 func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	logs := &testkit.Buffer{}
 	d := runDirectory(t, pool, testSealer(t), logs)
 	loads := d.FullLoads()
@@ -254,9 +246,7 @@ func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 
 func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	good, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "good", Dialect: attach.DialectOllama, BaseURL: "http://a", APIKey: ptr("sk-good-0123456789")})
 	bad, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "bad", Dialect: attach.DialectOllama, BaseURL: "http://b", APIKey: ptr("sk-bad-0123456789x")})
 	// Move the good engine's ciphertext onto the bad one: the additional data
@@ -306,9 +296,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 
 func TestDirectoryConcurrentReads(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

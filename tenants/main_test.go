@@ -38,6 +38,15 @@ func newTestStore(t testing.TB) (*Store, *pgxpool.Pool) {
 	return s, pool
 }
 
+// newTeamStore is the fixture most store tests start from: a store on a
+// fresh database and its pool, a context bounded by the test, and one team
+// made with slug.
+func newTeamStore(t testing.TB, slug string) (*Store, *pgxpool.Pool, context.Context, attach.Team) {
+	t.Helper()
+	s, pool := newTestStore(t)
+	return s, pool, testCtx(t), mustTeam(t, s, slug)
+}
+
 const testPassword = "correct horse battery staple"
 
 func mustUser(t testing.TB, s *Store, email string) User {

@@ -10,9 +10,7 @@ import (
 
 func TestMemorySettings(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	admin := mustUser(t, s, "admin@example.com")
 	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	backends := []string{"none", "postgres"}
