@@ -197,6 +197,14 @@ const (
 	errWrongTeam = sinkErr("event of another team delivered")
 )
 
+// newTeamDB is the start most store tests share: a context bounded by the
+// test, a fresh database, and one team in it made with slug.
+func newTeamDB(t testing.TB, slug string) (context.Context, *pgxpool.Pool, string) {
+	t.Helper()
+	pool := pgtestNew(t)
+	return testCtx(t), pool, mustTeam(t, pool, slug)
+}
+
 func pgtestNew(t testing.TB) *pgxpool.Pool { return pgtest.New(t) }
 
 func pgtestDSN(t testing.TB) string { return pgtest.NewDSN(t) }

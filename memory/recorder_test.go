@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -69,9 +70,7 @@ func chatExchange(team, user, session, question string) attach.Exchange {
 
 func TestRecorderStoresExchanges(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	m := testMetrics(t, pool)
 	// Nothing is written before Close: the batch neither fills nor times
 	// out, so what is found afterwards was flushed by Close.
@@ -121,9 +120,8 @@ func TestRecorderStoresExchanges(t *testing.T) {
 
 func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	on, off := mustTeam(t, pool, "on"), mustTeam(t, pool, "off")
+	ctx, pool, on := newTeamDB(t, "on")
+	off := mustTeam(t, pool, "off")
 	sinks := mustSinks(t, "", NewPostgresSink(pool))
 	r := mustRecorder(t, pool, sinks, RecorderOptions{})
 	if !r.Wants(on) || !r.Wants(off) {
@@ -156,9 +154,8 @@ func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 // A batch holding events of a team deleted meanwhile still stores the rest.
 func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team, gone := mustTeam(t, pool, "a"), mustTeam(t, pool, "gone")
+	ctx, pool, team := newTeamDB(t, "a")
+	gone := mustTeam(t, pool, "gone")
 	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
 	r.Record(chatExchange(team, "u", "s", "one"))
@@ -193,21 +190,12 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 // wait is counted.
 func TestRecorderBackpressure(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
 
 	// Writes block while another transaction holds the table.
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx) //nolint:errcheck
-	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockEvents(t, ctx, pool)
 	const exchanges = 8
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -245,23 +233,29 @@ func TestRecorderBackpressure(t *testing.T) {
 // Close gives up when its context ends, and says what was lost.
 func TestRecorderCloseOutOfTime(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 1})
+	lockEvents(t, ctx, pool)
+	r.Record(chatExchange(team, "u", "s", "q"))
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err := r.Close(ended)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
+		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
+	}
+}
+
+// lockEvents holds memory_events locked against every other transaction,
+// so writes block, until the returned transaction ends or the test does.
+func lockEvents(t *testing.T, ctx context.Context, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
 	lock, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Rollback(ctx) //nolint:errcheck
+	t.Cleanup(func() { lock.Rollback(context.Background()) }) //nolint:errcheck
 	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	r.Record(chatExchange(team, "u", "s", "q"))
-	ended, cancel := context.WithCancel(ctx)
-	cancel()
-	err = r.Close(ended)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
-		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
-	}
+	return lock
 }

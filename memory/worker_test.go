@@ -140,9 +140,8 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 // its error is kept without the secrets it carried.
 func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	broken, healthy := mustTeam(t, pool, "broken"), mustTeam(t, pool, "healthy")
+	ctx, pool, broken := newTeamDB(t, "broken")
+	healthy := mustTeam(t, pool, "healthy")
 	good := newRecordingSink(BackendPostgres)
 	bad := newRecordingSink(BackendWeaviate)
 	bad.setFailures(-1)
@@ -201,9 +200,7 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 
 func TestWorkerErasesUsers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	pg := newRecordingSink(BackendPostgres)
 	wv := newRecordingSink(BackendWeaviate)
 	wv.setFailures(2)
@@ -250,9 +247,8 @@ func TestWorkerErasesUsers(t *testing.T) {
 // user erasures and reaches every sink.
 func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
+	ctx, pool, gone := newTeamDB(t, "gone")
+	kept := mustTeam(t, pool, "kept")
 	pg := newRecordingSink(BackendPostgres)
 	wv := newRecordingSink(BackendWeaviate)
 	sinks := mustSinks(t, BackendWeaviate, pg, wv)
@@ -314,9 +310,7 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 // With polling effectively off, only the NOTIFY can wake the worker.
 func TestWorkerWakesOnNotice(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	sink := newRecordingSink(BackendPostgres)
 	sinks := mustSinks(t, "", sink)
 	s := mustStore(t, pool, sinks)
@@ -334,9 +328,7 @@ func TestWorkerWakesOnNotice(t *testing.T) {
 
 func TestNotifyTriggers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -405,9 +397,7 @@ func TestWorkerStops(t *testing.T) {
 // backing off after many failures go at once, not after their long wait.
 func TestRecoveryResumesBackedOffEvents(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	sink := newRecordingSink(BackendPostgres)
 	sink.setFailures(-1)
 	sinks := mustSinks(t, "", sink)
