@@ -138,6 +138,40 @@ func (e *env) team(slug string, owner tenants.User) attach.Team {
 	return t
 }
 
+// fullTeam is a team with one of each thing a team holds.
+type fullTeam struct {
+	team        attach.Team
+	engine      attach.Engine
+	issuer      attach.Issuer
+	key         attach.APIKey
+	invite      tenants.Invite
+	inviteToken string
+}
+
+// teamWithOneOfEach makes team slug of owner, with member as a member, and
+// one engine, issuer, API key and invite (to inviteEmail) in it, for tests
+// that try every action on a team's things.
+func (e *env) teamWithOneOfEach(slug string, owner, member tenants.User, inviteEmail string) fullTeam {
+	e.t.Helper()
+	f := fullTeam{team: e.team(slug, owner)}
+	e.member(f.team, member, tenants.RoleMember)
+	ctx := testCtx(e.t)
+	var err error
+	if f.engine, err = e.store.CreateEngine(ctx, f.team.ID, tenants.EngineInput{Name: "eng", Dialect: "ollama", BaseURL: "http://127.0.0.1:1"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.issuer, err = e.store.CreateIssuer(ctx, f.team.ID, tenants.IssuerInput{URL: "https://idp.test", Audience: "api://" + slug}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.key, _, err = e.store.CreateAPIKey(ctx, f.team.ID, tenants.APIKeyInput{Name: "k"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.invite, f.inviteToken, err = e.store.CreateInvite(ctx, f.team.ID, tenants.InviteInput{Email: inviteEmail, Role: tenants.RoleMember}); err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
+
 // member adds u to team with role.
 func (e *env) member(team attach.Team, u tenants.User, role tenants.Role) {
 	e.t.Helper()
