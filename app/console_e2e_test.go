@@ -247,12 +247,7 @@ func TestConsoleE2ELocalSignIn(t *testing.T) {
 func TestConsoleE2EChatStreams(t *testing.T) {
 	t.Parallel()
 	browsertest.SkipIfShort(t)
-	eng := newEngine(t)
-	gw := startGateway(t, testConfig(t))
-	u := consoleAccount(t, gw, "chat@example.test", "Chen Chat")
-	teamWithEngine(t, gw, u, "lab", eng.URL(), "tiny", "small")
-	ui := newConsoleUI(t)
-	ui.signIn(gw, u.Email, e2ePassword)
+	eng, gw, u, ui := signedInLab(t, "chat@example.test", "Chen Chat", "", "tiny", "small")
 
 	ui.open(gw.URL + "/console/t/lab/chat")
 	if got := ui.waitFilled("chat-user", "—"); got != u.ID {
@@ -300,12 +295,7 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 func TestConsoleE2ETryIt(t *testing.T) {
 	t.Parallel()
 	browsertest.SkipIfShort(t)
-	eng := newEngine(t)
-	gw := startGateway(t, testConfig(t))
-	u := consoleAccount(t, gw, "try@example.test", "Tariq Try")
-	teamWithEngine(t, gw, u, "lab", eng.URL(), "tiny")
-	ui := newConsoleUI(t)
-	ui.signIn(gw, u.Email, e2ePassword)
+	eng, gw, u, ui := signedInLab(t, "try@example.test", "Tariq Try", "", "tiny")
 
 	ui.open(gw.URL + "/console/t/lab/")
 	if got := ui.value("#try-model"); got != "tiny" {
@@ -447,12 +437,7 @@ func checkNoMarkupRan(t *testing.T, ui *consoleUI, where string) {
 func TestConsoleE2ENarrowScreen(t *testing.T) {
 	t.Parallel()
 	browsertest.SkipIfShort(t)
-	eng := newEngine(t)
-	gw := startGateway(t, testConfig(t))
-	u := consoleAccount(t, gw, "narrow@example.test", "Nora Narrow")
-	teamWithEngine(t, gw, u, "lab", eng.URL()+"/a/rather/long/base/path/for/an/engine", "llama3.1:70b-instruct-q4_K_M", "qwen2.5-coder:32b", "mistral-nemo", "phi4", "gemma2:27b")
-	ui := newConsoleUI(t)
-	ui.signIn(gw, u.Email, e2ePassword)
+	_, gw, _, ui := signedInLab(t, "narrow@example.test", "Nora Narrow", "/a/rather/long/base/path/for/an/engine", "llama3.1:70b-instruct-q4_K_M", "qwen2.5-coder:32b", "mistral-nemo", "phi4", "gemma2:27b")
 
 	ui.Do(t, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
 	ui.open(gw.URL + "/console/t/lab/engines")

@@ -59,6 +59,21 @@ func teamWithEngine(t *testing.T, gw *gateway, owner tenants.User, slug, engineU
 	return team
 }
 
+// signedInLab is where the console's page tests start: a gateway with an
+// engine, an account with email and name, its team "lab" whose engine at
+// the engine's URL plus enginePath serves models, and a browser signed in
+// as that account.
+func signedInLab(t *testing.T, email, name, enginePath string, models ...string) (*engine, *gateway, tenants.User, *consoleUI) {
+	t.Helper()
+	eng := newEngine(t)
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, email, name)
+	teamWithEngine(t, gw, u, "lab", eng.URL()+enginePath, models...)
+	ui := newConsoleUI(t)
+	ui.signIn(gw, u.Email, e2ePassword)
+	return eng, gw, u, ui
+}
+
 // consoleUI is a headless Chromium driven by one test, with steps that fail
 // the test (and leave a screenshot) when the page does not do what they ask.
 type consoleUI struct {

@@ -229,20 +229,17 @@ func unsigned(t *testing.T, claims map[string]any) string {
 }
 
 func hmacSigned(t *testing.T, secret []byte, claims map[string]any) string {
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return signedJWT(t, jose.SigningKey{Algorithm: jose.HS256, Key: secret}, claims)
 }
 
 // withKid signs with the provider's real RSA key but names a kid it never published.
 func withKid(t *testing.T, idp *oidctest.Provider, kid string, claims map[string]any) string {
-	key := jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: idp.PrivateKey("RS256"), KeyID: kid}}
+	return signedJWT(t, jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: idp.PrivateKey("RS256"), KeyID: kid}}, claims)
+}
+
+// signedJWT is a compact JWT (typ JWT) of claims signed with key.
+func signedJWT(t *testing.T, key jose.SigningKey, claims map[string]any) string {
+	t.Helper()
 	s, err := jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		t.Fatal(err)

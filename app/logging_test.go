@@ -1,35 +1,17 @@
 package app
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the logger writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testkit.Buffer
 	log, flush := NewLogger(&out, slog.LevelInfo, time.Hour)
 	log.Info("request", "status", 200)
 	if out.String() != "" {
@@ -50,7 +32,7 @@ func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {
 
 func TestLoggerFlushesPeriodically(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testkit.Buffer
 	log, flush := NewLogger(&out, slog.LevelInfo, 10*time.Millisecond)
 	defer flush()
 	log.Info("tick")

@@ -336,10 +336,7 @@ func weaviateOutage(t *testing.T, grpc bool) {
 	const stopAt, restartAt = requests / 5, requests * 3 / 5
 	wv := weaviatetest.Start(t)
 	eng := newMemEngine(t)
-	cfg := testConfig(t)
-	cfg.EngineURL = eng.URL()
-	cfg.MemBackend = memory.BackendWeaviate
-	cfg.WeaviateURL = wv.URL()
+	cfg := weaviateConfig(t, wv, eng)
 	if grpc {
 		cfg.WeaviateGRPC = wv.GRPCAddr()
 	}
@@ -762,10 +759,7 @@ func TestMemoryWorkerRunsApartFromTheGateway(t *testing.T) {
 	const n = 20
 	wv := weaviatetest.Start(t)
 	eng := newMemEngine(t)
-	cfg := testConfig(t)
-	cfg.EngineURL = eng.URL()
-	cfg.MemBackend = memory.BackendWeaviate
-	cfg.WeaviateURL = wv.URL()
+	cfg := weaviateConfig(t, wv, eng)
 	cfg.MemWorker = false
 	gw := startGateway(t, cfg)
 	view := viewWeaviate(t, wv)

@@ -18,6 +18,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
+	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviate"
 	"github.com/attach-dev/attach-gateway/memory/weaviatetest"
 )
@@ -62,6 +63,17 @@ func (e *memEngine) lastBody() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return string(e.last)
+}
+
+// weaviateConfig is a test gateway's configuration with eng as its engine
+// and memory kept in wv, reached over REST.
+func weaviateConfig(t *testing.T, wv *weaviatetest.Server, eng *memEngine) Config {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.EngineURL = eng.URL()
+	cfg.MemBackend = memory.BackendWeaviate
+	cfg.WeaviateURL = wv.URL()
+	return cfg
 }
 
 // holdStreams makes streams wait after their first chunk until release.
@@ -401,8 +413,9 @@ func (v weaviateView) count(t *testing.T, teamID string) int {
 	return n
 }
 
-// object reads one event's properties straight from Weaviate's REST API.
-func (v weaviateView) object(t *testing.T, teamID, id string) map[string]any {
+// getObject asks Weaviate's REST API for an event's object in the team's
+// tenant, and says which tenant that is.
+func (v weaviateView) getObject(t *testing.T, teamID, id string) (*http.Response, string) {
 	t.Helper()
 	tenant, err := weaviate.TenantName(teamID)
 	if err != nil {
@@ -412,6 +425,13 @@ func (v weaviateView) object(t *testing.T, teamID, id string) map[string]any {
 	if err != nil {
 		t.Fatalf("read weaviate object %s: %v", id, err)
 	}
+	return resp, tenant
+}
+
+// object reads one event's properties straight from Weaviate's REST API.
+func (v weaviateView) object(t *testing.T, teamID, id string) map[string]any {
+	t.Helper()
+	resp, tenant := v.getObject(t, teamID, id)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
@@ -434,14 +454,7 @@ func (v weaviateView) object(t *testing.T, teamID, id string) map[string]any {
 // team's tenant: 200 when it is there, 404 when not.
 func (v weaviateView) objectStatus(t *testing.T, teamID, id string) int {
 	t.Helper()
-	tenant, err := weaviate.TenantName(teamID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(v.srv.URL() + "/v1/objects/" + v.sink.Class() + "/" + id + "?tenant=" + url.QueryEscape(tenant))
-	if err != nil {
-		t.Fatalf("read weaviate object %s: %v", id, err)
-	}
+	resp, _ := v.getObject(t, teamID, id)
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode

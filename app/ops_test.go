@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 func TestHealthReadyMetrics(t *testing.T) {
@@ -216,7 +218,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
 	cfg.EngineAPIKey = "sk-engine-secret-0123456789"
-	var logs syncBuffer
+	var logs testkit.Buffer
 	gw := startGatewayWithLog(t, cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	jwt := idp.Token(t, "api://default")

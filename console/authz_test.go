@@ -18,25 +18,9 @@ func TestRoleRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	owner, target := e.user("owner"), e.user("target")
-	team := e.team("guarded", owner)
-	e.member(team, target, tenants.RoleMember)
+	f := e.teamWithOneOfEach("guarded", owner, target, "x@example.test")
+	team, eng, is, key, inv := f.team, f.engine, f.issuer, f.key, f.invite
 	ctx := testCtx(t)
-	eng, err := e.store.CreateEngine(ctx, team.ID, tenants.EngineInput{Name: "eng", Dialect: "ollama", BaseURL: "http://127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := e.store.CreateIssuer(ctx, team.ID, tenants.IssuerInput{URL: "https://idp.test", Audience: "api://g"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := e.store.CreateAPIKey(ctx, team.ID, tenants.APIKeyInput{Name: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, _, err := e.store.CreateInvite(ctx, team.ID, tenants.InviteInput{Email: "x@example.test", Role: tenants.RoleMember})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	engineForm := url.Values{"name": {"new"}, "dialect": {"ollama"}, "base_url": {"http://127.0.0.1:2"}}
 	issuerForm := url.Values{"issuer": {"https://other.test"}, "audience": {"api://x"}}

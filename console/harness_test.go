@@ -27,6 +27,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )
@@ -41,7 +42,7 @@ type env struct {
 	console *Console
 	minter  *testMinter
 	prober  *testProber
-	logs    *logBuffer
+	logs    *testkit.Buffer
 	URL     string // the console's server, also its PublicURL
 	app     *fiber.App
 }
@@ -67,7 +68,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	if o.pool == nil {
 		o.pool = pgtest.New(t)
 	}
-	e := &env{t: t, store: tenants.NewStore(o.pool, sealer), logs: &logBuffer{}}
+	e := &env{t: t, store: tenants.NewStore(o.pool, sealer), logs: &testkit.Buffer{}}
 	e.minter = &testMinter{tokens: map[string]mintedFor{}}
 	e.prober = &testProber{}
 
@@ -135,6 +136,40 @@ func (e *env) team(slug string, owner tenants.User) attach.Team {
 		e.t.Fatalf("create team %s: %v", slug, err)
 	}
 	return t
+}
+
+// fullTeam is a team with one of each thing a team holds.
+type fullTeam struct {
+	team        attach.Team
+	engine      attach.Engine
+	issuer      attach.Issuer
+	key         attach.APIKey
+	invite      tenants.Invite
+	inviteToken string
+}
+
+// teamWithOneOfEach makes team slug of owner, with member as a member, and
+// one engine, issuer, API key and invite (to inviteEmail) in it, for tests
+// that try every action on a team's things.
+func (e *env) teamWithOneOfEach(slug string, owner, member tenants.User, inviteEmail string) fullTeam {
+	e.t.Helper()
+	f := fullTeam{team: e.team(slug, owner)}
+	e.member(f.team, member, tenants.RoleMember)
+	ctx := testCtx(e.t)
+	var err error
+	if f.engine, err = e.store.CreateEngine(ctx, f.team.ID, tenants.EngineInput{Name: "eng", Dialect: "ollama", BaseURL: "http://127.0.0.1:1"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.issuer, err = e.store.CreateIssuer(ctx, f.team.ID, tenants.IssuerInput{URL: "https://idp.test", Audience: "api://" + slug}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.key, _, err = e.store.CreateAPIKey(ctx, f.team.ID, tenants.APIKeyInput{Name: "k"}); err != nil {
+		e.t.Fatal(err)
+	}
+	if f.invite, f.inviteToken, err = e.store.CreateInvite(ctx, f.team.ID, tenants.InviteInput{Email: inviteEmail, Role: tenants.RoleMember}); err != nil {
+		e.t.Fatal(err)
+	}
+	return f
 }
 
 // member adds u to team with role.
@@ -477,22 +512,4 @@ func getJSON(ctx context.Context, u string, v any) error {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// logBuffer collects the console's logs for tests that read them.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

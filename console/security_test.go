@@ -68,25 +68,9 @@ func TestCSRFOnEveryPost(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	owner, other := e.user("uma"), e.user("vic")
-	team := e.team("csrf", owner)
-	e.member(team, other, tenants.RoleMember)
+	f := e.teamWithOneOfEach("csrf", owner, other, "w@example.test")
+	team, eng, is, key, inv, token := f.team, f.engine, f.issuer, f.key, f.invite, f.inviteToken
 	ctx := testCtx(t)
-	eng, err := e.store.CreateEngine(ctx, team.ID, tenants.EngineInput{Name: "eng", Dialect: "ollama", BaseURL: "http://127.0.0.1:1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	is, err := e.store.CreateIssuer(ctx, team.ID, tenants.IssuerInput{URL: "https://idp.test", Audience: "api://c"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _, err := e.store.CreateAPIKey(ctx, team.ID, tenants.APIKeyInput{Name: "k"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, token, err := e.store.CreateInvite(ctx, team.ID, tenants.InviteInput{Email: "w@example.test", Role: tenants.RoleMember})
-	if err != nil {
-		t.Fatal(err)
-	}
 	posts := map[string]url.Values{
 		"/signout":                                     nil,
 		"/teams":                                       {"slug": {"new-team"}, "name": {"New"}},

@@ -11,6 +11,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -55,26 +56,11 @@ func followTeams(t testing.TB, pool *pgxpool.Pool) *tenants.Directory {
 	dir := tenants.NewDirectory(pool, nil, quietLogger())
 	l := tenants.NewListener(pool, quietLogger())
 	l.Handle(tenants.NotifyChannel, dir.Handler())
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 	if err := dir.WaitFor(testCtx(t), func(d *tenants.Directory) bool { return d.Ready() }); err != nil {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// runListener runs l until the test ends.
-func runListener(t testing.TB, l *tenants.Listener) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		l.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 func mustStore(t testing.TB, pool *pgxpool.Pool, sinks *Sinks) *Store {
@@ -210,6 +196,14 @@ const (
 	errSinkDown  = sinkErr("sink unreachable at https://admin:hunter2@sink.example/v1 (Authorization: Bearer abcdef0123456789xyz)")
 	errWrongTeam = sinkErr("event of another team delivered")
 )
+
+// newTeamDB is the start most store tests share: a context bounded by the
+// test, a fresh database, and one team in it made with slug.
+func newTeamDB(t testing.TB, slug string) (context.Context, *pgxpool.Pool, string) {
+	t.Helper()
+	pool := pgtestNew(t)
+	return testCtx(t), pool, mustTeam(t, pool, slug)
+}
 
 func pgtestNew(t testing.TB) *pgxpool.Pool { return pgtest.New(t) }
 

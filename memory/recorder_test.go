@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -70,9 +71,7 @@ func chatExchange(team, user, session, question string) attach.Exchange {
 
 func TestRecorderStoresExchanges(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	m := testMetrics(t, pool)
 	// Nothing is written before Close: the batch neither fills nor times
 	// out, so what is found afterwards was flushed by Close.
@@ -122,9 +121,8 @@ func TestRecorderStoresExchanges(t *testing.T) {
 
 func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	on, off := mustTeam(t, pool, "on"), mustTeam(t, pool, "off")
+	ctx, pool, on := newTeamDB(t, "on")
+	off := mustTeam(t, pool, "off")
 	sinks := mustSinks(t, "", NewPostgresSink(pool))
 	r := mustRecorder(t, pool, sinks, RecorderOptions{})
 	if !r.Wants(on) || !r.Wants(off) {
@@ -157,9 +155,8 @@ func TestRecorderSkipsTeamsWithoutMemory(t *testing.T) {
 // A batch holding events of a team deleted meanwhile still stores the rest.
 func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team, gone := mustTeam(t, pool, "a"), mustTeam(t, pool, "gone")
+	ctx, pool, team := newTeamDB(t, "a")
+	gone := mustTeam(t, pool, "gone")
 	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 10_000, BatchWait: time.Hour, Metrics: m})
 	r.Record(chatExchange(team, "u", "s", "one"))
@@ -194,21 +191,12 @@ func TestRecorderSurvivesDeletedTeam(t *testing.T) {
 // wait is counted.
 func TestRecorderBackpressure(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
 
 	// Writes block while another transaction holds the table.
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx) //nolint:errcheck
-	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lock := lockEvents(t, ctx, pool)
 	const exchanges = 8
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -218,15 +206,7 @@ func TestRecorderBackpressure(t *testing.T) {
 	})
 	// Wait for the first wait: writer busy, one batch handed over, the
 	// parser stuck handing over the next, the queue full.
-	tick := time.NewTicker(10 * time.Millisecond)
-	for value(t, m.waits) == 0 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("Record never waited")
-		case <-tick.C:
-		}
-	}
-	tick.Stop()
+	waitForWaits(t, ctx, m, 1)
 	if err := lock.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -246,24 +226,44 @@ func TestRecorderBackpressure(t *testing.T) {
 // Close gives up when its context ends, and says what was lost.
 func TestRecorderCloseOutOfTime(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{BatchSize: 1})
+	lockEvents(t, ctx, pool)
+	r.Record(chatExchange(team, "u", "s", "q"))
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	err := r.Close(ended)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
+		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
+	}
+}
+
+// lockEvents holds memory_events locked against every other transaction,
+// so writes block, until the returned transaction ends or the test does.
+func lockEvents(t *testing.T, ctx context.Context, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
 	lock, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Rollback(ctx) //nolint:errcheck
+	t.Cleanup(func() { lock.Rollback(context.Background()) }) //nolint:errcheck
 	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	r.Record(chatExchange(team, "u", "s", "q"))
-	ended, cancel := context.WithCancel(ctx)
-	cancel()
-	err = r.Close(ended)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 events not stored") {
-		t.Fatalf("Close = %v; want a canceled error counting 2 events", err)
+	return lock
+}
+
+// waitForWaits returns once Record has waited for room n times.
+func waitForWaits(t *testing.T, ctx context.Context, m *Metrics, n float64) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for value(t, m.waits) < n {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Record waited %v times, want %v", value(t, m.waits), n)
+		case <-tick.C:
+		}
 	}
 }
 
@@ -273,19 +273,10 @@ func TestRecorderCloseOutOfTime(t *testing.T) {
 // waiting Records held, for as long as Postgres stayed away.
 func TestRecorderCloseWithFullQueue(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	m := testMetrics(t, pool)
 	r := mustRecorder(t, pool, queuedSinks(t), RecorderOptions{QueueSize: 1, BatchSize: 1, Writers: 1, Metrics: m})
-	lock, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx) //nolint:errcheck
-	if _, err := lock.Exec(ctx, "LOCK TABLE memory_events IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	lockEvents(t, ctx, pool)
 	// One exchange in the writer, one handed over, one in the collector's
 	// hands, one in the queue: the other four wait for room.
 	const senders = 8
@@ -293,20 +284,13 @@ func TestRecorderCloseWithFullQueue(t *testing.T) {
 	for range senders {
 		wg.Go(func() { r.Record(chatExchange(team, "u", "s", "q")) })
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for value(t, m.waits) < senders-4 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("Records never waited")
-		case <-tick.C:
-		}
-	}
+	waitForWaits(t, ctx, m, senders-4)
 
 	grace, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	closed := make(chan error, 1)
 	go func() { closed <- r.Close(grace) }()
+	var err error
 	select {
 	case err = <-closed:
 	case <-ctx.Done():

@@ -11,9 +11,7 @@ import (
 
 func TestAddGetList(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	other := mustTeam(t, pool, "b")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 
@@ -101,9 +99,7 @@ func TestAddGetList(t *testing.T) {
 
 func TestAddValidatesAndCleans(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 
 	for name, e := range map[string]attach.Event{
@@ -142,9 +138,7 @@ func TestAddValidatesAndCleans(t *testing.T) {
 
 func TestSearchPostgres(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	other := mustTeam(t, pool, "b")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 	for _, c := range []string{"the quick brown fox", "a lazy dog sleeps", "fox and fox and fox", "brown bread"} {
@@ -174,9 +168,7 @@ func TestSearchPostgres(t *testing.T) {
 
 func TestEraseUser(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	// Weaviate here, so the events also wait in the outbox.
 	s := mustStore(t, pool, mustSinks(t, BackendWeaviate, NewPostgresSink(pool), newRecordingSink(BackendWeaviate)))
 	for _, u := range []string{"alice", "alice", "bob"} {
@@ -207,9 +199,7 @@ func TestEraseUser(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	s := mustStore(t, pool, mustSinks(t, "", NewPostgresSink(pool)))
 
 	got, err := s.Settings(ctx, team)

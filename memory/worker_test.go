@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -30,7 +31,7 @@ func runWorker(t testing.TB, w *Worker) {
 	t.Helper()
 	l := tenants.NewListener(w.pool, quietLogger())
 	l.Handle(WakeChannel, w.Handler())
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -139,9 +140,8 @@ func TestWorkersDeliverExactlyOnce(t *testing.T) {
 // its error is kept without the secrets it carried.
 func TestBrokenSinkDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	broken, healthy := mustTeam(t, pool, "broken"), mustTeam(t, pool, "healthy")
+	ctx, pool, broken := newTeamDB(t, "broken")
+	healthy := mustTeam(t, pool, "healthy")
 	good := newRecordingSink(BackendPostgres)
 	bad := newRecordingSink(BackendWeaviate)
 	bad.setFailures(-1)
@@ -200,9 +200,7 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 
 func TestWorkerErasesUsers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	pg := newRecordingSink(BackendPostgres)
 	wv := newRecordingSink(BackendWeaviate)
 	wv.setFailures(2)
@@ -249,9 +247,8 @@ func TestWorkerErasesUsers(t *testing.T) {
 // user erasures and reaches every sink.
 func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
+	ctx, pool, gone := newTeamDB(t, "gone")
+	kept := mustTeam(t, pool, "kept")
 	pg := newRecordingSink(BackendPostgres)
 	wv := newRecordingSink(BackendWeaviate)
 	sinks := mustSinks(t, BackendWeaviate, pg, wv)
@@ -313,9 +310,7 @@ func TestDeletingATeamErasesItEverywhere(t *testing.T) {
 // With polling effectively off, only the NOTIFY can wake the worker.
 func TestWorkerWakesOnNotice(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	sink := newRecordingSink(BackendPostgres)
 	sinks := mustSinks(t, "", sink)
 	s := mustStore(t, pool, sinks)
@@ -333,9 +328,7 @@ func TestWorkerWakesOnNotice(t *testing.T) {
 
 func TestNotifyTriggers(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -404,9 +397,7 @@ func TestWorkerStops(t *testing.T) {
 // backing off after many failures go at once, not after their long wait.
 func TestRecoveryResumesBackedOffEvents(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "a")
+	ctx, pool, team := newTeamDB(t, "a")
 	sink := newRecordingSink(BackendPostgres)
 	sink.setFailures(-1)
 	sinks := mustSinks(t, "", sink)

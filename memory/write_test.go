@@ -35,9 +35,8 @@ func countEvents(t *testing.T, pool *pgxpool.Pool, team string) int {
 // them, while other teams keep theirs.
 func TestDeletingATeamDeletesItsEvents(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	gone, kept := mustTeam(t, pool, "gone"), mustTeam(t, pool, "kept")
+	ctx, pool, gone := newTeamDB(t, "gone")
+	kept := mustTeam(t, pool, "kept")
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		return insertEvents(ctx, tx, []attach.Event{noteEvent(t, gone, "a"), noteEvent(t, kept, "b")}, func(string) bool { return true })
 	})
@@ -66,9 +65,7 @@ func TestDeletingATeamDeletesItsEvents(t *testing.T) {
 // write, then takes the events with it: none outlives its team.
 func TestTeamDeletedDuringAWrite(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "racing")
+	ctx, pool, team := newTeamDB(t, "racing")
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -135,9 +132,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // before 2000, where Postgres counts backwards.
 func TestInsertEventsRoundTrip(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
-	pool := pgtestNew(t)
-	team := mustTeam(t, pool, "trip")
+	ctx, pool, team := newTeamDB(t, "trip")
 	at := time.Date(2026, 11, 26, 3, 4, 5, 123456000, time.UTC)
 	var in []attach.Event
 	for i, e := range []attach.Event{

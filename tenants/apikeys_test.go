@@ -14,9 +14,7 @@ import (
 
 func TestAPIKeyLifecycle(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 
 	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{"chat", "chat", "a2a"}})
@@ -70,9 +68,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 
 func TestAPIKeyExpiry(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	exp := time.Now().Add(time.Hour)
 	k, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "temp", ExpiresAt: &exp})
 	if err != nil {
@@ -95,9 +91,7 @@ func TestAPIKeyExpiry(t *testing.T) {
 
 func TestAPIKeyValidation(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	cases := []struct {
 		in    APIKeyInput
 		field string
@@ -117,9 +111,7 @@ func TestAPIKeyValidation(t *testing.T) {
 
 func TestListAPIKeysPages(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	var want []string
 	for range 5 {
 		k, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"})
@@ -150,9 +142,7 @@ func TestListAPIKeysPages(t *testing.T) {
 
 func TestTouchAPIKeys(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	a, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "a"})
 	b, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "b"})
 	c, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "c"})
@@ -184,9 +174,7 @@ func TestTouchAPIKeys(t *testing.T) {
 
 func TestCreateAPIKeysConcurrently(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	seen := map[string]bool{}
@@ -212,9 +200,7 @@ func TestCreateAPIKeysConcurrently(t *testing.T) {
 
 func TestUpdateAPIKey(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "keys-update")
+	s, _, ctx, team := newTeamStore(t, "keys-update")
 	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "old"})
 	if err != nil {
 		t.Fatal(err)
@@ -238,9 +224,7 @@ func TestUpdateAPIKey(t *testing.T) {
 
 func TestAPIKeyCreatedBy(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	u := mustUser(t, s, "maker@example.com")
 	k, _, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "mine", CreatedBy: u.ID})
 	if err != nil || k.CreatedBy != u.ID {

@@ -114,9 +114,7 @@ func TestAuditWrittenWithEachChange(t *testing.T) {
 
 func TestNoActorNoAudit(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "quiet")
+	s, pool, ctx, team := newTeamStore(t, "quiet")
 	if _, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:1"}); err != nil {
 		t.Fatal(err)
 	}

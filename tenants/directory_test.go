@@ -11,34 +11,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 // runDirectory loads a directory over pool and keeps it current through a
 // listener until the test ends.
-func runDirectory(t *testing.T, pool *pgxpool.Pool, sealer *Sealer, logs *logBuffer) *Directory {
+func runDirectory(t *testing.T, pool *pgxpool.Pool, sealer *Sealer, logs *testkit.Buffer) *Directory {
 	t.Helper()
 	d := NewDirectory(pool, sealer, testLogger(logs))
 	l := NewListener(pool, testLogger(logs))
 	l.Handle(NotifyChannel, d.Handler())
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 	waitFor(t, d, func(d *Directory) bool { return d.Ready() })
 	waitListening(t, pool)
 	return d
-}
-
-// runListener runs l until the test ends.
-func runListener(t *testing.T, l *Listener) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		l.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
 }
 
 func waitFor(t *testing.T, d *Directory, cond func(*Directory) bool) {
@@ -79,9 +65,7 @@ func waitListening(t *testing.T, pool *pgxpool.Pool) {
 
 func TestDirectoryLoad(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	mustTeam(t, s, "empty")
 	is, _ := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "https://idp.example", Audience: "gw"})
 	eng, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: "e", Dialect: attach.DialectOpenAI, BaseURL: "http://x", APIKey: ptr("sk-0123456789abcdef"), Default: true})
@@ -128,10 +112,8 @@ func TestDirectoryLoad(t *testing.T) {
 
 func TestDirectoryFollowsChanges(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	s, pool, ctx, team := newTeamStore(t, "acme")
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
 
 	// Each change goes through its own connection from the store's pool; the
@@ -198,11 +180,9 @@ func TestDirectoryFollowsChanges(t *testing.T) {
 
 func TestTouchDoesNotReload(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	k, _, _ := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "k"})
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	before, _ := d.Team("acme")
 	if err := s.TouchAPIKeys(ctx, map[string]time.Time{k.ID: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -218,10 +198,8 @@ func TestTouchDoesNotReload(t *testing.T) {
 
 func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
-	logs := &logBuffer{}
+	s, pool, ctx, team := newTeamStore(t, "acme")
+	logs := &testkit.Buffer{}
 	d := runDirectory(t, pool, testSealer(t), logs)
 	loads := d.FullLoads()
 
@@ -268,9 +246,7 @@ func TestDirectoryReloadsAfterListenerLoss(t *testing.T) {
 
 func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	good, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "good", Dialect: attach.DialectOllama, BaseURL: "http://a", APIKey: ptr("sk-good-0123456789")})
 	bad, _ := s.CreateEngine(ctx, team.ID, EngineInput{Name: "bad", Dialect: attach.DialectOllama, BaseURL: "http://b", APIKey: ptr("sk-bad-0123456789x")})
 	// Move the good engine's ciphertext onto the bad one: the additional data
@@ -278,7 +254,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE engines SET api_key_enc = (SELECT api_key_enc FROM engines WHERE id = $1) WHERE id = $2", good.ID, bad.ID); err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	d := NewDirectory(pool, testSealer(t), testLogger(logs))
 	if err := d.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -309,7 +285,7 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 
 	// With another secret key every engine loses its key, not the team.
 	other, _ := NewSealer(bytes.Repeat([]byte{9}, SecretKeySize))
-	d2 := NewDirectory(pool, other, testLogger(&logBuffer{}))
+	d2 := NewDirectory(pool, other, testLogger(&testkit.Buffer{}))
 	if err := d2.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -320,10 +296,8 @@ func TestDirectorySkipsUndecryptableKey(t *testing.T) {
 
 func TestDirectoryConcurrentReads(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	s, pool, ctx, team := newTeamStore(t, "acme")
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 4 {

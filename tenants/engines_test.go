@@ -28,9 +28,7 @@ func storedKey(t *testing.T, s *Store, engineID string) (string, bool) {
 
 func TestEngineCRUD(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 
 	e, err := s.CreateEngine(ctx, team.ID, EngineInput{
@@ -115,9 +113,7 @@ func TestEngineKeyNeedsSealer(t *testing.T) {
 
 func TestEngineValidation(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	ok := EngineInput{Name: "e", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434"}
 	with := func(f func(*EngineInput)) EngineInput { in := ok; f(&in); return in }
 	cases := []struct {
@@ -170,9 +166,7 @@ func defaults(t *testing.T, s *Store, teamID string) []string {
 
 func TestDefaultEngineSwitches(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 	in := func(name string, def bool) EngineInput {
 		return EngineInput{Name: name, Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", Default: def}
@@ -238,9 +232,7 @@ func TestDefaultEngineSwitches(t *testing.T) {
 
 func TestListEnginesPages(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	var want []string
 	for i := range 5 {
 		e, err := s.CreateEngine(ctx, team.ID, EngineInput{Name: fmt.Sprintf("e%d", i), Dialect: attach.DialectOllama, BaseURL: "http://x"})
@@ -261,9 +253,7 @@ func TestListEnginesPages(t *testing.T) {
 
 func TestEnsureEngine(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	in := EngineInput{Name: "default", Dialect: attach.DialectOllama, BaseURL: "http://127.0.0.1:11434", APIKey: ptr("sk-abcdefghijkl"), Models: []string{"tiny"}, Default: true}
 	first, err := s.EnsureEngine(ctx, team.ID, in)
 	if err != nil {

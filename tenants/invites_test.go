@@ -96,9 +96,7 @@ func TestInviteLifecycle(t *testing.T) {
 
 func TestInviteExpires(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	u := mustUser(t, s, "u@example.com")
 	iv, token, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: "u@example.com", Role: RoleMember, TTL: time.Hour})
 	if err != nil {
@@ -231,9 +229,7 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 
 func TestInviteAcceptedOnceUnderRace(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	users := []User{mustUser(t, s, "a@example.com"), mustUser(t, s, "b@example.com"), mustUser(t, s, "c@example.com")}
 	_, token, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: "x@example.com", Role: RoleMember})
 	if err != nil {

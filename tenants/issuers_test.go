@@ -10,9 +10,7 @@ import (
 
 func TestIssuerCRUD(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 
 	is, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "http://127.0.0.1:3000", Audience: "gw", Algorithms: []string{"RS256", "ES256", "RS256"}})
@@ -65,9 +63,7 @@ func TestIssuerCRUD(t *testing.T) {
 
 func TestIssuerValidation(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	cases := []struct {
 		in    IssuerInput
 		field string
@@ -101,9 +97,7 @@ func TestIssuerValidation(t *testing.T) {
 
 func TestListIssuersPages(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 	if _, err := s.CreateIssuer(ctx, other.ID, IssuerInput{URL: "https://idp.other", Audience: "x"}); err != nil {
 		t.Fatal(err)
@@ -138,9 +132,7 @@ func TestListIssuersPages(t *testing.T) {
 
 func TestEnsureIssuer(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, _, ctx, team := newTeamStore(t, "acme")
 	in := IssuerInput{URL: "http://127.0.0.1:3000", Audience: "gw"}
 	first, err := s.EnsureIssuer(ctx, team.ID, in)
 	if err != nil {

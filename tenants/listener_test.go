@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 // One session serves every channel: each notice reaches its channel's
@@ -30,11 +32,11 @@ func TestListenerDispatchesAndCatchesUp(t *testing.T) {
 			},
 		}
 	}
-	logs := &logBuffer{}
+	logs := &testkit.Buffer{}
 	l := NewListener(pool, testLogger(logs))
 	l.Handle("test_a", handler("test_a"))
 	l.Handle("test_b", handler("test_b"))
-	runListener(t, l)
+	testkit.Go(t, l.Run)
 
 	// next returns the next events, n of them, in any order.
 	next := func(n int) map[event]bool {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -36,6 +36,15 @@ func newTestStore(t testing.TB) (*Store, *pgxpool.Pool) {
 	s := NewStore(pool, testSealer(t))
 	s.pw = newPasswordHasher(testArgon2Params)
 	return s, pool
+}
+
+// newTeamStore is the fixture most store tests start from: a store on a
+// fresh database and its pool, a context bounded by the test, and one team
+// made with slug.
+func newTeamStore(t testing.TB, slug string) (*Store, *pgxpool.Pool, context.Context, attach.Team) {
+	t.Helper()
+	s, pool := newTestStore(t)
+	return s, pool, testCtx(t), mustTeam(t, s, slug)
 }
 
 const testPassword = "correct horse battery staple"
@@ -87,24 +96,6 @@ func mustTeam(t testing.TB, s *Store, slug string) attach.Team {
 
 func ptr[T any](v T) *T { return &v }
 
-// logBuffer is a concurrency-safe log sink for tests that inspect logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func testLogger(b *logBuffer) *slog.Logger {
+func testLogger(b *testkit.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -5,15 +5,14 @@ import (
 	"testing"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 func TestMemorySettings(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "acme")
+	s, pool, ctx, team := newTeamStore(t, "acme")
 	admin := mustUser(t, s, "admin@example.com")
-	d := runDirectory(t, pool, testSealer(t), &logBuffer{})
+	d := runDirectory(t, pool, testSealer(t), &testkit.Buffer{})
 	backends := []string{"none", "postgres"}
 
 	if got, err := s.MemorySettings(ctx, team.ID); err != nil || got != (MemorySettings{}) {

@@ -66,9 +66,7 @@ func second[T any](_ T, err error) error { return err }
 
 func TestTeamDeleteCascades(t *testing.T) {
 	t.Parallel()
-	s, pool := newTestStore(t)
-	ctx := testCtx(t)
-	team := mustTeam(t, s, "gone")
+	s, pool, ctx, team := newTeamStore(t, "gone")
 	if _, err := s.CreateIssuer(ctx, team.ID, IssuerInput{URL: "https://idp.example", Audience: "a"}); err != nil {
 		t.Fatal(err)
 	}

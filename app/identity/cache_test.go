@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
 
 func TestTokenCache(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, team := startTeamIdP(t)
 	clk := newClock()
 	leeway := 30 * time.Second
 	v := identity.NewVerifier(identity.Config{Now: clk.Now, Leeway: leeway, Logger: testLogger(t)})
 	ctx := context.Background()
-	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 
 	t.Run("a cached token still fails after exp", func(t *testing.T) {
 		c := claimsAt(idp.Issuer(), "api://team-a", clk.Now())

@@ -18,6 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -56,6 +57,14 @@ func snapshot(slug string, version uint64, issuers []attach.Issuer, keys ...atta
 		}
 	}
 	return tenants.NewSnapshot(team, issuers, nil, keys, version)
+}
+
+// startTeamIdP starts a provider and gives team "a", which trusts it for
+// the audience api://team-a.
+func startTeamIdP(t testing.TB) (*oidctest.Provider, *tenants.Snapshot) {
+	t.Helper()
+	idp := oidctest.Start(t, oidctest.Options{})
+	return idp, snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 }
 
 func trust(issuerURL, audience string) []attach.Issuer {

@@ -13,16 +13,14 @@ import (
 	"time"
 
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
 
 func TestKeyRotationAndRefetchLimit(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, team := startTeamIdP(t)
 	clk := newClock()
 	const minRefresh = time.Minute
 	v := identity.NewVerifier(identity.Config{MinRefresh: minRefresh, Now: clk.Now, Logger: testLogger(t)})
-	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	ctx := context.Background()
 
 	before := idp.Token(t, "api://team-a")
@@ -100,9 +98,8 @@ func TestKeyRotationAndRefetchLimit(t *testing.T) {
 
 func TestConcurrentFirstFetchesCollapse(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, team := startTeamIdP(t)
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
-	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	tokens := []string{
 		idp.TokenAlg(t, "RS256", "api://team-a"), idp.TokenAlg(t, "PS256", "api://team-a"),
 		idp.TokenAlg(t, "ES256", "api://team-a"), idp.TokenAlg(t, "EdDSA", "api://team-a"),
@@ -130,10 +127,9 @@ func TestConcurrentFirstFetchesCollapse(t *testing.T) {
 
 func TestOldKeysRefreshedInBackground(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, team := startTeamIdP(t)
 	clk := newClock()
 	v := identity.NewVerifier(identity.Config{JWKSMaxAge: 5 * time.Minute, CacheSize: -1, Now: clk.Now, Logger: testLogger(t)})
-	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	tok := idp.Token(t, "api://team-a")
 	if _, err := v.Verify(context.Background(), team, tok); err != nil {
 		t.Fatal(err)
@@ -217,7 +213,7 @@ func TestIssuerUnavailable(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, team := startTeamIdP(t)
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
 	ctx := context.Background()
 
@@ -233,7 +229,6 @@ func TestCheck(t *testing.T) {
 		t.Errorf("two Checks made %d JWKS requests, want 2", j)
 	}
 	// The keys Check fetched serve Verify.
-	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	if _, err := v.Verify(ctx, team, idp.Token(t, "api://team-a")); err != nil {
 		t.Fatal(err)
 	}

@@ -14,15 +14,13 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
-	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 func TestVerifyTokensFromProvider(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, teamA := startTeamIdP(t)
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
-	teamA := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	ctx := context.Background()
 
 	for _, alg := range []string{"RS256", "PS256", "ES256", "EdDSA"} {
@@ -133,9 +131,8 @@ func mustFail(_ attach.Principal, err error) error { return err }
 
 func TestVerifyRefusesBadTokens(t *testing.T) {
 	t.Parallel()
-	idp := oidctest.Start(t, oidctest.Options{})
+	idp, teamA := startTeamIdP(t)
 	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
-	teamA := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"))
 	teamB := snapshot("b", 1, trust(idp.Issuer(), "api://team-b"))
 	rsOnly := snapshot("rs", 1, []attach.Issuer{{URL: idp.Issuer(), Audience: "api://team-a", Algorithms: []string{"RS256"}}})
 	ctx := context.Background()

@@ -73,26 +73,9 @@ func TestStreamsNDJSONChunkByChunk(t *testing.T) {
 	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
 
 	resp := post(t, gw+"/api/chat", `{"model":"llama3","messages":[{"role":"user","content":"hi"}]}`)
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status = %d, want 200", resp.StatusCode)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
-		t.Errorf("Content-Type = %q, want application/x-ndjson", ct)
-	}
-	br := bufio.NewReader(resp.Body)
-	line := readEarly(t, func() (string, error) { return br.ReadString('\n') })
-	if line != first {
-		t.Fatalf("first line = %q, want %q", line, first)
-	}
-	release()
-	all, err := io.ReadAll(br)
-	if err != nil {
-		t.Fatalf("read rest: %v", err)
-	}
-	if string(all) != rest {
-		t.Fatalf("rest = %q, want %q", all, rest)
-	}
+	checkStreamedInTwoParts(t, resp, "application/x-ndjson", first, rest, release, func(br *bufio.Reader) (string, error) {
+		return br.ReadString('\n')
+	})
 }
 
 func TestStreamsSSEEventByEvent(t *testing.T) {
@@ -104,15 +87,7 @@ func TestStreamsSSEEventByEvent(t *testing.T) {
 	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: engine.URL + "/v1", Default: true}))
 
 	resp := post(t, gw+"/v1/chat/completions", `{"model":"m","stream":true,"messages":[]}`)
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status = %d, want 200", resp.StatusCode)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-		t.Errorf("Content-Type = %q, want text/event-stream", ct)
-	}
-	br := bufio.NewReader(resp.Body)
-	event := readEarly(t, func() (string, error) {
+	checkStreamedInTwoParts(t, resp, "text/event-stream", first, rest, release, func(br *bufio.Reader) (string, error) {
 		var event strings.Builder
 		for !strings.HasSuffix(event.String(), "\n\n") {
 			line, err := br.ReadString('\n')
@@ -123,8 +98,25 @@ func TestStreamsSSEEventByEvent(t *testing.T) {
 		}
 		return event.String(), nil
 	})
-	if event != first {
-		t.Fatalf("first event = %q, want %q", event, first)
+}
+
+// checkStreamedInTwoParts checks that resp, an answer of type contentType
+// from an engine that holds everything after first until release is called,
+// hands the client first (one unit, as readUnit reads it) while the engine
+// still holds the rest, and then exactly rest.
+func checkStreamedInTwoParts(t *testing.T, resp *http.Response, contentType, first, rest string, release func(), readUnit func(*bufio.Reader) (string, error)) {
+	t.Helper()
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != contentType {
+		t.Errorf("Content-Type = %q, want %s", ct, contentType)
+	}
+	br := bufio.NewReader(resp.Body)
+	got := readEarly(t, func() (string, error) { return readUnit(br) })
+	if got != first {
+		t.Fatalf("first part = %q, want %q", got, first)
 	}
 	release()
 	all, err := io.ReadAll(br)

@@ -61,25 +61,39 @@ func queryString(t *testing.T, dsn, sql string) string {
 	return s
 }
 
+// startKeeping starts a server on dir and stores value in a table kept.
+func startKeeping(t *testing.T, dir, value string) *Server {
+	t.Helper()
+	s := startT(t, dir)
+	execSQL(t, s.DSN(), "CREATE TABLE kept (v text)")
+	execSQL(t, s.DSN(), "INSERT INTO kept VALUES ($1)", value)
+	return s
+}
+
+// wantKept starts a server on dir again, checks that the table kept still
+// holds value after what happened, and stops the server.
+func wantKept(t *testing.T, dir, value, after string) {
+	t.Helper()
+	s := startT(t, dir)
+	if got := queryString(t, s.DSN(), "SELECT v FROM kept"); got != value {
+		t.Fatalf("after %s got %q, want %s", after, got, value)
+	}
+	stopT(t, s)
+}
+
 func TestDataSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := startT(t, dir)
+	s := startKeeping(t, dir, "hello")
 	if got := queryString(t, s.DSN(), "SELECT current_user || '@' || current_database()"); got != "app@app" {
 		t.Fatalf("connected as %q, want app@app", got)
 	}
-	execSQL(t, s.DSN(), "CREATE TABLE kept (v text)")
-	execSQL(t, s.DSN(), "INSERT INTO kept VALUES ($1)", "hello")
 	stopT(t, s)
 	if err := s.Stop(context.Background()); err != nil {
 		t.Fatalf("second Stop: %v", err)
 	}
 
-	s2 := startT(t, dir)
-	if got := queryString(t, s2.DSN(), "SELECT v FROM kept"); got != "hello" {
-		t.Fatalf("after restart got %q, want hello", got)
-	}
-	stopT(t, s2)
+	wantKept(t, dir, "hello", "restart")
 }
 
 func TestSecondStartOnSameDirFails(t *testing.T) {
@@ -108,9 +122,7 @@ func TestSecondStartOnSameDirFails(t *testing.T) {
 func TestRestartAfterKill(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := startT(t, dir)
-	execSQL(t, s.DSN(), "CREATE TABLE kept (v int)")
-	execSQL(t, s.DSN(), "INSERT INTO kept VALUES (42)")
+	s := startKeeping(t, dir, "42")
 	// Simulate a crash: the postmaster dies without a shutdown checkpoint and
 	// leaves its postmaster.pid behind.
 	if err := s.cmd.Process.Kill(); err != nil {
@@ -122,11 +134,7 @@ func TestRestartAfterKill(t *testing.T) {
 		t.Fatalf("expected a stale postmaster.pid: %v", err)
 	}
 
-	s2 := startT(t, dir)
-	if got := queryString(t, s2.DSN(), "SELECT v::text FROM kept"); got != "42" {
-		t.Fatalf("after crash recovery got %q, want 42", got)
-	}
-	stopT(t, s2)
+	wantKept(t, dir, "42", "crash recovery")
 }
 
 func TestLongDirUsesShortSocket(t *testing.T) {

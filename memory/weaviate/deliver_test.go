@@ -19,9 +19,7 @@ import (
 
 func TestDeliverKeepsTeamsApart(t *testing.T) {
 	t.Parallel()
-	srv := weaviatetest.Shared(t)
-	bothPaths(t, func(t *testing.T, grpc bool) {
-		s := newSink(t, srv, grpc)
+	sinkOnBothPaths(t, func(t *testing.T, srv *weaviatetest.Server, s *Sink) {
 		teamA, teamB := newTeam(), newTeam()
 		evA := makeEvents(t, teamA, "alice", 30, func(i int) string { return fmt.Sprintf("alpha secret plan %d", i) })
 		evB := makeEvents(t, teamB, "bob", 20, func(i int) string { return fmt.Sprintf("bravo notes %d", i) })
@@ -151,9 +149,7 @@ func TestDeliverRoundTripsEveryField(t *testing.T) {
 
 func TestRedeliveryLeavesOneObjectPerEvent(t *testing.T) {
 	t.Parallel()
-	srv := weaviatetest.Shared(t)
-	bothPaths(t, func(t *testing.T, grpc bool) {
-		s := newSink(t, srv, grpc)
+	sinkOnBothPaths(t, func(t *testing.T, _ *weaviatetest.Server, s *Sink) {
 		team := newTeam()
 		events := makeEvents(t, team, "dave", 50, func(i int) string { return fmt.Sprintf("message %d", i) })
 		deliver(t, s, team, events)
@@ -220,9 +216,7 @@ func TestDeliverRefusesBadInput(t *testing.T) {
 // one bad object must fail the whole call, naming the object.
 func TestDeliverReportsObjectErrors(t *testing.T) {
 	t.Parallel()
-	srv := weaviatetest.Shared(t)
-	bothPaths(t, func(t *testing.T, grpc bool) {
-		s := newSink(t, srv, grpc)
+	sinkOnBothPaths(t, func(t *testing.T, _ *weaviatetest.Server, s *Sink) {
 		team := newTeam()
 		first := makeEvents(t, team, "fay", 2, func(int) string { return "first" })
 		if err := s.DeliverWithVectors(testCtx(t), team, first, [][]float32{{1, 0, 0}, {0, 1, 0}}); err != nil {
@@ -326,9 +320,7 @@ func TestNewAddsMissingProperties(t *testing.T) {
 // made again when the failed delivery is retried.
 func TestDeliverRemakesARemovedTenant(t *testing.T) {
 	t.Parallel()
-	srv := weaviatetest.Shared(t)
-	bothPaths(t, func(t *testing.T, grpc bool) {
-		s := newSink(t, srv, grpc)
+	sinkOnBothPaths(t, func(t *testing.T, srv *weaviatetest.Server, s *Sink) {
 		team := newTeam()
 		deliver(t, s, team, makeEvents(t, team, "kim", 3, func(int) string { return "before" }))
 		tenant, _ := TenantName(team)

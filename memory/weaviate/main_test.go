@@ -65,6 +65,14 @@ func bothPaths(t *testing.T, f func(t *testing.T, grpc bool)) {
 	t.Run("grpc", func(t *testing.T) { f(t, true) })
 }
 
+// sinkOnBothPaths runs f with a sink on the shared server, once through
+// REST and once through gRPC.
+func sinkOnBothPaths(t *testing.T, f func(t *testing.T, srv *weaviatetest.Server, s *Sink)) {
+	t.Helper()
+	srv := weaviatetest.Shared(t)
+	bothPaths(t, func(t *testing.T, grpc bool) { f(t, srv, newSink(t, srv, grpc)) })
+}
+
 func newTeam() string { return uuid.NewString() }
 
 // makeEvents builds n events of team for user, with content from words.

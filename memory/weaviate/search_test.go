@@ -172,9 +172,7 @@ func TestDeleteUserRemovesExactlyThatUser(t *testing.T) {
 
 func TestVectorSearch(t *testing.T) {
 	t.Parallel()
-	srv := weaviatetest.Shared(t)
-	bothPaths(t, func(t *testing.T, grpc bool) {
-		s := newSink(t, srv, grpc)
+	sinkOnBothPaths(t, func(t *testing.T, _ *weaviatetest.Server, s *Sink) {
 		team := newTeam()
 		events := makeEvents(t, team, "ivy", 3, func(i int) string { return []string{"east", "north", "up"}[i] })
 		vectors := [][]float32{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}

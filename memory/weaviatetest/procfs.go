@@ -47,7 +47,7 @@ func (s *Server) CPUTime() (time.Duration, error) {
 	if proc == nil {
 		return 0, errors.New("the server is not running")
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", proc.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", proc.Cmd.Process.Pid))
 	if err != nil {
 		return 0, fmt.Errorf("read server CPU time: %w", err)
 	}

@@ -48,6 +48,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
 
 // EnvBinary names a weaviate-server binary to use instead of the one `make
@@ -62,6 +64,9 @@ const (
 	stopTimeout  = 30 * time.Second
 )
 
+// maxOutput is how much of the server's output is kept to explain a failure.
+const maxOutput = 64 << 10
+
 // Server is one Weaviate process and the folder and ports it keeps across
 // restarts. Its methods may be called from several goroutines.
 type Server struct {
@@ -70,7 +75,7 @@ type Server struct {
 	ports ports
 
 	mu   sync.Mutex
-	proc *process // nil while stopped
+	proc *testkit.Process // nil while stopped
 }
 
 // ports are the loopback ports one server listens on. The cluster ports are
@@ -161,7 +166,7 @@ func (s *Server) Kill(tb testing.TB) {
 	s.proc = nil
 	s.mu.Unlock()
 	if proc != nil {
-		proc.kill()
+		proc.Kill()
 	}
 }
 
@@ -191,12 +196,12 @@ func (s *Server) signal(tb testing.TB, sig syscall.Signal, wantStopped bool) {
 	if proc == nil {
 		tb.Fatalf("weaviatetest: send %v: the server is not running", sig)
 	}
-	if err := proc.cmd.Process.Signal(sig); err != nil {
+	if err := proc.Cmd.Process.Signal(sig); err != nil {
 		tb.Fatalf("weaviatetest: send %v: %v", sig, err)
 	}
 	deadline := time.Now().Add(stopTimeout)
 	for {
-		stopped, err := allStopped(proc.cmd.Process.Pid)
+		stopped, err := allStopped(proc.Cmd.Process.Pid)
 		if err != nil {
 			tb.Fatalf("weaviatetest: after %v: %v", sig, err)
 		}
@@ -218,7 +223,7 @@ func (s *Server) Running() bool {
 		return false
 	}
 	select {
-	case <-s.proc.done:
+	case <-s.proc.Done():
 		return false
 	default:
 		return true
@@ -233,7 +238,7 @@ func (s *Server) stop() error {
 	if proc == nil {
 		return nil
 	}
-	return proc.stop(stopTimeout)
+	return proc.Stop(stopTimeout)
 }
 
 // launch starts the process and waits until /v1/.well-known/ready answers.
@@ -242,7 +247,7 @@ func (s *Server) launch() error {
 	defer s.mu.Unlock()
 	if s.proc != nil {
 		select {
-		case <-s.proc.done:
+		case <-s.proc.Done():
 		default:
 			return errors.New("the server is already running")
 		}
@@ -253,12 +258,12 @@ func (s *Server) launch() error {
 	// The server must not outlive the test binary, even if the binary is
 	// killed: SIGTERM lets it close its files cleanly.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	proc, err := startProcess(cmd)
+	proc, err := testkit.Start("weaviate", cmd, maxOutput)
 	if err != nil {
 		return err
 	}
 	if err := waitReady(s.URL(), proc); err != nil {
-		proc.kill()
+		proc.Kill()
 		return err
 	}
 	s.proc = proc
@@ -301,7 +306,7 @@ func (s *Server) env() []string {
 
 // waitReady polls the readiness endpoint until it answers 200, the process
 // exits, or readyTimeout passes.
-func waitReady(baseURL string, proc *process) error {
+func waitReady(baseURL string, proc *testkit.Process) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(readyTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -316,12 +321,12 @@ func waitReady(baseURL string, proc *process) error {
 			}
 		}
 		select {
-		case <-proc.done:
-			return fmt.Errorf("weaviate exited before it was ready (%v):\n%s", proc.err, proc.output())
+		case <-proc.Done():
+			return fmt.Errorf("weaviate exited before it was ready (%v):\n%s", proc.Err(), proc.Output())
 		case <-tick.C:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("weaviate not ready after %s:\n%s", readyTimeout, proc.output())
+			return fmt.Errorf("weaviate not ready after %s:\n%s", readyTimeout, proc.Output())
 		}
 	}
 }

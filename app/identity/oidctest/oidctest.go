@@ -23,7 +23,6 @@
 package oidctest
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rand"
 	"encoding/hex"
@@ -45,7 +44,12 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/attach-dev/attach-gateway/internal/testkit"
 )
+
+// stopTimeout is how long node has to exit on SIGTERM before it is killed.
+const stopTimeout = 5 * time.Second
 
 // Options change how the provider runs. The zero value is ready to use.
 type Options struct {
@@ -66,7 +70,7 @@ type Provider struct {
 	client   *http.Client
 	mu       sync.Mutex
 	gens     []keyGeneration // current first, then older ones still published
-	proc     *process
+	proc     *testkit.Process
 	stopOnce sync.Once
 }
 
@@ -245,7 +249,7 @@ func (p *Provider) rotate(t testing.TB, keepOld bool) {
 		p.gens = []keyGeneration{gen}
 	}
 	p.mu.Unlock()
-	proc.stop()
+	_ = proc.Stop(stopTimeout)
 	if err := p.launch(); err != nil {
 		t.Fatalf("oidctest: restart with new keys: %v", err)
 	}
@@ -258,7 +262,7 @@ func (p *Provider) Stop() {
 		p.mu.Lock()
 		proc := p.proc
 		p.mu.Unlock()
-		proc.stop()
+		_ = proc.Stop(stopTimeout)
 	})
 }
 
@@ -301,7 +305,7 @@ func (p *Provider) launch() error {
 	)
 	// The provider must not outlive the test binary, even if it crashes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	proc, err := startProcess(cmd)
+	proc, err := testkit.Start("node", cmd, 0)
 	if err != nil {
 		return err
 	}
@@ -309,14 +313,14 @@ func (p *Provider) launch() error {
 	p.proc = proc
 	p.mu.Unlock()
 	if err := p.waitReady(proc); err != nil {
-		proc.stop()
+		_ = proc.Stop(stopTimeout)
 		return err
 	}
 	return nil
 }
 
 // waitReady polls discovery until it answers, the process exits, or 30 s pass.
-func (p *Provider) waitReady(proc *process) error {
+func (p *Provider) waitReady(proc *testkit.Process) error {
 	deadline := time.Now().Add(30 * time.Second)
 	discovery := p.issuer + "/.well-known/openid-configuration"
 	for {
@@ -331,12 +335,12 @@ func (p *Provider) waitReady(proc *process) error {
 			}
 		}
 		select {
-		case <-proc.done:
-			return fmt.Errorf("oidc-provider exited before it was ready: %v\n%s", proc.err, proc.output())
+		case <-proc.Done():
+			return fmt.Errorf("oidc-provider exited before it was ready: %v\n%s", proc.Err(), proc.Output())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("oidc-provider not ready after 30s\n%s", proc.output())
+			return fmt.Errorf("oidc-provider not ready after 30s\n%s", proc.Output())
 		}
 	}
 }
@@ -354,61 +358,6 @@ func (p *Provider) getJSON(t testing.TB, path string, out any) {
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		t.Fatalf("oidctest: GET %s: %v", path, err)
-	}
-}
-
-// process is one run of node.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // set before done is closed
-	mu   sync.Mutex
-	out  bytes.Buffer
-}
-
-func startProcess(cmd *exec.Cmd) (*process, error) {
-	pr := &process{cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout = pr
-	cmd.Stderr = pr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start node: %w", err)
-	}
-	go func() {
-		pr.err = cmd.Wait()
-		close(pr.done)
-	}()
-	return pr, nil
-}
-
-func (pr *process) Write(b []byte) (int, error) {
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.out.Write(b)
-}
-
-func (pr *process) output() string {
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	return pr.out.String()
-}
-
-// stop sends SIGTERM to this process (by its pid) and SIGKILL if it has not
-// exited within five seconds.
-func (pr *process) stop() {
-	if pr == nil {
-		return
-	}
-	select {
-	case <-pr.done:
-		return
-	default:
-	}
-	_ = pr.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-pr.done:
-	case <-time.After(5 * time.Second):
-		_ = pr.cmd.Process.Kill()
-		<-pr.done
 	}
 }
 
