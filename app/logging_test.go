@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 func TestLoggerBuffersInfoAndFlushesWarnings(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 func TestHealthReadyMetrics(t *testing.T) {

@@ -27,7 +27,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal/pgtest"
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )

@@ -14,7 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 

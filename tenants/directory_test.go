@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 // runDirectory loads a directory over pool and keeps it current through a

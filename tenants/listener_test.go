@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 // One session serves every channel: each notice reaches its channel's

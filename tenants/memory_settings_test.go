@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 func TestMemorySettings(t *testing.T) {

@@ -49,7 +49,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 // EnvBinary names a weaviate-server binary to use instead of the one `make

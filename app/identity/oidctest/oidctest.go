@@ -45,7 +45,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/attach-dev/attach-gateway/internal/testkit"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 // stopTimeout is how long node has to exit on SIGTERM before it is killed.
