@@ -34,10 +34,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, teamID string, in APIKeyInput)
 	if err != nil {
 		return attach.APIKey{}, "", err
 	}
-	if !attach.ValidID(teamID) {
-		return attach.APIKey{}, "", attach.NotFound("team")
-	}
-	id, err := attach.NewID()
+	id, err := newRowID(teamID)
 	if err != nil {
 		return attach.APIKey{}, "", err
 	}

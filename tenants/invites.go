@@ -91,10 +91,7 @@ func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput)
 	if err != nil {
 		return Invite{}, "", err
 	}
-	if !attach.ValidID(teamID) {
-		return Invite{}, "", attach.NotFound("team")
-	}
-	id, err := attach.NewID()
+	id, err := newRowID(teamID)
 	if err != nil {
 		return Invite{}, "", err
 	}

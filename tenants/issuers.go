@@ -31,10 +31,7 @@ func (s *Store) CreateIssuer(ctx context.Context, teamID string, in IssuerInput)
 	if err != nil {
 		return attach.Issuer{}, err
 	}
-	if !attach.ValidID(teamID) {
-		return attach.Issuer{}, attach.NotFound("team")
-	}
-	id, err := attach.NewID()
+	id, err := newRowID(teamID)
 	if err != nil {
 		return attach.Issuer{}, err
 	}
@@ -114,10 +111,7 @@ func (s *Store) EnsureIssuer(ctx context.Context, teamID string, in IssuerInput)
 	if err != nil {
 		return attach.Issuer{}, err
 	}
-	if !attach.ValidID(teamID) {
-		return attach.Issuer{}, attach.NotFound("team")
-	}
-	id, err := attach.NewID()
+	id, err := newRowID(teamID)
 	if err != nil {
 		return attach.Issuer{}, err
 	}

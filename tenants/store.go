@@ -103,3 +103,12 @@ func lockTeam(ctx context.Context, tx pgx.Tx, teamID string) error {
 	err := tx.QueryRow(ctx, "SELECT 1 FROM teams WHERE id = $1 FOR NO KEY UPDATE", teamID).Scan(&one)
 	return DBError("team", err)
 }
+
+// newRowID makes the id of a new row of team teamID, or says the team is
+// not found when teamID cannot name one (a malformed id never reaches SQL).
+func newRowID(teamID string) (string, error) {
+	if !attach.ValidID(teamID) {
+		return "", attach.NotFound("team")
+	}
+	return attach.NewID()
+}
