@@ -4,8 +4,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
@@ -76,26 +74,28 @@ func (e *dialError) Unwrap() error { return e.err }
 
 // dialer opens connections to engines, wrapped in engineConn.
 type dialer struct {
-	tcp     *fasthttp.TCPDialer
-	timeout time.Duration
-	header  time.Duration
-	idle    time.Duration
-	guard   *netguard.Policy
+	net    *net.Dialer
+	header time.Duration
+	idle   time.Duration
+}
+
+// newDialer dials with guard's rule applied to every address a name
+// resolves to, after resolution and before the connection is made: a
+// refused engine never sees a SYN, neither through a changed DNS answer
+// nor as one saved before the policy tightened. Both IPv4 and IPv6
+// addresses are dialed.
+func newDialer(guard *netguard.Policy, timeout, header, idle time.Duration) *dialer {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if guard != nil {
+		d = guard.Dialer(timeout)
+	}
+	return &dialer{net: d, header: header, idle: idle}
 }
 
 func (d *dialer) dial(addr string) (net.Conn, error) {
-	conn, err := d.tcp.DialTimeout(addr, d.timeout)
+	conn, err := d.net.Dial("tcp", addr)
 	if err != nil {
 		return nil, &dialError{err: err}
-	}
-	// Checked on the address actually reached, so neither a changed DNS
-	// answer nor an engine saved before the policy tightened gets through.
-	// Nothing has been sent on the connection yet.
-	if d.guard != nil {
-		if err := d.guard.CheckConn(conn); err != nil {
-			conn.Close()
-			return nil, &dialError{err: err}
-		}
 	}
 	return &engineConn{Conn: conn, header: d.header, idle: d.idle}, nil
 }

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,15 +141,65 @@ func TestWriteErrorShape(t *testing.T) {
 	wantError(t, get(t, gw+"/api/tags"), http.StatusNotFound, attach.CodeNoEngine)
 }
 
+// A refused engine address is refused before connecting: the engine's
+// listener never completes a handshake with the gateway.
 func TestGuardRefusesEngineAddress(t *testing.T) {
 	t.Parallel()
-	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Error("the engine was reached")
-	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
 	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: false}},
-		teamOf(attach.Engine{Name: "inside", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
+		teamOf(attach.Engine{Name: "inside", Dialect: attach.DialectOllama, BaseURL: "http://" + ln.Addr().String(), Default: true}))
 	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
 	if strings.Contains(msg, "127.0.0.1") {
 		t.Errorf("message %q names the engine's address", msg)
+	}
+	// Connections are accepted in the order they were made: when ours is
+	// the first, the gateway made none.
+	mine, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	first := <-accepted
+	defer first.Close()
+	if first.RemoteAddr().String() != mine.LocalAddr().String() {
+		t.Fatalf("the gateway connected to a refused engine (from %s) before refusing it", first.RemoteAddr())
+	}
+}
+
+// An engine at an IPv6 address is reached.
+func TestEngineAtIPv6Address(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	engine := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"message":{"role":"assistant","content":"hi"},"done":true}`)
+	}))
+	engine.Listener.Close()
+	engine.Listener = ln
+	engine.Start()
+	t.Cleanup(engine.Close)
+	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: true}},
+		teamOf(attach.Engine{Name: "v6", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
+	resp := post(t, gw+"/api/chat", `{"model":"m","messages":[]}`)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"hi"`) {
+		t.Fatalf("engine at %s: %d %s", engine.URL, resp.StatusCode, body)
 	}
 }

@@ -85,13 +85,7 @@ func New(cfg Config) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	d := &dialer{
-		tcp:     &fasthttp.TCPDialer{DNSCacheDuration: time.Minute},
-		timeout: cfg.DialTimeout,
-		header:  cfg.ResponseHeaderTimeout,
-		idle:    cfg.StreamIdleTimeout,
-		guard:   cfg.Guard,
-	}
+	d := newDialer(cfg.Guard, cfg.DialTimeout, cfg.ResponseHeaderTimeout, cfg.StreamIdleTimeout)
 	p := &Proxy{cfg: cfg, log: cfg.Logger}
 	p.bufs.New = func() any {
 		b := make([]byte, copyBufSize)

@@ -76,7 +76,7 @@ func (p Policy) CheckIP(ip netip.Addr) error {
 
 // CheckURL parses an http(s) URL, resolves its host and checks every
 // address it resolves to. It is the early check that lets a form say what is
-// wrong; the dialer checks again at connection time, because DNS can answer
+// wrong; Dialer checks again before each connection, because DNS can answer
 // differently later.
 func (p Policy) CheckURL(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
@@ -97,15 +97,6 @@ func (p Policy) CheckURL(ctx context.Context, raw string) error {
 		}
 	}
 	return nil
-}
-
-// CheckConn checks the address a connection actually reached.
-func (p Policy) CheckConn(c net.Conn) error {
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
-	if err != nil {
-		return fmt.Errorf("%w: cannot read the remote address", ErrRefused)
-	}
-	return p.CheckIP(ap.Addr())
 }
 
 // control is a net.Dialer Control hook: it runs after the name is resolved

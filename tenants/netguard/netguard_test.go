@@ -3,7 +3,6 @@ package netguard
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -95,30 +94,5 @@ func TestHTTPClientRefusesAtConnect(t *testing.T) {
 	_, err = (Policy{AllowPrivate: true}).HTTPClient(5 * time.Second).Get(redirect.URL)
 	if !errors.Is(err, ErrRefused) {
 		t.Fatalf("redirect to metadata: err = %v", err)
-	}
-}
-
-func TestCheckConn(t *testing.T) {
-	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			c.Close()
-		}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := (Policy{}).CheckConn(c); !errors.Is(err, ErrRefused) {
-		t.Errorf("hosted policy accepted a loopback connection: %v", err)
-	}
-	if err := (Policy{AllowPrivate: true}).CheckConn(c); err != nil {
-		t.Errorf("self-hosted policy: %v", err)
 	}
 }
