@@ -28,10 +28,14 @@ func (a *App) adminRoutes(r fiber.Router) {
 	mountResource(a, r, "/teams/:team/issuers", teamResource[tenants.IssuerInput, attach.Issuer]{
 		list: a.store.ListIssuers, create: a.store.CreateIssuer, get: a.store.GetIssuer,
 		update: a.store.UpdateIssuer, remove: a.store.DeleteIssuer,
+		check: func(ctx context.Context, in tenants.IssuerInput) error { return a.checkURL(ctx, "issuer", in.URL) },
 	})
 	mountResource(a, r, "/teams/:team/engines", teamResource[tenants.EngineInput, attach.Engine]{
 		list: a.store.ListEngines, create: a.store.CreateEngine, get: a.store.GetEngine,
 		update: a.store.UpdateEngine, remove: a.store.DeleteEngine,
+		check: func(ctx context.Context, in tenants.EngineInput) error {
+			return a.checkURL(ctx, "base_url", in.BaseURL)
+		},
 	})
 
 	// A key's secret is in the answer to its creation and nowhere else, so
@@ -135,6 +139,28 @@ func teamAndInput[In any](a *App, c *fiber.Ctx) (teamID string, in In, err error
 	return teamID, in, nil
 }
 
+// checkedInput is teamAndInput followed by the resource's check.
+func (res teamResource[In, Out]) checkedInput(a *App, c *fiber.Ctx) (string, In, error) {
+	team, in, err := teamAndInput[In](a, c)
+	if err == nil && res.check != nil {
+		err = res.check(c.UserContext(), in)
+	}
+	return team, in, err
+}
+
+// checkURL refuses to save a URL the gateway may not call for a team, as
+// the console does; the proxy checks again before every connection, since
+// a name may resolve differently later.
+func (a *App) checkURL(ctx context.Context, field, raw string) error {
+	if raw == "" {
+		return nil // the store says what is missing
+	}
+	if err := a.probe.CheckURL(ctx, raw); err != nil {
+		return attach.Invalid(field, err.Error())
+	}
+	return nil
+}
+
 // teamResource is one kind of thing a team owns (issuers, engines, API
 // keys), with the store's operations on it; mountResource serves it as REST
 // routes. A nil create leaves POST to a handler of the resource's own.
@@ -144,6 +170,9 @@ type teamResource[In, Out any] struct {
 	get    func(ctx context.Context, teamID, id string) (Out, error)
 	update func(ctx context.Context, teamID, id string, in In) (Out, error)
 	remove func(ctx context.Context, teamID, id string) error
+	// check, when set, refuses an input before create or update (a URL the
+	// gateway may not call).
+	check func(ctx context.Context, in In) error
 }
 
 func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamResource[In, Out]) {
@@ -161,7 +190,7 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 	})
 	if res.create != nil {
 		r.Post(path, func(c *fiber.Ctx) error {
-			team, in, err := teamAndInput[In](a, c)
+			team, in, err := res.checkedInput(a, c)
 			if err != nil {
 				return err
 			}
@@ -178,7 +207,7 @@ func mountResource[In, Out any](a *App, r fiber.Router, path string, res teamRes
 		return found(c, out, err)
 	})
 	r.Put(path+"/:id", func(c *fiber.Ctx) error {
-		team, in, err := teamAndInput[In](a, c)
+		team, in, err := res.checkedInput(a, c)
 		if err != nil {
 			return err
 		}

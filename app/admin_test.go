@@ -189,6 +189,38 @@ func TestManagementAPIRefusesBadInput(t *testing.T) {
 	}
 }
 
+// Engines and issuers at addresses the gateway may not call are refused
+// when saved, through the management API as through the console, and
+// nothing is stored.
+func TestManagementAPIRefusesForbiddenAddresses(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.AllowPrivateNetworks = false
+	gw := startGateway(t, cfg)
+	admin := adminClient(t, gw)
+	admin.post("/teams", `{"slug":"acme","name":"Acme"}`, 201)
+	for _, host := range []string{
+		"169.254.169.254", "[::ffff:169.254.169.254]", "[fe80::1]", "[fd00:ec2::254]",
+		"0x7f000001", "127.0.0.1", "10.0.0.7", "localhost",
+	} {
+		base := "http://" + host + ":11434"
+		engine := admin.post("/teams/acme/engines", `{"name":"e","dialect":"ollama","base_url":"`+base+`"}`, 422)
+		issuer := admin.post("/teams/acme/issuers", `{"issuer":"`+base+`/","audience":"a"}`, 422)
+		for _, got := range []map[string]any{engine, issuer} {
+			e, _ := got["error"].(map[string]any)
+			if e["code"] != "invalid_field" || e["message"] == "" {
+				t.Errorf("%s: %v", base, got)
+			}
+		}
+	}
+	if items := admin.do("GET", "/teams/acme/engines", "", 200)["items"].([]any); len(items) != 0 {
+		t.Fatalf("refused engines were stored: %v", items)
+	}
+	if items := admin.do("GET", "/teams/acme/issuers", "", 200)["items"].([]any); len(items) != 0 {
+		t.Fatalf("refused issuers were stored: %v", items)
+	}
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)

@@ -33,6 +33,7 @@ type App struct {
 	store   *tenants.Store
 	dir     *tenants.Directory
 	verify  *identity.Verifier
+	probe   *prober
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err
 	}
+	a.probe = newProber(policy, a.verify, a.dir)
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
@@ -127,7 +129,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		CookieKey: deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
 	}, console.Deps{
 		Store:  a.store,
-		Prober: newProber(policy, a.verify, a.dir),
+		Prober: a.probe,
 		Minter: &minter{local: local, store: a.store},
 		Memory: a.mem.store,
 		// Memory backends a team may choose in the console.
