@@ -22,6 +22,7 @@ import (
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // App is one running gateway.
@@ -33,6 +34,7 @@ type App struct {
 	store   *tenants.Store
 	dir     *tenants.Directory
 	verify  *identity.Verifier
+	bodies  *web.Bodies
 	probe   *prober
 	proxy   *proxy.Proxy
 	metrics *metrics
@@ -51,7 +53,7 @@ type App struct {
 // New prepares a gateway: Postgres up and migrated, the default team in place,
 // every team's configuration loaded. It does not listen yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: log, bodies: web.NewBodies(int64(cfg.BodyMemory))}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())

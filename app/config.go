@@ -73,7 +73,11 @@ type Config struct {
 	// (cloud metadata) are refused either way.
 	AllowPrivateNetworks bool
 
-	MaxBodyBytes      int           // ATTACH_MAX_BODY_BYTES, default 10 MiB
+	MaxBodyBytes int // ATTACH_MAX_BODY_BYTES, default 10 MiB
+	// BodyMemory (ATTACH_BODY_MEMORY, default 256 MiB) bounds what all
+	// request bodies being read or held at once may take together; past it
+	// requests get 503 with Retry-After.
+	BodyMemory        int
 	MaxHeaderBytes    int           // ATTACH_MAX_HEADER_BYTES, default 128 KiB
 	UpstreamTimeout   time.Duration // ATTACH_UPSTREAM_TIMEOUT, time to the engine's first byte, default 120s
 	StreamIdleTimeout time.Duration // ATTACH_STREAM_IDLE_TIMEOUT, default 120s
@@ -125,6 +129,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AllowPrivateNetworks:    r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
 
 		MaxBodyBytes:      r.size(10<<20, "ATTACH_MAX_BODY_BYTES"),
+		BodyMemory:        r.size(256<<20, "ATTACH_BODY_MEMORY"),
 		MaxHeaderBytes:    r.size(128<<10, "ATTACH_MAX_HEADER_BYTES"),
 		UpstreamTimeout:   r.duration(120*time.Second, "ATTACH_UPSTREAM_TIMEOUT"),
 		StreamIdleTimeout: r.duration(120*time.Second, "ATTACH_STREAM_IDLE_TIMEOUT"),

@@ -140,6 +140,9 @@ func (a *App) memoryHandler(h func(*fiber.Ctx, memCaller) error, byParam bool) f
 			return err
 		}
 		c.Set("X-Attach-Session-Id", session)
+		if err := a.bodies.Read(c, maxLogsBody); err != nil {
+			return err
+		}
 		return h(c, memCaller{
 			TeamID:  team.Team.ID,
 			User:    p.Subject,

@@ -150,6 +150,9 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if err := a.bodies.Read(c, a.cfg.MaxBodyBytes); err != nil {
+			return err
+		}
 		id := proxy.Identity{User: p.Subject, Tenant: team.Team.Slug, Session: session}
 		return a.proxy.Serve(c, team, path, id)
 	}

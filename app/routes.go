@@ -19,16 +19,18 @@ func (a *App) routes() *fiber.App {
 		DisableStartupMessage: true,
 		AppName:               "attach-gateway",
 		BodyLimit:             a.cfg.MaxBodyBytes,
-		ReadBufferSize:        a.cfg.MaxHeaderBytes,
-		ReadTimeout:           60 * time.Second, // a slow client cannot hold a connection forever
-		IdleTimeout:           120 * time.Second,
-		ErrorHandler:          a.errorHandler,
+		// Bodies are read by handlers once they know the caller (Bodies).
+		StreamRequestBody: true,
+		ReadBufferSize:    a.cfg.MaxHeaderBytes,
+		ReadTimeout:       60 * time.Second, // a slow client cannot hold a connection forever
+		IdleTimeout:       120 * time.Second,
+		ErrorHandler:      a.errorHandler,
 		// Forwarded headers are believed only from the proxies named in
 		// ATTACH_TRUSTED_PROXIES; by default from nobody.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          a.cfg.TrustedProxies,
 	})
-	f.Use(a.observe, stripAttachHeaders)
+	f.Use(a.bodies.Track, a.observe, stripAttachHeaders)
 
 	// A page at / that says what this server is and how to call it.
 	// Two instances: the middleware remembers the prefix it was mounted at.
@@ -41,8 +43,10 @@ func (a *App) routes() *fiber.App {
 	f.Get("/readyz", a.ready)
 	f.Get("/metrics", a.metrics.handler())
 
-	a.adminRoutes(f.Group("/admin/v1", a.requireAdmin))
-	a.console.Mount(f.Group("/console"))
+	a.adminRoutes(f.Group("/admin/v1", a.requireAdmin, a.readBody(maxAdminBody)))
+	// The console reads forms before it knows who is signing in: small
+	// ones only.
+	a.console.Mount(f.Group("/console", a.readBody(maxConsoleBody)))
 
 	// The engine routes (Ollama /api/..., OpenAI /v1/...) are served at the
 	// root for the default team and under /t/{team} for every team. Nothing
@@ -62,6 +66,23 @@ func (a *App) routes() *fiber.App {
 		return attach.Errorf(attach.CodeNotFound, "no route for %s %s", c.Method(), c.Path())
 	})
 	return f
+}
+
+// Body limits of the routes that do not take engine requests.
+const (
+	maxAdminBody   = 1 << 20
+	maxConsoleBody = 64 << 10
+)
+
+// readBody reads the request's body, up to limit bytes, before the routes
+// after it run.
+func (a *App) readBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := a.bodies.Read(c, limit); err != nil {
+			return err
+		}
+		return c.Next()
+	}
 }
 
 // ready answers 200 only when this replica can serve: Postgres reachable,

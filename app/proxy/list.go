@@ -113,7 +113,7 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s from engine %s: %w", path, e.Name, err)
 	}
 	if len(body) > maxListBytes {
-		return nil, fmt.Errorf("read %s from engine %s: answer larger than %s", path, e.Name, formatBytes(maxListBytes))
+		return nil, fmt.Errorf("read %s from engine %s: answer larger than %s", path, e.Name, web.FormatBytes(maxListBytes))
 	}
 	return body, nil
 }
@@ -179,15 +179,4 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
-}
-
-// formatBytes writes a size for people: 10 MiB, 512 KiB, 100 bytes.
-func formatBytes(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // Config tunes the proxy. Zero values take the defaults below.
@@ -159,7 +160,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 
 	body := c.Request().Body()
 	if len(body) > p.cfg.MaxBodyBytes {
-		return attach.Errorf(attach.CodeTooLarge, "request body is larger than %s", formatBytes(p.cfg.MaxBodyBytes))
+		return attach.Errorf(attach.CodeTooLarge, "request body is larger than %s", web.FormatBytes(p.cfg.MaxBodyBytes))
 	}
 	if enc := c.Request().Header.ContentEncoding(); len(enc) > 0 && string(enc) != "identity" {
 		// Engines read plain JSON (Ollama does not decode request bodies),
