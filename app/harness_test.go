@@ -36,6 +36,9 @@ type engine struct {
 
 	// release, when set, holds a stream after its first chunk until closed.
 	release chan struct{}
+	// answerHeaders, when set, are added to every answer, names spelled
+	// exactly as given.
+	answerHeaders http.Header
 }
 
 func newEngine(t *testing.T) *engine {
@@ -59,6 +62,9 @@ func (e *engine) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.last, e.body = r.Clone(context.Background()), body
 	release := e.release
+	for k, v := range e.answerHeaders {
+		w.Header()[k] = v
+	}
 	e.mu.Unlock()
 
 	switch r.URL.Path {

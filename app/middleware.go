@@ -125,13 +125,14 @@ func validRequestID(s string) bool {
 	return true
 }
 
-// stripAttachHeaders removes every inbound X-Attach-* header before anything
+// stripAttachHeaders removes every inbound X-Attach-* header, in whatever
+// spelling (X_Attach_User too, see proxy.IsAttachHeader), before anything
 // else looks at the request: identity headers are set by the gateway alone.
 func stripAttachHeaders(c *fiber.Ctx) error {
 	h := &c.Request().Header
 	var spoofed []string
 	h.VisitAll(func(k, _ []byte) {
-		if len(k) >= 9 && strings.EqualFold(string(k[:9]), "x-attach-") {
+		if proxy.IsAttachHeader(k) {
 			spoofed = append(spoofed, string(k))
 		}
 	})

@@ -16,7 +16,9 @@ const (
 	headerSession   = "X-Attach-Session"
 	headerTenant    = "X-Attach-Tenant"
 	headerSessionID = "X-Attach-Session-Id"
-	attachPrefix    = "X-Attach-"
+	// attachPrefixFolded is the prefix of every X-Attach-* name as
+	// IsAttachHeader folds names before comparing.
+	attachPrefixFolded = "x-attach-"
 )
 
 // hopHeaders are meaningful for one connection only, so a proxy must not
@@ -44,7 +46,6 @@ var (
 	strXForwardedFor  = []byte("X-Forwarded-For")
 	strXForwardedHost = []byte("X-Forwarded-Host")
 	strXForwardedProt = []byte("X-Forwarded-Proto")
-	strAttachPrefix   = []byte(attachPrefix)
 	strBearer         = []byte("Bearer ")
 	strCommaSpace     = []byte(", ")
 )
@@ -58,8 +59,28 @@ func isHopHeader(key []byte) bool {
 	return false
 }
 
-func hasAttachPrefix(key []byte) bool {
-	return len(key) >= len(strAttachPrefix) && bytes.EqualFold(key[:len(strAttachPrefix)], strAttachPrefix)
+// IsAttachHeader reports whether a header name is an X-Attach-* name in any
+// spelling: case folded and with '_' read as '-'. WSGI and CGI servers fold
+// both into one variable (X_Attach_User and X-Attach-User are both
+// HTTP_X_ATTACH_USER), so an engine behind one would take a client's
+// X_Attach_User for the gateway's header.
+func IsAttachHeader(key []byte) bool {
+	if len(key) < len(attachPrefixFolded) {
+		return false
+	}
+	for i := 0; i < len(attachPrefixFolded); i++ {
+		c := key[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != attachPrefixFolded[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // connectionListed reports whether key is named in one of the Connection
@@ -88,7 +109,8 @@ type forwardedRequest struct {
 
 // copyRequestHeaders fills dst with the client's headers as the engine should
 // see them: no hop-by-hop headers, none of the client's credentials for the
-// gateway (Authorization, Cookie), no X-Attach-* of its own making; the
+// gateway (Authorization, Cookie), no X-Attach-* of its own making in any
+// spelling (see IsAttachHeader); the
 // gateway's identity headers, the engine's key and X-Forwarded-* instead.
 // scratch is a buffer the caller lends for building values.
 func copyRequestHeaders(dst, src *fasthttp.RequestHeader, f *forwardedRequest, scratch []byte) {
@@ -106,7 +128,7 @@ func copyRequestHeaders(dst, src *fasthttp.RequestHeader, f *forwardedRequest, s
 			bytes.EqualFold(k, strHost), bytes.EqualFold(k, strContentLength),
 			bytes.EqualFold(k, strAuthorization), bytes.EqualFold(k, strCookie),
 			bytes.EqualFold(k, strXForwardedHost), bytes.EqualFold(k, strXForwardedProt),
-			bytes.EqualFold(k, strExpect), hasAttachPrefix(k):
+			bytes.EqualFold(k, strExpect), IsAttachHeader(k):
 			// Expect: the gateway has read the whole body already.
 			continue
 		case bytes.EqualFold(k, strXForwardedFor):
@@ -170,7 +192,8 @@ func appendRemoteIP(dst []byte, addr net.Addr) []byte {
 
 // copyResponseHeaders passes the engine's answer headers to the client, minus
 // hop-by-hop ones, the framing (the gateway frames its own answer), the
-// engine's Date and any X-Attach-* (only the gateway speaks for those).
+// engine's Date and any X-Attach-* in any spelling (only the gateway speaks
+// for those).
 func copyResponseHeaders(dst, src *fasthttp.ResponseHeader) {
 	var connBuf [4][]byte
 	conn := connBuf[:0]
@@ -185,7 +208,7 @@ func copyResponseHeaders(dst, src *fasthttp.ResponseHeader) {
 	for k, v := range src.All() {
 		if isHopHeader(k) || connectionListed(conn, k) ||
 			bytes.EqualFold(k, strContentLength) || bytes.EqualFold(k, strDate) ||
-			hasAttachPrefix(k) {
+			IsAttachHeader(k) {
 			continue
 		}
 		dst.AddBytesKV(k, v)

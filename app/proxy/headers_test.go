@@ -175,7 +175,20 @@ func TestConnectionListed(t *testing.T) {
 			t.Errorf("connectionListed(%q) = %v, want %v", key, got, want)
 		}
 	}
-	if !bytes.EqualFold([]byte("x-attach-user"), []byte(headerUser)) || !hasAttachPrefix([]byte("x-attach-user")) {
+	if !bytes.EqualFold([]byte("x-attach-user"), []byte(headerUser)) {
 		t.Error("X-Attach-* must match whatever the case")
+	}
+}
+
+func TestIsAttachHeader(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"X-Attach-User": true, "x-attach-user": true, "X_Attach_User": true, "x_attach-tenant": true,
+		"X-ATTACH_SESSION": true, "x_attach_": true, "X-Attach-": true,
+		"X-Attach": false, "XAttach-User": false, "X-Attachment": false, "X-Forwarded-For": false, "": false,
+	} {
+		if got := IsAttachHeader([]byte(name)); got != want {
+			t.Errorf("IsAttachHeader(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
