@@ -1,6 +1,9 @@
 package attach
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // How a Principal proved who it is.
 const (
@@ -12,12 +15,37 @@ const (
 // API key.
 const IssuerAPIKey = "apikey"
 
+// SubjectPrefixAPIKey starts the Subject of every API key's Principal. No
+// token's user claim may start with it (in any case), so no token can be
+// taken for a key: see ReservedSubject.
+const SubjectPrefixAPIKey = "apikey:"
+
+// ReservedSubject reports whether a user claim falls in a namespace the
+// gateway keeps for principals of its own making.
+func ReservedSubject(subject string) bool {
+	return len(subject) >= len(SubjectPrefixAPIKey) && strings.EqualFold(subject[:len(SubjectPrefixAPIKey)], SubjectPrefixAPIKey)
+}
+
+// PrintableSubject reports whether a user claim is free of control
+// characters (below 0x20, and DEL). The subject goes out as a header value
+// and is the owner of stored memory: a NUL, CR or LF in it would split or
+// spoil both.
+func PrintableSubject(subject string) bool {
+	for i := 0; i < len(subject); i++ {
+		if c := subject[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // Principal is a verified caller. Treat it as read-only.
 type Principal struct {
 	TeamID, TeamSlug string
 	// Subject is the value of the issuer's user claim ("sub" unless the team
-	// configured another). For a gateway API key it is "apikey:" followed by
-	// the key's id, which stays the same when the key is renamed.
+	// configured another). For a gateway API key it is SubjectPrefixAPIKey
+	// followed by the key's id, which stays the same when the key is
+	// renamed; no token may name a subject with that prefix.
 	Subject   string
 	Issuer    string // the token's "iss"; IssuerAPIKey for gateway keys
 	Method    string // MethodOIDC or MethodAPIKey

@@ -25,7 +25,7 @@ func verifyAPIKey(team *tenants.Snapshot, token string, now time.Time) (attach.P
 	p := attach.Principal{
 		TeamID:   team.Team.ID,
 		TeamSlug: team.Team.Slug,
-		Subject:  "apikey:" + key.ID,
+		Subject:  attach.SubjectPrefixAPIKey + key.ID,
 		Issuer:   attach.IssuerAPIKey,
 		Method:   attach.MethodAPIKey,
 		KeyID:    key.ID,

@@ -23,6 +23,8 @@ const (
 	ReasonIssuedInFuture    = "issued_in_future"
 	ReasonWrongAudience     = "wrong_audience"
 	ReasonMissingSubject    = "missing_subject"
+	ReasonReservedSubject   = "reserved_subject" // the user claim names one of the gateway's own principals
+	ReasonInvalidSubject    = "invalid_subject"  // the user claim holds control characters
 	ReasonIssuerUnavailable = "issuer_unavailable"
 	ReasonKeyRevoked        = attach.ReasonKeyRevoked
 	ReasonKeyExpired        = attach.ReasonKeyExpired

@@ -119,6 +119,9 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
 		return attach.Principal{}, fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
 	}
+	if err := checkSubject(subject, userClaim); err != nil {
+		return attach.Principal{}, err
+	}
 	return attach.Principal{
 		TeamID:    team.Team.ID,
 		TeamSlug:  team.Team.Slug,
@@ -291,6 +294,21 @@ func scopesOf(raw map[string]json.RawMessage) []string {
 		if json.Unmarshal(v, &s) == nil {
 			return strings.Fields(s)
 		}
+	}
+	return nil
+}
+
+// checkSubject refuses a user claim that could pass for another kind of
+// principal (an API key's "apikey:<id>"), which would get that principal's
+// identity, session and memory, and one with control characters. Other
+// subjects are kept exactly as the issuer wrote them, so users keep the
+// X-Attach-User they have always had.
+func checkSubject(subject, claim string) error {
+	if !attach.PrintableSubject(subject) {
+		return fail(ReasonInvalidSubject, "token claim %s holds control characters", quote(claim))
+	}
+	if attach.ReservedSubject(subject) {
+		return fail(ReasonReservedSubject, "token claim %s starts with %q, which the gateway keeps for its API keys", quote(claim), attach.SubjectPrefixAPIKey)
 	}
 	return nil
 }

@@ -102,6 +102,9 @@ func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time
 	if cl.Subject == "" {
 		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no user")
 	}
+	if err := checkSubject(cl.Subject, "sub"); err != nil {
+		return attach.Principal{}, err
+	}
 	scopes := strings.Fields(cl.Scope)
 	return attach.Principal{
 		TeamID:    team.Team.ID,
