@@ -94,7 +94,7 @@ func TestManagementAPIWithAPIKeys(t *testing.T) {
 	}
 
 	// Renamed and given scopes; the secret stays the same.
-	upd := admin.do("PUT", "/teams/research/keys/"+k["id"].(string), `{"name":"planner v2","scopes":["chat"]}`, 200)
+	upd := admin.do("PUT", "/teams/research/keys/"+k["id"].(string), `{"name":"planner v2","scopes":["memory:admin"]}`, 200)
 	if upd["name"] != "planner v2" || upd["prefix"] != k["prefix"] {
 		t.Fatalf("updated key: %v", upd)
 	}

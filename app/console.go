@@ -18,7 +18,7 @@ const consoleTokenTTL = 10 * time.Minute
 
 // ScopeMemoryAdmin lets a caller read and erase every event of its team,
 // not only its own.
-const ScopeMemoryAdmin = "memory:admin"
+const ScopeMemoryAdmin = attach.ScopeMemoryAdmin
 
 // minter issues console tokens: the gateway vouching for a signed-in user
 // of the team.

@@ -17,7 +17,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	s, _, ctx, team := newTeamStore(t, "acme")
 	other := mustTeam(t, s, "other")
 
-	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{"chat", "chat", "a2a"}})
+	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{attach.ScopeMemoryAdmin, attach.ScopeMemoryAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 	if !bytes.Equal(k.Hash, attach.HashAPIKeyToken(token)) || !k.Matches(token) || k.Matches(token+"x") {
 		t.Fatal("stored hash does not match the token")
 	}
-	if !slices.Equal(k.Scopes, []string{"chat", "a2a"}) || k.ExpiresAt != nil || k.RevokedAt != nil || k.Usable(time.Now()) != nil {
+	if !slices.Equal(k.Scopes, []string{attach.ScopeMemoryAdmin}) || k.ExpiresAt != nil || k.RevokedAt != nil || k.Usable(time.Now()) != nil {
 		t.Fatalf("created = %+v", k)
 	}
 
@@ -100,6 +100,11 @@ func TestAPIKeyValidation(t *testing.T) {
 		{APIKeyInput{Name: strings.Repeat("n", 201)}, "name"},
 		{APIKeyInput{Name: "ok", Scopes: []string{""}}, "scopes"},
 		{APIKeyInput{Name: "ok", Scopes: []string{"two words"}}, "scopes"},
+		// The console mints keys through the store too: what it may not
+		// store, neither may the management API.
+		{APIKeyInput{Name: "ok", Scopes: []string{"admin"}}, "scopes"},
+		{APIKeyInput{Name: "ok", Scopes: []string{"*"}}, "scopes"},
+		{APIKeyInput{Name: "ok", Scopes: []string{attach.ScopeMemoryAdmin, "chat"}}, "scopes"},
 	}
 	for _, c := range cases {
 		_, tok, err := s.CreateAPIKey(ctx, team.ID, c.in)
@@ -206,7 +211,7 @@ func TestUpdateAPIKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(48 * time.Hour)
-	u, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: "new", Scopes: []string{"chat"}, ExpiresAt: &later})
+	u, err := s.UpdateAPIKey(ctx, team.ID, k.ID, APIKeyInput{Name: "new", Scopes: []string{attach.ScopeMemoryAdmin}, ExpiresAt: &later})
 	if err != nil {
 		t.Fatal(err)
 	}

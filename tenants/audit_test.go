@@ -42,7 +42,7 @@ func TestAuditWrittenWithEachChange(t *testing.T) {
 	if _, err := s.UpdateEngine(ctx, team.ID, e.ID, EngineInput{Name: "gpu", Dialect: attach.DialectOpenAI, BaseURL: "http://127.0.0.1:2"}); err != nil {
 		t.Fatal(err)
 	}
-	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{"chat"}, CreatedBy: admin.ID})
+	k, token, err := s.CreateAPIKey(ctx, team.ID, APIKeyInput{Name: "ci", Scopes: []string{attach.ScopeMemoryAdmin}, CreatedBy: admin.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,11 @@ func (in APIKeyInput) normalize(now time.Time) (APIKeyInput, error) {
 	if err != nil {
 		return in, err
 	}
+	for _, s := range scopes {
+		if !slices.Contains(attach.KeyScopes, s) {
+			return in, attach.Invalid("scopes", "unknown scope "+quoteShort(s)+"; known: "+strings.Join(attach.KeyScopes, " "))
+		}
+	}
 	in.Scopes = scopes
 	if in.CreatedBy != "" && !attach.ValidID(in.CreatedBy) {
 		return in, attach.Invalid("created_by", "must be a user id")
