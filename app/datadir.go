@@ -22,7 +22,7 @@ func (a *App) prepareDataDir() error {
 		return err
 	}
 	if a.cfg.AdminToken == "" {
-		path := filepath.Join(a.cfg.DataDir, "admin.token")
+		path := a.cfg.adminTokenFile()
 		s, err := readOrCreateSecret(path, 32)
 		if err != nil {
 			return err
@@ -32,6 +32,24 @@ func (a *App) prepareDataDir() error {
 	}
 	return nil
 }
+
+// AdminTokenSource says, for people, where the management API's token
+// comes from, as the configuration read from the environment has it:
+// "ATTACH_ADMIN_TOKEN" when the environment gives it, the file in the data
+// folder the embedded default makes and reads otherwise, and "" when there
+// is none (DATABASE_URL without ATTACH_ADMIN_TOKEN: the API is off). It
+// never holds the token itself.
+func (c Config) AdminTokenSource() string {
+	switch {
+	case c.AdminToken != "":
+		return "ATTACH_ADMIN_TOKEN"
+	case c.DatabaseURL == "":
+		return c.adminTokenFile()
+	}
+	return ""
+}
+
+func (c Config) adminTokenFile() string { return filepath.Join(c.DataDir, "admin.token") }
 
 // LoadSecretKey fills in SecretKey, when the environment gives none, from
 // the data folder of the embedded default, making it on first use. Commands

@@ -80,7 +80,11 @@ func printBanner(w io.Writer, cfg app.Config, addr net.Addr) {
 		fmt.Fprintf(w, "  no ENGINE_URL set: register an engine with the management API (see README)\n")
 	}
 	fmt.Fprintf(w, "  try: curl -H \"Authorization: Bearer $TOKEN\" -d '{\"model\":\"tinyllama\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}' %s/api/chat\n", base)
-	if cfg.DatabaseURL == "" {
-		fmt.Fprintf(w, "  management API: %s/admin/v1/teams with the token in %s/admin.token\n", base, cfg.DataDir)
+	// Where the token is, never the token: the banner ends up in terminals
+	// and logs.
+	if from := cfg.AdminTokenSource(); from != "" {
+		fmt.Fprintf(w, "  management API: %s/admin/v1/teams with the token in %s\n", base, from)
+	} else {
+		fmt.Fprintf(w, "  management API: off; set ATTACH_ADMIN_TOKEN to turn it on\n")
 	}
 }
