@@ -33,6 +33,12 @@ const (
 	CodeUpstreamTimeout     = "upstream_timeout"
 )
 
+// ReasonMissingToken is the Reason of the CodeInvalidToken error for a
+// request that carried no bearer token at all. RFC 6750 §3.1 answers it
+// with a bare challenge: no error code, since nothing was wrong with a
+// token that was never sent.
+const ReasonMissingToken = "missing_token"
+
 // Error is the one error type the gateway's stores and handlers return for
 // a failure the caller should hear about. Any other error is a failure of
 // ours: it is logged and answered with CodeInternal, never shown.

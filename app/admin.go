@@ -13,6 +13,7 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/web"
 )
 
 // The management API: JSON CRUD over teams and their issuers, engines and API
@@ -62,9 +63,16 @@ func (a *App) requireAdmin(c *fiber.Ctx) error {
 	tok := bearerToken(c)
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
 		a.metrics.authFailures.WithLabelValues("admin_token").Inc()
-		// The management API's own challenge, which the error writer keeps.
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach-admin", error="invalid_token"`)
-		return attach.Errorf(attach.CodeInvalidToken, "a valid management token is required")
+		// The management API's own realm, which the error writer keeps; the
+		// challenge is bare without a token (RFC 6750 §3.1), while the
+		// body's code stays invalid_token either way.
+		refusal := &attach.Error{Code: attach.CodeInvalidToken, Message: "a valid management token is required"}
+		challenge := *refusal
+		if tok == "" {
+			challenge.Reason = attach.ReasonMissingToken
+		}
+		c.Set(fiber.HeaderWWWAuthenticate, web.Challenge("attach-admin", &challenge))
+		return refusal
 	}
 	// Every change made through the management API lands in the team's
 	// audit log, attributed to the token.

@@ -72,19 +72,30 @@ func Status(err error) int {
 // status. Any other error is answered 500 "internal" with a fixed message:
 // its text may hold anything (a query, an address, a secret), so it is never
 // sent, and logging it is the caller's job. A refused token gets the RFC
-// 6750 challenge, unless the handler set one of its own.
+// 6750 challenge (see Challenge), unless the handler set one of its own.
 //
 // WriteError has the signature of a fiber.ErrorHandler.
 func WriteError(c *fiber.Ctx, err error) error {
 	status, d := answer(err)
 	if attach.ErrorCode(err) == attach.CodeInvalidToken && len(c.Response().Header.Peek(fiber.HeaderWWWAuthenticate)) == 0 {
-		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="attach", error="invalid_token", error_description="`+headerSafe(d.Message)+`"`)
+		c.Set(fiber.HeaderWWWAuthenticate, Challenge("attach", err))
 	}
 	c.Response().ResetBody()
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	c.Response().SetBodyRaw(marshal(d))
 	return nil
+}
+
+// Challenge is the RFC 6750 WWW-Authenticate value of realm for a refused
+// token err: a request without a token learns only the scheme and realm
+// (§3.1); a refused token gets error="invalid_token" and why.
+func Challenge(realm string, err error) string {
+	if e := attach.AsError(err); e != nil && e.Reason == attach.ReasonMissingToken {
+		return `Bearer realm="` + realm + `"`
+	}
+	_, d := answer(err)
+	return `Bearer realm="` + realm + `", error="invalid_token", error_description="` + headerSafe(d.Message) + `"`
 }
 
 // ErrorJSON is the body WriteError sends for err, for the places that tell

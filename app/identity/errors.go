@@ -10,7 +10,7 @@ import (
 // error every refusal is. They are stable: clients see them as the error
 // code and metrics use them as a label.
 const (
-	ReasonMissingToken      = "missing_token"
+	ReasonMissingToken      = attach.ReasonMissingToken
 	ReasonTokenTooLarge     = "token_too_large"
 	ReasonMalformed         = "malformed"
 	ReasonAlgNotAllowed     = "alg_not_allowed"
