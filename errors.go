@@ -9,20 +9,21 @@ import (
 // ErrorCode, and the web package answers each with its HTTP status. Clients
 // see them as {"error":{"code":...}}, so a code, once out, never changes.
 const (
-	CodeBadRequest   = "bad_request"     // the request is malformed: a query parameter, a header
-	CodeInvalidJSON  = "invalid_json"    // the body is not the JSON expected
-	CodeInvalid      = "invalid_field"   // an input is not acceptable; Field names it
-	CodeUnauthorized = "unauthorized"    // the caller is not signed in, or gave a wrong password
-	CodeInvalidToken = "invalid_token"   // a bearer token was refused; Reason says why
-	CodeForbidden    = "forbidden"       // the caller may not do this
-	CodeNotFound     = "not_found"       // no such thing, or not the caller's to see
-	CodeConflict     = "conflict"        // the name is taken, or the state forbids the change
-	CodeLastOwner    = "last_owner"      // the change would leave a team without an owner
-	CodeDisabled     = "memory_disabled" // the team keeps no memory
-	CodeExpired      = "expired"         // the invite, session or setup link existed but ran out
-	CodeTooLarge     = "body_too_large"  // the body is over a limit
-	CodeUnavailable  = "unavailable"     // a backend the gateway needs did not answer
-	CodeInternal     = "internal"        // a failure of ours; the message says nothing more
+	CodeBadRequest   = "bad_request"       // the request is malformed: a query parameter, a header
+	CodeInvalidJSON  = "invalid_json"      // the body is not the JSON expected
+	CodeInvalid      = "invalid_field"     // an input is not acceptable; Field names it
+	CodeUnauthorized = "unauthorized"      // the caller is not signed in, or gave a wrong password
+	CodeInvalidToken = "invalid_token"     // a bearer token was refused; Reason says why
+	CodeForbidden    = "forbidden"         // the caller may not do this
+	CodeNotFound     = "not_found"         // no such thing, or not the caller's to see
+	CodeConflict     = "conflict"          // the name is taken, or the state forbids the change
+	CodeLastOwner    = "last_owner"        // the change would leave a team without an owner
+	CodeDisabled     = "memory_disabled"   // the team keeps no memory
+	CodeExpired      = "expired"           // the invite, session or setup link existed but ran out
+	CodeTooLarge     = "body_too_large"    // the body is over a limit
+	CodeTooMany      = "too_many_requests" // the caller failed too often; wait as Retry-After says
+	CodeUnavailable  = "unavailable"       // a backend the gateway needs did not answer
+	CodeInternal     = "internal"          // a failure of ours; the message says nothing more
 
 	// The proxy's, about a request on its way to an engine.
 	CodeMethodNotAllowed    = "method_not_allowed"

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -55,14 +57,38 @@ func (a *App) adminRoutes(r fiber.Router) {
 	})
 }
 
-// requireAdmin checks the management token in constant time.
+// requireAdmin checks the management token in constant time. Wrong tokens
+// are counted per client address in Postgres (so every replica sees the
+// same count); past the limit the address is answered 429 with
+// Retry-After, the right token included, until the lock ends.
 func (a *App) requireAdmin(c *fiber.Ctx) error {
 	if a.cfg.AdminToken == "" {
 		return &attach.Error{Code: attach.CodeForbidden, Reason: "admin_disabled", Message: "the management API is disabled: set ATTACH_ADMIN_TOKEN"}
 	}
+	ctx := c.UserContext()
+	addr := c.IP()
+	throttle := tenants.AdminKey(addr)
+	wait, err := a.store.SignInAllowed(ctx, throttle)
+	if err != nil {
+		return fmt.Errorf("check management token throttle: %w", err)
+	}
+	if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return attach.Errorf(attach.CodeTooMany, "too many wrong management tokens from this address; try again in %d s", secs)
+	}
 	tok := bearerToken(c)
 	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminToken)) != 1 {
 		a.metrics.authFailures.WithLabelValues("admin_token").Inc()
+		if tok != "" {
+			// A request without a token guessed nothing; a wrong one is
+			// counted and logged, by address and never with the token.
+			a.log.Warn("management API: wrong management token", "request_id", requestID(c),
+				"addr", addr, "method", c.Method(), "path", c.Path())
+			if err := a.store.SignInFailed(ctx, throttle); err != nil {
+				return fmt.Errorf("count wrong management token: %w", err)
+			}
+		}
 		// The management API's own realm, which the error writer keeps; the
 		// challenge is bare without a token (RFC 6750 §3.1), while the
 		// body's code stays invalid_token either way.
@@ -76,7 +102,7 @@ func (a *App) requireAdmin(c *fiber.Ctx) error {
 	}
 	// Every change made through the management API lands in the team's
 	// audit log, attributed to the token.
-	c.SetUserContext(tenants.WithActor(c.UserContext(), tenants.Actor{Name: "admin token", IP: c.IP()}))
+	c.SetUserContext(tenants.WithActor(ctx, tenants.Actor{Name: "admin token", IP: addr}))
 	return c.Next()
 }
 

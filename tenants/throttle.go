@@ -16,7 +16,8 @@ import (
 // replica sees the same counts. A key is an account (AccountKey) or a client
 // address (AddrKey); too many failures in a window lock the key for a while.
 // An address may fail more often than an account before it is locked: many
-// people can share one (an office, a NAT).
+// people can share one (an office, a NAT). Wrong management tokens are
+// counted the same way, per address (AdminKey), apart from sign-ins.
 
 type throttlePolicy struct {
 	maxFailures int
@@ -27,11 +28,16 @@ type throttlePolicy struct {
 var (
 	accountPolicy = throttlePolicy{maxFailures: 5, window: 15 * time.Minute, lock: 15 * time.Minute}
 	addrPolicy    = throttlePolicy{maxFailures: 20, window: 15 * time.Minute, lock: 15 * time.Minute}
+	// The management token is one random secret, so no guess will find it;
+	// the limit keeps a guesser from filling the log and the CPU, and leaves
+	// an operator room for a few typos.
+	adminPolicy = throttlePolicy{maxFailures: 10, window: 15 * time.Minute, lock: 15 * time.Minute}
 )
 
 const (
 	accountKeyPrefix = "account:"
 	addrKeyPrefix    = "addr:"
+	adminKeyPrefix   = "admin:"
 )
 
 // AccountKey is the throttling key of the account with email.
@@ -42,11 +48,18 @@ func AccountKey(email string) string {
 // AddrKey is the throttling key of a client address.
 func AddrKey(ip string) string { return addrKeyPrefix + ip }
 
-// policyFor gives address keys their looser limit; any other key gets the
-// account limit.
+// AdminKey is the throttling key of wrong management tokens sent from a
+// client address.
+func AdminKey(ip string) string { return adminKeyPrefix + ip }
+
+// policyFor gives address and management keys their own limits; any other
+// key gets the account limit.
 func policyFor(key string) throttlePolicy {
-	if strings.HasPrefix(key, addrKeyPrefix) {
+	switch {
+	case strings.HasPrefix(key, addrKeyPrefix):
 		return addrPolicy
+	case strings.HasPrefix(key, adminKeyPrefix):
+		return adminPolicy
 	}
 	return accountPolicy
 }
@@ -120,7 +133,7 @@ func (s *Store) SignInSucceeded(ctx context.Context, key string) error {
 // DeleteStaleSignInAttempts removes counts whose window and lock are both
 // over, and says how many; a background job calls it now and then.
 func (s *Store) DeleteStaleSignInAttempts(ctx context.Context) (int, error) {
-	window := max(accountPolicy.window, addrPolicy.window)
+	window := max(accountPolicy.window, addrPolicy.window, adminPolicy.window)
 	tag, err := s.pool.Exec(ctx,
 		`DELETE FROM sign_in_attempts
 		 WHERE window_start < now() - $1::float8 * interval '1 second' AND (locked_until IS NULL OR locked_until <= now())`,

@@ -28,6 +28,7 @@ var statuses = map[string]int{
 	attach.CodeDisabled:            http.StatusConflict,
 	attach.CodeExpired:             http.StatusGone,
 	attach.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	attach.CodeTooMany:             http.StatusTooManyRequests,
 	attach.CodeUnsupportedEncoding: http.StatusUnsupportedMediaType,
 	attach.CodeInvalid:             http.StatusUnprocessableEntity,
 	attach.CodeInternal:            http.StatusInternalServerError,

@@ -53,6 +53,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{attach.CodeTooLarge, 413},
 		{attach.CodeUnsupportedEncoding, 415},
 		{attach.CodeInvalid, 422},
+		{attach.CodeTooMany, 429},
 		{attach.CodeInternal, 500},
 		{attach.CodeUpstreamUnavailable, 502},
 		{attach.CodeUnavailable, 503},
