@@ -55,6 +55,14 @@ type Config struct {
 	// MemMaxContent (ATTACH_MEM_MAX_CONTENT, default 64 KiB) truncates longer
 	// prompts and answers before they are stored.
 	MemMaxContent int
+	// MemJournalMax (ATTACH_MEM_JOURNAL_MAX, default 1 GiB) bounds the
+	// local journal in the data folder (memory-journal/) that holds
+	// recorded exchanges while Postgres cannot take them.
+	MemJournalMax int
+	// MemOnFull (ATTACH_MEM_ON_FULL: refuse, the default, or drop) is what
+	// happens when even the journal is full: refuse answers 503 before
+	// calling the engine; drop serves and counts what is not recorded.
+	MemOnFull string
 	// MemRedact (ATTACH_MEM_REDACT, regular expressions separated by
 	// newlines) adds to the secrets redacted before anything is stored.
 	MemRedact []string
@@ -120,6 +128,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WeaviateGRPC:  r.str("ATTACH_WEAVIATE_GRPC"),
 		MemWorker:     r.boolean(true, "ATTACH_MEM_WORKER"),
 		MemMaxContent: r.size(64<<10, "ATTACH_MEM_MAX_CONTENT"),
+		MemJournalMax: r.size(1<<30, "ATTACH_MEM_JOURNAL_MAX"),
 		MemRedact:     r.lines("ATTACH_MEM_REDACT"),
 		PublicURL:     strings.TrimRight(r.str("ATTACH_PUBLIC_URL"), "/"),
 
@@ -155,6 +164,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if c.MemBackend, err = memory.ParseBackend(r.str("ATTACH_MEM_BACKEND", "MEM_BACKEND")); err != nil {
 		return Config{}, &ConfigError{"MEM_BACKEND", err.Error()}
+	}
+	if c.MemOnFull, err = memory.ParseOnFull(r.str("ATTACH_MEM_ON_FULL")); err != nil {
+		return Config{}, &ConfigError{"ATTACH_MEM_ON_FULL", err.Error()}
 	}
 	return c, c.validate()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 
 	"github.com/gofiber/fiber/v2"
@@ -80,8 +81,13 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 		return nil, err
 	}
 	b := &memoryBus{sinks: p.sinks}
+	journal, err := memory.OpenJournal(filepath.Join(a.cfg.DataDir, "memory-journal"), int64(a.cfg.MemJournalMax), a.log)
+	if err != nil {
+		return nil, err
+	}
 	if b.recorder, err = memory.NewRecorder(a.pool, p.sinks, a.dir, memory.RecorderOptions{
 		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Metrics: p.metrics, Logger: a.log,
+		Journal: journal, OnFull: a.cfg.MemOnFull,
 	}); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
@@ -94,7 +96,7 @@ func (a *App) ready(c *fiber.Ctx) error {
 		return &attach.Error{Code: attach.CodeUnavailable, Reason: "not_ready", Message: msg}
 	}
 	if err := a.pool.Ping(ctx); err != nil {
-		return notReady("postgres is not reachable")
+		return notReady(fmt.Sprintf("postgres is not reachable (%d bytes of memory events journaled, replayed when it is back)", a.mem.recorder.Journaled()))
 	}
 	pending, err := migrations.Pending(ctx, a.pool)
 	if err != nil {
@@ -106,7 +108,11 @@ func (a *App) ready(c *fiber.Ctx) error {
 	if !a.dir.Ready() {
 		return notReady("team configuration not loaded")
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	journaled := a.mem.recorder.Journaled()
+	if a.cfg.MemOnFull == memory.OnFullRefuse && a.mem.recorder.Full() {
+		return notReady(fmt.Sprintf("memory recorder full (%d bytes journaled): new chat requests are refused", journaled))
+	}
+	return c.JSON(fiber.Map{"status": "ready", "memory": fiber.Map{"journaled_bytes": journaled}})
 }
 
 // errorHandler answers every error a handler or middleware returns, and

@@ -24,6 +24,10 @@ type Metrics struct {
 	recorderQueued  prometheus.Gauge
 	erasures        prometheus.Counter
 	recorderBatches prometheus.Histogram
+	journaled       prometheus.Counter
+	replayed        prometheus.Counter
+	dropped         prometheus.Counter
+	refused         prometheus.Counter
 }
 
 // NewMetrics creates the series and registers them on reg, with the
@@ -53,11 +57,20 @@ func NewMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) (*Metrics, error)
 		recorderBatches: histogram("attach_memory_recorder_batch_events",
 			"Events written per recorder batch.",
 			[]float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000}),
+		journaled: counter("attach_memory_journaled_events_total",
+			"Events written to the local journal because Postgres could not take them."),
+		replayed: counter("attach_memory_replayed_events_total",
+			"Events replayed from the local journal into Postgres."),
+		dropped: counter("attach_memory_dropped_events_total",
+			"Events not recorded because the recorder was full (ATTACH_MEM_ON_FULL=drop)."),
+		refused: counter("attach_memory_refused_requests_total",
+			"Requests answered 503 before reaching the engine because the recorder was full (ATTACH_MEM_ON_FULL=refuse)."),
 	}
 	depth := outboxDepth{pool: pool, desc: prometheus.NewDesc("attach_memory_outbox_pending",
 		"Events waiting in the outbox for delivery to their sink, counted when scraped.", nil, nil)}
 	for _, c := range []prometheus.Collector{depth, m.lag, m.delivered, m.failures, m.waits,
-		m.recorded, m.recordFailures, m.recorderQueued, m.erasures, m.recorderBatches} {
+		m.recorded, m.recordFailures, m.recorderQueued, m.erasures, m.recorderBatches,
+		m.journaled, m.replayed, m.dropped, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register memory metrics: %w", err)
 		}
@@ -119,6 +132,13 @@ func (m *Metrics) recordFailed(n int) {
 func (m *Metrics) queued(delta int) {
 	if m != nil {
 		m.recorderQueued.Add(float64(delta))
+	}
+}
+
+// add counts n on c, when there are metrics.
+func (m *Metrics) add(c func(*Metrics) prometheus.Counter, n int) {
+	if m != nil && n > 0 {
+		c(m).Add(float64(n))
 	}
 }
 

@@ -26,6 +26,14 @@ type RecorderOptions struct {
 	Writers    int           // batches written at once; 0: 2
 	Metrics    *Metrics
 	Logger     *slog.Logger
+	// Journal, when set, takes the batches Postgres cannot, so that
+	// recording never waits for Postgres; they are replayed when it is
+	// back. nil: writers retry until Postgres answers.
+	Journal *Journal
+	// OnFull is what happens when the recorder can take no more (its queue
+	// nearly full, its journal full): OnFullRefuse (the default) or
+	// OnFullDrop.
+	OnFull string
 }
 
 // withDefaults fills in the zero options; newCleaner does Redactor and
@@ -45,6 +53,9 @@ func (o RecorderOptions) withDefaults() RecorderOptions {
 	if o.Writers <= 0 {
 		o.Writers = 2
 	}
+	if o.OnFull == "" {
+		o.OnFull = OnFullRefuse
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -54,8 +65,11 @@ func (o RecorderOptions) withDefaults() RecorderOptions {
 // Recorder is the receiving end of the proxy's tap. Record hands an
 // exchange to a bounded queue and returns; background goroutines parse
 // exchanges into events, clean them, and write them to Postgres in batches,
-// each event with its outbox row in the same transaction. Nothing is
-// dropped for being too many: when the queue is full, Record waits.
+// each event with its outbox row in the same transaction. A batch Postgres
+// cannot take goes to the Journal and is replayed later (spill.go). When
+// the queue is full, Record waits, or with OnFullDrop drops the exchange
+// and counts it; with OnFullRefuse, Admit turns requests away before they
+// reach the engine so that the queue seldom fills.
 type Recorder struct {
 	pool    *pgxpool.Pool
 	sinks   *Sinks
@@ -85,6 +99,12 @@ type Recorder struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	lost   atomic.Int64
+
+	journal *Journal      // nil: no spill
+	replay  chan struct{} // wakes the replayer: a batch was journaled
+	// replayStop ends the replayer at Close; replayDone says it ended.
+	replayStop, replayDone chan struct{}
+	replayOnce             sync.Once
 }
 
 type queued struct {
@@ -113,6 +133,15 @@ func NewRecorder(pool *pgxpool.Pool, sinks *Sinks, dir *tenants.Directory, opts 
 		batches: make(chan []attach.Event, opts.Writers),
 		done:    make(chan struct{}),
 		ctx:     ctx, cancel: cancel,
+		journal:    opts.Journal,
+		replay:     make(chan struct{}, 1),
+		replayStop: make(chan struct{}),
+		replayDone: make(chan struct{}),
+	}
+	if r.journal != nil {
+		go r.replayJournal()
+	} else {
+		close(r.replayDone)
 	}
 	var writers sync.WaitGroup
 	for range opts.Writers {
@@ -169,6 +198,11 @@ func (r *Recorder) Record(x attach.Exchange) {
 		return
 	default:
 	}
+	if r.opts.OnFull == OnFullDrop {
+		r.metrics.queued(-1)
+		r.drop(x.TeamID, 2)
+		return
+	}
 	r.metrics.waited()
 	select {
 	case r.queue <- item:
@@ -196,6 +230,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			close(r.queue)
 		}()
 	}
+	defer r.stopReplay()
 	select {
 	case <-r.done:
 		r.cancel()
@@ -284,6 +319,11 @@ func (r *Recorder) write() {
 // Postgres refuses (a team deleted meanwhile, say) is split into events so
 // that one bad event does not cost the others.
 func (r *Recorder) store(events []attach.Event) {
+	if r.journal != nil && !r.journal.Empty() && r.spill(events) {
+		// Earlier batches wait in the journal: this one goes behind them,
+		// so that batches reach Postgres in the order they were recorded.
+		return
+	}
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := r.insert(events)
@@ -311,6 +351,10 @@ func (r *Recorder) store(events []attach.Event) {
 			r.lose(1)
 			return
 		}
+		if r.journal != nil && r.spill(events) {
+			r.log.Warn("memory: Postgres cannot take events; journaled for replay", "events", len(events), "err", err)
+			return
+		}
 		if r.ctx.Err() != nil {
 			r.log.Error("memory: shutdown ran out of time; events not stored", "events", len(events), "err", err)
 			r.lose(len(events))
@@ -332,7 +376,13 @@ func (r *Recorder) lose(n int) {
 
 // insert writes events in one transaction.
 func (r *Recorder) insert(events []attach.Event) error {
-	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	// With a journal to fall back on, a Postgres that hangs is given up on
+	// sooner: the batch waits on disk instead of holding up the queue.
+	timeout := 30 * time.Second
+	if r.journal != nil {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {

@@ -181,7 +181,13 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 	if !r.Accepts(e.Dialect) {
 		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.OpenAIPath, r.Path)
 	}
-	return p.forward(c, r, e, body, id, p.startCapture(r, team.Team.ID, id, e.Name, model, body))
+	tap := p.startCapture(r, team.Team.ID, id, e.Name, model, body)
+	if tap != nil {
+		if err := p.cfg.Tap.Admit(team.Team.ID); err != nil {
+			return err
+		}
+	}
+	return p.forward(c, r, e, body, id, tap)
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its

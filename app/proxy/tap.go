@@ -14,6 +14,9 @@ type Tap interface {
 	// Wants says whether exchanges of the team are recorded at all, so the
 	// proxy copies nothing for a team that mirrors nothing.
 	Wants(teamID string) bool
+	// Admit says whether a request of the team may go to its engine: an
+	// error when it could not be recorded, which the client gets instead.
+	Admit(teamID string) error
 	Record(x attach.Exchange)
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ type recordingTap struct {
 	asked []string // the teams Wants was asked about
 	got   []attach.Exchange
 	done  chan struct{}
+	// refuse, when set, is what Admit answers.
+	refuse error
 }
 
 func newRecordingTap(team string) *recordingTap {
@@ -32,6 +35,8 @@ func (r *recordingTap) Wants(teamID string) bool {
 	r.asked = append(r.asked, teamID)
 	return teamID == r.team
 }
+
+func (r *recordingTap) Admit(string) error { return r.refuse }
 
 func (r *recordingTap) Record(x attach.Exchange) {
 	r.mu.Lock()
@@ -158,4 +163,23 @@ func paths(xs []attach.Exchange) []string {
 		out = append(out, x.Path)
 	}
 	return out
+}
+
+// A request the tap cannot record is refused before it reaches the engine.
+func TestTapRefusalKeepsTheEngineUncalled(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+	}))
+	tap := newRecordingTap("team-1")
+	tap.refuse = &attach.Error{Code: attach.CodeUnavailable, Reason: "memory_full", Message: "full"}
+	gw := startGateway(t, Config{Tap: tap}, teamOf(attach.Engine{Name: "e", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
+	wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusServiceUnavailable, "memory_full")
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the engine was called %d times", n)
+	}
+	if _, got := tap.calls(); len(got) != 0 {
+		t.Fatalf("a refused request was recorded: %+v", got)
+	}
 }
