@@ -1,6 +1,8 @@
 // Package app is the composition root: it reads the configuration, starts or
 // connects to Postgres, wires stores, verifiers, the proxy and the routes, and
-// runs the HTTP server until it is told to stop.
+// runs the HTTP server until it is told to stop. It holds the handlers that
+// are not the console's or the proxy's: the management API (admin.go) and
+// the memory API (memory_api.go).
 package app
 
 import (

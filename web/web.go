@@ -1,7 +1,8 @@
 // Package web is what every HTTP handler of the gateway shares: the static
 // assets, embedded in the binary so an install needs no files beside it and
-// loads nothing from a CDN, and WriteError, the one writer of JSON errors,
-// which maps each error code to its HTTP status.
+// loads nothing from a CDN; WriteError, the one writer of JSON errors,
+// which maps each error code to its HTTP status; and Bodies, which reads
+// request bodies once the caller is known, within limits.
 package web
 
 import (
