@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -200,9 +201,26 @@ func (a *App) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections, lets in-flight requests and streams
-// finish until ctx ends, then releases everything New acquired.
+// finish, then releases everything New acquired, all before ctx ends. The
+// last quarter of ctx's time (at most 10 s) is kept for what must not be cut
+// short: storing the recorded exchanges, or journaling them, and stopping
+// the embedded Postgres cleanly. A request still running when its share is
+// over (an engine that hangs) is left behind, and said so, rather than
+// allowed to take that time.
 func (a *App) Shutdown(ctx context.Context) error {
-	err := a.http.ShutdownWithContext(ctx)
+	requests := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(time.Until(deadline)/4, 10*time.Second)
+		var cancel context.CancelFunc
+		requests, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
+	err := a.http.ShutdownWithContext(requests)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Some connection was still busy: a request or stream that did not
+		// finish in its share of the grace.
+		a.log.Warn("shutdown grace over: requests still running are left unfinished and unrecorded")
+	}
 	a.Close(ctx)
 	return err
 }

@@ -138,6 +138,52 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	<-served
 }
 
+// An engine that never finishes its stream does not take the whole grace:
+// Shutdown leaves it behind in time to close everything else, says so, and
+// returns before its context ends.
+func TestShutdownLeavesAHungEngineBehind(t *testing.T) {
+	t.Parallel()
+	idp, eng := startIDPAndEngine(t)
+	cfg := testConfig(t)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
+	var logs testkit.Buffer
+	a, err := New(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go func() { _ = a.Serve(ln) }()
+
+	eng.release = make(chan struct{}) // the engine hangs until the test ends
+	t.Cleanup(func() { close(eng.release) })
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/chat", strings.NewReader(`{"model":"tiny"}`))
+	req.Header.Set("Authorization", "Bearer "+idp.Token(t, "api://default"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	readLine(t, bufio.NewReader(resp.Body)) // the stream is in flight
+
+	const grace = 4 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	err = a.Shutdown(ctx)
+	if err == nil {
+		t.Fatal("Shutdown says every request finished, with a stream still hanging")
+	}
+	if late := time.Since(deadline); late > 0 {
+		t.Errorf("Shutdown returned %v after its context ended", late)
+	}
+	if !strings.Contains(logs.String(), "requests still running are left unfinished") {
+		t.Errorf("the log does not say a request was left behind:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "not stored") {
+		t.Errorf("events lost at shutdown:\n%s", logs.String())
+	}
+}
+
 func TestEmbeddedDefaultKeepsItsSecrets(t *testing.T) {
 	t.Parallel()
 	// The data folder must be reachable by the postgres OS user when the
