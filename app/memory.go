@@ -83,7 +83,10 @@ func (a *App) startMemory(ctx context.Context) (*memoryBus, error) {
 	b := &memoryBus{sinks: p.sinks}
 	journal, err := memory.OpenJournal(filepath.Join(a.cfg.DataDir, "memory-journal"), int64(a.cfg.MemJournalMax), a.log)
 	if err != nil {
-		return nil, err
+		// Serving without the journal beats not serving: recording then
+		// waits for Postgres, as ATTACH_MEM_ON_FULL says when it is away.
+		a.log.Error("memory journal unavailable; recorded exchanges wait for Postgres instead", "err", err)
+		journal = nil
 	}
 	if b.recorder, err = memory.NewRecorder(a.pool, p.sinks, a.dir, memory.RecorderOptions{
 		Redactor: p.redactor, MaxContent: a.cfg.MemMaxContent, Metrics: p.metrics, Logger: a.log,
