@@ -85,16 +85,21 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 
 	want := 2 * int(answered.Load())
 	var stored int
-	pollUntil(t, 5*time.Second, "every answered exchange stored", func() bool {
+	// The aim is 5 s from Postgres's return (2-3 s here without the race
+	// detector, in the log line below); the bound only keeps a broken replay
+	// from hanging the suite, since a timed assertion would measure the
+	// machine's load as much as the gateway.
+	pollUntil(t, time.Minute, "every answered exchange stored", func() bool {
 		err := direct.QueryRow(context.Background(), "SELECT count(*) FROM memory_events WHERE team_id = $1", team).Scan(&stored)
 		return err == nil && stored >= want
 	})
+	recovered := time.Since(mended)
 	var distinct int
 	if err := direct.QueryRow(context.Background(), "SELECT count(DISTINCT id) FROM memory_events WHERE team_id = $1", team).Scan(&distinct); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%v outage: %d chats answered (%d during it), %d refused, %d hung; %d events stored (%d distinct) %v after Postgres came back",
-		outage, answered.Load(), during, failed.Load(), hung.Load(), stored, distinct, time.Since(mended).Round(time.Millisecond))
+		outage, answered.Load(), during, failed.Load(), hung.Load(), stored, distinct, recovered.Round(time.Millisecond))
 	if hung.Load() != 0 {
 		t.Errorf("%d requests hung or failed without an answer", hung.Load())
 	}
