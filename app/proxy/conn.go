@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"sync"
 	"time"
 
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
@@ -26,6 +27,14 @@ type engineConn struct {
 	// limit is a deadline fasthttp asked for itself (a request timeout);
 	// the earlier of it and ours applies.
 	limit time.Time
+	// open is the dialer's set of open connections, by local address.
+	open *sync.Map
+}
+
+// Close closes the connection and forgets it.
+func (c *engineConn) Close() error {
+	c.open.Delete(c.LocalAddr().String())
+	return c.Conn.Close()
 }
 
 func (c *engineConn) Write(p []byte) (int, error) {
@@ -77,6 +86,10 @@ type dialer struct {
 	net    *net.Dialer
 	header time.Duration
 	idle   time.Duration
+	// open holds every open engine connection by its local address, so
+	// that a stream's connection (fasthttp names it by address only) can
+	// be closed when the client leaves.
+	open sync.Map
 }
 
 // newDialer dials with guard's rule applied to every address a name
@@ -97,5 +110,18 @@ func (d *dialer) dial(addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
-	return &engineConn{Conn: conn, header: d.header, idle: d.idle}, nil
+	c := &engineConn{Conn: conn, header: d.header, idle: d.idle, open: &d.open}
+	d.open.Store(conn.LocalAddr().String(), c)
+	return c, nil
+}
+
+// closeConn closes the open engine connection whose local address is
+// local, if there is one.
+func (d *dialer) closeConn(local net.Addr) {
+	if local == nil {
+		return
+	}
+	if c, ok := d.open.Load(local.String()); ok {
+		c.(*engineConn).Close()
+	}
 }

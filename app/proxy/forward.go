@@ -102,6 +102,8 @@ func (p *Proxy) forward(c *fiber.Ctx, r *dialect.Route, e attach.Engine, body []
 		format: streamFormatOf(resp.Header.ContentType()),
 		tap:    tap,
 		status: resp.StatusCode(),
+		client: c.Context().Conn(),
+		local:  resp.LocalAddr(),
 	}
 	c.Context().SetBodyStreamWriter(s.pump)
 	return nil

@@ -59,6 +59,7 @@ type Proxy struct {
 	cfg    Config
 	log    *slog.Logger
 	client *fasthttp.Client
+	dialer *dialer
 	bufs   sync.Pool // *[]byte of copyBufSize
 }
 
@@ -87,7 +88,7 @@ func New(cfg Config) *Proxy {
 		cfg.Logger = slog.Default()
 	}
 	d := newDialer(cfg.Guard, cfg.DialTimeout, cfg.ResponseHeaderTimeout, cfg.StreamIdleTimeout)
-	p := &Proxy{cfg: cfg, log: cfg.Logger}
+	p := &Proxy{cfg: cfg, log: cfg.Logger, dialer: d}
 	p.bufs.New = func() any {
 		b := make([]byte, copyBufSize)
 		return &b

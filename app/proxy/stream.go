@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -41,6 +43,9 @@ type upstreamStream struct {
 	format streamFormat
 	tap    *capture // nil when the exchange is not mirrored
 	status int
+	client net.Conn // the client's connection, watched for its leaving
+	local  net.Addr // the engine connection's local address
+	left   atomic.Bool
 }
 
 // pump copies the engine's answer to w, flushing after every read so each
@@ -49,6 +54,14 @@ type upstreamStream struct {
 // generating. It runs once the handler has returned and owns everything in s.
 func (s *upstreamStream) pump(w *bufio.Writer) {
 	defer s.release()
+	// A client that leaves while the engine is silent (thinking, or stuck)
+	// is not noticed by writing; watching its connection is what stops
+	// the engine from generating for nobody until the idle timeout.
+	stop := watchClient(s.client, func() {
+		s.left.Store(true)
+		s.proxy.dialer.closeConn(s.local)
+	})
+	defer stop()
 	buf := *s.buf
 	for {
 		n, rerr := s.body.Read(buf)
@@ -64,6 +77,11 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 			}
 		}
 		if rerr == io.EOF {
+			return
+		}
+		if rerr != nil && s.left.Load() {
+			s.proxy.log.Info("client left; engine stream closed", "engine", s.engine)
+			s.abort(rerr)
 			return
 		}
 		if rerr != nil {

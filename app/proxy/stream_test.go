@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,72 @@ func TestClientGoneStopsEngine(t *testing.T) {
 	case <-cancelled:
 	case <-time.After(30 * time.Second):
 		t.Fatal("engine request was not cancelled after the client went away")
+	}
+}
+
+// A client that leaves while the engine is silent (thinking before its
+// next token) is noticed from its connection, not at the next write: the
+// engine's connection is closed long before the stream idle timeout.
+func TestClientGoneWhileEngineIsSilent(t *testing.T) {
+	t.Parallel()
+	cancelled, ended := make(chan struct{}), make(chan struct{})
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, _ = w.Write([]byte(`{"message":{"content":"Hel"},"done":false}` + "\n"))
+		w.(http.Flusher).Flush()
+		select { // silent until the gateway hangs up
+		case <-r.Context().Done():
+			close(cancelled)
+		case <-ended:
+		}
+	}))
+	t.Cleanup(func() { close(ended) })
+	gw := startGateway(t, Config{StreamIdleTimeout: time.Hour},
+		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
+
+	resp := post(t, gw+"/api/chat", `{"model":"llama3"}`)
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatalf("read first line: %v", err)
+	}
+	resp.Body.Close() // the client leaves; nothing more is written to it
+	select {
+	case <-cancelled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the engine's connection was kept open after the client left")
+	}
+}
+
+// Watching a stream's client leaves its connection usable: the next
+// request on it is served.
+func TestKeepAliveAfterAWatchedStream(t *testing.T) {
+	t.Parallel()
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, _ = w.Write([]byte(`{"message":{"content":"Hel"},"done":false}` + "\n"))
+		w.(http.Flusher).Flush()
+		_, _ = w.Write([]byte(`{"message":{"content":"lo"},"done":true}` + "\n"))
+	}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine.URL, Default: true}))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer client.CloseIdleConnections()
+	for i := range 3 {
+		var reused bool
+		req, _ := http.NewRequest("POST", gw+"/api/chat", strings.NewReader(`{"model":"llama3"}`))
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+		}))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !strings.Contains(string(body), `"done":true`) {
+			t.Fatalf("request %d: %v %q", i, err, body)
+		}
+		if i > 0 && !reused {
+			t.Fatalf("request %d did not reuse the connection", i)
+		}
 	}
 }
 
