@@ -150,17 +150,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
-	if a.pg != nil {
-		// The embedded Postgres is a child process: say so loudly if it dies.
-		// /readyz turns 503 on its own, since the pool can no longer connect.
-		a.spawn(func() {
-			select {
-			case <-a.pg.Done():
-				a.log.Error("embedded postgres exited; the gateway cannot read or change its state until restarted")
-			case <-bg.Done():
-			}
-		})
-	}
+	// The embedded Postgres restarts itself when it dies (pglocal), and
+	// recorded exchanges wait in the memory journal meanwhile.
 	// One LISTEN session serves the process: the directory follows every
 	// team's changes, and the memory worker wakes when rows are added.
 	listener := tenants.NewListener(a.pool, log)

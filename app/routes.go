@@ -95,6 +95,9 @@ func (a *App) ready(c *fiber.Ctx) error {
 	notReady := func(msg string) error {
 		return &attach.Error{Code: attach.CodeUnavailable, Reason: "not_ready", Message: msg}
 	}
+	if a.pg != nil && !a.pg.Up() {
+		return notReady(fmt.Sprintf("embedded postgres is restarting (restarts so far: %d; %d bytes of memory events journaled)", a.pg.Restarts(), a.mem.recorder.Journaled()))
+	}
 	if err := a.pool.Ping(ctx); err != nil {
 		return notReady(fmt.Sprintf("postgres is not reachable (%d bytes of memory events journaled, replayed when it is back)", a.mem.recorder.Journaled()))
 	}

@@ -1,6 +1,7 @@
 // Package pglocal starts and owns a private PostgreSQL server from the
 // machine's own binaries, listening on a unix socket only. It is the embedded
 // default of the gateway (no DATABASE_URL) and the throwaway server of tests.
+// A server that dies without Stop is restarted (supervise.go).
 package pglocal
 
 import (
@@ -42,11 +43,24 @@ type Server struct {
 	dsn      string
 	log      *slog.Logger
 	tail     *tailWriter
-	cmd      *exec.Cmd
-	exited   chan struct{}
 	lock     *os.File
 	stopOnce sync.Once
 	stopErr  error
+
+	// What a restart needs to start the server again (supervise.go).
+	binDir string
+	owner  *osUser
+	noSync bool
+
+	// mu guards the running process, which a restart replaces.
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when cmd has exited
+	up       bool          // accepting connections
+	restarts int
+	stopping bool
+	stopC    chan struct{} // closed by Stop
+	done     chan struct{} // closed once stopped for good
 }
 
 // The role and database every cluster made here has. Trust authentication is
@@ -121,10 +135,13 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 	}
 	s.dsn = fmt.Sprintf("host=%s user=%s dbname=%s sslmode=disable", quoteDSN(s.sockDir), appUser, appDatabase)
 
-	if err := s.startServer(binDir, owner, opts.NoSync); err != nil {
+	s.binDir, s.owner, s.noSync = binDir, owner, opts.NoSync
+	s.stopC, s.done = make(chan struct{}), make(chan struct{})
+	exited, err := s.startServer()
+	if err != nil {
 		return nil, err
 	}
-	if err := s.waitReady(ctx); err != nil {
+	if err := s.waitReady(ctx, exited); err != nil {
 		s.kill()
 		return nil, err
 	}
@@ -132,16 +149,18 @@ func Start(ctx context.Context, opts Options) (_ *Server, err error) {
 		s.kill()
 		return nil, err
 	}
+	s.setUp(true)
+	go s.supervise()
 	return s, nil
 }
 
 // DSN is the libpq keyword/value string that reaches the server.
 func (s *Server) DSN() string { return s.dsn }
 
-// Done is closed when the server process has exited, whether through Stop
-// or on its own (a crash, an operator's kill): a caller can watch it to stop
-// serving instead of failing every request.
-func (s *Server) Done() <-chan struct{} { return s.exited }
+// Done is closed once the server is stopped for good, by Stop. A server
+// process that exits on its own (a crash, an operator's kill) is restarted
+// instead (supervise.go).
+func (s *Server) Done() <-chan struct{} { return s.done }
 
 // Dir is the folder the cluster lives in.
 func (s *Server) Dir() string { return s.dir }
@@ -153,14 +172,22 @@ func (s *Server) Dir() string { return s.dir }
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		defer s.release()
-		if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		s.mu.Lock()
+		s.stopping = true
+		cmd := s.cmd
+		s.mu.Unlock()
+		close(s.stopC)
+		// A process the supervisor starts after this is stopped by it.
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			s.stopErr = fmt.Errorf("signal postgres to stop: %w", err)
 		}
 		select {
-		case <-s.exited:
+		case <-s.done:
 		case <-ctx.Done():
+			s.mu.Lock()
 			_ = s.cmd.Process.Signal(syscall.SIGQUIT)
-			<-s.exited
+			s.mu.Unlock()
+			<-s.done
 			s.stopErr = fmt.Errorf("postgres did not stop in time, stopped immediately: %w", ctx.Err())
 		}
 	})
@@ -170,8 +197,11 @@ func (s *Server) Stop(ctx context.Context) error {
 // kill ends a server that never became usable.
 func (s *Server) kill() {
 	s.stopOnce.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGQUIT)
-		<-s.exited
+		s.mu.Lock()
+		cmd, exited := s.cmd, s.exited
+		s.mu.Unlock()
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		<-exited
 		s.release()
 	})
 }
@@ -254,31 +284,40 @@ func (s *Server) chooseSocketDir(owner *osUser) error {
 	return owner.own(d)
 }
 
-func (s *Server) startServer(binDir string, owner *osUser, noSync bool) error {
+// startServer starts a server process and returns a channel closed when
+// it exits.
+func (s *Server) startServer() (<-chan struct{}, error) {
 	args := []string{"-D", s.dataDir, "-k", s.sockDir, "-c", "listen_addresses="}
-	if noSync {
+	if s.noSync {
 		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
 	// Not CommandContext: the server must outlive the start-up context.
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
-	owner.configure(cmd, s.dir)
+	cmd := exec.Command(filepath.Join(s.binDir, "postgres"), args...)
+	s.owner.configure(cmd, s.dir)
 	cmd.Stdout = s.tail
 	cmd.Stderr = s.tail
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start postgres: %w", err)
+		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
-	return nil
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	if s.stopping {
+		// Stop came while this process was being started: it signalled the
+		// one before, so this one is stopped here.
+		_ = cmd.Process.Signal(syscall.SIGINT)
+	}
+	s.mu.Unlock()
+	return exited, nil
 }
 
 // waitReady polls a real connection: the socket file appears before the
 // server accepts sessions, and during crash recovery it refuses them.
-func (s *Server) waitReady(ctx context.Context) error {
+func (s *Server) waitReady(ctx context.Context, exited <-chan struct{}) error {
 	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s user=%s dbname=postgres sslmode=disable connect_timeout=2", quoteDSN(s.sockDir), appUser))
 	if err != nil {
 		return fmt.Errorf("parse postgres DSN: %w", err)
@@ -292,8 +331,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("postgres exited during start-up: %s\n%s", s.cmd.ProcessState, s.tail.String())
+		case <-exited:
+			return fmt.Errorf("postgres exited during start-up\n%s", s.tail.String())
+		case <-s.stopC:
+			return errors.New("postgres stopped during start-up")
 		case <-ctx.Done():
 			return fmt.Errorf("wait for postgres to accept connections: %w (last error: %v)", ctx.Err(), err)
 		case <-tick.C:

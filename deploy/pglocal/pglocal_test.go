@@ -119,22 +119,51 @@ func TestSecondStartOnSameDirFails(t *testing.T) {
 	stopT(t, s)
 }
 
+// A postmaster that dies (killed: no shutdown checkpoint, its
+// postmaster.pid left behind) is restarted on the same folder and socket:
+// the same DSN connects again, to the data written before, after crash
+// recovery. After Stop, nothing is restarted.
 func TestRestartAfterKill(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := startKeeping(t, dir, "42")
-	// Simulate a crash: the postmaster dies without a shutdown checkpoint and
-	// leaves its postmaster.pid behind.
-	if err := s.cmd.Process.Kill(); err != nil {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	killed := time.Now()
+	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-s.Done()
-	s.release()
-	if _, err := os.Stat(filepath.Join(dir, "data", "postmaster.pid")); err != nil {
-		t.Fatalf("expected a stale postmaster.pid: %v", err)
+	<-exited
+	deadline := time.Now().Add(time.Minute)
+	for s.Restarts() < 1 || !s.Up() {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed postgres was not restarted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("restarted %v after the kill", time.Since(killed).Round(time.Millisecond))
+	if got := queryString(t, s.DSN(), "SELECT v FROM kept"); got != "42" {
+		t.Fatalf("after the restart got %q, want 42", got)
 	}
 
-	wantKept(t, dir, "42", "crash recovery")
+	stopT(t, s)
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done not closed after Stop")
+	}
+	s.mu.Lock()
+	last := s.exited
+	s.mu.Unlock()
+	select {
+	case <-last:
+	default:
+		t.Fatal("the server process still runs after Stop returned")
+	}
+	if s.Up() {
+		t.Fatal("Up after Stop")
+	}
 }
 
 func TestLongDirUsesShortSocket(t *testing.T) {
