@@ -181,14 +181,30 @@ func (s *Server) Stop(ctx context.Context) error {
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			s.stopErr = fmt.Errorf("signal postgres to stop: %w", err)
 		}
+		// The last two seconds of ctx are kept for quitting at once and,
+		// failing that, killing: Stop must end within ctx.
+		soft := ctx
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > 4*time.Second {
+			var cancel context.CancelFunc
+			soft, cancel = context.WithDeadline(ctx, deadline.Add(-2*time.Second))
+			defer cancel()
+		}
 		select {
 		case <-s.done:
-		case <-ctx.Done():
+		case <-soft.Done():
 			s.mu.Lock()
-			_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+			cmd := s.cmd
 			s.mu.Unlock()
-			<-s.done
-			s.stopErr = fmt.Errorf("postgres did not stop in time, stopped immediately: %w", ctx.Err())
+			_ = cmd.Process.Signal(syscall.SIGQUIT)
+			select {
+			case <-s.done:
+			case <-time.After(1500 * time.Millisecond):
+				// A server that does not even quit (stopped, or stuck in
+				// the kernel) is killed: shutdown must end.
+				_ = cmd.Process.Kill()
+				<-s.done
+			}
+			s.stopErr = fmt.Errorf("postgres did not stop in time, stopped immediately: %w", soft.Err())
 		}
 	})
 	return s.stopErr
