@@ -4,11 +4,15 @@ import "time"
 
 // Team is one tenant of the gateway, addressed by its slug in /t/{slug}/.
 type Team struct {
-	ID        string    `json:"id"`
-	Slug      string    `json:"slug"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// EngineCookies lets the team's engines set cookies on its clients.
+	// Off, the proxy drops Set-Cookie from engine answers: the gateway
+	// answers on the console's origin, shared by every team.
+	EngineCookies bool      `json:"engine_cookies"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ValidSlug tells whether s can name a team: 1 to 63 lowercase letters,

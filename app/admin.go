@@ -131,14 +131,26 @@ func (a *App) getTeam(c *fiber.Ctx) error {
 	return found(c, t, err)
 }
 
+// updateTeam changes the fields the body names and keeps the others. The
+// slug stays: it is the team's URL, which agents are configured with.
 func (a *App) updateTeam(c *fiber.Ctx) error {
 	var in struct {
-		Name string `json:"name"`
+		Name          *string `json:"name"`
+		EngineCookies *bool   `json:"engine_cookies"`
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := a.store.UpdateTeam(c.UserContext(), c.Params("team"), tenants.TeamInput{Slug: c.Params("team"), Name: in.Name})
+	upd := tenants.TeamInput{Slug: c.Params("team"), EngineCookies: in.EngineCookies}
+	if in.Name != nil {
+		if *in.Name == "" {
+			// For the store an empty name means "keep it"; sent, it is a
+			// mistake.
+			return attach.Invalid("name", "must be 1 to 200 characters")
+		}
+		upd.Name = *in.Name
+	}
+	t, err := a.store.UpdateTeam(c.UserContext(), c.Params("team"), upd)
 	return found(c, t, err)
 }
 

@@ -49,6 +49,7 @@ func TestRoleRefusals(t *testing.T) {
 		{"change role", "POST", "/members/" + target.ID + "/role", url.Values{"role": {"viewer"}}, needManage},
 		{"remove member", "POST", "/members/" + target.ID + "/remove", nil, needManage},
 		{"rename team", "POST", "/settings/rename", url.Values{"name": {"Renamed"}}, needEdit},
+		{"allow engine cookies", "POST", "/settings/engine-cookies", url.Values{"engine_cookies": {"on"}}, needEdit},
 		{"delete team", "POST", "/settings/delete", url.Values{"confirm": {team.Name}}, needDelete},
 		{"read audit log", "GET", "/audit", nil, needAudit},
 		{"try it", "POST", "/try", url.Values{"model": {"m"}, "message": {"hi"}}, needUse},
@@ -93,7 +94,7 @@ func TestRoleRefusals(t *testing.T) {
 	wantLacks(t, vb.get(Base+"/t/guarded/engines"), `id="new-engine"`, "/delete", `data-inline-test`)
 	wantLacks(t, vb.get(Base+"/t/guarded/keys"), `id="key-form"`, "/revoke")
 	wantLacks(t, vb.get(Base+"/t/guarded/members"), `id="invite-form"`, "/remove", "/role")
-	wantLacks(t, vb.get(Base+"/t/guarded/settings"), `id="delete-team-form"`, `id="rename-form"`)
+	wantLacks(t, vb.get(Base+"/t/guarded/settings"), `id="delete-team-form"`, `id="rename-form"`, `id="engine-cookies-form"`)
 	wantLacks(t, vb.get(Base+"/t/guarded"), `id="try-form"`, `id="nav-audit"`)
 }
 
@@ -106,7 +107,7 @@ func snapshot(t *testing.T, e *env, team attach.Team) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts = append(parts, "team="+tm.Name)
+	parts = append(parts, fmt.Sprintf("team=%s,%v", tm.Name, tm.EngineCookies))
 	engines, _, err := e.store.ListEngines(ctx, team.ID, tenants.Page{Limit: 200})
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,7 @@ func (c *Console) Mount(r fiber.Router) {
 
 	t.Get("/settings", c.settingsPage)
 	t.Post("/settings/rename", edit, c.renameTeam)
+	t.Post("/settings/engine-cookies", edit, c.setEngineCookies)
 	t.Post("/settings/delete", own, c.deleteTeam)
 
 	r.Use(c.notFound)

@@ -90,6 +90,7 @@ func TestCSRFOnEveryPost(t *testing.T) {
 		"/t/csrf/members/" + other.ID + "/role":        {"role": {"admin"}},
 		"/t/csrf/members/" + other.ID + "/remove":      nil,
 		"/t/csrf/settings/rename":                      {"name": {"Renamed"}},
+		"/t/csrf/settings/engine-cookies":              {"engine_cookies": {"on"}},
 		"/t/csrf/settings/delete":                      {"confirm": {team.Name}},
 		"/invite/" + url.PathEscape(token):             nil,
 		"/invite/" + url.PathEscape(token) + "/signup": {"email": {"w@example.test"}, "name": {"W"}, "password": {testPassword}, "password2": {testPassword}},

@@ -40,7 +40,8 @@ func (c *Console) settingsPage(fc *fiber.Ctx) error {
 
 func (c *Console) renderSettings(fc *fiber.Ctx, status int, v settingsView) error {
 	t := current(fc)
-	v.CanRename = t.role.CanEditTeam()
+	v.CanEdit = t.role.CanEditTeam()
+	v.EngineCookies = t.team.EngineCookies
 	v.CanDelete = t.role.CanDeleteTeam()
 	return render(fc, status, settingsPage(c.teamChrome(fc, "Settings", "settings"), v))
 }
@@ -56,6 +57,21 @@ func (c *Console) renameTeam(fc *fiber.Ctx) error {
 		return c.renderSettings(fc, fiber.StatusUnprocessableEntity, settingsView{Name: name, RenameErrors: fe})
 	}
 	return seeOther(fc, teamURL(t.team.Slug, "/settings?done=team-renamed"))
+}
+
+// setEngineCookies lets the team's engines set cookies on its clients, or
+// stops them (see attach.Team.EngineCookies).
+func (c *Console) setEngineCookies(fc *fiber.Ctx) error {
+	t := current(fc)
+	on := checked(fc, "engine_cookies")
+	if _, err := c.store.UpdateTeam(c.actor(fc), t.team.Slug, tenants.TeamInput{EngineCookies: &on}); err != nil {
+		return c.storeFail(fc, "set engine cookies", err)
+	}
+	done := "engine-cookies-off"
+	if on {
+		done = "engine-cookies-on"
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/settings?done="+done))
 }
 
 // deleteTeam needs the team's name typed again: a team holds everything its

@@ -101,3 +101,48 @@ func TestOtherTeamsAreInvisible(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Whether a team's engines may set cookies is a team setting: admins and
+// owners change it on the settings page, it is audited, and others see it.
+func TestEngineCookiesSetting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	owner, viewer := e.user("cat"), e.user("vic")
+	team := e.team("crumbs", owner)
+	e.member(team, viewer, tenants.RoleViewer)
+	b := e.signedIn(owner)
+
+	p := b.get(Base + "/t/crumbs/settings")
+	wantContains(t, p, `id="engine-cookies-form"`, `id="engine_cookies"`)
+	wantLacks(t, p, `id="engine_cookies" checked`)
+	wantContains(t, e.signedIn(viewer).get(Base+"/t/crumbs/settings"), "Cookies set by this team's engines are dropped.")
+
+	wantRedirect(t, b.post(Base+"/t/crumbs/settings/engine-cookies", url.Values{"engine_cookies": {"on"}}),
+		Base+"/t/crumbs/settings?done=engine-cookies-on")
+	wantContains(t, b.get(Base+"/t/crumbs/settings?done=engine-cookies-on"),
+		"This team&#39;s engines may now set cookies", `id="engine_cookies" checked`)
+	if got, err := e.store.GetTeam(testCtx(t), "crumbs"); err != nil || !got.EngineCookies || got.Name != team.Name {
+		t.Fatalf("after allowing: %+v, %v", got, err)
+	}
+	wantContains(t, e.signedIn(viewer).get(Base+"/t/crumbs/settings"), "This team's engines may set cookies.")
+
+	// An unticked box is not sent at all: that turns the setting off.
+	wantRedirect(t, b.post(Base+"/t/crumbs/settings/engine-cookies", url.Values{}), Base+"/t/crumbs/settings?done=engine-cookies-off")
+	if got, err := e.store.GetTeam(testCtx(t), "crumbs"); err != nil || got.EngineCookies {
+		t.Fatalf("after dropping: %+v, %v", got, err)
+	}
+
+	entries, _, err := e.store.ListAudit(testCtx(t), team.ID, tenants.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []any
+	for _, en := range entries {
+		if en.Action == tenants.AuditTeamUpdate && en.ActorID == owner.ID {
+			changes = append(changes, en.Detail["engine_cookies"])
+		}
+	}
+	if len(changes) != 2 || changes[0] != false || changes[1] != true {
+		t.Fatalf("audited engine_cookies, newest first: %v, want [false true]", changes)
+	}
+}

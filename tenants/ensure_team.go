@@ -30,7 +30,7 @@ func (s *Store) EnsureTeam(ctx context.Context, in TeamInput) (attach.Team, erro
 			 ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
 			   WHERE teams.name IS DISTINCT FROM EXCLUDED.name
 			 RETURNING `+teamColumns+`, xmax = 0`,
-			id, in.Slug, in.Name).Scan(&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &inserted)
+			id, in.Slug, in.Name).Scan(&t.ID, &t.Slug, &t.Name, &t.EngineCookies, &t.CreatedAt, &t.UpdatedAt, &inserted)
 		if errors.Is(err, pgx.ErrNoRows) { // already as asked
 			t, err = scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1", in.Slug))
 			return DBError("ensure team", err)

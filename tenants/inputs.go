@@ -17,6 +17,9 @@ import (
 type TeamInput struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
+	// EngineCookies lets the team's engines set cookies on its clients.
+	// On update nil keeps the stored setting; on create it means off.
+	EngineCookies *bool `json:"engine_cookies"`
 }
 
 // IssuerInput is what a caller may set on an issuer.
@@ -62,6 +65,21 @@ func (in TeamInput) normalize() (TeamInput, error) {
 	}
 	in.Name = name
 	return in, nil
+}
+
+// over fills what in leaves out with old's values, then normalizes it; the
+// result's EngineCookies is never nil.
+func (in TeamInput) over(old attach.Team) (TeamInput, error) {
+	if in.Slug == "" {
+		in.Slug = old.Slug
+	}
+	if in.Name == "" {
+		in.Name = old.Name
+	}
+	if in.EngineCookies == nil {
+		in.EngineCookies = &old.EngineCookies
+	}
+	return in.normalize()
 }
 
 func (in IssuerInput) normalize() (IssuerInput, error) {

@@ -173,10 +173,10 @@ func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, attach
 	var t attach.Team
 	var expired bool
 	iv, err := scanInvite(s.pool.QueryRow(ctx,
-		"SELECT "+inviteColumnsOf("i.")+`, t.id, t.slug, t.name, t.created_at, t.updated_at, i.expires_at <= now()
+		"SELECT "+inviteColumnsOf("i.")+`, t.id, t.slug, t.name, t.engine_cookies, t.created_at, t.updated_at, i.expires_at <= now()
 		 FROM invites i JOIN teams t ON t.id = i.team_id
 		 WHERE i.token_hash = $1 AND i.accepted_at IS NULL`, hash),
-		&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt, &expired)
+		&t.ID, &t.Slug, &t.Name, &t.EngineCookies, &t.CreatedAt, &t.UpdatedAt, &expired)
 	if err != nil {
 		return Invite{}, attach.Team{}, DBError("find invite", err)
 	}

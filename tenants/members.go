@@ -50,7 +50,7 @@ func (s *Store) TeamsOf(ctx context.Context, userID string) ([]Membership, error
 		return []Membership{}, nil
 	}
 	rows, err := s.pool.Query(ctx,
-		`SELECT t.id, t.slug, t.name, t.created_at, t.updated_at, m.role
+		`SELECT t.id, t.slug, t.name, t.engine_cookies, t.created_at, t.updated_at, m.role
 		 FROM memberships m JOIN teams t ON t.id = m.team_id
 		 WHERE m.user_id = $1 ORDER BY lower(t.name), t.id`, userID)
 	if err != nil {
@@ -58,7 +58,7 @@ func (s *Store) TeamsOf(ctx context.Context, userID string) ([]Membership, error
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Membership, error) {
 		var m Membership
-		err := r.Scan(&m.Team.ID, &m.Team.Slug, &m.Team.Name, &m.Team.CreatedAt, &m.Team.UpdatedAt, &m.Role)
+		err := r.Scan(&m.Team.ID, &m.Team.Slug, &m.Team.Name, &m.Team.EngineCookies, &m.Team.CreatedAt, &m.Team.UpdatedAt, &m.Role)
 		return m, err
 	})
 	return list, DBError("list teams of user", err)

@@ -8,11 +8,11 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 )
 
-const teamColumns = "id, slug, name, created_at, updated_at"
+const teamColumns = "id, slug, name, engine_cookies, created_at, updated_at"
 
 func scanTeam(row pgx.Row) (attach.Team, error) {
 	var t attach.Team
-	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.CreatedAt, &t.UpdatedAt)
+	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.EngineCookies, &t.CreatedAt, &t.UpdatedAt)
 	return t, err
 }
 
@@ -37,15 +37,15 @@ func insertTeam(ctx context.Context, tx pgx.Tx, in TeamInput, detail map[string]
 		return attach.Team{}, err
 	}
 	t, err := scanTeam(tx.QueryRow(ctx,
-		"INSERT INTO teams (id, slug, name) VALUES ($1, $2, $3) RETURNING "+teamColumns,
-		id, in.Slug, in.Name))
+		"INSERT INTO teams (id, slug, name, engine_cookies) VALUES ($1, $2, $3, $4) RETURNING "+teamColumns,
+		id, in.Slug, in.Name, in.EngineCookies != nil && *in.EngineCookies))
 	if err != nil {
 		return attach.Team{}, DBError("create team", err)
 	}
 	if detail == nil {
 		detail = map[string]any{}
 	}
-	detail["slug"], detail["name"] = t.Slug, t.Name
+	detail["slug"], detail["name"], detail["engine_cookies"] = t.Slug, t.Name, t.EngineCookies
 	return t, audit(ctx, tx, teamAudit(AuditTeamCreate, t, t.ID, detail))
 }
 
@@ -94,33 +94,35 @@ func (s *Store) ListTeams(ctx context.Context, page Page) ([]attach.Team, string
 	return list, next, nil
 }
 
-// UpdateTeam renames the team with slug; in.Slug, when set and different,
-// changes the slug too (and so its URL). An empty in.Slug keeps it.
+// UpdateTeam changes the team with slug: its name, its slug (and so its
+// URL) and whether its engines may set cookies. An empty in.Slug or
+// in.Name, or a nil in.EngineCookies, keeps what is stored, so a caller
+// changes only what it names.
 func (s *Store) UpdateTeam(ctx context.Context, slug string, in TeamInput) (attach.Team, error) {
 	if !attach.ValidSlug(slug) {
 		return attach.Team{}, attach.NotFound("team")
 	}
-	if in.Slug == "" {
-		in.Slug = slug
-	}
-	in, err := in.normalize()
-	if err != nil {
-		return attach.Team{}, err
-	}
 	var t attach.Team
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		old, err := scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE slug = $1 FOR UPDATE", slug))
 		if err != nil {
 			return DBError("update team", err)
 		}
+		// Filled from the locked row, so a concurrent change to a field
+		// this caller left out is not undone.
+		set, err := in.over(old)
+		if err != nil {
+			return err
+		}
 		t, err = scanTeam(tx.QueryRow(ctx,
-			"UPDATE teams SET slug = $2, name = $3, updated_at = now() WHERE id = $1 RETURNING "+teamColumns,
-			old.ID, in.Slug, in.Name))
+			"UPDATE teams SET slug = $2, name = $3, engine_cookies = $4, updated_at = now() WHERE id = $1 RETURNING "+teamColumns,
+			old.ID, set.Slug, set.Name, *set.EngineCookies))
 		if err != nil {
 			return DBError("update team", err)
 		}
 		return audit(ctx, tx, teamAudit(AuditTeamUpdate, t, t.ID, map[string]any{
-			"slug": t.Slug, "name": t.Name, "previous_slug": old.Slug, "previous_name": old.Name}))
+			"slug": t.Slug, "name": t.Name, "engine_cookies": t.EngineCookies,
+			"previous_slug": old.Slug, "previous_name": old.Name, "previous_engine_cookies": old.EngineCookies}))
 	})
 	return t, err
 }

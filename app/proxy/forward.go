@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
 )
@@ -21,9 +22,9 @@ import (
 // sent on; longer ones, and every stream, are passed on chunk by chunk.
 const maxBuffered = 1 << 20
 
-// forward sends the client's request to engine e and passes the answer back.
-// body is nil for requests without one.
-func (p *Proxy) forward(c *fiber.Ctx, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture) error {
+// forward sends the client's request to engine e of team and passes the
+// answer back. body is nil for requests without one.
+func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -84,7 +85,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *dialect.Route, e attach.Engine, body []
 			return werr
 		}
 		out.SetStatusCode(resp.StatusCode())
-		copyResponseHeaders(&out.Header, &resp.Header)
+		copyResponseHeaders(&out.Header, &resp.Header, team.Team.EngineCookies)
 		fasthttp.ReleaseResponse(resp)
 		tap.add(out.Body())
 		p.finishCapture(tap, out.StatusCode())
@@ -92,7 +93,7 @@ func (p *Proxy) forward(c *fiber.Ctx, r *dialect.Route, e attach.Engine, body []
 	}
 
 	out.SetStatusCode(resp.StatusCode())
-	copyResponseHeaders(&out.Header, &resp.Header)
+	copyResponseHeaders(&out.Header, &resp.Header, team.Team.EngineCookies)
 	s := &upstreamStream{
 		proxy:  p,
 		resp:   resp,

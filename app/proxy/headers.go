@@ -46,6 +46,8 @@ var (
 	strXForwardedFor  = []byte("X-Forwarded-For")
 	strXForwardedHost = []byte("X-Forwarded-Host")
 	strXForwardedProt = []byte("X-Forwarded-Proto")
+	strSetCookie      = []byte("Set-Cookie")
+	strSetCookie2     = []byte("Set-Cookie2")
 	strBearer         = []byte("Bearer ")
 	strCommaSpace     = []byte(", ")
 )
@@ -192,9 +194,12 @@ func appendRemoteIP(dst []byte, addr net.Addr) []byte {
 
 // copyResponseHeaders passes the engine's answer headers to the client, minus
 // hop-by-hop ones, the framing (the gateway frames its own answer), the
-// engine's Date and any X-Attach-* in any spelling (only the gateway speaks
-// for those).
-func copyResponseHeaders(dst, src *fasthttp.ResponseHeader) {
+// engine's Date, any X-Attach-* in any spelling (only the gateway speaks
+// for those) and, unless cookies is set, Set-Cookie and Set-Cookie2: the
+// gateway answers on the console's origin, shared by every team, so an
+// engine's cookie would reach the console and other teams' clients, or
+// replace the console's own.
+func copyResponseHeaders(dst, src *fasthttp.ResponseHeader, cookies bool) {
 	var connBuf [4][]byte
 	conn := connBuf[:0]
 	for k, v := range src.All() {
@@ -208,9 +213,15 @@ func copyResponseHeaders(dst, src *fasthttp.ResponseHeader) {
 	for k, v := range src.All() {
 		if isHopHeader(k) || connectionListed(conn, k) ||
 			bytes.EqualFold(k, strContentLength) || bytes.EqualFold(k, strDate) ||
-			IsAttachHeader(k) {
+			IsAttachHeader(k) || (!cookies && isSetCookie(k)) {
 			continue
 		}
 		dst.AddBytesKV(k, v)
 	}
+}
+
+// isSetCookie reports whether key sets a cookie: Set-Cookie, or the
+// obsolete Set-Cookie2 that some clients still honour, in any case.
+func isSetCookie(key []byte) bool {
+	return bytes.EqualFold(key, strSetCookie) || bytes.EqualFold(key, strSetCookie2)
 }

@@ -156,7 +156,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		if !ok {
 			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
 		}
-		return p.forward(c, r, e, nil, id, nil)
+		return p.forward(c, team, r, e, nil, id, nil)
 	}
 
 	body := c.Request().Body()
@@ -188,7 +188,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 			return err
 		}
 	}
-	return p.forward(c, r, e, body, id, tap)
+	return p.forward(c, team, r, e, body, id, tap)
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its
