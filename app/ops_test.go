@@ -186,14 +186,7 @@ func TestShutdownLeavesAHungEngineBehind(t *testing.T) {
 
 func TestEmbeddedDefaultKeepsItsSecrets(t *testing.T) {
 	t.Parallel()
-	// The data folder must be reachable by the postgres OS user when the
-	// tests run as root, so it lives under a world-traversable temp folder.
-	dir, err := os.MkdirTemp("", "attach-embedded-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := embeddedDir(t)
 
 	cfg, err := LoadConfig(func(k string) string {
 		return map[string]string{"ATTACH_DATA_DIR": filepath.Join(dir, "data")}[k]
@@ -302,4 +295,18 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 			t.Errorf("the %s appears in the logs", name)
 		}
 	}
+}
+
+// embeddedDir is a folder for an embedded default's data. It must be
+// reachable by the postgres OS user when the tests run as root, so it
+// lives under a world-traversable temp folder rather than t.TempDir.
+func embeddedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "attach-embedded-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -138,14 +138,7 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 // stored once it is back.
 func TestEmbeddedPostgresKilledUnderLoad(t *testing.T) {
 	t.Parallel()
-	// The data folder must be reachable by the postgres OS user when the
-	// tests run as root, so it lives under a world-traversable temp folder.
-	dir, err := os.MkdirTemp("", "attach-embedded-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := embeddedDir(t)
 	eng := newMemEngine(t)
 	cfg, err := LoadConfig(func(k string) string {
 		return map[string]string{"ATTACH_DATA_DIR": filepath.Join(dir, "data"), "ENGINE_URL": eng.URL()}[k]

@@ -12,17 +12,6 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
-// poolThrough is a pool on dsn, which goes through a link.
-func poolThrough(t *testing.T, dsn string) *pgxpool.Pool {
-	t.Helper()
-	through, err := pgxpool.New(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(through.Close)
-	return through
-}
-
 // spillSetup is a recorder writing through a link that can be cut, with a
 // journal in a folder of its own, and the team it records for.
 type spillSetup struct {
@@ -50,7 +39,7 @@ func (s *spillSetup) recorder(t *testing.T, opts RecorderOptions) *Recorder {
 	}
 	opts.Journal, opts.Metrics = j, s.metrics
 	opts.Logger = quietLogger()
-	r, err := NewRecorder(poolThrough(t, s.dsn), queuedSinks(t), followTeams(t, s.pool), opts)
+	r, err := NewRecorder(openPool(t, s.dsn), queuedSinks(t), followTeams(t, s.pool), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
