@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -331,7 +332,7 @@ func waitReady(baseURL string, proc *testkit.Process) error {
 	}
 }
 
-// freePorts asks the kernel for free loopback ports, holding each until all
+// freePorts finds free loopback ports, holding each until all
 // are chosen so none is picked twice. The four cluster ports are one block:
 // on a local cluster Weaviate finds a node's Raft RPC port as its Raft port
 // plus one, and the gossip port must be free for UDP as well as TCP.
@@ -342,13 +343,21 @@ func freePorts() (ports, error) {
 			c.Close()
 		}
 	}()
+	// Ports are picked below the kernel's ephemeral range (32768 and up by
+	// default), which :0 listeners and outgoing connections draw from: a
+	// port stays free while the server is stopped and started again,
+	// however many connections the tests open meanwhile.
 	one := func() (int, error) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find a free port: %w", err)
+		for range 200 {
+			port := 10000 + rand.IntN(22000)
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+			if err != nil {
+				continue
+			}
+			held = append(held, l)
+			return port, nil
 		}
-		held = append(held, l)
-		return l.Addr().(*net.TCPAddr).Port, nil
+		return 0, errors.New("find a free port below 32000: none free in 200 tries")
 	}
 	var p ports
 	var err error
