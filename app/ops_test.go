@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
@@ -103,15 +104,7 @@ func TestShutdownLetsStreamsFinish(t *testing.T) {
 	go func() { served <- a.Serve(ln) }()
 
 	eng.release = make(chan struct{})
-	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/chat", strings.NewReader(`{"model":"tiny"}`))
-	req.Header.Set("Authorization", "Bearer "+idp.Token(t, "api://default"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	r := bufio.NewReader(resp.Body)
-	readLine(t, r) // the stream is in flight
+	r := startHeldStream(t, ln, idp)
 
 	shut := make(chan error, 1)
 	go func() {
@@ -156,14 +149,7 @@ func TestShutdownLeavesAHungEngineBehind(t *testing.T) {
 
 	eng.release = make(chan struct{}) // the engine hangs until the test ends
 	t.Cleanup(func() { close(eng.release) })
-	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/chat", strings.NewReader(`{"model":"tiny"}`))
-	req.Header.Set("Authorization", "Bearer "+idp.Token(t, "api://default"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	readLine(t, bufio.NewReader(resp.Body)) // the stream is in flight
+	startHeldStream(t, ln, idp)
 
 	const grace = 4 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -309,4 +295,21 @@ func embeddedDir(t *testing.T) string {
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
+}
+
+// startHeldStream starts a chat through the gateway on ln and returns its
+// answer once the first line has arrived: the stream is in flight, for as
+// long as the engine holds it.
+func startHeldStream(t *testing.T, ln net.Listener, idp *oidctest.Provider) *bufio.Reader {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/chat", strings.NewReader(`{"model":"tiny"}`))
+	req.Header.Set("Authorization", "Bearer "+idp.Token(t, "api://default"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	r := bufio.NewReader(resp.Body)
+	readLine(t, r)
+	return r
 }
