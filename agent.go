@@ -75,10 +75,12 @@ func TaskTerminal(s string) bool {
 	return false
 }
 
-// Task is one A2A task handed to an agent through the gateway. ID is the
-// agent's own task id; the gateway's row is keyed by team, agent and ID.
+// Task is one A2A task handed to an agent through the gateway. Clients know
+// it by the agent's own id, TaskID, unique within the team's agent; ID is
+// the gateway's, which links a task to its parent.
 type Task struct {
 	ID        string `json:"id"`
+	TaskID    string `json:"task_id"`
 	TeamID    string `json:"team_id"`
 	AgentID   string `json:"agent_id"`
 	AgentName string `json:"agent"`
