@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/attach-dev/attach-gateway/a2a"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/console"
@@ -45,6 +46,7 @@ type App struct {
 	http    *fiber.App
 	console *console.Console
 	mem     *memoryBus
+	a2a     *a2a.Relay
 
 	sessions *sessionNamer
 
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Guard:                 &policy,
 		Tap:                   a.mem.recorder,
 	})
+	a.a2a = a.newA2A(&policy)
 	a.console, err = console.New(console.Config{
 		PublicURL: cfg.PublicURL,
 		OIDC: console.OIDCConfig{

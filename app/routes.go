@@ -64,6 +64,8 @@ func (a *App) routes() *fiber.App {
 		f.Add(r.method, "/t/:team"+r.path, a.memoryHandler(r.handler(a.mem.api), true))
 	}
 
+	a.a2aRoutes(f)
+
 	f.Use(func(c *fiber.Ctx) error {
 		return attach.Errorf(attach.CodeNotFound, "no route for %s %s", c.Method(), c.Path())
 	})

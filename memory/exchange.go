@@ -129,3 +129,23 @@ func gatewayMetadata(v any) (json.RawMessage, error) {
 	}
 	return doc, nil
 }
+
+// events cleans events made elsewhere (an A2A hand-off's messages) as an
+// exchange's are: content redacted and cut, metadata cleaned.
+func (c cleaner) events(in []attach.Event, end time.Time) []attach.Event {
+	out := make([]attach.Event, 0, len(in))
+	for _, e := range in {
+		e.Content, e.Truncated = c.text(e.Content)
+		e.Role, e.TaskID = c.clean(e.Role), c.clean(e.TaskID)
+		if meta, err := c.metadata(e.Metadata); err == nil {
+			e.Metadata = meta
+		} else {
+			e.Metadata = nil
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = end.UTC()
+		}
+		out = append(out, e)
+	}
+	return out
+}

@@ -107,9 +107,11 @@ type Recorder struct {
 	replayOnce             sync.Once
 }
 
+// queued is an exchange to parse into events, or events made already.
 type queued struct {
-	x   attach.Exchange
-	end time.Time
+	x      attach.Exchange
+	events []attach.Event
+	end    time.Time
 }
 
 // NewRecorder starts a recorder writing through pool. The team directory
@@ -175,18 +177,31 @@ func (r *Recorder) backendOf(teamID string) string {
 // the queue is full; then it waits for room, and counts the wait. A wait
 // ends, with the exchange counted lost, when Close runs out of time.
 func (r *Recorder) Record(x attach.Exchange) {
-	if !r.Wants(x.TeamID) {
+	r.enqueue(x.TeamID, queued{x: x, end: time.Now()}, 2)
+}
+
+// RecordEvents queues events made elsewhere (an A2A hand-off's messages)
+// for teamID, as Record queues an exchange. Each needs an ID; CreatedAt
+// defaults to now.
+func (r *Recorder) RecordEvents(teamID string, events []attach.Event) {
+	if len(events) > 0 {
+		r.enqueue(teamID, queued{events: events, end: time.Now()}, len(events))
+	}
+}
+
+// enqueue hands item (n events) to the queue: see Record.
+func (r *Recorder) enqueue(teamID string, item queued, n int) {
+	if !r.Wants(teamID) {
 		return
 	}
-	item := queued{x: x, end: time.Now()}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		// Shutdown closes the recorder after the server has stopped; an
 		// exchange arriving later is one the shutdown grace did not let
 		// finish, said loudly.
-		r.log.Error("memory: exchange recorded after the recorder was closed; not stored", "team", x.TeamID)
-		r.lose(2)
+		r.log.Error("memory: exchange recorded after the recorder was closed; not stored", "team", teamID)
+		r.lose(n)
 		return
 	}
 	r.senders.Add(1)
@@ -200,7 +215,7 @@ func (r *Recorder) Record(x attach.Exchange) {
 	}
 	if r.opts.OnFull == OnFullDrop {
 		r.metrics.queued(-1)
-		r.drop(x.TeamID, 2)
+		r.drop(teamID, n)
 		return
 	}
 	r.metrics.waited()
@@ -208,7 +223,7 @@ func (r *Recorder) Record(x attach.Exchange) {
 	case r.queue <- item:
 	case <-r.abandon:
 		r.metrics.queued(-1)
-		r.lose(2)
+		r.lose(n)
 	}
 }
 
@@ -300,6 +315,9 @@ func (r *Recorder) newBatch() []attach.Event {
 // parse turns a queued exchange into events appended to batch.
 func (r *Recorder) parse(batch []attach.Event, item queued) []attach.Event {
 	r.metrics.queued(-1)
+	if item.events != nil {
+		return append(batch, r.clean.events(item.events, item.end)...)
+	}
 	events, err := r.clean.exchangeEvents(item.x, item.end)
 	if err != nil {
 		r.log.Error("memory: cannot read exchange", "team", item.x.TeamID, "err", err)
