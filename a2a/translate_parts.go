@@ -122,6 +122,11 @@ func partTo03(p map[string]any) (map[string]any, error) {
 			which = append(which, k)
 		}
 	}
+	// Proto-JSON reads a null google.protobuf.Value as the null value, so a
+	// part whose only content is "data": null is a data part.
+	if _, ok := p["data"]; ok && len(which) == 0 {
+		which = []string{"data"}
+	}
 	if len(which) != 1 {
 		if len(which) == 0 {
 			return nil, errors.New("part: none of text, raw, url or data is set")
