@@ -3,6 +3,7 @@ package a2a
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,23 +69,18 @@ func scanTask(row pgx.Row) (StoredTask, error) {
 // owner (user, session, parent) is the one who created it: a later change
 // never moves a task to another caller. moved says the task entered a new
 // state (or was created).
-func (s *Store) Apply(ctx context.Context, ch Change) (t StoredTask, moved bool, err error) {
-	if ch.Task.TaskID == "" {
+func (s *Store) Apply(ctx context.Context, ch Change) (out StoredTask, moved bool, err error) {
+	t := ch.Task
+	if t.TaskID == "" {
 		return StoredTask{}, false, fmt.Errorf("record task: no task id")
 	}
-	t, moved, err = s.apply(ctx, ch)
-	return t, moved, err
-}
-
-func (s *Store) apply(ctx context.Context, ch Change) (out StoredTask, moved bool, err error) {
-	t := ch.Task
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		cur, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+
 			" FROM tasks WHERE team_id = $1 AND agent_name = $2 AND task_id = $3 FOR UPDATE",
 			t.TeamID, t.AgentName, t.TaskID))
 		created := false
 		switch {
-		case err == pgx.ErrNoRows:
+		case errors.Is(err, pgx.ErrNoRows):
 			if cur, err = s.insertTask(ctx, tx, t, ch.Snapshot); err != nil {
 				return err
 			}
