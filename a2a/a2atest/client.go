@@ -1,0 +1,146 @@
+package a2atest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/a2aproject/a2a-go/a2aclient"
+	"github.com/a2aproject/a2a-go/a2aclient/agentcard"
+)
+
+// clientTimeout bounds every request of the clients made here.
+const clientTimeout = 30 * time.Second
+
+// Client03 is an a2a-go (A2A 0.3) client for the agent whose card is at
+// cardURL, or below baseURL at CardPath when the URL does not name a card.
+// With a non-empty bearer every request, the card's included, carries
+// Authorization: Bearer <bearer>. The client talks JSON-RPC to the URL the
+// card names; it is destroyed when the test ends.
+func Client03(t testing.TB, url, bearer string) *a2aclient.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	httpClient := &http.Client{Timeout: clientTimeout}
+	if bearer != "" {
+		httpClient.Transport = bearerTransport{token: bearer, next: http.DefaultTransport}
+	}
+	base, path := url, CardPath
+	if i := strings.Index(url, "/.well-known/"); i >= 0 {
+		base, path = url[:i], url[i:]
+	}
+	card, err := agentcard.NewResolver(httpClient).Resolve(ctx, base, agentcard.WithPath(path))
+	if err != nil {
+		t.Fatalf("a2atest: resolve the card at %s%s: %v", base, path, err)
+	}
+	client, err := a2aclient.NewFromCard(ctx, card, a2aclient.WithJSONRPCTransport(httpClient))
+	if err != nil {
+		t.Fatalf("a2atest: 0.3 client for %s: %v", card.URL, err)
+	}
+	t.Cleanup(func() { _ = client.Destroy() })
+	return client
+}
+
+// bearerTransport adds the caller's bearer token to every request, as a
+// client configured with a credential would.
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// JS10 is one operation for the A2A 1.0 client (js/client.mjs on
+// @a2a-js/sdk). The client resolves the card at
+// <baseURL>/.well-known/agent-card.json and talks JSON-RPC to the
+// interface the card names.
+type JS10 struct {
+	// Op is one of "send" (blocking), "send-nonblocking", "stream",
+	// "get", "cancel", "subscribe", "list" or "card".
+	Op string `json:"op"`
+	// Text is the user message's text, for the send ops and stream.
+	Text string `json:"text,omitempty"`
+	// TaskID is the task to act on (get, cancel, subscribe) or to continue
+	// (the send ops, stream). ContextID continues a context, or filters
+	// list.
+	TaskID    string `json:"taskId,omitempty"`
+	ContextID string `json:"contextId,omitempty"`
+	// HistoryLength, when set, is passed to get.
+	HistoryLength *int `json:"historyLength,omitempty"`
+	// Headers are sent with every request besides Authorization.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Timeout bounds the operation; default 20 s.
+	Timeout time.Duration `json:"-"`
+}
+
+// JS10Result is what the 1.0 client printed, in A2A 1.0 wire form
+// (protobuf JSON: enum names like "TASK_STATE_COMPLETED", oneof fields).
+type JS10Result struct {
+	// Result is {"task": ...} or {"message": ...} for the send ops, the
+	// Task for get and cancel, the ListTasksResponse for list and the
+	// AgentCard for card.
+	Result json.RawMessage `json:"result,omitempty"`
+	// Events are the StreamResponses of stream and subscribe, in order,
+	// e.g. {"statusUpdate": {...}}.
+	Events []json.RawMessage `json:"events,omitempty"`
+	// Error is the client's error when the operation failed; events
+	// received before it are kept.
+	Error *JS10Error `json:"error,omitempty"`
+}
+
+// JS10Error is an error the 1.0 client raised: its class name (such as
+// TaskNotFoundError) and message.
+type JS10Error struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+	Code    any    `json:"code,omitempty"`
+}
+
+// RunJS10 performs op with the A2A 1.0 client against the agent (or
+// gateway route) at baseURL, sending Authorization: Bearer <bearer> on every
+// request when bearer is not empty. A failed A2A call is reported in
+// JS10Result.Error; the test fails only when the client cannot run.
+func RunJS10(t testing.TB, baseURL, bearer string, op JS10) JS10Result {
+	t.Helper()
+	requireNode(t)
+	timeout := op.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	spec := struct {
+		JS10
+		BaseURL   string `json:"baseURL"`
+		Bearer    string `json:"bearer,omitempty"`
+		TimeoutMs int64  `json:"timeoutMs"`
+	}{op, baseURL, bearer, timeout.Milliseconds()}
+	arg, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatalf("a2atest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(jsDir(), "client.mjs"), string(arg))
+	cmd.Dir = jsDir()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("a2atest: 1.0 client %s: %v\nstdout: %s\nstderr: %s", op.Op, err, stdout.String(), stderr.String())
+	}
+	var res JS10Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("a2atest: 1.0 client %s printed no JSON result: %v\nstdout: %s\nstderr: %s", op.Op, err, stdout.String(), stderr.String())
+	}
+	return res
+}
