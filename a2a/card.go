@@ -17,8 +17,8 @@ import (
 // Where agents publish their cards: A2A 0.3 and 1.0 use agent-card.json;
 // agents built for earlier drafts still serve agent.json.
 const (
-	cardPathCurrent       = "/.well-known/agent-card.json"
-	cardPathLegacy = "/.well-known/agent.json"
+	cardPathCurrent = "/.well-known/agent-card.json"
+	cardPathLegacy  = "/.well-known/agent.json"
 )
 
 const (
