@@ -15,7 +15,7 @@ func BenchmarkDirectoryTeam(b *testing.B) {
 	for i := range 1000 {
 		team := attach.Team{ID: fmt.Sprint(i), Slug: fmt.Sprintf("team-%d", i)}
 		engines := []attach.Engine{{Name: "a", Models: []string{"llama3", "qwen"}}, {Name: "b", Default: true}}
-		s := NewSnapshot(team, nil, engines, nil, uint64(i))
+		s := NewSnapshot(team, nil, engines, nil, nil, uint64(i))
 		idx.bySlug[team.Slug], idx.byID[team.ID] = s, s
 	}
 	d.publish(idx)

@@ -37,6 +37,10 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	if err != nil {
 		return nil, err
 	}
+	agents, err := collect(ctx, tx, "agents", "SELECT "+agentColumns+" FROM agents WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanAgent)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := collect(ctx, tx, "API keys", "SELECT "+apiKeyColumns+" FROM api_keys WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanAPIKey)
 	if err != nil {
 		return nil, err
@@ -60,6 +64,12 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		e.APIKey = d.openKey(slugs[e.TeamID], row)
 		enginesOf[e.TeamID] = append(enginesOf[e.TeamID], e)
 	}
+	agentsOf := map[string][]attach.Agent{}
+	for _, row := range agents {
+		a := row.Agent
+		a.Credential = d.openSecret("agent credential", slugs[a.TeamID], a.Name, a.ID, row.sealedCredential, agentAD(a.ID))
+		agentsOf[a.TeamID] = append(agentsOf[a.TeamID], a)
+	}
 	keysOf := map[string][]attach.APIKey{}
 	for _, k := range keys {
 		keysOf[k.TeamID] = append(keysOf[k.TeamID], k)
@@ -70,28 +80,34 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	}
 	snaps := make([]*Snapshot, 0, len(teams))
 	for _, t := range teams {
-		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], keysOf[t.ID], d.version.Add(1))
+		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], agentsOf[t.ID], keysOf[t.ID], d.version.Add(1))
 		snap.Memory = memoryOf[t.ID]
 		snaps = append(snaps, snap)
 	}
 	return snaps, nil
 }
 
-// openKey decrypts an engine's upstream key. A key that cannot be opened
-// (wrong ATTACH_SECRET_KEY, damaged row) costs that engine its key, not the
-// team its configuration; the log names the engine, never the secret.
+// openKey decrypts an engine's upstream key.
 func (d *Directory) openKey(teamSlug string, row engineRow) string {
-	if row.sealedKey == nil {
+	return d.openSecret("engine API key", teamSlug, row.Name, row.ID, row.sealedKey, engineAD(row.ID))
+}
+
+// openSecret decrypts the upstream secret (what: "engine API key", "agent
+// credential") of the thing called name. A secret that cannot be opened
+// (wrong ATTACH_SECRET_KEY, damaged row) costs that thing its secret, not
+// the team its configuration; the log names the thing, never the secret.
+func (d *Directory) openSecret(what, teamSlug, name, id string, sealed, ad []byte) string {
+	if sealed == nil {
 		return ""
 	}
 	if d.sealer == nil {
-		d.log.Error("engine API key skipped", "team", teamSlug, "engine", row.Name, "engine_id", row.ID, "err", errNoSealer)
+		d.log.Error(what+" skipped", "team", teamSlug, "name", name, "id", id, "err", errNoSealer)
 		return ""
 	}
-	plain, err := d.sealer.Open(row.sealedKey, engineAD(row.ID))
+	plain, err := d.sealer.Open(sealed, ad)
 	if err != nil {
-		d.log.Error("engine API key skipped: it cannot be decrypted with the configured secret key",
-			"team", teamSlug, "engine", row.Name, "engine_id", row.ID, "err", err)
+		d.log.Error(what+" skipped: it cannot be decrypted with the configured secret key",
+			"team", teamSlug, "name", name, "id", id, "err", err)
 		return ""
 	}
 	return string(plain)

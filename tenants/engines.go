@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -31,17 +30,7 @@ func engineAD(engineID string) []byte { return []byte("attach engine api key:" +
 
 // sealKey encrypts an upstream key for the engine id; "" stores nothing.
 func (s *Store) sealKey(engineID, key string) (sealed []byte, last4 string, err error) {
-	if key == "" {
-		return nil, "", nil
-	}
-	if s.sealer == nil {
-		return nil, "", errors.New("cannot store an engine API key: no secret key is configured")
-	}
-	sealed, err = s.sealer.Seal([]byte(key), engineAD(engineID))
-	if err != nil {
-		return nil, "", fmt.Errorf("seal engine API key: %w", err)
-	}
-	return sealed, keyLast4(key), nil
+	return s.sealSecret("an engine API key", key, engineAD(engineID))
 }
 
 // keyLast4 is what the console shows of a key. A short key shows nothing:

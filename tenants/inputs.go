@@ -42,6 +42,19 @@ type EngineInput struct {
 	Default bool     `json:"default"`
 }
 
+// AgentInput is what a caller may set on an A2A agent.
+type AgentInput struct {
+	// Name is a slug: the agent's segment of /t/{team}/a2a/{name}.
+	Name    string `json:"name"`
+	BaseURL string `json:"base_url"`
+	// Version is "0.3", "1.0" or "auto" (read from the card); "" means auto.
+	Version string `json:"version"`
+	// Credential is the secret sent to the agent as a Bearer token. On
+	// update nil keeps the stored one and "" clears it; on create both mean
+	// none.
+	Credential *string `json:"credential"`
+}
+
 // APIKeyInput is what a caller may set on a new gateway API key.
 type APIKeyInput struct {
 	Name      string     `json:"name"`
@@ -133,6 +146,35 @@ func (in EngineInput) normalize() (EngineInput, error) {
 		return in, err
 	}
 	in.Models = models
+	return in, nil
+}
+
+func (in AgentInput) normalize() (AgentInput, error) {
+	if !attach.ValidSlug(in.Name) {
+		return in, attach.Invalid("name", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
+	}
+	if err := checkHTTPURL("base_url", in.BaseURL); err != nil {
+		return in, err
+	}
+	// Well-known paths are appended to it; one spelling avoids "//".
+	in.BaseURL = strings.TrimRight(in.BaseURL, "/")
+	in.Version = strings.TrimSpace(in.Version)
+	if in.Version == "" {
+		in.Version = attach.A2AVersionAuto
+	}
+	if !attach.ValidA2AVersion(in.Version) {
+		return in, attach.Invalid("version", "must be 0.3, 1.0 or auto")
+	}
+	if in.Credential != nil {
+		c := strings.TrimSpace(*in.Credential)
+		if len(c) > 4096 {
+			return in, attach.Invalid("credential", "must be at most 4096 bytes")
+		}
+		if strings.IndexFunc(c, unicode.IsControl) >= 0 {
+			return in, attach.Invalid("credential", "cannot contain control characters")
+		}
+		in.Credential = &c
+	}
 	return in, nil
 }
 

@@ -8,12 +8,23 @@ import (
 
 // NewSnapshot builds the read-only view of one team. The slices are kept as
 // given; callers must not change them afterwards.
-func NewSnapshot(team attach.Team, issuers []attach.Issuer, engines []attach.Engine, keys []attach.APIKey, version uint64) *Snapshot {
+func NewSnapshot(team attach.Team, issuers []attach.Issuer, engines []attach.Engine, agents []attach.Agent, keys []attach.APIKey, version uint64) *Snapshot {
 	byPrefix := make(map[string]attach.APIKey, len(keys))
 	for _, k := range keys {
 		byPrefix[k.Prefix] = k
 	}
-	return &Snapshot{Team: team, Issuers: issuers, Engines: engines, Version: version, apiKeys: byPrefix}
+	return &Snapshot{Team: team, Issuers: issuers, Engines: engines, Agents: agents, Version: version, apiKeys: byPrefix}
+}
+
+// Agent finds the team's agent by its name, the last segment of
+// /t/{team}/a2a/{name}. Teams have few agents, so a scan is enough.
+func (s *Snapshot) Agent(name string) (attach.Agent, bool) {
+	for _, a := range s.Agents {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return attach.Agent{}, false
 }
 
 // APIKey finds a gateway key by its public prefix.

@@ -10,7 +10,7 @@ func TestSnapshotEngineRouting(t *testing.T) {
 	t.Parallel()
 	a := attach.Engine{ID: "a", Name: "a", Models: []string{"llama3", "qwen:7b"}}
 	b := attach.Engine{ID: "b", Name: "b", Models: []string{"mistral:latest"}, Default: true}
-	s := NewSnapshot(attach.Team{Slug: "acme"}, nil, []attach.Engine{a, b}, nil, 1)
+	s := NewSnapshot(attach.Team{Slug: "acme"}, nil, []attach.Engine{a, b}, nil, nil, 1)
 	cases := []struct{ model, want string }{
 		{"llama3", "a"},
 		{"llama3:latest", "a"},
@@ -30,18 +30,18 @@ func TestSnapshotEngineRouting(t *testing.T) {
 
 func TestSnapshotDefaultEngine(t *testing.T) {
 	t.Parallel()
-	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only"}}, nil, 1)
+	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only"}}, nil, nil, 1)
 	if e, ok := one.DefaultEngine(); !ok || e.ID != "only" {
 		t.Fatalf("single engine is the default: %q, %v", e.ID, ok)
 	}
-	two := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "x"}, {ID: "y"}}, nil, 1)
+	two := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "x"}, {ID: "y"}}, nil, nil, 1)
 	if _, ok := two.DefaultEngine(); ok {
 		t.Fatal("two engines without a default flag picked one")
 	}
 	if _, ok := two.Engine("anything"); ok {
 		t.Fatal("unknown model routed with no default")
 	}
-	none := NewSnapshot(attach.Team{}, nil, nil, nil, 1)
+	none := NewSnapshot(attach.Team{}, nil, nil, nil, nil, 1)
 	if _, ok := none.Engine(""); ok {
 		t.Fatal("a team with no engines routed somewhere")
 	}
@@ -49,7 +49,7 @@ func TestSnapshotDefaultEngine(t *testing.T) {
 
 func TestSnapshotAPIKeyLookup(t *testing.T) {
 	t.Parallel()
-	s := NewSnapshot(attach.Team{}, nil, nil, []attach.APIKey{{ID: "1", Prefix: "aaaaaaaaaaaa"}, {ID: "2", Prefix: "bbbbbbbbbbbb"}}, 7)
+	s := NewSnapshot(attach.Team{}, nil, nil, nil, []attach.APIKey{{ID: "1", Prefix: "aaaaaaaaaaaa"}, {ID: "2", Prefix: "bbbbbbbbbbbb"}}, 7)
 	if k, ok := s.APIKey("bbbbbbbbbbbb"); !ok || k.ID != "2" {
 		t.Fatalf("APIKey = %+v, %v", k, ok)
 	}
@@ -58,5 +58,16 @@ func TestSnapshotAPIKeyLookup(t *testing.T) {
 	}
 	if s.Version != 7 {
 		t.Fatalf("Version = %d", s.Version)
+	}
+}
+
+func TestSnapshotAgentByName(t *testing.T) {
+	t.Parallel()
+	s := NewSnapshot(attach.Team{}, nil, nil, []attach.Agent{{ID: "1", Name: "planner"}, {ID: "2", Name: "coder"}}, nil, 1)
+	if a, ok := s.Agent("coder"); !ok || a.ID != "2" {
+		t.Fatalf("Agent = %+v, %v", a, ok)
+	}
+	if _, ok := s.Agent("Coder"); ok {
+		t.Fatal("found an agent under another spelling")
 	}
 }

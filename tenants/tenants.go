@@ -14,6 +14,7 @@ type Snapshot struct {
 	Team    attach.Team
 	Issuers []attach.Issuer
 	Engines []attach.Engine // APIKey filled in clear text
+	Agents  []attach.Agent  // Credential filled in clear text
 	Memory  MemorySettings
 	// Version grows every time the Directory rebuilds this team, so caches keyed
 	// on it forget what they learnt under an older configuration.

@@ -56,7 +56,7 @@ func snapshot(slug string, version uint64, issuers []attach.Issuer, keys ...atta
 			issuers[i].ID = "iss-" + slug
 		}
 	}
-	return tenants.NewSnapshot(team, issuers, nil, keys, version)
+	return tenants.NewSnapshot(team, issuers, nil, nil, keys, version)
 }
 
 // startTeamIdP starts a provider and gives team "a", which trusts it for

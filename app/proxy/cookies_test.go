@@ -54,7 +54,7 @@ var cookiePaths = []struct{ name, method, path, body string }{
 func cookieTeam(url string, engineCookies bool) *tenants.Snapshot {
 	team := attach.Team{ID: "team-1", Slug: "acme", Name: "Acme", EngineCookies: engineCookies}
 	engine := attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: url, Default: true}
-	return tenants.NewSnapshot(team, nil, []attach.Engine{engine}, nil, 1)
+	return tenants.NewSnapshot(team, nil, []attach.Engine{engine}, nil, nil, 1)
 }
 
 // setCookies is every Set-Cookie and Set-Cookie2 value the client got, the

@@ -72,7 +72,7 @@ func startEngine(t *testing.T, h http.Handler) *httptest.Server {
 }
 
 func teamOf(engines ...attach.Engine) *tenants.Snapshot {
-	return tenants.NewSnapshot(attach.Team{ID: "team-1", Slug: "acme", Name: "Acme"}, nil, engines, nil, 1)
+	return tenants.NewSnapshot(attach.Team{ID: "team-1", Slug: "acme", Name: "Acme"}, nil, engines, nil, nil, 1)
 }
 
 // closedPort returns a loopback address nothing listens on.
