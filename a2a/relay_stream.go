@@ -25,6 +25,10 @@ type Emit func(Response) error
 // request (it bounds the whole relay, not the client's patience).
 func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 	s := &streamState{call: call, emit: emit}
+	if perr := r.tooDeep(call); perr != nil {
+		s.send(call.fail(perr))
+		return
+	}
 	switch call.Method {
 	case MethodStream:
 		msg, perr := inbound(call)
@@ -67,13 +71,20 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 		s.send(call.fail(rpcErr(CodeInvalidParams, "invalid params: %v", err)))
 		return
 	}
+	if s.call.handoff == "" {
+		if s.call.handoff, err = attach.NewID(); err != nil {
+			s.send(call.fail(rpcErr(CodeInternal, "internal error")))
+			return
+		}
+	}
+	call = s.call
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The stream may run as long as events keep coming; a silent agent is
 	// given up after the idle timeout.
 	idle := time.AfterFunc(r.cfg.StreamIdleTimeout, cancel)
 	defer idle.Stop()
-	resp, err := r.post(sctx, call, WireName(call.agentVersion(), call.Method), params, "text/event-stream", s.taskID)
+	resp, err := r.post(sctx, call, WireName(call.agentVersion(), call.Method), params, "text/event-stream")
 	if err != nil {
 		r.endFailed(ctx, s, err.Error())
 		return
@@ -132,6 +143,7 @@ type streamState struct {
 
 func (s *streamState) known(t StoredTask) {
 	s.taskID, s.context, s.state = t.TaskID, t.ContextID, t.State
+	s.call.handoff = t.ID
 }
 
 // send passes a response to the client unless it has gone.
@@ -264,10 +276,14 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 	if s.taskID == "" {
 		// The agent never named a task: the gateway names one, so the
 		// failure has a record and the client a task to show.
-		id, err := attach.NewID()
-		if err != nil {
-			s.send(call.fail(rpcErr(CodeInternal, "%s", reason)))
-			return
+		id := call.handoff
+		if id == "" {
+			var err error
+			if id, err = attach.NewID(); err != nil {
+				s.send(call.fail(rpcErr(CodeInternal, "%s", reason)))
+				return
+			}
+			call.handoff = id
 		}
 		t := r.taskOf(call)
 		t.TaskID, t.ContextID, t.State, t.Reason = id, refOf(s.input).ContextID, attach.TaskFailed, reason

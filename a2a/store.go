@@ -127,9 +127,14 @@ func (s *Store) Apply(ctx context.Context, ch Change) (out StoredTask, moved boo
 }
 
 func (s *Store) insertTask(ctx context.Context, tx pgx.Tx, t attach.Task, snap json.RawMessage) (StoredTask, error) {
-	id, err := attach.NewID()
-	if err != nil {
-		return StoredTask{}, err
+	// The relay names a task before its agent does, so that the agent's
+	// call-backs can name it as their parent while it runs.
+	id := t.ID
+	if id == "" {
+		var err error
+		if id, err = attach.NewID(); err != nil {
+			return StoredTask{}, err
+		}
 	}
 	if t.State == "" {
 		t.State = attach.TaskSubmitted

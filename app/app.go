@@ -47,6 +47,8 @@ type App struct {
 	console *console.Console
 	mem     *memoryBus
 	a2a     *a2a.Relay
+	// delegator signs the tokens agents call back with.
+	delegator *identity.Delegator
 
 	sessions *sessionNamer
 
@@ -107,10 +109,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	if a.delegator, err = identity.NewDelegator(cfg.PublicURL, deriveKey(a.cfg.SecretKey, "attach delegation tokens v1")); err != nil {
+		return nil, err
+	}
 	a.verify = identity.NewVerifier(identity.Config{
 		MinRefresh: cfg.JWKSMinRefresh,
 		Logger:     log,
 		Local:      local,
+		Delegation: a.delegator,
 		HTTPClient: policy.HTTPClient(10 * time.Second),
 	})
 	if a.mem, err = a.startMemory(ctx); err != nil {

@@ -34,7 +34,9 @@ CREATE TABLE tasks (
     context_id  text NOT NULL DEFAULT '',
     user_sub    text NOT NULL,
     session_id  text NOT NULL DEFAULT '',
-    parent_id   uuid REFERENCES tasks (id) ON DELETE SET NULL,
+    -- The task on whose behalf an agent made this call. No foreign key:
+    -- the parent is named while it runs, before its own row may exist.
+    parent_id   uuid,
     state       text NOT NULL,
     reason      text NOT NULL DEFAULT '',
     -- The task as the agent last described it, in A2A 0.3's shape.
