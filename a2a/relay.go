@@ -105,10 +105,34 @@ type Call struct {
 	// handoff is the gateway's id of the task the call is about, once
 	// known: the agent gets it in X-Attach-Task and its delegation token.
 	handoff string
+	// opened says the hand-off's row and the message sent are recorded
+	// already (Store.Open).
+	opened bool
 }
 
 // agentVersion is the version the gateway speaks to the call's agent.
 func (c Call) agentVersion() string { return c.Agent.SpokenVersion() }
+
+// open records a new hand-off before the agent answers. A failure is
+// logged, not fatal: the agent's answer is recorded then, if it can be.
+func (r *Relay) open(ctx context.Context, call *Call, msg json.RawMessage) {
+	t := r.taskOf(*call)
+	t.ContextID = refOf(msg).ContextID
+	if err := r.cfg.Store.Open(context.WithoutCancel(ctx), t, msg); err != nil {
+		r.log.Error("a2a: hand-off not recorded", "team", call.Caller.TeamID, "agent", call.Agent.Name, "err", err)
+		return
+	}
+	call.opened = true
+}
+
+// inputs are the messages a change must add to a task's story: the one
+// sent, unless open recorded it already.
+func (c Call) inputs(msg json.RawMessage) []json.RawMessage {
+	if c.opened || msg == nil {
+		return nil
+	}
+	return []json.RawMessage{msg}
+}
 
 // reply answers the client's request with result, in its version.
 func (c Call) reply(result json.RawMessage) Response {

@@ -76,6 +76,9 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 			s.send(call.fail(rpcErr(CodeInternal, "internal error")))
 			return
 		}
+		if s.input != nil {
+			r.open(ctx, &s.call, s.input)
+		}
 	}
 	call = s.call
 	sctx, cancel := context.WithCancel(ctx)
@@ -235,6 +238,11 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	case "message":
 		s.final = true // a message ends a stream
 		if ev.TaskID == "" {
+			if s.call.opened {
+				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), s.call.Caller.TeamID, s.call.handoff); err != nil {
+					r.log.Error("a2a: opened hand-off not discarded", "err", err)
+				}
+			}
 			r.mirror(s.call, "", attach.KindTaskSent, "user", MessageText(s.input))
 			r.mirror(s.call, "", attach.KindTaskResult, "agent", MessageText(ev03))
 			return
@@ -250,7 +258,7 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	if s.input != nil {
 		// The first event of the task: the message sent is the next entry
 		// of its story.
-		ch.Messages = append([]json.RawMessage{s.input}, ch.Messages...)
+		ch.Messages = append(s.call.inputs(s.input), ch.Messages...)
 		r.mirror(s.call, ch.Task.TaskID, attach.KindTaskSent, "user", MessageText(s.input))
 		s.input = nil
 	}
@@ -291,9 +299,8 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 			t.ContextID = id
 		}
 		snap := failedSnapshot(t, reason)
-		var msgs []json.RawMessage
+		msgs := call.inputs(s.input)
 		if s.input != nil {
-			msgs = append(msgs, s.input)
 			r.mirror(call, id, attach.KindTaskSent, "user", MessageText(s.input))
 		}
 		if _, _, err := r.cfg.Store.Apply(context.WithoutCancel(ctx), Change{Task: t, Snapshot: snap, Messages: msgs}); err != nil {

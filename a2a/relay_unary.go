@@ -95,8 +95,11 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 		}
 		parent = &t
 		call.handoff = t.ID
-	} else if call.handoff, err = attach.NewID(); err != nil {
-		return call.fail(rpcErr(CodeInternal, "internal error"))
+	} else {
+		if call.handoff, err = attach.NewID(); err != nil {
+			return call.fail(rpcErr(CodeInternal, "internal error"))
+		}
+		r.open(ctx, &call, msg)
 	}
 	params, err := TranslateParams(call.Version, call.agentVersion(), MethodSend, call.Request.Params)
 	if err != nil {
@@ -127,13 +130,19 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 // created or moved on; a message that belongs to a task joins its story.
 func (r *Relay) recordResult(ctx context.Context, call Call, input, res03 json.RawMessage) {
 	ref := refOf(res03)
-	ch := Change{Task: r.taskOf(call), Messages: []json.RawMessage{input}}
+	ch := Change{Task: r.taskOf(call), Messages: call.inputs(input)}
 	switch ref.Kind {
 	case "task":
 		ch.Task.TaskID, ch.Task.ContextID, ch.Snapshot = ref.ID, ref.ContextID, res03
 	case "message":
 		if ref.TaskID == "" {
-			// A plain answer, no task: memory keeps the exchange.
+			// A plain answer, no task: memory keeps the exchange, the
+			// task store nothing.
+			if call.opened {
+				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
+					r.log.Error("a2a: opened hand-off not discarded", "err", err)
+				}
+			}
 			r.mirror(call, "", attach.KindTaskSent, "user", MessageText(input))
 			r.mirror(call, "", attach.KindTaskResult, "agent", MessageText(res03))
 			return
@@ -183,7 +192,7 @@ func (r *Relay) taskOf(call Call) attach.Task {
 func (r *Relay) failedSend(ctx context.Context, call Call, msg json.RawMessage, cont *StoredTask, cause error) Response {
 	reason := cause.Error()
 	t := r.taskOf(call)
-	ch := Change{Messages: []json.RawMessage{msg}}
+	ch := Change{Messages: call.inputs(msg)}
 	if cont != nil {
 		// The task goes on with the rest of its story; only its status
 		// changes.

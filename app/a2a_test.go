@@ -352,7 +352,13 @@ func TestA2ATeamsApart(t *testing.T) {
 // comes before the protocol gets an HTTP status.
 func TestA2ABadRequests(t *testing.T) {
 	t.Parallel()
-	gw, idp, _ := sidecar(t)
+	idp, eng := startIDPAndEngine(t)
+	cfg := testConfig(t)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
+	// Small enough that a body over it fits the socket's buffers: the
+	// client reads the 413 instead of a reset.
+	cfg.MaxBodyBytes = 64 << 10
+	gw := startGateway(t, cfg)
 	tok := idp.Token(t, "api://default")
 	agent := a2atest.StartAgent03(t)
 	registerAgent(t, gw, gw.cfg.DefaultTeam, "go03", agent.URL, "")

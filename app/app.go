@@ -159,6 +159,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
+	// Tasks whose client stopped following them (or whose gateway died)
+	// are settled with their agents.
+	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })
 	// The embedded Postgres restarts itself when it dies (pglocal), and
 	// recorded exchanges wait in the memory journal meanwhile.
 	// One LISTEN session serves the process: the directory follows every
