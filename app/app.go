@@ -40,6 +40,7 @@ type App struct {
 	verify  *identity.Verifier
 	bodies  *web.Bodies
 	probe   *prober
+	cards   *cardFetcher
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
@@ -123,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.probe = newProber(policy, a.verify, a.dir)
+	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
@@ -144,6 +146,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,
+		Cards:  a.cards,
 		Minter: &minter{local: local, store: a.store},
 		Memory: a.mem.store,
 		// Memory backends a team may choose in the console.
