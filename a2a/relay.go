@@ -51,7 +51,7 @@ type Config struct {
 	// MaxDepth bounds how many agents deep a hand-off may go (default 8),
 	// so agents calling each other in a loop get an error, not a storm.
 	MaxDepth int
-	Logger *slog.Logger
+	Logger   *slog.Logger
 	// CallTimeout bounds a unary call to an agent (a blocking send waits
 	// for the task to finish): after it the task is failed.
 	CallTimeout time.Duration

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -291,18 +290,6 @@ func TestA2AAgentDown(t *testing.T) {
 	if err != nil || again.Status.State != a2ago.TaskStateFailed {
 		t.Errorf("the failed task is not recorded: %v %v", again, err)
 	}
-}
-
-// deadURL is a loopback address nobody listens on.
-func deadURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
 
 // One team cannot reach another's agents or tasks, and learns nothing of
