@@ -184,7 +184,8 @@ func (s *streamState) sendTask(snap json.RawMessage, last bool) {
 }
 
 // event handles one JSON-RPC response of the agent's stream: passed on
-// first (so the client is never kept waiting on Postgres), then recorded.
+// first (so the client is not kept waiting on Postgres), then recorded;
+// only the first event that names the task is recorded first.
 func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 	call := s.call
 	av := call.agentVersion()
@@ -206,6 +207,14 @@ func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 	out, err := TranslateEvent(av, call.Version, resp.Result)
 	if err != nil {
 		r.endFailed(ctx, s, "the agent sent an event that cannot be translated: "+err.Error())
+		return
+	}
+	if s.taskID == "" {
+		// The event that names the task is recorded before the client
+		// sees it: whatever task id a client holds, Postgres knows, even
+		// if this gateway dies the next moment.
+		r.recordEvent(ctx, s, ev03)
+		s.send(call.reply(out))
 		return
 	}
 	s.send(call.reply(out))
