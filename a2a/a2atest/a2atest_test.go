@@ -160,11 +160,14 @@ func TestAgent03CancelAndResubscribe(t *testing.T) {
 		t.Fatalf("wait: state %s; want a running task", task.Status.State)
 	}
 
-	// A subscriber sees the cancel end the task.
+	// A subscriber sees the cancel end the task. It subscribes through a
+	// recorder, which tells when its request has arrived.
+	rec := newRecorder(t, agent.URL)
+	sc := Client03(t, rec.srv.URL, "")
 	done := make(chan []a2a.Event)
 	go func() {
 		var events []a2a.Event
-		for ev, err := range c.ResubscribeToTask(testContext(t), &a2a.TaskIDParams{ID: task.ID}) {
+		for ev, err := range sc.ResubscribeToTask(testContext(t), &a2a.TaskIDParams{ID: task.ID}) {
 			if err != nil {
 				break
 			}
@@ -172,7 +175,8 @@ func TestAgent03CancelAndResubscribe(t *testing.T) {
 		}
 		done <- events
 	}()
-	time.Sleep(200 * time.Millisecond) // let the subscription start
+	rec.waitStarted("resubscribe")
+	time.Sleep(200 * time.Millisecond) // let the agent attach the subscriber
 
 	canceled, err := c.CancelTask(testContext(t), &a2a.TaskIDParams{ID: task.ID})
 	if err != nil {
@@ -360,15 +364,23 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 		t.Fatalf("wait: %+v; want a running task", task)
 	}
 
-	done := make(chan JS10Result)
-	go func() { done <- RunJS10(t, agent.URL, "", JS10{Op: "subscribe", TaskID: task.ID}) }()
-	time.Sleep(700 * time.Millisecond) // node needs a moment to start and subscribe
+	// A subscriber sees the cancel end the task. It subscribes through a
+	// recorder, which tells when its request has arrived.
+	rec := newRecorder(t, agent.URL)
+	var sub JS10Result
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sub = RunJS10(t, rec.srv.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
+	}()
+	rec.waitStarted("resubscribe")
+	time.Sleep(200 * time.Millisecond) // let the agent attach the subscriber
 
 	canceled := decode[wireTask](t, js10(t, agent.URL, "", JS10{Op: "cancel", TaskID: task.ID}).Result)
 	if canceled.Status.State != "TASK_STATE_CANCELED" {
 		t.Errorf("cancel: %+v", canceled)
 	}
-	sub := <-done
+	<-done
 	if sub.Error != nil || len(sub.Events) == 0 {
 		t.Fatalf("subscribe: %+v", sub)
 	}
