@@ -365,7 +365,7 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 	}
 
 	// A subscriber sees the cancel end the task. It subscribes through a
-	// recorder, which tells when its request has arrived.
+	// recorder, which tells when its answer begins.
 	rec := newRecorder(t, agent.URL)
 	var sub JS10Result
 	done := make(chan struct{})
@@ -373,8 +373,8 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 		defer close(done)
 		sub = RunJS10(t, rec.srv.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
 	}()
-	rec.waitStarted("resubscribe")
-	time.Sleep(200 * time.Millisecond) // let the agent attach the subscriber
+	// The 1.0 agent sends the task first, once the subscriber is attached.
+	rec.waitAnswering("resubscribe")
 
 	canceled := decode[wireTask](t, js10(t, agent.URL, "", JS10{Op: "cancel", TaskID: task.ID}).Result)
 	if canceled.Status.State != "TASK_STATE_CANCELED" {
@@ -399,4 +399,32 @@ func TestAgent10SubscribeSlow(t *testing.T) {
 	if kind, state := eventState(t, res.Events[len(res.Events)-1]); kind != "statusUpdate" || state != "TASK_STATE_COMPLETED" {
 		t.Errorf("subscribe: last event %s %s; want a completed update", kind, state)
 	}
+}
+
+// TestClientsBelowAPath drives both agents through a proxy that serves them
+// below a path, as the gateway's routes do, and names that path in the card.
+func TestClientsBelowAPath(t *testing.T) {
+	const route = "/t/team-a/a2a/agent"
+	t.Run("v03", func(t *testing.T) {
+		rec := newPrefixedRecorder(t, StartAgent03(t).URL, route)
+		rec.next("send")
+		c := Client03(t, rec.URL(), "")
+		if task := sendTask(t, c, userMessage("echo hi")); artifactText(task) != "hi" {
+			t.Errorf("echo: %q", artifactText(task))
+		}
+		if rec.count("send") != 1 || rec.count("card") != 1 {
+			t.Errorf("requests through the proxy: %d sends, %d cards; want 1 each", rec.count("send"), rec.count("card"))
+		}
+	})
+	t.Run("v10", func(t *testing.T) {
+		rec := newPrefixedRecorder(t, StartAgent10(t).URL, route)
+		rec.next("send")
+		res := js10(t, rec.URL(), "", JS10{Op: "send", Text: "echo hi"})
+		if task := decode[struct{ Task wireTask }](t, res.Result).Task; task.artifactText() != "hi" {
+			t.Errorf("echo: %s", res.Result)
+		}
+		if rec.count("send") != 1 || rec.count("card") != 1 {
+			t.Errorf("requests through the proxy: %d sends, %d cards; want 1 each", rec.count("send"), rec.count("card"))
+		}
+	})
 }

@@ -55,20 +55,32 @@ var (
 type recorder struct {
 	t        *testing.T
 	upstream string
+	prefix   string // path the recorder serves the agent under, as a gateway route
 	srv      *httptest.Server
 
 	mu      sync.Mutex
 	label   string
 	started map[string]int // requests that arrived, by label
-	got     map[string][]exchange
+	// answering: requests whose answer has begun to come, by label
+	answering map[string]int
+	got       map[string][]exchange
 }
 
 func newRecorder(t *testing.T, upstream string) *recorder {
-	r := &recorder{t: t, upstream: upstream, started: map[string]int{}, got: map[string][]exchange{}}
+	return newPrefixedRecorder(t, upstream, "")
+}
+
+// newPrefixedRecorder serves the agent at upstream below prefix (like
+// "/t/team/a2a/agent"), as the gateway serves agents under their routes.
+func newPrefixedRecorder(t *testing.T, upstream, prefix string) *recorder {
+	r := &recorder{t: t, upstream: upstream, prefix: prefix, started: map[string]int{}, answering: map[string]int{}, got: map[string][]exchange{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
 }
+
+// URL is the agent's base URL through the recorder.
+func (r *recorder) URL() string { return r.srv.URL + r.prefix }
 
 // next makes label the name under which the following requests are kept.
 func (r *recorder) next(label string) {
@@ -77,25 +89,52 @@ func (r *recorder) next(label string) {
 	r.label = label
 }
 
+// count is how many requests labelled label have arrived.
+func (r *recorder) count(label string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started[label]
+}
+
 // waitStarted waits until a request labelled label has arrived.
 func (r *recorder) waitStarted(label string) {
+	r.t.Helper()
+	r.waitFor(label, r.started, "arrived")
+}
+
+// waitAnswering waits until the answer to a request labelled label has
+// begun: for a 1.0 subscription, its first event, sent once it is attached.
+func (r *recorder) waitAnswering(label string) {
+	r.t.Helper()
+	r.waitFor(label, r.answering, "was answered")
+}
+
+func (r *recorder) waitFor(label string, counts map[string]int, what string) {
 	r.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r.mu.Lock()
-		n := r.started[label]
+		n := counts[label]
 		r.mu.Unlock()
 		if n > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("no %s request arrived", label)
+			r.t.Fatalf("no %s request %s", label, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
 func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
+	path, ok := strings.CutPrefix(req.URL.Path, r.prefix)
+	if !ok {
+		http.NotFound(w, req)
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
 	body, _ := io.ReadAll(req.Body)
 	var rpc struct{ Method string }
 	_ = json.Unmarshal(body, &rpc)
@@ -122,7 +161,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 		ex.Request.Body = json.RawMessage(body)
 	}
 
-	up, err := http.NewRequestWithContext(req.Context(), req.Method, r.upstream+req.URL.RequestURI(), bytes.NewReader(body))
+	up, err := http.NewRequestWithContext(req.Context(), req.Method, r.upstream+path, bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -150,6 +189,11 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
+			if kept.Len() == 0 {
+				r.mu.Lock()
+				r.answering[label]++
+				r.mu.Unlock()
+			}
 			kept.Write(buf[:n])
 			if label != "card" {
 				_, _ = w.Write(buf[:n])
@@ -161,7 +205,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	if label == "card" {
-		_, _ = w.Write(bytes.ReplaceAll(kept.Bytes(), []byte(r.upstream), []byte(r.srv.URL)))
+		_, _ = w.Write(bytes.ReplaceAll(kept.Bytes(), []byte(r.upstream), []byte(r.URL())))
 	}
 
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
@@ -311,8 +355,7 @@ func TestWire(t *testing.T) {
 			defer close(done)
 			RunJS10(t, rec.srv.URL, "secret", JS10{Op: "subscribe", TaskID: wait.ID})
 		}()
-		rec.waitStarted("resubscribe")
-		time.Sleep(200 * time.Millisecond) // let the agent attach the subscriber
+		rec.waitAnswering("resubscribe")
 		run("cancel", JS10{Op: "cancel", TaskID: wait.ID})
 		<-done
 		if res := run("error-task-not-found", JS10{Op: "get", TaskID: "no-such-task"}); res.Error == nil {

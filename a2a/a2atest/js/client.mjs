@@ -82,7 +82,11 @@ try {
       clientConfig: { polling: spec.op === 'send-nonblocking' },
     }),
   );
-  const client = await factory.createFromUrl(spec.baseURL);
+  // The SDK resolves the card path relative to the base URL, which drops
+  // the base's last path segment unless it ends in a slash; a base such as
+  // http://host/t/team/a2a/agent must keep all of it.
+  const base = spec.baseURL.endsWith('/') ? spec.baseURL : `${spec.baseURL}/`;
+  const client = await factory.createFromUrl(base);
   const options = { signal };
 
   switch (spec.op) {
