@@ -428,3 +428,39 @@ func TestClientsBelowAPath(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentsStopWithRunningTasks ends tests that leave a `wait` task
+// running with a client still streaming it: the agents must stop anyway.
+func TestAgentsStopWithRunningTasks(t *testing.T) {
+	streamDone := make(chan struct{})
+	start := time.Now()
+	t.Run("v03", func(t *testing.T) {
+		c := Client03(t, StartAgent03(t).URL, "")
+		running := make(chan struct{})
+		go func() {
+			defer close(streamDone)
+			first := true
+			for _, err := range c.SendStreamingMessage(context.Background(), userMessage("wait")) {
+				if err != nil {
+					break
+				}
+				if first {
+					close(running)
+					first = false
+				}
+			}
+			if first {
+				close(running)
+			}
+		}()
+		<-running
+	})
+	<-streamDone
+	t.Run("v10", func(t *testing.T) {
+		agent := StartAgent10(t)
+		js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "wait"})
+	})
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("stopping took %s", d)
+	}
+}

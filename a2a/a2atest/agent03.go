@@ -39,10 +39,7 @@ type Agent struct {
 }
 
 // LastHeaders are the headers of the last JSON-RPC request the agent
-// received (not counting card requests), or an empty header when none came.
-// For the 1.0 agent the names are lower-case, as node reports them; use
-// Get, which is case-insensitive for canonical names, or ranging with
-// strings.EqualFold.
+// received (card requests not counted), or an empty header when none came.
 func (a *Agent) LastHeaders(t testing.TB) http.Header {
 	t.Helper()
 	if a.fetch != nil {
@@ -65,7 +62,8 @@ func StartAgent03(t testing.TB) *Agent {
 	a := &Agent{Version: "0.3", lastHeaders: http.Header{}}
 	var card *a2a.AgentCard // set below, once the address is known
 
-	rpc := a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(executor03{}))
+	exec := executor03{stop: make(chan struct{})}
+	rpc := a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(exec))
 	mux := http.NewServeMux()
 	mux.Handle("GET "+CardPath, a2asrv.NewAgentCardHandler(a2asrv.AgentCardProducerFn(
 		func(context.Context) (*a2a.AgentCard, error) { return card, nil })))
@@ -80,7 +78,13 @@ func StartAgent03(t testing.TB) *Agent {
 	})
 
 	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		// A test may end with a `wait` task still running and a client still
+		// waiting on it; end both, or Close would wait for them forever.
+		close(exec.stop)
+		srv.CloseClientConnections()
+		srv.Close()
+	})
 	a.URL = srv.URL
 	a.CardURL = srv.URL + CardPath
 	card = card03(a.URL)
@@ -118,9 +122,11 @@ func card03(url string) *a2a.AgentCard {
 }
 
 // executor03 is the 0.3 agent's behaviour; see the package comment.
-type executor03 struct{}
+type executor03 struct {
+	stop chan struct{} // closed when the agent stops
+}
 
-func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eventqueue.Queue) error {
+func (e executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eventqueue.Queue) error {
 	text := strings.TrimSpace(messageText(rc.Message))
 	command, arg, _ := strings.Cut(text, " ")
 	arg = strings.TrimSpace(arg)
@@ -148,6 +154,8 @@ func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q even
 			select {
 			case <-ctx.Done(): // canceled meanwhile
 				return nil
+			case <-e.stop:
+				return nil
 			case <-time.After(stepInterval):
 			}
 			if err := q.Write(ctx, status(rc, a2a.TaskStateWorking, fmt.Sprintf("step %d/%d", i, n))); err != nil {
@@ -163,7 +171,10 @@ func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q even
 			return err
 		}
 		// The SDK cancels this context once Cancel's canceled event is applied.
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-e.stop:
+		}
 		return nil
 	case "fail":
 		return q.Write(ctx, status(rc, a2a.TaskStateFailed, "failed on request"))
