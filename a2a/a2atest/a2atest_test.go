@@ -391,7 +391,9 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 
 func TestAgent10SubscribeSlow(t *testing.T) {
 	agent := StartAgent10(t)
-	task := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "slow 10"}).Result).Task
+	// Long enough to outlast the start of a second node process on a busy
+	// machine: subscribing to a finished task is refused.
+	task := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "slow 50"}).Result).Task
 	res := js10(t, agent.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
 	if len(res.Events) < 2 {
 		t.Fatalf("subscribe: %d events", len(res.Events))
