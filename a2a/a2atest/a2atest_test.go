@@ -391,15 +391,42 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 
 func TestAgent10SubscribeSlow(t *testing.T) {
 	agent := StartAgent10(t)
-	// Long enough to outlast the start of a second node process on a busy
-	// machine: subscribing to a finished task is refused.
-	task := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "slow 50"}).Result).Task
-	res := js10(t, agent.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
-	if len(res.Events) < 2 {
-		t.Fatalf("subscribe: %d events", len(res.Events))
+	res := RunJS10Steps(t, agent.URL, "",
+		JS10{Op: "send-nonblocking", Text: "slow 5"},
+		JS10{Op: "subscribe", TaskID: "$task"},
+	)
+	task := decode[struct{ Task wireTask }](t, res[0].Result).Task
+	sub := res[1]
+	if sub.Error != nil || len(sub.Events) < 2 {
+		t.Fatalf("subscribe: %+v", sub)
 	}
-	if kind, state := eventState(t, res.Events[len(res.Events)-1]); kind != "statusUpdate" || state != "TASK_STATE_COMPLETED" {
+	if id := decode[map[string]struct{ ID string }](t, sub.Events[0])["task"].ID; id != task.ID {
+		t.Errorf("subscribe: first event of task %q; want %q", id, task.ID)
+	}
+	if kind, state := eventState(t, sub.Events[len(sub.Events)-1]); kind != "statusUpdate" || state != "TASK_STATE_COMPLETED" {
 		t.Errorf("subscribe: last event %s %s; want a completed update", kind, state)
+	}
+}
+
+func TestJS10Steps(t *testing.T) {
+	agent := StartAgent10(t)
+	res := RunJS10Steps(t, agent.URL, "secret",
+		JS10{Op: "send-nonblocking", Text: "wait", Headers: map[string]string{"X-Attach-Team": "team-a"}},
+		JS10{Op: "cancel", TaskID: "$task"},
+		JS10{Op: "get", TaskID: "$task"},
+		JS10{Op: "get", TaskID: "no-such-task"},
+	)
+	if len(res) != 4 {
+		t.Fatalf("%d results; want 4", len(res))
+	}
+	if got := decode[wireTask](t, res[2].Result); got.Status.State != "TASK_STATE_CANCELED" {
+		t.Errorf("get after cancel: %s", res[2].Result)
+	}
+	if res[3].Error == nil || res[3].Error.Name != "TaskNotFoundError" {
+		t.Errorf("get of an unknown task: %+v", res[3])
+	}
+	if h := agent.LastHeaders(t); h.Get("X-Attach-Team") != "team-a" {
+		t.Errorf("last headers = %v; want the first step's headers on every request", h)
 	}
 }
 
