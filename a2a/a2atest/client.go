@@ -16,19 +16,21 @@ import (
 	"github.com/a2aproject/a2a-go/a2aclient/agentcard"
 )
 
-// clientTimeout bounds every request of the clients made here.
-const clientTimeout = 30 * time.Second
+// cardTimeout bounds reading the card in Client03.
+const cardTimeout = 30 * time.Second
 
-// Client03 is an a2a-go (A2A 0.3) client for the agent whose card is at
-// cardURL, or below baseURL at CardPath when the URL does not name a card.
-// With a non-empty bearer every request, the card's included, carries
-// Authorization: Bearer <bearer>. The client talks JSON-RPC to the URL the
-// card names; it is destroyed when the test ends.
+// Client03 is an a2a-go (A2A 0.3) client for an agent. url is either the
+// card's URL (ending in /.well-known/agent-card.json) or the agent's base
+// URL, below which the card is read at CardPath. With a non-empty bearer
+// every request, the card's included, carries Authorization: Bearer
+// <bearer>. The client talks JSON-RPC to the URL the card names; it is
+// destroyed when the test ends. Its calls are bounded only by the contexts
+// they are given, so streams may last as long as a test needs.
 func Client03(t testing.TB, url, bearer string) *a2aclient.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), cardTimeout)
 	defer cancel()
-	httpClient := &http.Client{Timeout: clientTimeout}
+	httpClient := &http.Client{}
 	if bearer != "" {
 		httpClient.Transport = bearerTransport{token: bearer, next: http.DefaultTransport}
 	}
