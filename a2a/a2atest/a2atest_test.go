@@ -280,20 +280,31 @@ func TestAgent10Card(t *testing.T) {
 
 func TestAgent10Send(t *testing.T) {
 	agent := StartAgent10(t)
-
-	res := js10(t, agent.URL, "secret", JS10{Op: "send", Text: "echo hi there"})
-	task := decode[struct{ Task wireTask }](t, res.Result).Task
-	if task.Status.State != "TASK_STATE_COMPLETED" || task.artifactText() != "hi there" {
-		t.Errorf("echo: %s", res.Result)
+	// One node process for all, as starting node is the slow part.
+	res := RunJS10Steps(t, agent.URL, "secret",
+		JS10{Op: "send", Text: "echo hi there"},
+		JS10{Op: "get", TaskID: "$task"},
+		JS10{Op: "send", Text: "fail"},
+		JS10{Op: "send", Text: "message hello"},
+		JS10{Op: "list"},
+		JS10{Op: "get", TaskID: "no-such-task"},
+	)
+	for i, r := range res[:5] {
+		if r.Error != nil {
+			t.Fatalf("step %d: %s: %s", i, r.Error.Name, r.Error.Message)
+		}
 	}
 
-	got := decode[wireTask](t, js10(t, agent.URL, "secret", JS10{Op: "get", TaskID: task.ID}).Result)
-	if got.ID != task.ID || got.Status.State != "TASK_STATE_COMPLETED" {
+	task := decode[struct{ Task wireTask }](t, res[0].Result).Task
+	if task.Status.State != "TASK_STATE_COMPLETED" || task.artifactText() != "hi there" {
+		t.Errorf("echo: %s", res[0].Result)
+	}
+
+	if got := decode[wireTask](t, res[1].Result); got.ID != task.ID || got.Status.State != "TASK_STATE_COMPLETED" {
 		t.Errorf("get: %+v", got)
 	}
 
-	failed := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send", Text: "fail"}).Result).Task
-	if failed.Status.State != "TASK_STATE_FAILED" || failed.Status.Message == nil {
+	if failed := decode[struct{ Task wireTask }](t, res[2].Result).Task; failed.Status.State != "TASK_STATE_FAILED" || failed.Status.Message == nil {
 		t.Errorf("fail: %+v", failed)
 	}
 
@@ -302,18 +313,17 @@ func TestAgent10Send(t *testing.T) {
 			Role  string
 			Parts []struct{ Text string }
 		}
-	}](t, js10(t, agent.URL, "", JS10{Op: "send", Text: "message hello"}).Result).Message
+	}](t, res[3].Result).Message
 	if msg == nil || msg.Role != "ROLE_AGENT" || len(msg.Parts) != 1 || msg.Parts[0].Text != "hello" {
 		t.Errorf("message: %+v", msg)
 	}
 
-	list := decode[struct{ Tasks []wireTask }](t, js10(t, agent.URL, "", JS10{Op: "list"}).Result)
-	if len(list.Tasks) != 2 {
+	if list := decode[struct{ Tasks []wireTask }](t, res[4].Result); len(list.Tasks) != 2 {
 		t.Errorf("list: %d tasks; want 2", len(list.Tasks))
 	}
 
-	if res := RunJS10(t, agent.URL, "", JS10{Op: "get", TaskID: "no-such-task"}); res.Error == nil || res.Error.Name != "TaskNotFoundError" {
-		t.Errorf("get of an unknown task: %+v; want TaskNotFoundError", res.Error)
+	if res[5].Error == nil || res[5].Error.Name != "TaskNotFoundError" {
+		t.Errorf("get of an unknown task: %+v; want TaskNotFoundError", res[5].Error)
 	}
 }
 
