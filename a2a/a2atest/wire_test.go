@@ -22,25 +22,6 @@ import (
 
 var update = flag.Bool("update", false, "record testdata/wire again")
 
-// exchange is one HTTP request and its answer as seen on the wire. Bodies
-// are kept as JSON; an SSE answer is kept both raw and as the list of its
-// events' data.
-type exchange struct {
-	Request struct {
-		Method  string            `json:"method"`
-		Path    string            `json:"path"`
-		Headers map[string]string `json:"headers"`
-		Body    json.RawMessage   `json:"body,omitempty"`
-	} `json:"request"`
-	Response struct {
-		Status  int               `json:"status"`
-		Headers map[string]string `json:"headers"`
-		Body    json.RawMessage   `json:"body,omitempty"`
-		Events  []json.RawMessage `json:"events,omitempty"`
-		SSE     string            `json:"sse,omitempty"`
-	} `json:"response"`
-}
-
 // Only these headers say something about the protocol; the rest (Host,
 // User-Agent, Date, ...) differ from run to run and machine to machine.
 var (
@@ -63,7 +44,7 @@ type recorder struct {
 	started map[string]int // requests that arrived, by label
 	// answering: requests whose answer has begun to come, by label
 	answering map[string]int
-	got       map[string][]exchange
+	got       map[string][]Exchange
 }
 
 func newRecorder(t *testing.T, upstream string) *recorder {
@@ -73,7 +54,7 @@ func newRecorder(t *testing.T, upstream string) *recorder {
 // newPrefixedRecorder serves the agent at upstream below prefix (like
 // "/t/team/a2a/agent"), as the gateway serves agents under their routes.
 func newPrefixedRecorder(t *testing.T, upstream, prefix string) *recorder {
-	r := &recorder{t: t, upstream: upstream, prefix: prefix, started: map[string]int{}, answering: map[string]int{}, got: map[string][]exchange{}}
+	r := &recorder{t: t, upstream: upstream, prefix: prefix, started: map[string]int{}, answering: map[string]int{}, got: map[string][]Exchange{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -150,7 +131,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	r.started[label]++
 	r.mu.Unlock()
 
-	var ex exchange
+	var ex Exchange
 	ex.Request.Method = req.Method
 	ex.Request.Path = req.URL.Path
 	ex.Request.Headers = pick(req.Header, keptRequestHeaders)
@@ -218,7 +199,7 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if label == "card" {
-		r.got[label] = []exchange{ex} // every client reads it; one is enough
+		r.got[label] = []Exchange{ex} // every client reads it; one is enough
 		return
 	}
 	r.got[label] = append(r.got[label], ex)
@@ -405,7 +386,7 @@ func checkWire(t *testing.T, version string, rec *recorder) {
 			t.Errorf("%s: no sample (run with -update): %v", label, err)
 			continue
 		}
-		var want exchange
+		var want Exchange
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Errorf("%s: %v", file, err)
 			continue
@@ -421,7 +402,7 @@ func checkWire(t *testing.T, version string, rec *recorder) {
 // result's kind, and for a stream the kinds of its events and its last
 // state. Ids, timestamps and the running state of a non-blocking answer
 // vary, so they are left out.
-func outline(t *testing.T, ex exchange) string {
+func outline(t *testing.T, ex Exchange) string {
 	t.Helper()
 	var req struct{ Method string }
 	_ = json.Unmarshal(ex.Request.Body, &req)
@@ -482,4 +463,28 @@ func resultOutline(body json.RawMessage) (kind, state string) {
 func mustJSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// TestWireSample reads every sample back through WireSample.
+func TestWireSample(t *testing.T) {
+	for _, version := range []string{"v03", "v10"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", "wire", version, "*.json"))
+		if len(files) < 12 {
+			t.Errorf("%s: %d samples", version, len(files))
+		}
+		for _, f := range files {
+			name := strings.TrimSuffix(filepath.Base(f), ".json")
+			ex := WireSample(t, version, name)
+			if ex.Response.Status != http.StatusOK || (ex.Response.Body == nil && ex.Response.Events == nil) {
+				t.Errorf("%s/%s: status %d, no answer", version, name, ex.Response.Status)
+			}
+			if name == "card" {
+				continue
+			}
+			var req struct{ JSONRPC, Method string }
+			if err := json.Unmarshal(ex.Request.Body, &req); err != nil || req.JSONRPC != "2.0" || req.Method == "" {
+				t.Errorf("%s/%s: request body %s", version, name, ex.Request.Body)
+			}
+		}
+	}
 }
