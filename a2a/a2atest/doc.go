@@ -48,8 +48,8 @@
 //
 // testdata/wire holds raw JSON-RPC requests, responses and SSE events of
 // both versions, as these SDKs put them on the wire (see
-// testdata/wire/README.md); `go test ./a2a/a2atest -run TestWire -update`
-// records them again.
+// testdata/wire/README.md); WireSample reads one, and
+// `go test ./a2a/a2atest -run TestWire -update` records them again.
 //
 // node must be on PATH and the npm packages installed (`make deps`, which
 // runs `npm ci --prefix a2a/a2atest/js`); the tests that need them fail
