@@ -425,9 +425,10 @@ func TestJS10Steps(t *testing.T) {
 		JS10{Op: "cancel", TaskID: "$task"},
 		JS10{Op: "get", TaskID: "$task"},
 		JS10{Op: "get", TaskID: "no-such-task"},
+		JS10{Op: "send", Text: "headers", Headers: map[string]string{"X-Attach-Agent": "b"}},
 	)
-	if len(res) != 4 {
-		t.Fatalf("%d results; want 4", len(res))
+	if len(res) != 5 {
+		t.Fatalf("%d results; want 5", len(res))
 	}
 	if got := decode[wireTask](t, res[2].Result); got.Status.State != "TASK_STATE_CANCELED" {
 		t.Errorf("get after cancel: %s", res[2].Result)
@@ -435,8 +436,14 @@ func TestJS10Steps(t *testing.T) {
 	if res[3].Error == nil || res[3].Error.Name != "TaskNotFoundError" {
 		t.Errorf("get of an unknown task: %+v", res[3])
 	}
-	if h := agent.LastHeaders(t); h.Get("X-Attach-Team") != "team-a" {
-		t.Errorf("last headers = %v; want the first step's headers on every request", h)
+	// Each step sends its own headers, and only those.
+	var report HeaderReport
+	text := decode[struct{ Task wireTask }](t, res[4].Result).Task.artifactText()
+	if err := json.Unmarshal([]byte(text), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", text, err)
+	}
+	if !report.Authorization || len(report.Headers) != 1 || report.Headers["x-attach-agent"] != "b" {
+		t.Errorf("report = %+v; want authorization and only x-attach-agent: b", report)
 	}
 }
 

@@ -80,8 +80,9 @@ type JS10 struct {
 	ContextID string `json:"contextId,omitempty"`
 	// HistoryLength, when set, is passed to get.
 	HistoryLength *int `json:"historyLength,omitempty"`
-	// Headers are sent with every request besides Authorization; in
-	// RunJS10Steps those of the first step count.
+	// Headers are sent with the operation's requests besides
+	// Authorization. In RunJS10Steps each step sends its own, and the card
+	// request those of the first step.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Timeout bounds the operation; default 20 s.
 	Timeout time.Duration `json:"-"`

@@ -29,6 +29,10 @@ var (
 	keptResponseHeaders = []string{"Content-Type", "Cache-Control", "A2a-Version", "A2a-Extensions"}
 )
 
+// labelHeader names the label of a request that brings its own; the
+// recorder does not keep it.
+const labelHeader = "X-Wire-Label"
+
 // recorder is a reverse proxy in front of an agent that keeps every
 // exchange under the label that was current when its request arrived. It
 // rewrites the agent's URL in the card to its own, so SDK clients that read
@@ -127,6 +131,9 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 	case rpc.Method == "tasks/resubscribe" || rpc.Method == "SubscribeToTask":
 		// It runs alongside the cancel that ends it, whatever label is current.
 		label = "resubscribe"
+	case req.Header.Get(labelHeader) != "":
+		// A step of RunJS10Steps, which runs several in one go.
+		label = req.Header.Get(labelHeader)
 	}
 	r.started[label]++
 	r.mu.Unlock()
@@ -319,32 +326,39 @@ func TestWire(t *testing.T) {
 	t.Run("v10", func(t *testing.T) {
 		agent := StartAgent10(t)
 		rec := newRecorder(t, agent.URL)
-		run := func(label string, op JS10) JS10Result {
-			t.Helper()
-			rec.next(label)
-			return RunJS10(t, rec.srv.URL, "secret", op)
+		step := func(label string, op JS10) JS10 {
+			op.Headers = map[string]string{labelHeader: label}
+			return op
 		}
-		echo := decode[struct{ Task wireTask }](t, run("send-task", JS10{Op: "send", Text: "echo hi"}).Result).Task
-		run("send-message", JS10{Op: "send", Text: "message hello"})
-		run("send-failed", JS10{Op: "send", Text: "fail"})
-		run("stream", JS10{Op: "stream", Text: "slow 3"})
-		run("get", JS10{Op: "get", TaskID: echo.ID})
-		run("list", JS10{Op: "list"})
-		wait := decode[struct{ Task wireTask }](t, run("send-nonblocking", JS10{Op: "send-nonblocking", Text: "wait"}).Result).Task
+		// One node process for all that can run one after the other.
+		res := RunJS10Steps(t, rec.srv.URL, "secret",
+			step("send-task", JS10{Op: "send", Text: "echo hi"}),
+			step("get", JS10{Op: "get", TaskID: "$task"}),
+			step("send-message", JS10{Op: "send", Text: "message hello"}),
+			step("send-failed", JS10{Op: "send", Text: "fail"}),
+			step("stream", JS10{Op: "stream", Text: "slow 3"}),
+			step("list", JS10{Op: "list"}),
+			step("error-task-not-found", JS10{Op: "get", TaskID: "no-such-task"}),
+			step("error-not-cancelable", JS10{Op: "cancel", TaskID: "$task"}), // the finished slow task
+			step("send-nonblocking", JS10{Op: "send-nonblocking", Text: "wait"}),
+		)
+		for i, r := range res {
+			if (i == 6 || i == 7) != (r.Error != nil) {
+				t.Errorf("step %d: error %+v", i, r.Error)
+			}
+		}
+		wait := decode[struct{ Task wireTask }](t, res[8].Result).Task
+
+		// The subscription runs while the cancel that ends it is sent.
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			RunJS10(t, rec.srv.URL, "secret", JS10{Op: "subscribe", TaskID: wait.ID})
 		}()
 		rec.waitAnswering("resubscribe")
-		run("cancel", JS10{Op: "cancel", TaskID: wait.ID})
+		rec.next("cancel")
+		RunJS10(t, rec.srv.URL, "secret", JS10{Op: "cancel", TaskID: wait.ID})
 		<-done
-		if res := run("error-task-not-found", JS10{Op: "get", TaskID: "no-such-task"}); res.Error == nil {
-			t.Error("get of an unknown task: no error")
-		}
-		if res := run("error-not-cancelable", JS10{Op: "cancel", TaskID: echo.ID}); res.Error == nil {
-			t.Error("cancel of a completed task: no error")
-		}
 		rec.next("error-method-not-found")
 		postRaw(t, rec.srv.URL, "", `{"jsonrpc":"2.0","id":"1","method":"message/send","params":{"message":{"kind":"message","messageId":"m1","role":"user","parts":[{"kind":"text","text":"echo hi"}]}}}`)
 		rec.next("error-invalid-params")

@@ -7,6 +7,8 @@
 //    "bearer": "token",                        optional; sent as Authorization: Bearer
 //                                              on every request, the card's too
 //    "headers": {"Name": "value"},             optional extra request headers
+//                                              (with steps: for the card; each
+//                                              step has its own)
 //    "op": "send" | "send-nonblocking" | "stream" | "get" | "cancel" |
 //          "subscribe" | "list" | "card",
 //    "text": "echo hi",                        user message text (send*, stream)
@@ -58,12 +60,13 @@ if (!spec.baseURL || !(spec.op || spec.steps)) {
 }
 
 // Every request, the card's included, carries the caller's credentials, as
-// a client behind a gateway would send them.
-const extraHeaders = { ...(spec.headers ?? {}) };
-if (spec.bearer) extraHeaders.Authorization = `Bearer ${spec.bearer}`;
+// a client behind a gateway would send them, and the extra headers of the
+// step being done (the top-level ones while the card is read).
+let stepHeaders = { ...(spec.headers ?? {}) };
 const fetchWithHeaders = (input, init = {}) => {
   const headers = new Headers(init.headers ?? {});
-  for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+  for (const [name, value] of Object.entries(stepHeaders)) headers.set(name, value);
+  if (spec.bearer) headers.set('Authorization', `Bearer ${spec.bearer}`);
   return fetch(input, { ...init, headers });
 };
 
@@ -160,7 +163,10 @@ try {
   // http://host/t/team/a2a/agent must keep all of it.
   const base = spec.baseURL.endsWith('/') ? spec.baseURL : `${spec.baseURL}/`;
   const client = await factory.createFromUrl(base);
-  for (const step of steps) outs.push(await run(client, step));
+  for (const step of steps) {
+    stepHeaders = { ...(step.headers ?? {}) };
+    outs.push(await run(client, step));
+  }
 } catch (err) {
   // The card could not be read or no transport fits: every step fails so.
   const error = { name: err?.name ?? 'Error', message: err?.message ?? String(err) };
