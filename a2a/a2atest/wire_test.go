@@ -59,7 +59,9 @@ func newRecorder(t *testing.T, upstream string) *recorder {
 // "/t/team/a2a/agent"), as the gateway serves agents under their routes.
 func newPrefixedRecorder(t *testing.T, upstream, prefix string) *recorder {
 	r := &recorder{t: t, upstream: upstream, prefix: prefix, started: map[string]int{}, answering: map[string]int{}, got: map[string][]Exchange{}}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	// Started only once r.srv is set: serve reads it.
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
 }
