@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -142,6 +143,9 @@ type memoryView struct {
 	Names    map[string]string
 	Pending  memory.Pending
 	Settings memory.TeamSettings
+	// Recording is how the gateway's recording goes; nil when the console
+	// cannot tell.
+	Recording *recording
 
 	// The backend setting, for owners and admins.
 	CanEdit        bool
@@ -205,6 +209,10 @@ func (c *Console) renderMemory(fc *fiber.Ctx, status int, v memoryView) error {
 		return c.internal(fc, "memory status", statusErr)
 	}
 	v.Pending, v.Settings, v.Names = st.pending, st.settings, st.names
+	if c.rec != nil {
+		r := describeRecording(c.rec.Status(), time.Now())
+		v.Recording = &r
+	}
 	if v.SettingsErrors == nil {
 		v.Backend = v.Settings.Backend
 	}

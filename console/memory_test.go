@@ -29,7 +29,12 @@ type memEnv struct {
 
 func newMemEnv(t testing.TB) *memEnv {
 	t.Helper()
-	pool := pgtest.New(t)
+	return newMemEnvOn(t, pgtest.New(t), nil)
+}
+
+// newMemEnvOn is newMemEnv on pool, with rec as the gateway's recorder.
+func newMemEnvOn(t testing.TB, pool *pgxpool.Pool, rec Recorder) *memEnv {
+	t.Helper()
 	sinks, err := memory.NewSinks("", memory.NewPostgresSink(pool))
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +43,7 @@ func newMemEnv(t testing.TB) *memEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, envOptions{pool: pool, memory: mem, backends: sinks.Names()})
+	e := newEnv(t, envOptions{pool: pool, memory: mem, backends: sinks.Names(), recorder: rec})
 	return &memEnv{env: e, pool: pool, mem: mem}
 }
 
