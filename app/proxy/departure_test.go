@@ -73,7 +73,8 @@ func TestClientGoneBeforeAnswerClosesEngine(t *testing.T) {
 	t.Parallel()
 	engine, closed, _ := holdingEngine(t)
 	tap := newRecordingTap("team-1")
-	gw, stop := serveGateway(t, Config{ResponseHeaderTimeout: time.Hour, Tap: tap},
+	obs := &recordingObserver{}
+	gw, stop := serveGateway(t, Config{ResponseHeaderTimeout: time.Hour, Tap: tap, Observer: obs},
 		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: engine, Default: true}))
 
 	conn := dialGateway(t, gw)
@@ -97,6 +98,9 @@ func TestClientGoneBeforeAnswerClosesEngine(t *testing.T) {
 	}
 	if _, got := tap.calls(); len(got) != 0 {
 		t.Fatalf("a departed client's request was recorded as an exchange: %+v", got)
+	}
+	if got, want := obs.last(), "gpu /api/chat "+http.StatusText(statusClientClosed); got != want {
+		t.Fatalf("upstream call counted as %q, want %q (a departure)", got, want)
 	}
 }
 
