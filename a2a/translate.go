@@ -235,6 +235,17 @@ func stringField(o map[string]any, key string) (string, error) {
 	return s, nil
 }
 
+// checkStrings fails when one of the members is present but not a string:
+// ids pass through translation untouched, so a bad one is caught here.
+func checkStrings(o map[string]any, keys ...string) error {
+	for _, k := range keys {
+		if _, err := stringField(o, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func typeName(v any) string {
 	switch v.(type) {
 	case nil:

@@ -18,31 +18,34 @@ func statusTo10(s map[string]any) (map[string]any, error) {
 	out := shallowCopy(s)
 	state, err := stateTo10(s["state"])
 	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	out["state"] = state
 	if err := mapObject(out, "message", messageTo10); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	if err := normalizeTimestamp(out); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 func statusTo03(s map[string]any) (map[string]any, error) {
+	if err := checkStrings(s, "timestamp"); err != nil {
+		return nil, err
+	}
 	out := shallowCopy(s)
 	// Proto-JSON leaves the unspecified state out.
 	state := "unknown"
 	if s["state"] != nil {
 		var err error
 		if state, err = stateTo03(s["state"]); err != nil {
-			return nil, fmt.Errorf("status: %w", err)
+			return nil, err
 		}
 	}
 	out["state"] = state
 	if err := mapObject(out, "message", messageTo03); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -70,6 +73,9 @@ func normalizeTimestamp(o map[string]any) error {
 }
 
 func taskTo10(t map[string]any) (map[string]any, error) {
+	if err := checkStrings(t, "id", "contextId"); err != nil {
+		return nil, fmt.Errorf("task: %w", err)
+	}
 	out := shallowCopy(t)
 	delete(out, "kind")
 	if t["status"] == nil {
@@ -88,6 +94,9 @@ func taskTo10(t map[string]any) (map[string]any, error) {
 }
 
 func taskTo03(t map[string]any) (map[string]any, error) {
+	if err := checkStrings(t, "id", "contextId"); err != nil {
+		return nil, fmt.Errorf("task: %w", err)
+	}
 	out := shallowCopy(t)
 	out["kind"] = "task"
 	if t["status"] == nil {
@@ -105,6 +114,9 @@ func taskTo03(t map[string]any) (map[string]any, error) {
 }
 
 func statusUpdateTo10(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("status-update: %w", err)
+	}
 	out := shallowCopy(e)
 	delete(out, "kind")
 	// 1.0 ends a stream by closing it; final has no counterpart.
@@ -119,6 +131,9 @@ func statusUpdateTo10(e map[string]any) (map[string]any, error) {
 }
 
 func statusUpdateTo03(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("status-update: %w", err)
+	}
 	out := shallowCopy(e)
 	out["kind"] = "status-update"
 	if e["status"] == nil {
@@ -135,6 +150,9 @@ func statusUpdateTo03(e map[string]any) (map[string]any, error) {
 }
 
 func artifactUpdateTo10(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("artifact-update: %w", err)
+	}
 	out := shallowCopy(e)
 	delete(out, "kind")
 	if e["artifact"] == nil {
@@ -147,6 +165,9 @@ func artifactUpdateTo10(e map[string]any) (map[string]any, error) {
 }
 
 func artifactUpdateTo03(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("artifact-update: %w", err)
+	}
 	out := shallowCopy(e)
 	out["kind"] = "artifact-update"
 	if e["artifact"] == nil {
