@@ -84,9 +84,18 @@ func TranslateResult(from, to string, m Method, result json.RawMessage) (json.Ra
 
 func resultTo10(m Method, r any) (any, error) {
 	switch m {
-	case MethodSend, MethodStream, MethodSubscribe:
+	case MethodSend:
 		// A message/send result is a Task or a Message, which 1.0 wraps
 		// the same way as a stream event.
+		out, err := eventTo10(r)
+		if err != nil {
+			return nil, err
+		}
+		if out["task"] == nil && out["message"] == nil {
+			return nil, errors.New("a send result must be a task or a message")
+		}
+		return out, nil
+	case MethodStream, MethodSubscribe:
 		return eventTo10(r)
 	case MethodGetTask, MethodCancelTask:
 		t, err := asObject(r, "task")
@@ -116,7 +125,12 @@ func resultTo10(m Method, r any) (any, error) {
 
 func resultTo03(m Method, r any) (any, error) {
 	switch m {
-	case MethodSend, MethodStream, MethodSubscribe:
+	case MethodSend:
+		if o, ok := r.(map[string]any); ok && o["task"] == nil && o["message"] == nil {
+			return nil, errors.New("a send result must be a task or a message")
+		}
+		return eventTo03(r)
+	case MethodStream, MethodSubscribe:
 		return eventTo03(r)
 	case MethodGetTask, MethodCancelTask:
 		t, err := asObject(r, "task")

@@ -334,6 +334,8 @@ func TestTranslateRejectsBadInput(t *testing.T) {
 		{"push list result not an array", asResult, MethodPushList, V03, V10, `{}`},
 		{"1.0 push list result not an object", asResult, MethodPushList, V10, V03, `[]`},
 		{"get task result not an object", asResult, MethodGetTask, V10, V03, `"t"`},
+		{"send result that is an update", asResult, MethodSend, V03, V10, `{"kind":"status-update","taskId":"t","status":{"state":"working"}}`},
+		{"1.0 send result that is an update", asResult, MethodSend, V10, V03, `{"statusUpdate":{"taskId":"t","status":{}}}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
