@@ -53,3 +53,32 @@ func FuzzTranslateEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTranslateParamsAndResults: no params or result of any method, in
+// either direction, panics, and what comes out is JSON.
+func FuzzTranslateParamsAndResults(f *testing.F) {
+	methods := []Method{MethodSend, MethodStream, MethodGetTask, MethodCancelTask, MethodSubscribe, MethodListTasks,
+		MethodPushSet, MethodPushGet, MethodPushList, MethodPushDelete, MethodExtendedCard}
+	for _, c := range pairCases {
+		for i, m := range methods {
+			if m == c.m {
+				f.Add([]byte(c.v03), uint8(i))
+				f.Add([]byte(c.v10), uint8(i))
+			}
+		}
+	}
+	f.Add([]byte(card10), uint8(len(methods)-1))
+	f.Fuzz(func(t *testing.T, in []byte, which uint8) {
+		m := methods[int(which)%len(methods)]
+		for _, dir := range [][2]string{{V03, V10}, {V10, V03}} {
+			for _, as := range []string{asParams, asResult} {
+				out, err := translate(as, dir[0], dir[1], m, in)
+				if err == nil && len(out) > 0 && !json.Valid(out) {
+					t.Fatalf("%s of %s from %s gave invalid JSON %s", as, m, dir[0], out)
+				}
+			}
+		}
+		_ = TaskIDOf(V03, m, in)
+		_ = TaskIDOf(V10, m, in)
+	})
+}

@@ -29,8 +29,9 @@ func TranslateParams(from, to string, m Method, params json.RawMessage) (json.Ra
 		return nil, fmt.Errorf("params of %s from %s to %s: %w", m, from, to, ErrNoEquivalent)
 	}
 	if len(bytes.TrimSpace(params)) == 0 {
+		// Only the extended card call may come without params.
 		if m == MethodExtendedCard {
-			return params, nil
+			return nil, nil
 		}
 		return nil, fmt.Errorf("params of %s: missing", m)
 	}

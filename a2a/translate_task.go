@@ -31,10 +31,10 @@ func statusTo10(s map[string]any) (map[string]any, error) {
 }
 
 func statusTo03(s map[string]any) (map[string]any, error) {
-	if err := checkStrings(s, "timestamp"); err != nil {
+	out := shallowCopy(s)
+	if err := normalizeTimestamp(out); err != nil {
 		return nil, err
 	}
-	out := shallowCopy(s)
 	// Proto-JSON leaves the unspecified state out.
 	state := "unknown"
 	if s["state"] != nil {
@@ -51,9 +51,10 @@ func statusTo03(s map[string]any) (map[string]any, error) {
 }
 
 // normalizeTimestamp rewrites a status timestamp as RFC 3339 in UTC with a
-// Z, the only form proto-JSON's Timestamp must accept; 0.3 senders write
-// ISO 8601 with offsets, and some leave the zone out (read as UTC). A
-// string that is no timestamp at all is left for the receiver to judge.
+// Z, the only form proto-JSON's Timestamp must accept and one every 0.3
+// reader accepts; 0.3 senders write ISO 8601 with offsets, and some leave
+// the zone out (read as UTC). A string that is no timestamp at all is left
+// for the receiver to judge.
 func normalizeTimestamp(o map[string]any) error {
 	v, ok := o["timestamp"]
 	if !ok || v == nil {
