@@ -11,6 +11,24 @@ import (
 // map[string]any, numbers as json.Number) so that members this package does
 // not know, such as metadata and extension fields, pass through untouched
 // and numbers keep their exact text.
+//
+// What one version cannot say is dropped or defaulted, so a round trip
+// 0.3 → 1.0 → 0.3 gives back the original except for:
+//   - final on status updates: dropped towards 1.0, and set towards 0.3
+//     from the state (terminal, input-required or auth-required);
+//   - message/send configuration.blocking: always written towards 0.3
+//     (true unless returnImmediately), because 1.0 blocks by default;
+//   - metadata on tasks/get, tasks/resubscribe and the push config calls,
+//     which 1.0 lacks, and all but the first of several push auth schemes;
+//   - timestamps, rewritten as RFC 3339 in UTC;
+//   - parts: 0.3 parts without kind gain one; 1.0 text and data parts lose
+//     mediaType and filename; 1.0 data that is not an object travels in
+//     0.3 as {"value": v} with metadata data_part_compat: true;
+//   - parts: [] added where a message or artifact had none;
+//   - agent cards: stateTransitionHistory, the tenant of interfaces and
+//     1.0's deviceCode OAuth flow; the interfaces declare the target
+//     version;
+//   - towards 0.3: the tenant, and the paging of push config lists.
 
 // ErrNoEquivalent is returned when a method or value of one version has no
 // counterpart in the other (ListTasks towards 0.3, for one).

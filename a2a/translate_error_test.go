@@ -6,16 +6,28 @@ import (
 )
 
 func TestTranslateError(t *testing.T) {
-	info := `{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"TASK_NOT_FOUND","domain":"a2a-protocol.org"}`
+	info := func(reason, metadata string) string {
+		s := `{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"` + reason + `","domain":"a2a-protocol.org"`
+		if metadata != "" {
+			s += `,"metadata":` + metadata
+		}
+		return s + "}"
+	}
 	cases := []struct {
 		name     string
 		from, to string
 		in       RPCError
 		want     string // the data wanted; "" for none
 	}{
-		{"1.0 details become an object", V10, V03,
-			RPCError{Code: CodeTaskNotFound, Message: "no", Data: json.RawMessage(`[` + info + `]`)},
-			`{"details":[` + info + `]}`},
+		{"1.0 ErrorInfo becomes the message under error", V10, V03,
+			RPCError{Code: CodeTaskNotFound, Message: "Task not found: t9", Data: json.RawMessage(`[` + info("TASK_NOT_FOUND", "") + `]`)},
+			`{"error":"Task not found: t9"}`},
+		{"ErrorInfo metadata become members", V10, V03,
+			RPCError{Code: CodeTaskNotFound, Message: "no", Data: json.RawMessage(`[` + info("TASK_NOT_FOUND", `{"error":"detail","taskId":"t9"}`) + `]`)},
+			`{"error":"detail","taskId":"t9"}`},
+		{"other details are kept", V10, V03,
+			RPCError{Code: CodeInternal, Message: "x", Data: json.RawMessage(`[{"@type":"type.googleapis.com/google.rpc.DebugInfo","detail":"d"}]`)},
+			`{"error":"x","details":[{"@type":"type.googleapis.com/google.rpc.DebugInfo","detail":"d"}]}`},
 		{"object data stays", V10, V03,
 			RPCError{Code: CodeInternal, Message: "x", Data: json.RawMessage(`{"error":"boom"}`)}, `{"error":"boom"}`},
 		{"string data is wrapped", V10, V03,
@@ -25,12 +37,23 @@ func TestTranslateError(t *testing.T) {
 		{"data that is not JSON is dropped", V10, V03,
 			RPCError{Code: CodeInternal, Message: "x", Data: json.RawMessage(`{`)}, ``},
 		{"no data stays none", V10, V03, RPCError{Code: CodeVersionNotSupported, Message: "x"}, ``},
-		{"wrapped details are unwrapped", V03, V10,
-			RPCError{Code: CodeTaskNotFound, Message: "no", Data: json.RawMessage(`{"details":[` + info + `]}`)}, `[` + info + `]`},
-		{"0.3 object data stays", V03, V10,
-			RPCError{Code: CodeTaskNotFound, Message: "no", Data: json.RawMessage(`{"error":"t1"}`)}, `{"error":"t1"}`},
-		{"an A2A error gets its reason", V03, V10, RPCError{Code: CodeTaskNotFound, Message: "no"}, `[` + info + `]`},
-		{"a JSON-RPC error does not", V03, V10, RPCError{Code: CodeInvalidParams, Message: "no"}, ``},
+
+		{"0.3 data becomes ErrorInfo metadata", V03, V10,
+			RPCError{Code: CodeTaskNotFound, Message: "task not found", Data: json.RawMessage(`{"error":"failed to get task: task not found"}`)},
+			`[` + info("TASK_NOT_FOUND", `{"error":"failed to get task: task not found"}`) + `]`},
+		{"values that are not strings are written as JSON", V03, V10,
+			RPCError{Code: CodeInvalidParams, Message: "bad", Data: json.RawMessage(`{"field":"message","at":[1,2],"n":3}`)},
+			`[` + info("INVALID_PARAMS", `{"field":"message","at":"[1,2]","n":"3"}`) + `]`},
+		{"0.3 details follow the ErrorInfo", V03, V10,
+			RPCError{Code: CodeTaskNotCancelable, Message: "no", Data: json.RawMessage(`{"details":[{"@type":"x"}]}`)},
+			`[` + info("TASK_NOT_CANCELABLE", "") + `,{"@type":"x"}]`},
+		{"an A2A error without data gets its reason", V03, V10, RPCError{Code: CodeTaskNotFound, Message: "no"}, `[` + info("TASK_NOT_FOUND", "") + `]`},
+		{"1.0 codes have reasons too", V03, V10, RPCError{Code: CodeVersionNotSupported, Message: "no"}, `[` + info("VERSION_NOT_SUPPORTED", "") + `]`},
+		{"an error without reason keeps its data", V03, V10,
+			RPCError{Code: CodeMethodNotFound, Message: "no", Data: json.RawMessage(`{"error":"method not found"}`)}, `{"error":"method not found"}`},
+		{"an error without reason or data", V03, V10, RPCError{Code: CodeInternal, Message: "no"}, ``},
+		{"0.3 data that is not an object is kept", V03, V10,
+			RPCError{Code: CodeTaskNotFound, Message: "no", Data: json.RawMessage(`"t9"`)}, `"t9"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,9 +83,9 @@ func TestTranslateError(t *testing.T) {
 	}
 }
 
-// A 1.0 error reshaped for 0.3 and back is the original.
+// 0.3 string data survives a trip through 1.0 unchanged.
 func TestTranslateErrorRoundTrip(t *testing.T) {
-	orig := &RPCError{Code: CodeUnsupportedOperation, Message: "m", Data: json.RawMessage(`[{"@type":"x","a":1}]`)}
-	back := TranslateError(V03, V10, TranslateError(V10, V03, orig))
+	orig := &RPCError{Code: CodeUnsupportedOperation, Message: "m", Data: json.RawMessage(`{"error":"why","where":"here"}`)}
+	back := TranslateError(V10, V03, TranslateError(V03, V10, orig))
 	wantJSON(t, "round trip", back.Data, string(orig.Data))
 }
