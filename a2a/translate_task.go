@@ -7,12 +7,7 @@ import (
 )
 
 // 1.0 stream events are objects with one of these members.
-var eventKeys10 = map[string]string{
-	"task":           "task",
-	"message":        "message",
-	"statusUpdate":   "status-update",
-	"artifactUpdate": "artifact-update",
-}
+var eventKeys10 = []string{"task", "message", "statusUpdate", "artifactUpdate"}
 
 func statusTo10(s map[string]any) (map[string]any, error) {
 	out := shallowCopy(s)
@@ -265,7 +260,7 @@ func unwrapEvent10(v any) (string, map[string]any, error) {
 		return "", nil, err
 	}
 	var key string
-	for k := range eventKeys10 {
+	for _, k := range eventKeys10 {
 		if e[k] == nil {
 			continue
 		}
