@@ -28,7 +28,8 @@ import (
 //   - agent cards: stateTransitionHistory, the tenant of interfaces and
 //     1.0's deviceCode OAuth flow; the interfaces declare the target
 //     version;
-//   - towards 0.3: the tenant, and the paging of push config lists.
+//   - towards 0.3: the tenant, and the paging of push config lists;
+//   - error data, reshaped as TranslateError describes.
 
 // ErrNoEquivalent is returned when a method or value of one version has no
 // counterpart in the other (ListTasks towards 0.3, for one).

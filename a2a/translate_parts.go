@@ -69,9 +69,7 @@ func partTo10(p map[string]any) (map[string]any, error) {
 		if _, err := asObject(p["data"], "data part: data"); err != nil {
 			return nil, err
 		}
-		if err := unwrapCompatData(out); err != nil {
-			return nil, err
-		}
+		unwrapCompatData(out)
 	}
 	return out, nil
 }
@@ -102,10 +100,10 @@ func partKind03(p map[string]any) (string, error) {
 
 // unwrapCompatData undoes the wrapping of a non-object data value (see
 // dataPartCompatFlag) on a part being made 1.0.
-func unwrapCompatData(out map[string]any) error {
+func unwrapCompatData(out map[string]any) {
 	md, ok := out["metadata"].(map[string]any)
 	if !ok || md[dataPartCompatFlag] != true {
-		return nil
+		return
 	}
 	if d, ok := out["data"].(map[string]any); ok {
 		if v, ok := d["value"]; ok {
@@ -119,7 +117,6 @@ func unwrapCompatData(out map[string]any) error {
 	} else {
 		out["metadata"] = md
 	}
-	return nil
 }
 
 func partTo03(p map[string]any) (map[string]any, error) {
