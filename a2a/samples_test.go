@@ -450,3 +450,41 @@ func normalizeSample(t *testing.T, raw []byte) []byte {
 	}
 	return out
 }
+
+// Every request an SDK sent parses, and its method is known to its version.
+func TestWireSamplesParse(t *testing.T) {
+	for v, version := range map[string]string{"v03": V03, "v10": V10} {
+		names, _ := filepath.Glob(filepath.Join("testdata", "wire", v, "*.json"))
+		for _, path := range names {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s struct {
+				Request struct {
+					Method string          `json:"method"`
+					Body   json.RawMessage `json:"body"`
+				} `json:"request"`
+			}
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Request.Method != "POST" {
+				continue // the card's GET
+			}
+			req, rerr := ParseRequest(s.Request.Body)
+			if rerr != nil {
+				t.Errorf("%s/%s: %v", v, filepath.Base(path), rerr)
+				continue
+			}
+			_, known := MethodOf(version, req.Method)
+			handMade := strings.HasPrefix(filepath.Base(path), "error-method-not-found")
+			if known == handMade {
+				t.Errorf("%s/%s: method %q known to %s: %v", v, filepath.Base(path), req.Method, version, known)
+			}
+			if TaskIDOf(version, MethodGetTask, req.Params) == "" && (req.Method == "tasks/get" || req.Method == "GetTask") {
+				t.Errorf("%s/%s: no task id in %s", v, filepath.Base(path), req.Params)
+			}
+		}
+	}
+}
