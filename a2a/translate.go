@@ -28,6 +28,9 @@ import (
 //   - agent cards: stateTransitionHistory, the tenant of interfaces and
 //     1.0's deviceCode OAuth flow; the interfaces declare the target
 //     version;
+//   - push configs: members 0.3 does not define, beside taskId or in the
+//     nested config, meet in 1.0's flat object and come back in the nested
+//     one; unknown members of a 0.3 file object are dropped;
 //   - towards 0.3: the tenant, and the paging of push config lists;
 //   - error data, reshaped as TranslateError describes.
 

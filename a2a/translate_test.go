@@ -394,3 +394,60 @@ func TestTranslateLeavesInputAlone(t *testing.T) {
 		t.Fatalf("translation changed its input or is not repeatable: %s vs %s", a, b)
 	}
 }
+
+// Members neither version defines survive wherever they are put: on the
+// task, its status, messages, artifacts and parts, and on events and params.
+func TestUnknownMembersSurvive(t *testing.T) {
+	// mark adds "xExt" to every object but metadata and file contents,
+	// whose members belong to their owners.
+	var mark func(v any)
+	mark = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k != "metadata" && k != "file" && k != "data" {
+					mark(e)
+				}
+			}
+			x["xExt"] = json.Number("1.50")
+		case []any:
+			for _, e := range x {
+				mark(e)
+			}
+		}
+	}
+	for _, c := range pairCases {
+		if c.m == MethodPushList || c.m == MethodPushDelete || c.m == MethodExtendedCard {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			tree, err := decode([]byte(c.v03))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark(tree)
+			in, _ := encode(tree)
+			got10, err := translate(c.as, V03, V10, c.m, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, want := strings.Count(string(got10), `"xExt":1.50`), strings.Count(string(in), `"xExt":1.50`); n < want-1 || n == 0 {
+				// A 0.3 send result, task or message, is one object
+				// where 1.0 has two (the wrapper); push configs merge two.
+				t.Errorf("%d of %d unknown members left in %s", n, want, got10)
+			}
+			if c.m == MethodPushSet || c.m == MethodPushGet {
+				// 1.0 flattens the 0.3 config into its task's object, so
+				// members of the two meet there and come back inside.
+				return
+			}
+			back, err := translate(c.as, V10, V03, c.m, got10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameJSON(t, back, in) {
+				t.Errorf("round trip lost members:\n got %s\nwant %s", back, in)
+			}
+		})
+	}
+}
