@@ -285,6 +285,8 @@ func TestTranslateRejectsBadInput(t *testing.T) {
 	}{
 		{"not JSON", asEvent, "", V03, V10, `{"kind":`},
 		{"data after the value", asEvent, "", V03, V10, agentMsg03 + ` {}`},
+		{"a stray brace after the value", asEvent, "", V03, V10, agentMsg03 + `}`},
+		{"a stray bracket after the value", asParams, MethodGetTask, V03, V10, `{"id":"t"}]`},
 		{"event not an object", asEvent, "", V03, V10, `[1]`},
 		{"unknown event kind", asEvent, "", V03, V10, `{"kind":"thought"}`},
 		{"kind not a string", asEvent, "", V03, V10, `{"kind":7}`},
