@@ -67,7 +67,7 @@ func FuzzTranslateParamsAndResults(f *testing.F) {
 			}
 		}
 	}
-	f.Add([]byte(card10), uint8(len(methods)-1))
+	f.Add([]byte(fullCard10), uint8(len(methods)-1))
 	f.Fuzz(func(t *testing.T, in []byte, which uint8) {
 		m := methods[int(which)%len(methods)]
 		for _, dir := range [][2]string{{V03, V10}, {V10, V03}} {

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-const card03 = `{"name":"Echo","description":"d","version":"1.2","protocolVersion":"0.3.0",
+const fullCard03 = `{"name":"Echo","description":"d","version":"1.2","protocolVersion":"0.3.0",
 	"url":"https://a.example/rpc","preferredTransport":"JSONRPC",
 	"additionalInterfaces":[{"url":"https://a.example/rpc","transport":"JSONRPC"},{"url":"https://a.example/grpc","transport":"GRPC"}],
 	"capabilities":{"streaming":true,"pushNotifications":false,STH"extensions":[{"uri":"urn:x","required":true,"params":{"a":1}}]},
@@ -22,7 +22,7 @@ const card03 = `{"name":"Echo","description":"d","version":"1.2","protocolVersio
 	"provider":{"organization":"Org","url":"https://org.example"},"iconUrl":"https://i.example","documentationUrl":"https://d.example",
 	"signatures":[{"protected":"p","signature":"s","header":{"kid":"1"}}]}`
 
-const card10 = `{"name":"Echo","description":"d","version":"1.2",
+const fullCard10 = `{"name":"Echo","description":"d","version":"1.2",
 	"supportedInterfaces":[{"url":"https://a.example/rpc","protocolBinding":"JSONRPC","protocolVersion":"1.0"},
 	                       {"url":"https://a.example/grpc","protocolBinding":"GRPC","protocolVersion":"1.0"}],
 	"capabilities":{"streaming":true,"pushNotifications":false,"extendedAgentCard":true,"extensions":[{"uri":"urn:x","required":true,"params":{"a":1}}]},
@@ -40,15 +40,15 @@ const card10 = `{"name":"Echo","description":"d","version":"1.2",
 
 func TestTranslateAgentCard(t *testing.T) {
 	// stateTransitionHistory has no 1.0 counterpart.
-	with := strings.Replace(card03, "STH", `"stateTransitionHistory":true,`, 1)
-	without := strings.Replace(card03, "STH", "", 1)
+	with := strings.Replace(fullCard03, "STH", `"stateTransitionHistory":true,`, 1)
+	without := strings.Replace(fullCard03, "STH", "", 1)
 
 	got10, err := TranslateResult(V03, V10, MethodExtendedCard, []byte(with))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON(t, "0.3 to 1.0", got10, card10)
-	got03, err := TranslateResult(V10, V03, MethodExtendedCard, []byte(card10))
+	wantJSON(t, "0.3 to 1.0", got10, fullCard10)
+	got03, err := TranslateResult(V10, V03, MethodExtendedCard, []byte(fullCard10))
 	if err != nil {
 		t.Fatal(err)
 	}
