@@ -46,12 +46,7 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 			s.known(t)
 		}
 	case MethodSubscribe:
-		id, perr := taskParams(call)
-		if perr != nil {
-			s.send(call.fail(perr))
-			return
-		}
-		t, perr := r.owned(ctx, call, id)
+		t, perr := r.namedTask(ctx, call)
 		if perr != nil {
 			s.send(call.fail(perr))
 			return
