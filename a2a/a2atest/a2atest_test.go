@@ -41,18 +41,6 @@ func sendTask(t *testing.T, c *a2aclient.Client, params *a2a.MessageSendParams) 
 	return task
 }
 
-func artifactText(task *a2a.Task) string {
-	var b strings.Builder
-	for _, a := range task.Artifacts {
-		for _, p := range a.Parts {
-			if tp, ok := p.(a2a.TextPart); ok {
-				b.WriteString(tp.Text)
-			}
-		}
-	}
-	return b.String()
-}
-
 // headerInterceptor adds headers to every call, as a gateway would.
 type headerInterceptor struct {
 	a2aclient.PassthroughInterceptor
@@ -83,8 +71,8 @@ func TestAgent03Send(t *testing.T) {
 	c := Client03(t, agent.URL, "secret")
 
 	task := sendTask(t, c, userMessage("echo hi there"))
-	if task.Status.State != a2a.TaskStateCompleted || artifactText(task) != "hi there" {
-		t.Errorf("echo: state %s artifact %q; want completed, %q", task.Status.State, artifactText(task), "hi there")
+	if task.Status.State != a2a.TaskStateCompleted || ArtifactText(task) != "hi there" {
+		t.Errorf("echo: state %s artifact %q; want completed, %q", task.Status.State, ArtifactText(task), "hi there")
 	}
 
 	got, err := c.GetTask(testContext(t), &a2a.TaskQueryParams{ID: task.ID})
@@ -120,8 +108,8 @@ func TestAgent03Headers(t *testing.T) {
 
 	task := sendTask(t, c, userMessage("headers"))
 	var report HeaderReport
-	if err := json.Unmarshal([]byte(artifactText(task)), &report); err != nil {
-		t.Fatalf("headers answer %q: %v", artifactText(task), err)
+	if err := json.Unmarshal([]byte(ArtifactText(task)), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", ArtifactText(task), err)
 	}
 	if !report.Authorization || report.Headers["x-attach-team"] != "team-a" || len(report.Headers) != 1 {
 		t.Errorf("report = %+v; want authorization and only x-attach-team: team-a", report)
@@ -455,8 +443,8 @@ func TestClientsBelowAPath(t *testing.T) {
 		rec := newPrefixedRecorder(t, StartAgent03(t).URL, route)
 		rec.next("send")
 		c := Client03(t, rec.URL(), "")
-		if task := sendTask(t, c, userMessage("echo hi")); artifactText(task) != "hi" {
-			t.Errorf("echo: %q", artifactText(task))
+		if task := sendTask(t, c, userMessage("echo hi")); ArtifactText(task) != "hi" {
+			t.Errorf("echo: %q", ArtifactText(task))
 		}
 		if rec.count("send") != 1 || rec.count("card") != 1 {
 			t.Errorf("requests through the proxy: %d sends, %d cards; want 1 each", rec.count("send"), rec.count("card"))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/a2aproject/a2a-go/a2a"
 	"github.com/a2aproject/a2a-go/a2aclient"
 	"github.com/a2aproject/a2a-go/a2aclient/agentcard"
 )
@@ -192,4 +193,18 @@ func runNode(t testing.TB, baseURL, bearer, what string, spec any, timeout time.
 	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
 		t.Fatalf("a2atest: 1.0 client %s printed no JSON result: %v\nstdout: %s\nstderr: %s", what, err, stdout.String(), stderr.String())
 	}
+}
+
+// ArtifactText is the text of a 0.3 task's artifacts, joined: what the
+// test agents answer.
+func ArtifactText(task *a2a.Task) string {
+	var b strings.Builder
+	for _, a := range task.Artifacts {
+		for _, p := range a.Parts {
+			if tp, ok := p.(a2a.TextPart); ok {
+				b.WriteString(tp.Text)
+			}
+		}
+	}
+	return b.String()
 }
