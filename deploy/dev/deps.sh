@@ -3,9 +3,10 @@
 # Debian machine, skipping whatever is already there. Safe to run repeatedly.
 # That is PostgreSQL (the embedded default and the tests), Node packages (the
 # real OIDC provider the tests run), nginx and wrk (the load benchmark and its
-# tests), Chromium (the console's browser tests) and a Weaviate server (the
-# memory tests; built from the Go module proxy once per machine and cached
-# outside the checkout). `deps.sh run` installs only what `make run` needs:
+# tests), Chromium (the console's browser tests), a Weaviate server (the
+# memory tests) and an Ollama server (the tests against a real engine), both
+# built from the Go module proxy once per machine and cached outside the
+# checkout. `deps.sh run` installs only what `make run` needs:
 # PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,5 +47,7 @@ if [[ ! -d $oidc/node_modules ]] || [[ $oidc/package-lock.json -nt $oidc/node_mo
 	npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
 fi
 
-# The real Weaviate the memory tests run; a no-op once it is built.
+# The real Weaviate the memory tests run, and the real Ollama the engine
+# tests run; each a no-op once it is built.
 ./deploy/dev/weaviate.sh >/dev/null
+./deploy/dev/ollama.sh >/dev/null

@@ -14,15 +14,53 @@
 # Several callers at once share one build: the first takes a lock and builds,
 # the others wait for it. `ollama.sh --path` only prints where the binary is
 # (or would be), without building.
+#
+# `ollama.sh serve [ADDR]` (`make engine`) builds it if need be, then runs it
+# on ADDR (127.0.0.1:11434) serving the tiny model as "tiny", which answers
+# "Hello from the tiny model." to any prompt, until interrupted. Its home and
+# models live in the cache, never in the checkout.
 set -euo pipefail
 version=v0.17.4
 cache="${ATTACH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/attach-gateway}"
 dir="$cache/ollama-$version"
 bin="$dir/ollama"
-if [[ "${1:-}" == --path ]]; then
+case "${1:-}" in
+--path)
 	echo "$bin"
 	exit 0
-fi
+	;;
+serve)
+	addr="${2:-127.0.0.1:11434}"
+	"$0" >/dev/null
+	engine="$cache/engine"
+	mkdir -p "$engine/model"
+	# The model is written afresh each time: it takes well under a second.
+	(cd "$(dirname "$0")/../.." && go run ./cmd/tinymodel -dir "$engine/model" >/dev/null)
+	# HOME too: Ollama keeps its key pair and history under ~/.ollama.
+	export HOME="$engine" OLLAMA_HOST="$addr" OLLAMA_MODELS="$engine/models" OLLAMA_NO_CLOUD=1
+	"$bin" serve >"$engine/serve.log" 2>&1 &
+	pid=$!
+	trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT
+	trap 'exit 0' INT TERM
+	until curl -fs "http://$addr/api/version" >/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "ollama did not start on $addr (is the port taken?):" >&2
+			tail -n 20 "$engine/serve.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	(cd "$engine/model" && "$bin" create tiny -f Modelfile >/dev/null)
+	cat <<-EOT
+		Ollama $version on http://$addr serving model "tiny" (log: $engine/serve.log).
+		Try: curl http://$addr/api/chat -d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false}'
+		Gateway in front of it: ENGINE_URL=http://$addr make run
+		Ctrl-C stops it.
+	EOT
+	wait "$pid"
+	exit
+	;;
+esac
 [[ -x $bin ]] && { echo "$bin"; exit 0; }
 
 mkdir -p "$dir"
