@@ -100,6 +100,8 @@ if [[ ! -f $include/miniaudio/miniaudio.h ]]; then
 		-o Dir::Cache="$apt"
 		-o Dir::Cache::archives="$apt/archives"
 		-o Debug::NoLocking=1
+		# The folder is root's (0700): apt's own _apt user could not write it.
+		-o APT::Sandbox::User=root
 	)
 	apt-get "${opts[@]}" update -q >&2
 	(cd "$apt" && apt-get "${opts[@]}" download libminiaudio-dev >&2)
