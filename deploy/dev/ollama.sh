@@ -99,9 +99,13 @@ if [[ ! -f $include/miniaudio/miniaudio.h ]]; then
 		-o Dir::State::status="$apt/status"
 		-o Dir::Cache="$apt"
 		-o Dir::Cache::archives="$apt/archives"
-		-o Debug::NoLocking=1
 		# The folder is root's (0700): apt's own _apt user could not write it.
 		-o APT::Sandbox::User=root
+		# Only the package index is needed, not the software-centre metadata
+		# (5-6 MB more) that appstream's configuration asks apt to fetch.
+		-o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false
+		-o Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled=false
+		-o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false
 	)
 	apt-get "${opts[@]}" update -q >&2
 	(cd "$apt" && apt-get "${opts[@]}" download libminiaudio-dev >&2)
