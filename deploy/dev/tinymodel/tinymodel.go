@@ -128,7 +128,7 @@ func vocabulary() Vocabulary {
 		"my", "no", "not", "of", "on", "or", "say", "she", "so", "that",
 		"this", "to", "was", "we", "what", "who", "why", "with", "yes", "you",
 		"hello", "world", "tell", "story", "about", "please", "thanks",
-		"question", "answer", "user", "assistant", "system", "model",
+		"question", "answer", "user", "assistant", "system",
 	} {
 		normal("▁" + w)
 	}

@@ -182,6 +182,14 @@ func TestFileHasWhatLlamaCppRequires(t *testing.T) {
 	if len(tokens) < 300 || len(tokens) > 500 || len(scores) != len(tokens) || len(types) != len(tokens) {
 		t.Fatalf("%d tokens, %d scores, %d types; want a few hundred of each", len(tokens), len(scores), len(types))
 	}
+	// llama.cpp refuses a vocabulary with a token twice.
+	seen := map[any]bool{}
+	for _, tok := range tokens {
+		if seen[tok] {
+			t.Errorf("token %q appears twice", tok)
+		}
+		seen[tok] = true
+	}
 	// SentencePiece falls back on byte tokens; llama.cpp looks every one up.
 	for b := 0; b < 256; b++ {
 		tok := fmt.Sprintf("<0x%02X>", b)
