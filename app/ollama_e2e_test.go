@@ -63,6 +63,9 @@ func TestRealOllamaThroughTheGateway(t *testing.T) {
 			}
 			req.Header.Set("Authorization", "Bearer "+tok)
 			req.Header.Set("Content-Type", "application/json")
+			// A session is per user and client: each case is a client of
+			// its own, so each exchange is a session of its own.
+			req.Header.Set("User-Agent", "ollama-e2e/"+strings.ReplaceAll(tc.name, " ", "-"))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
