@@ -50,7 +50,10 @@ serve)
 		fi
 		sleep 0.1
 	done
-	(cd "$engine/model" && "$bin" create tiny -f Modelfile >/dev/null)
+	if ! out="$(cd "$engine/model" && "$bin" create tiny -f Modelfile 2>&1)"; then
+		echo "ollama create tiny failed: $out" >&2
+		exit 1
+	fi
 	cat <<-EOT
 		Ollama $version on http://$addr serving model "tiny" (log: $engine/serve.log).
 		Try: curl http://$addr/api/chat -d '{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":false}'
