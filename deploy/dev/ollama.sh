@@ -18,7 +18,7 @@
 # `ollama.sh serve [ADDR]` (`make engine`) builds it if need be, then runs it
 # on ADDR (127.0.0.1:11434) serving the tiny model as "tiny", which answers
 # "Hello from the tiny model." to any prompt, until interrupted. Its home and
-# models live in the cache, never in the checkout.
+# models live in the cache (engine-ADDR), never in the checkout.
 set -euo pipefail
 version=v0.17.4
 cache="${ATTACH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/attach-gateway}"
@@ -32,7 +32,8 @@ case "${1:-}" in
 serve)
 	addr="${2:-127.0.0.1:11434}"
 	"$0" >/dev/null
-	engine="$cache/engine"
+	# One folder per address, so engines on two ports do not share a home.
+	engine="$cache/engine-${addr//[^0-9A-Za-z.]/-}"
 	mkdir -p "$engine/model"
 	# The model is written afresh each time: it takes well under a second.
 	(cd "$(dirname "$0")/../.." && go run ./cmd/tinymodel -dir "$engine/model" >/dev/null)
