@@ -4,9 +4,10 @@
 # That is PostgreSQL (the embedded default and the tests), Node packages (the
 # real OIDC provider and the real A2A agent and client the tests run), nginx
 # and wrk (the load benchmark and its tests), Chromium (the console's browser
-# tests) and a Weaviate server (the memory tests; built from the Go module
-# proxy once per machine and cached outside the checkout). `deps.sh run`
-# installs only what `make run` needs: PostgreSQL.
+# tests), a Weaviate server (the memory tests) and an Ollama server (the tests
+# against a real engine), both built from the Go module proxy once per
+# machine and cached outside the checkout. `deps.sh run` installs only what
+# `make run` needs: PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -48,5 +49,7 @@ for dir in app/identity/oidctest a2a/a2atest/js; do
 	fi
 done
 
-# The real Weaviate the memory tests run; a no-op once it is built.
+# The real Weaviate the memory tests run, and the real Ollama the engine
+# tests run; each a no-op once it is built.
 ./deploy/dev/weaviate.sh >/dev/null
+./deploy/dev/ollama.sh >/dev/null
