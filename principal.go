@@ -53,4 +53,9 @@ type Principal struct {
 	ClientID  string // "client_id" or else "azp" claim, when present
 	Scopes    []string
 	ExpiresAt time.Time // zero for an API key without expiry
+	// For a delegation token (an agent calling back for the user): the
+	// agent, the user's session and the task it works on (the gateway's
+	// id), and how many agents deep the hand-off is.
+	Actor, Session, Task string
+	Depth                int
 }

@@ -21,7 +21,16 @@ type Caller struct {
 	// ParentTask is the gateway's id of the task on whose behalf an agent
 	// is calling, "" for a call that starts a hand-off.
 	ParentTask string
-	RequestID  string
+	// Depth is how many agents deep the caller is: 0 for a user, n for an
+	// agent calling with a delegation token minted n hops down.
+	Depth     int
+	RequestID string
+}
+
+// TokenMinter signs the delegation token an agent gets for a task: with it
+// the agent calls back through the gateway as the caller, one hop deeper.
+type TokenMinter interface {
+	MintDelegation(c Caller, agent, task string) (string, error)
 }
 
 // Memory takes the events the gateway mirrors into a team's memory. It
@@ -37,7 +46,12 @@ type Config struct {
 	// have no overall timeout (streams last); the Relay sets its own.
 	Client *http.Client
 	Memory Memory // nil: nothing mirrored
-	Logger *slog.Logger
+	// Tokens mints delegation tokens; nil sends agents none.
+	Tokens TokenMinter
+	// MaxDepth bounds how many agents deep a hand-off may go (default 8),
+	// so agents calling each other in a loop get an error, not a storm.
+	MaxDepth int
+	Logger   *slog.Logger
 	// CallTimeout bounds a unary call to an agent (a blocking send waits
 	// for the task to finish): after it the task is failed.
 	CallTimeout time.Duration
@@ -68,6 +82,9 @@ func NewRelay(cfg Config) *Relay {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
 	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = 8
+	}
 	if cfg.MaxAnswerBytes <= 0 {
 		cfg.MaxAnswerBytes = 8 << 20
 	}
@@ -85,10 +102,37 @@ type Call struct {
 	Version string // the client's protocol version
 	Method  Method
 	Request Request
+	// handoff is the gateway's id of the task the call is about, once
+	// known: the agent gets it in X-Attach-Task and its delegation token.
+	handoff string
+	// opened says the hand-off's row and the message sent are recorded
+	// already (Store.Open).
+	opened bool
 }
 
 // agentVersion is the version the gateway speaks to the call's agent.
 func (c Call) agentVersion() string { return c.Agent.SpokenVersion() }
+
+// open records a new hand-off before the agent answers. A failure is
+// logged, not fatal: the agent's answer is recorded then, if it can be.
+func (r *Relay) open(ctx context.Context, call *Call, msg json.RawMessage) {
+	t := r.taskOf(*call)
+	t.ContextID = refOf(msg).ContextID
+	if err := r.cfg.Store.Open(context.WithoutCancel(ctx), t, msg); err != nil {
+		r.log.Error("a2a: hand-off not recorded", "team", call.Caller.TeamID, "agent", call.Agent.Name, "err", err)
+		return
+	}
+	call.opened = true
+}
+
+// inputs are the messages a change must add to a task's story: the one
+// sent, unless open recorded it already.
+func (c Call) inputs(msg json.RawMessage) []json.RawMessage {
+	if c.opened || msg == nil {
+		return nil
+	}
+	return []json.RawMessage{msg}
+}
 
 // reply answers the client's request with result, in its version.
 func (c Call) reply(result json.RawMessage) Response {
@@ -113,7 +157,7 @@ func (e *upstreamError) Error() string { return e.reason }
 
 // post sends one JSON-RPC request to the agent and returns its HTTP
 // response, which the caller closes. accept is the media type wanted.
-func (r *Relay) post(ctx context.Context, call Call, method string, params json.RawMessage, accept string, taskID string) (*http.Response, error) {
+func (r *Relay) post(ctx context.Context, call Call, method string, params json.RawMessage, accept string) (*http.Response, error) {
 	body, err := json.Marshal(Request{JSONRPC: "2.0", ID: call.Request.ID, Method: method, Params: params})
 	if err != nil {
 		return nil, fmt.Errorf("encode agent request: %w", err)
@@ -131,8 +175,15 @@ func (r *Relay) post(ctx context.Context, call Call, method string, params json.
 	h.Set("X-Attach-User", call.Caller.User)
 	h.Set("X-Attach-Session", call.Caller.Session)
 	h.Set("X-Attach-Tenant", call.Caller.TeamSlug)
-	if taskID != "" {
-		h.Set("X-Attach-Task", taskID)
+	if call.handoff != "" {
+		h.Set("X-Attach-Task", call.handoff)
+		if r.cfg.Tokens != nil {
+			tok, err := r.cfg.Tokens.MintDelegation(call.Caller, call.Agent.Name, call.handoff)
+			if err != nil {
+				return nil, fmt.Errorf("mint delegation token: %w", err)
+			}
+			h.Set("X-Attach-Token", tok)
+		}
 	}
 	if call.Caller.RequestID != "" {
 		h.Set("X-Request-Id", call.Caller.RequestID)
@@ -156,8 +207,8 @@ func (r *Relay) post(ctx context.Context, call Call, method string, params json.
 }
 
 // unary sends a request and reads the agent's JSON-RPC response.
-func (r *Relay) unary(ctx context.Context, call Call, method string, params json.RawMessage, taskID string) (Response, error) {
-	resp, err := r.post(ctx, call, method, params, "application/json", taskID)
+func (r *Relay) unary(ctx context.Context, call Call, method string, params json.RawMessage) (Response, error) {
+	resp, err := r.post(ctx, call, method, params, "application/json")
 	if err != nil {
 		return Response{}, err
 	}

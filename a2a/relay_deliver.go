@@ -83,15 +83,25 @@ func (r *Relay) deliverOnce(ctx context.Context, call Call, msg json.RawMessage,
 	if err != nil {
 		return Delivery{State: attach.TaskFailed, Reason: "the message cannot be sent: " + err.Error()}, "", nil
 	}
+	// The hand-off is recorded before the agent sees it, as a relayed
+	// send's is.
+	if call.handoff, err = attach.NewID(); err != nil {
+		return Delivery{}, "", err
+	}
+	r.open(ctx, &call, msg)
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
-	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), agentParams, "")
+	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), agentParams)
 	cancel()
 	if err != nil {
-		if ctx.Err() != nil {
-			return Delivery{}, "", ctx.Err()
-		}
 		var ue *upstreamError
-		if !final && errors.As(err, &ue) && !strings.HasPrefix(ue.reason, "the agent answered HTTP 4") {
+		switch {
+		case ctx.Err() != nil:
+			r.discard(ctx, call)
+			return Delivery{}, "", ctx.Err()
+		case !final && errors.As(err, &ue) && !strings.HasPrefix(ue.reason, "the agent answered HTTP 4"):
+			// Tried again as a new hand-off: this one never reached the
+			// agent's work.
+			r.discard(ctx, call)
 			return Delivery{}, "", &TransientError{Reason: ue.reason}
 		}
 		return r.failedDelivery(ctx, call, msg, err), "", nil
@@ -115,6 +125,16 @@ func (r *Relay) deliverOnce(ctx context.Context, call Call, msg json.RawMessage,
 		return ended(o.State, res03), "", nil
 	}
 	return Delivery{}, o.TaskID, nil
+}
+
+// discard drops the hand-off a try opened and will not follow.
+func (r *Relay) discard(ctx context.Context, call Call) {
+	if !call.opened {
+		return
+	}
+	if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
+		r.log.Error("a2a: opened hand-off not discarded", "err", err)
+	}
 }
 
 // failedDelivery records the task as failed by the gateway, as a relayed

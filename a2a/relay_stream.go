@@ -25,6 +25,10 @@ type Emit func(Response) error
 // request (it bounds the whole relay, not the client's patience).
 func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 	s := &streamState{call: call, emit: emit}
+	if perr := r.tooDeep(call); perr != nil {
+		s.send(call.fail(perr))
+		return
+	}
 	switch call.Method {
 	case MethodStream:
 		msg, perr := inbound(call)
@@ -67,13 +71,23 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 		s.send(call.fail(rpcErr(CodeInvalidParams, "invalid params: %v", err)))
 		return
 	}
+	if s.call.handoff == "" {
+		if s.call.handoff, err = attach.NewID(); err != nil {
+			s.send(call.fail(rpcErr(CodeInternal, "internal error")))
+			return
+		}
+		if s.input != nil {
+			r.open(ctx, &s.call, s.input)
+		}
+	}
+	call = s.call
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The stream may run as long as events keep coming; a silent agent is
 	// given up after the idle timeout.
 	idle := time.AfterFunc(r.cfg.StreamIdleTimeout, cancel)
 	defer idle.Stop()
-	resp, err := r.post(sctx, call, WireName(call.agentVersion(), call.Method), params, "text/event-stream", s.taskID)
+	resp, err := r.post(sctx, call, WireName(call.agentVersion(), call.Method), params, "text/event-stream")
 	if err != nil {
 		r.endFailed(ctx, s, err.Error())
 		return
@@ -132,6 +146,7 @@ type streamState struct {
 
 func (s *streamState) known(t StoredTask) {
 	s.taskID, s.context, s.state = t.TaskID, t.ContextID, t.State
+	s.call.handoff = t.ID
 }
 
 // send passes a response to the client unless it has gone.
@@ -169,7 +184,8 @@ func (s *streamState) sendTask(snap json.RawMessage, last bool) {
 }
 
 // event handles one JSON-RPC response of the agent's stream: passed on
-// first (so the client is never kept waiting on Postgres), then recorded.
+// first (so the client is not kept waiting on Postgres), then recorded;
+// only the first event that names the task is recorded first.
 func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 	call := s.call
 	av := call.agentVersion()
@@ -191,6 +207,14 @@ func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 	out, err := TranslateEvent(av, call.Version, resp.Result)
 	if err != nil {
 		r.endFailed(ctx, s, "the agent sent an event that cannot be translated: "+err.Error())
+		return
+	}
+	if s.taskID == "" {
+		// The event that names the task is recorded before the client
+		// sees it: whatever task id a client holds, Postgres knows, even
+		// if this gateway dies the next moment.
+		r.recordEvent(ctx, s, ev03)
+		s.send(call.reply(out))
 		return
 	}
 	s.send(call.reply(out))
@@ -223,6 +247,11 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	case "message":
 		s.final = true // a message ends a stream
 		if ev.TaskID == "" {
+			if s.call.opened {
+				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), s.call.Caller.TeamID, s.call.handoff); err != nil {
+					r.log.Error("a2a: opened hand-off not discarded", "err", err)
+				}
+			}
 			r.mirror(s.call, "", attach.KindTaskSent, "user", MessageText(s.input))
 			r.mirror(s.call, "", attach.KindTaskResult, "agent", MessageText(ev03))
 			return
@@ -238,7 +267,7 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	if s.input != nil {
 		// The first event of the task: the message sent is the next entry
 		// of its story.
-		ch.Messages = append([]json.RawMessage{s.input}, ch.Messages...)
+		ch.Messages = append(s.call.inputs(s.input), ch.Messages...)
 		r.mirror(s.call, ch.Task.TaskID, attach.KindTaskSent, "user", MessageText(s.input))
 		s.input = nil
 	}
@@ -264,10 +293,14 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 	if s.taskID == "" {
 		// The agent never named a task: the gateway names one, so the
 		// failure has a record and the client a task to show.
-		id, err := attach.NewID()
-		if err != nil {
-			s.send(call.fail(rpcErr(CodeInternal, "%s", reason)))
-			return
+		id := call.handoff
+		if id == "" {
+			var err error
+			if id, err = attach.NewID(); err != nil {
+				s.send(call.fail(rpcErr(CodeInternal, "%s", reason)))
+				return
+			}
+			call.handoff = id
 		}
 		t := r.taskOf(call)
 		t.TaskID, t.ContextID, t.State, t.Reason = id, refOf(s.input).ContextID, attach.TaskFailed, reason
@@ -275,9 +308,8 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 			t.ContextID = id
 		}
 		snap := failedSnapshot(t, reason)
-		var msgs []json.RawMessage
+		msgs := call.inputs(s.input)
 		if s.input != nil {
-			msgs = append(msgs, s.input)
 			r.mirror(call, id, attach.KindTaskSent, "user", MessageText(s.input))
 		}
 		if _, _, err := r.cfg.Store.Apply(context.WithoutCancel(ctx), Change{Task: t, Snapshot: snap, Messages: msgs}); err != nil {

@@ -12,6 +12,9 @@ import (
 // JSON-RPC response for the client, in its version: an agent that is down,
 // slow or confused becomes an error or a failed task, never a hang.
 func (r *Relay) Do(ctx context.Context, call Call) Response {
+	if perr := r.tooDeep(call); perr != nil {
+		return call.fail(perr)
+	}
 	switch call.Method {
 	case MethodSend:
 		return r.send(ctx, call)
@@ -83,6 +86,7 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 		return call.fail(perr)
 	}
 	ref := refOf(msg)
+	var err error
 	var parent *StoredTask
 	if ref.TaskID != "" {
 		t, perr := r.owned(ctx, call, ref.TaskID)
@@ -90,6 +94,12 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 			return call.fail(perr)
 		}
 		parent = &t
+		call.handoff = t.ID
+	} else {
+		if call.handoff, err = attach.NewID(); err != nil {
+			return call.fail(rpcErr(CodeInternal, "internal error"))
+		}
+		r.open(ctx, &call, msg)
 	}
 	params, err := TranslateParams(call.Version, call.agentVersion(), MethodSend, call.Request.Params)
 	if err != nil {
@@ -97,7 +107,7 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
-	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), params, ref.TaskID)
+	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), params)
 	if err != nil {
 		return r.failedSend(ctx, call, msg, parent, err)
 	}
@@ -120,13 +130,19 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 // created or moved on; a message that belongs to a task joins its story.
 func (r *Relay) recordResult(ctx context.Context, call Call, input, res03 json.RawMessage) {
 	ref := refOf(res03)
-	ch := Change{Task: r.taskOf(call), Messages: []json.RawMessage{input}}
+	ch := Change{Task: r.taskOf(call), Messages: call.inputs(input)}
 	switch ref.Kind {
 	case "task":
 		ch.Task.TaskID, ch.Task.ContextID, ch.Snapshot = ref.ID, ref.ContextID, res03
 	case "message":
 		if ref.TaskID == "" {
-			// A plain answer, no task: memory keeps the exchange.
+			// A plain answer, no task: memory keeps the exchange, the
+			// task store nothing.
+			if call.opened {
+				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
+					r.log.Error("a2a: opened hand-off not discarded", "err", err)
+				}
+			}
 			r.mirror(call, "", attach.KindTaskSent, "user", MessageText(input))
 			r.mirror(call, "", attach.KindTaskResult, "agent", MessageText(res03))
 			return
@@ -165,7 +181,7 @@ func resultOrReason(t StoredTask) string {
 // agent.
 func (r *Relay) taskOf(call Call) attach.Task {
 	return attach.Task{
-		TeamID: call.Caller.TeamID, AgentID: call.Agent.ID, AgentName: call.Agent.Name,
+		ID: call.handoff, TeamID: call.Caller.TeamID, AgentID: call.Agent.ID, AgentName: call.Agent.Name,
 		User: call.Caller.User, Session: call.Caller.Session, ParentID: call.Caller.ParentTask,
 	}
 }
@@ -176,17 +192,14 @@ func (r *Relay) taskOf(call Call) attach.Task {
 func (r *Relay) failedSend(ctx context.Context, call Call, msg json.RawMessage, cont *StoredTask, cause error) Response {
 	reason := cause.Error()
 	t := r.taskOf(call)
-	ch := Change{Messages: []json.RawMessage{msg}}
+	ch := Change{Messages: call.inputs(msg)}
 	if cont != nil {
 		// The task goes on with the rest of its story; only its status
 		// changes.
 		t.TaskID, t.ContextID = cont.TaskID, cont.ContextID
 		ch.Update = failedUpdate(t.TaskID, t.ContextID, reason)
 	} else {
-		id, err := attach.NewID()
-		if err != nil {
-			return call.fail(rpcErr(CodeInternal, "internal error"))
-		}
+		id := call.handoff
 		t.TaskID, t.ContextID = id, refOf(msg).ContextID
 		if t.ContextID == "" {
 			t.ContextID = id
@@ -249,6 +262,7 @@ func (r *Relay) getTask(ctx context.Context, call Call) Response {
 		return call.fail(perr)
 	}
 	snap := t.Snapshot
+	call.handoff = t.ID
 	if !attach.TaskTerminal(t.State) {
 		if fresh, ok := r.askAgent(ctx, call, MethodGetTask, id); ok {
 			snap = fresh
@@ -276,7 +290,7 @@ func (r *Relay) relayTaskCall(ctx context.Context, call Call, m Method, taskID s
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.ReadTimeout)
 	defer cancel()
-	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), m), params, taskID)
+	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), m), params)
 	if err != nil {
 		return nil, rpcErr(CodeInternal, "%s", err.Error())
 	}
@@ -307,6 +321,7 @@ func (r *Relay) cancelTask(ctx context.Context, call Call) Response {
 	if attach.TaskTerminal(t.State) {
 		return call.fail(rpcErr(CodeTaskNotCancelable, "task is %s and cannot be canceled", t.State))
 	}
+	call.handoff = t.ID
 	snap, perr := r.relayTaskCall(ctx, call, MethodCancelTask, id)
 	if perr != nil {
 		return call.fail(perr)
@@ -331,4 +346,14 @@ func (r *Relay) mirror(call Call, taskID, kind, role, content string) {
 		ID: id, TeamID: call.Caller.TeamID, User: call.Caller.User, Session: call.Caller.Session,
 		Kind: kind, Role: role, Engine: call.Agent.Name, Content: content, TaskID: taskID,
 	}})
+}
+
+// tooDeep refuses a call that would hand work one agent deeper than
+// allowed: agents calling each other in a loop end here.
+func (r *Relay) tooDeep(call Call) *RPCError {
+	if call.Caller.Depth < r.cfg.MaxDepth {
+		return nil
+	}
+	return rpcErr(CodeInvalidRequest, "delegation depth limit reached: %d agents deep (limit %d); are agents calling each other in a loop?",
+		call.Caller.Depth, r.cfg.MaxDepth)
 }

@@ -13,6 +13,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/a2a"
+	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
@@ -33,6 +34,7 @@ func (a *App) newA2A(policy *netguard.Policy) *a2a.Relay {
 		Store:             a2a.NewStore(a.pool),
 		Client:            &http.Client{Transport: transport, CheckRedirect: noRedirects},
 		Memory:            a.mem.recorder,
+		Tokens:            delegationMinter{a.delegator},
 		Logger:            a.log,
 		CallTimeout:       a.cfg.UpstreamTimeout,
 		StreamIdleTimeout: a.cfg.StreamIdleTimeout,
@@ -45,9 +47,45 @@ func (a *App) newA2A(policy *netguard.Policy) *a2a.Relay {
 // elsewhere.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// directoryTeams finds agents for the relay's reconciler.
+type directoryTeams struct{ dir *tenants.Directory }
+
+func (d directoryTeams) TeamAgent(teamID, name string) (string, attach.Agent, bool) {
+	team, ok := d.dir.TeamByID(teamID)
+	if !ok {
+		return "", attach.Agent{}, false
+	}
+	agent, ok := team.Agent(name)
+	return team.Team.Slug, agent, ok
+}
+
+// delegationMinter signs an agent's delegation token: the caller's user and
+// session, the agent as actor, one hop deeper.
+type delegationMinter struct{ d *identity.Delegator }
+
+func (m delegationMinter) MintDelegation(c a2a.Caller, agent, task string) (string, error) {
+	tok, _, err := m.d.Mint(identity.Delegation{
+		TeamID: c.TeamID, TeamSlug: c.TeamSlug, User: c.User, Session: c.Session,
+		Actor: agent, Task: task, Depth: c.Depth + 1,
+	})
+	return tok, err
+}
+
+// jwks publishes the keys delegation tokens are signed with, for agents
+// and services that check them themselves.
+func (a *App) jwks(c *fiber.Ctx) error {
+	set, err := a.delegator.JWKS()
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+	return c.JSON(set)
+}
+
 // a2aRoutes serves the team's agents at /t/{team}/a2a/... and the default
 // team's at /a2a/....
 func (a *App) a2aRoutes(f *fiber.App) {
+	f.Get("/.well-known/jwks.json", a.jwks)
 	for _, byParam := range []bool{false, true} {
 		prefix := "/a2a"
 		if byParam {
@@ -192,7 +230,7 @@ func (a *App) a2aCall(byParam bool) fiber.Handler {
 			Agent: agent, Version: version, Method: method, Request: req,
 			Caller: a2a.Caller{
 				TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: p.Subject, Session: session,
-				RequestID: requestID(c),
+				ParentTask: p.Task, Depth: p.Depth, RequestID: requestID(c),
 			},
 		}
 		c.Set("X-Attach-Session-Id", session)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,9 +10,12 @@ import (
 
 	a2ago "github.com/a2aproject/a2a-go/a2a"
 	"github.com/a2aproject/a2a-go/a2aclient"
+	jose "github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/attach-dev/attach-gateway/a2a"
 	"github.com/attach-dev/attach-gateway/a2a/a2atest"
+	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -290,18 +292,6 @@ func TestA2AAgentDown(t *testing.T) {
 	}
 }
 
-// deadURL is a loopback address nobody listens on.
-func deadURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
-
 // One team cannot reach another's agents or tasks, and learns nothing of
 // them.
 func TestA2ATeamsApart(t *testing.T) {
@@ -349,7 +339,13 @@ func TestA2ATeamsApart(t *testing.T) {
 // comes before the protocol gets an HTTP status.
 func TestA2ABadRequests(t *testing.T) {
 	t.Parallel()
-	gw, idp, _ := sidecar(t)
+	idp, eng := startIDPAndEngine(t)
+	cfg := testConfig(t)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
+	// Small enough that a body over it fits the socket's buffers: the
+	// client reads the 413 instead of a reset.
+	cfg.MaxBodyBytes = 64 << 10
+	gw := startGateway(t, cfg)
 	tok := idp.Token(t, "api://default")
 	agent := a2atest.StartAgent03(t)
 	registerAgent(t, gw, gw.cfg.DefaultTeam, "go03", agent.URL, "")
@@ -467,5 +463,98 @@ func TestA2ATaskInMemory(t *testing.T) {
 	joined := strings.Join(kinds, ",")
 	if !strings.Contains(joined, "task_sent:echo the plan") || !strings.Contains(joined, "task_result:the plan") {
 		t.Errorf("memory of the task: %v", kinds)
+	}
+}
+
+// An agent gets a delegation token instead of the caller's: with it, it
+// calls back through the gateway as the same user, in the same session,
+// and the task it starts is recorded as a child of its own.
+func TestA2ADelegation(t *testing.T) {
+	t.Parallel()
+	gw, idp, eng := sidecar(t)
+	agent := a2atest.StartAgent03(t)
+	registerAgent(t, gw, gw.cfg.DefaultTeam, "planner", agent.URL, "")
+	registerAgent(t, gw, gw.cfg.DefaultTeam, "coder", agent.URL, "")
+	c := a2atest.Client03(t, gw.URL+"/a2a/planner", idp.Token(t, "api://default"))
+	var report a2atest.HeaderReport
+	if err := json.Unmarshal([]byte(taskText(send03(t, c, userMsg("headers")))), &report); err != nil {
+		t.Fatal(err)
+	}
+	tok, handoff, session := report.Headers["x-attach-token"], report.Headers["x-attach-task"], report.Headers["x-attach-session"]
+	if tok == "" || handoff == "" || session == "" {
+		t.Fatalf("agent got %v", report.Headers)
+	}
+
+	// The token is good for the team's engine, as the user.
+	resp, body := call(t, "POST", gw.URL+"/api/chat", tok, chatBody)
+	if resp.StatusCode != 200 {
+		t.Fatalf("chat with a delegation token: %d %s", resp.StatusCode, body)
+	}
+	up, _ := eng.lastRequest()
+	if up.Header.Get("X-Attach-User") != "gateway-rs256" || up.Header.Get("X-Attach-Session") != session {
+		t.Errorf("engine saw user %q session %q; want the user's", up.Header.Get("X-Attach-User"), up.Header.Get("X-Attach-Session"))
+	}
+
+	// A hand-off made with it is the child of the planner's task.
+	child := send03(t, a2atest.Client03(t, gw.URL+"/a2a/coder", tok), userMsg("echo sub-task"))
+	var parent, user string
+	if err := gw.pool.QueryRow(context.Background(), "SELECT coalesce(parent_id::text, ''), user_sub FROM tasks WHERE task_id = $1 AND agent_name = 'coder'",
+		string(child.ID)).Scan(&parent, &user); err != nil {
+		t.Fatal(err)
+	}
+	if parent != handoff || user != "gateway-rs256" {
+		t.Errorf("child task parent %q user %q; want %q, the user", parent, user, handoff)
+	}
+	var planner string
+	if err := gw.pool.QueryRow(context.Background(), "SELECT task_id FROM tasks WHERE id = $1", handoff).Scan(&planner); err != nil {
+		t.Errorf("the planner's task is not recorded under the id its agent was given: %v", err)
+	}
+
+	// Another team does not take it.
+	admin := adminClient(t, gw)
+	admin.post("/teams", `{"slug":"other","name":"Other"}`, 201)
+	admin.post("/teams/other/engines", `{"name":"e","dialect":"ollama","base_url":"`+eng.URL()+`","default":true}`, 201)
+	waitForTeam(t, gw, "other", 1, 0)
+	resp, body = call(t, "POST", gw.URL+"/t/other/api/chat", tok, chatBody)
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "another team") {
+		t.Errorf("delegation token on another team: %d %s %q", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+	}
+
+	// A loop of agents ends with a clear error.
+	team, _ := gw.dir.Team(gw.cfg.DefaultTeam)
+	deep, _, err := gw.delegator.Mint(identity.Delegation{TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: "gateway-rs256", Actor: "planner", Task: handoff, Depth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = call(t, "POST", gw.URL+"/a2a/coder", deep, `{"jsonrpc":"2.0","id":"1","method":"message/send","params":{"message":{"kind":"message","messageId":"m","role":"user","parts":[{"kind":"text","text":"echo x"}]}}}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, "depth limit") {
+		t.Errorf("delegation 8 deep: %d %s", resp.StatusCode, body)
+	}
+
+	// Anyone can check the token against the published keys.
+	resp, body = call(t, "GET", gw.URL+"/.well-known/jwks.json", "", "")
+	var set jose.JSONWebKeySet
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || len(set.Keys) != 3 {
+		t.Fatalf("jwks: %d %s", resp.StatusCode, body)
+	}
+	parsed, err := josejwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(parsed.Headers[0].KeyID)
+	var claims struct {
+		Sub string `json:"sub"`
+		Act struct {
+			Sub string `json:"sub"`
+		} `json:"act"`
+		Aud string `json:"aud"`
+		Exp int64  `json:"exp"`
+	}
+	if len(keys) != 1 || parsed.Claims(keys[0].Key, &claims) != nil {
+		t.Fatal("the delegation token does not verify with the published keys")
+	}
+	if claims.Sub != "gateway-rs256" || claims.Act.Sub != "planner" || claims.Aud != gw.cfg.PublicURL+"/t/default" ||
+		time.Until(time.Unix(claims.Exp, 0)) > 10*time.Minute {
+		t.Errorf("claims = %+v", claims)
 	}
 }

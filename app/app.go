@@ -41,6 +41,7 @@ type App struct {
 	verify  *identity.Verifier
 	bodies  *web.Bodies
 	probe   *prober
+	cards   *cardFetcher
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
@@ -49,6 +50,8 @@ type App struct {
 	mem     *memoryBus
 	a2a     *a2a.Relay
 	seed    *a2a.Seed // the seed's task routes, on a durable queue
+	// delegator signs the tokens agents call back with.
+	delegator *identity.Delegator
 
 	sessions *sessionNamer
 
@@ -110,16 +113,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	if a.delegator, err = identity.NewDelegator(cfg.PublicURL, deriveKey(a.cfg.SecretKey, "attach delegation tokens v1")); err != nil {
+		return nil, err
+	}
 	a.verify = identity.NewVerifier(identity.Config{
 		MinRefresh: cfg.JWKSMinRefresh,
 		Logger:     log,
 		Local:      local,
+		Delegation: a.delegator,
 		HTTPClient: policy.HTTPClient(10 * time.Second),
 	})
 	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err
 	}
 	a.probe = newProber(policy, a.verify, a.dir)
+	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
@@ -144,6 +152,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,
+		Cards:  a.cards,
 		Minter: &minter{local: local, store: a.store},
 		Memory: a.mem.store,
 		// Memory backends a team may choose in the console.
@@ -159,6 +168,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
+	// Tasks whose client stopped following them (or whose gateway died)
+	// are settled with their agents.
+	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })
 	// The embedded Postgres restarts itself when it dies (pglocal), and
 	// recorded exchanges wait in the memory journal meanwhile.
 	// One LISTEN session serves the process: the directory follows every

@@ -99,6 +99,42 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("04-engines-tested")
 
+	// Register an A2A agent with its credential, then read its card.
+	agent := newCardAgent(t, agentCard03, agentCredential)
+	ui.clickToLoad("#nav-agents")
+	ui.clickToLoad("#new-agent")
+	ui.fill("#name", "travel")
+	ui.fill("#base_url", agent.URL())
+	ui.fill("#credential", agentCredential)
+	ui.clickToLoad("#save-agent")
+	if got := ui.text(`[data-testid="notice"]`); got != "Agent registered." {
+		t.Errorf("notice after registering the agent: %q", got)
+	}
+	if got := ui.text(`#agents-table [data-testid="agent-card"]`); !strings.Contains(got, "Travel planner") || !strings.Contains(got, "0.3") {
+		t.Errorf("the agent's card shows as %q", got)
+	}
+	if got, want := ui.text(`#agents-table [data-testid="agent-url"]`), gw.URL+"/t/research/a2a/travel"; got != want {
+		t.Errorf("agent URL shown %q, want %q", got, want)
+	}
+	ui.clickToLoad(`#agents-table a[aria-label="Edit travel"]`)
+	ui.clickToLoad("#test-agent")
+	if got := ui.text(`[data-testid="card-name"]`); got != "Travel planner" {
+		t.Errorf("card name %q", got)
+	}
+	if got := ui.text(`[data-testid="card-version"]`); got != "0.3" {
+		t.Errorf("card version %q", got)
+	}
+	if skills := ui.text(`[data-testid="card-skills"]`); !strings.Contains(skills, "Plan a trip") || !strings.Contains(skills, "Book a hotel") {
+		t.Errorf("card skills %q", skills)
+	}
+	if agent.lastAuth() != "Bearer "+agentCredential {
+		t.Errorf("the card was read with %q", agent.lastAuth())
+	}
+	if strings.Contains(uiEval[string](ui, `document.documentElement.outerHTML`), agentCredential) {
+		t.Error("the agent page holds the credential")
+	}
+	ui.shot("04b-agent-tested")
+
 	// Create an API key: its secret is on this page and nowhere else.
 	ui.clickToLoad("#nav-keys")
 	ui.fill("#name", "planner agent")
@@ -157,7 +193,7 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 
 	ui.clickToLoad("#nav-audit")
 	audit := ui.text("#audit-table")
-	for _, action := range []string{"apikey.revoke", "apikey.create", "engine.create", "team.create"} {
+	for _, action := range []string{"apikey.revoke", "apikey.create", "agent.create", "engine.create", "team.create"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s: %s", action, audit)
 		}
@@ -169,6 +205,9 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	ui.shot("09-chat")
 
 	ui.clickToLoad("#nav-gateway")
+	if got, want := ui.text(`[data-testid="gateway-agent"] code`), gw.URL+"/t/research/a2a/travel"; got != want {
+		t.Errorf("gateway page lists agent URL %q, want %q", got, want)
+	}
 	ui.shot("10-gateway")
 
 	// Sign out: the team's pages send the browser to sign in again.

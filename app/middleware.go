@@ -185,6 +185,10 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 	if p.KeyID != "" {
 		a.usage.record(p.KeyID, time.Now())
 	}
+	if p.Method == identity.MethodDelegation && p.Session != "" {
+		// An agent calling back for the user stays in the user's session.
+		return team, p, p.Session, nil
+	}
 	return team, p, a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)), nil
 }
 

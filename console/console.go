@@ -1,6 +1,6 @@
 // Package console is the team web console: a team admin signs in, runs
-// teams and their people, registers engines and identity providers, mints
-// API keys and copies the team's hosted gateway URL.
+// teams and their people, registers engines, A2A agents and identity
+// providers, mints API keys and copies the team's hosted gateway URL.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
@@ -75,6 +75,9 @@ type Deps struct {
 	Store  *tenants.Store
 	Prober Prober
 	Minter TokenMinter
+	// Cards fetches agents' cards for the agents pages' "Test" and on
+	// save; nil leaves the cards unfetched, and the pages say so.
+	Cards CardFetcher
 	// Memory serves the team's memory pages; nil when the gateway keeps
 	// no memory, and the pages say so.
 	Memory MemoryStore
@@ -89,6 +92,7 @@ type Console struct {
 	cfg         Config
 	store       *tenants.Store
 	probe       Prober
+	cards       CardFetcher
 	mint        TokenMinter
 	mem         MemoryStore
 	memBackends []string
@@ -147,6 +151,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		cfg:         cfg,
 		store:       deps.Store,
 		probe:       deps.Prober,
+		cards:       deps.Cards,
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		memBackends: slices.Clone(deps.MemoryBackends),

@@ -88,6 +88,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.console, err = New(cfg, Deps{
 		Store:  e.store,
 		Prober: e.prober,
+		Cards:  testCards{},
 		Minter: e.minter,
 		Memory: o.memory,
 		// Memory backends a team may choose.

@@ -34,14 +34,20 @@ CREATE TABLE tasks (
     context_id  text NOT NULL DEFAULT '',
     user_sub    text NOT NULL,
     session_id  text NOT NULL DEFAULT '',
-    parent_id   uuid REFERENCES tasks (id) ON DELETE SET NULL,
+    -- The task on whose behalf an agent made this call. No foreign key:
+    -- the parent is named while it runs, before its own row may exist.
+    parent_id   uuid,
     state       text NOT NULL,
     reason      text NOT NULL DEFAULT '',
     -- The task as the agent last described it, in A2A 0.3's shape.
     snapshot    jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- When a replica last asked the agent about a task still running.
+    checked_at  timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX tasks_running ON tasks (checked_at)
+    WHERE state NOT IN ('completed', 'canceled', 'failed', 'rejected');
 CREATE UNIQUE INDEX tasks_agent_task ON tasks (team_id, agent_name, task_id);
 CREATE INDEX tasks_team_updated ON tasks (team_id, updated_at DESC, id);
 CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;

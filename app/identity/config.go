@@ -16,9 +16,11 @@ type Config struct {
 	CacheSize     int           // verified-token cache entries; default 100 000, negative disables
 	MaxTokenBytes int           // longer tokens are refused unparsed; default 16 KiB
 	// Local, when set, also accepts the gateway's own console tokens.
-	Local  *LocalIssuer
-	Now    func() time.Time
-	Logger *slog.Logger
+	Local *LocalIssuer
+	// Delegation, when set, also accepts the gateway's delegation tokens.
+	Delegation *Delegator
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // cacheLifetime caps how long a verified token is remembered, so a key the

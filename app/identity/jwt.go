@@ -67,6 +67,9 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	if v.cfg.Local != nil && cl.iss == v.cfg.Local.URL() {
 		return v.cfg.Local.verify(team, token, now, v.cfg.Leeway)
 	}
+	if v.cfg.Delegation != nil && cl.iss == v.cfg.Delegation.Issuer() {
+		return v.cfg.Delegation.verify(team, token, now, v.cfg.Leeway)
+	}
 	var trusted []attach.Issuer
 	algRefused := false
 	for _, is := range team.Issuers {
