@@ -1,6 +1,7 @@
 package a2a
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,13 +82,13 @@ type Seed struct {
 // NewSeed prepares the queue; Start begins working it. The queue's tables
 // must exist (migrations.Up applies them).
 func NewSeed(cfg SeedConfig) (*Seed, error) {
-	cfg.Workers = cmpOr(cfg.Workers, 10)
-	cfg.MaxAttempts = cmpOr(cfg.MaxAttempts, 5)
-	cfg.RetryBase = cmpOr(cfg.RetryBase, time.Second)
-	cfg.RetryMax = cmpOr(cfg.RetryMax, 5*time.Minute)
-	cfg.JobTimeout = cmpOr(cfg.JobTimeout, 10*time.Minute)
-	cfg.RescueAfter = cmpOr(cfg.RescueAfter, cfg.JobTimeout+5*time.Minute)
-	cfg.PollInterval = cmpOr(cfg.PollInterval, time.Second)
+	cfg.Workers = cmp.Or(cfg.Workers, 10)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Second)
+	cfg.RetryMax = cmp.Or(cfg.RetryMax, 5*time.Minute)
+	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, 10*time.Minute)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, cfg.JobTimeout+5*time.Minute)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
