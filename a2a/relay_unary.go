@@ -88,6 +88,7 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 	ref := refOf(msg)
 	var err error
 	var parent *StoredTask
+	opened := func() bool { return false }
 	if ref.TaskID != "" {
 		t, perr := r.owned(ctx, call, ref.TaskID)
 		if perr != nil {
@@ -99,19 +100,24 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 		if call.handoff, err = attach.NewID(); err != nil {
 			return call.fail(rpcErr(CodeInternal, "internal error"))
 		}
-		r.open(ctx, &call, msg)
 	}
 	params, err := TranslateParams(call.Version, call.agentVersion(), MethodSend, call.Request.Params)
 	if err != nil {
 		return call.fail(rpcErr(CodeInvalidParams, "invalid params: %v", err))
 	}
+	if parent == nil {
+		opened = r.open(ctx, call, msg)
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
 	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), params)
+	call.opened = opened()
 	if err != nil {
 		return r.failedSend(ctx, call, msg, parent, err)
 	}
 	if resp.Error != nil {
+		// The agent refused the message: no task, nothing to keep.
+		r.discard(ctx, call)
 		return call.fail(TranslateError(call.agentVersion(), call.Version, resp.Error))
 	}
 	res03, err := TranslateResult(call.agentVersion(), "0.3", MethodSend, resp.Result)
@@ -138,11 +144,7 @@ func (r *Relay) recordResult(ctx context.Context, call Call, input, res03 json.R
 		if ref.TaskID == "" {
 			// A plain answer, no task: memory keeps the exchange, the
 			// task store nothing.
-			if call.opened {
-				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
-					r.log.Error("a2a: opened hand-off not discarded", "err", err)
-				}
-			}
+			r.discard(ctx, call)
 			r.mirror(call, "", attach.KindTaskSent, "user", MessageText(input))
 			r.mirror(call, "", attach.KindTaskResult, "agent", MessageText(res03))
 			return
@@ -175,6 +177,17 @@ func resultOrReason(t StoredTask) string {
 		return s
 	}
 	return t.Reason
+}
+
+// discard removes the row open made for a hand-off that did not become a
+// task.
+func (r *Relay) discard(ctx context.Context, call Call) {
+	if !call.opened {
+		return
+	}
+	if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
+		r.log.Error("a2a: opened hand-off not discarded", "team", call.Caller.TeamID, "err", err)
+	}
 }
 
 // taskOf is the task row a call would create: who asked, through which

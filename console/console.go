@@ -84,7 +84,10 @@ type Deps struct {
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
-	Logger         *slog.Logger // default: discard
+	// Recorder says whether exchanges are being recorded or held in the
+	// journal while the database is away; nil when there is none to ask.
+	Recorder Recorder
+	Logger   *slog.Logger // default: discard
 }
 
 // Console serves the console's pages. Create it with New and Mount it.
@@ -96,6 +99,7 @@ type Console struct {
 	mint        TokenMinter
 	mem         MemoryStore
 	memBackends []string
+	rec         Recorder
 	log         *slog.Logger
 	secure      bool // PublicURL is https: cookies carry Secure
 	sso         *ssoClient
@@ -155,6 +159,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		memBackends: slices.Clone(deps.MemoryBackends),
+		rec:         deps.Recorder,
 		log:         log,
 		secure:      pub.Scheme == "https",
 	}

@@ -56,7 +56,8 @@ type localClaims struct {
 	Scope string `json:"scope,omitempty"`
 }
 
-// Mint signs a token for user subject in team teamID, valid for ttl.
+// Mint signs a token for subject, a console user's (attach.UserSubject),
+// in team teamID, valid for ttl.
 func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (string, time.Time, error) {
 	now := time.Now()
 	exp := now.Add(ttl)
@@ -99,10 +100,13 @@ func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time
 	if !slices.Contains(cl.Audience, team.Team.ID) {
 		return attach.Principal{}, fail(ReasonWrongAudience, "console token was issued for another team")
 	}
-	if cl.Subject == "" {
-		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no user")
+	// The sub is the console user's subject (attach.UserSubject), which
+	// only this issuer may name: checkSubject refuses it in other tokens.
+	userID, ok := strings.CutPrefix(cl.Subject, attach.SubjectPrefixUser)
+	if !ok || userID == "" {
+		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no console user")
 	}
-	if err := checkSubject(cl.Subject, "sub"); err != nil {
+	if err := checkSubject(userID, "sub"); err != nil {
 		return attach.Principal{}, err
 	}
 	scopes := strings.Fields(cl.Scope)
