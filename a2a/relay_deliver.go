@@ -88,10 +88,11 @@ func (r *Relay) deliverOnce(ctx context.Context, call Call, msg json.RawMessage,
 	if call.handoff, err = attach.NewID(); err != nil {
 		return Delivery{}, "", err
 	}
-	r.open(ctx, &call, msg)
+	opened := r.open(ctx, call, msg)
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), agentParams)
 	cancel()
+	call.opened = opened()
 	if err != nil {
 		var ue *upstreamError
 		switch {
@@ -107,6 +108,8 @@ func (r *Relay) deliverOnce(ctx context.Context, call Call, msg json.RawMessage,
 		return r.failedDelivery(ctx, call, msg, err), "", nil
 	}
 	if resp.Error != nil {
+		// No task, nothing to keep, as for a relayed send.
+		r.discard(ctx, call)
 		return Delivery{State: attach.TaskFailed, Reason: "the agent refused the message: " + resp.Error.Message}, "", nil
 	}
 	res03, err := TranslateResult(call.agentVersion(), V03, MethodSend, resp.Result)
@@ -125,16 +128,6 @@ func (r *Relay) deliverOnce(ctx context.Context, call Call, msg json.RawMessage,
 		return ended(o.State, res03), "", nil
 	}
 	return Delivery{}, o.TaskID, nil
-}
-
-// discard drops the hand-off a try opened and will not follow.
-func (r *Relay) discard(ctx context.Context, call Call) {
-	if !call.opened {
-		return
-	}
-	if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
-		r.log.Error("a2a: opened hand-off not discarded", "err", err)
-	}
 }
 
 // failedDelivery records the task as failed by the gateway, as a relayed
