@@ -53,6 +53,9 @@ type DeliverOptions struct {
 // error is a *TransientError, or ctx's.
 func (r *Relay) Deliver(ctx context.Context, agent attach.Agent, caller Caller, msg json.RawMessage, opts DeliverOptions) (Delivery, error) {
 	call := Call{Agent: agent, Caller: caller, Version: V03, Method: MethodSend}
+	if perr := r.tooDeep(call); perr != nil {
+		return Delivery{State: attach.TaskRejected, Reason: perr.Message}, nil
+	}
 	taskID := opts.Resume
 	if taskID == "" {
 		d, id, err := r.deliverOnce(ctx, call, msg, opts.Final)

@@ -149,14 +149,18 @@ func (s *Seed) Stop(ctx context.Context, grace time.Duration) {
 
 // SeedArgs is one seed task's job: who sent it, to what, with what.
 type SeedArgs struct {
-	TaskID    string          `json:"task_id"`
-	TeamID    string          `json:"team_id"`
-	TeamSlug  string          `json:"team_slug"`
-	User      string          `json:"user"`
-	Session   string          `json:"session"`
-	RequestID string          `json:"request_id,omitempty"`
-	Target    SeedTarget      `json:"target"`
-	Input     json.RawMessage `json:"input"`
+	TaskID    string `json:"task_id"`
+	TeamID    string `json:"team_id"`
+	TeamSlug  string `json:"team_slug"`
+	User      string `json:"user"`
+	Session   string `json:"session"`
+	RequestID string `json:"request_id,omitempty"`
+	// ParentTask and Depth are the calling agent's, when an agent sends
+	// the task with its delegation token.
+	ParentTask string          `json:"parent_task,omitempty"`
+	Depth      int             `json:"depth,omitempty"`
+	Target     SeedTarget      `json:"target"`
+	Input      json.RawMessage `json:"input"`
 }
 
 // Kind names the job for River.
@@ -166,7 +170,8 @@ func (SeedArgs) Kind() string { return "attach_seed_task" }
 func (SeedArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: seedQueue} }
 
 func (a SeedArgs) caller() Caller {
-	return Caller{TeamID: a.TeamID, TeamSlug: a.TeamSlug, User: a.User, Session: a.Session, RequestID: a.RequestID}
+	return Caller{TeamID: a.TeamID, TeamSlug: a.TeamSlug, User: a.User, Session: a.Session, RequestID: a.RequestID,
+		ParentTask: a.ParentTask, Depth: a.Depth}
 }
 
 // SeedRequest is a task to queue.
@@ -198,7 +203,7 @@ func (s *Seed) Send(ctx context.Context, req SeedRequest) (string, error) {
 	}
 	c := req.Caller
 	args := SeedArgs{TaskID: id, TeamID: c.TeamID, TeamSlug: c.TeamSlug, User: c.User, Session: c.Session,
-		RequestID: c.RequestID, Target: req.Target, Input: req.Input}
+		RequestID: c.RequestID, ParentTask: c.ParentTask, Depth: c.Depth, Target: req.Target, Input: req.Input}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		job, err := s.client.InsertTx(ctx, tx, args, nil)
 		if err != nil {

@@ -83,7 +83,8 @@ func (a *App) seedSend(byParam bool) fiber.Handler {
 			return attach.Invalid("target_url", "the team has no engine")
 		}
 		id, err := a.seed.Send(c.UserContext(), a2a.SeedRequest{
-			Caller: a2a.Caller{TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: p.Subject, Session: session, RequestID: requestID(c)},
+			Caller: a2a.Caller{TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: p.Subject, Session: session,
+				ParentTask: p.Task, Depth: p.Depth, RequestID: requestID(c)},
 			Target: target,
 			// The body's buffer is reused after the handler: the job
 			// keeps its own copy.
