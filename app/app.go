@@ -6,6 +6,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,11 +49,13 @@ type App struct {
 	console *console.Console
 	mem     *memoryBus
 	a2a     *a2a.Relay
+	seed    *a2a.Seed // the seed's task routes, on a durable queue
 	// delegator signs the tokens agents call back with.
 	delegator *identity.Delegator
 
 	sessions *sessionNamer
 
+	seedStarted    bool
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
 	closeOnce      sync.Once
@@ -135,6 +138,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Tap:                   a.mem.recorder,
 	})
 	a.a2a = a.newA2A(&policy)
+	if a.seed, err = a.newSeed(); err != nil {
+		return nil, err
+	}
 	a.console, err = console.New(console.Config{
 		PublicURL: cfg.PublicURL,
 		OIDC: console.OIDCConfig{
@@ -176,6 +182,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.mem.listen(listener)
 	a.spawn(func() { listener.Run(bg) })
 	a.mem.run(bg, log, a.spawn)
+	// Seed tasks queued before a restart, or left by a replica that
+	// stopped, are picked up from here on.
+	if err := a.seed.Start(ctx); err != nil {
+		return nil, err
+	}
+	a.seedStarted = true
 	return a, nil
 }
 
@@ -236,6 +248,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 // Close releases background work, the pool and the embedded Postgres.
 func (a *App) Close(ctx context.Context) {
 	a.closeOnce.Do(func() {
+		// Seed tasks in hand finish, or go back to the queue, while
+		// everything they use is still there.
+		if a.seedStarted {
+			a.seed.Stop(ctx, cmp.Or(a.cfg.SeedStopGrace, 5*time.Second))
+		}
 		// Exchanges recorded by the last streams reach Postgres before
 		// anything they need is stopped.
 		if a.mem != nil {

@@ -92,6 +92,11 @@ type Config struct {
 	ShutdownTimeout   time.Duration // ATTACH_SHUTDOWN_TIMEOUT, default 30s
 	JWKSMinRefresh    time.Duration // ATTACH_JWKS_MIN_REFRESH, default 30s
 	KeyUsageInterval  time.Duration // how often API key last-used times are written; 10s
+	// SeedRetryBase is the wait before a seed task's second try, doubling
+	// with each further try; default 1s. SeedStopGrace is how long a
+	// stopping server lets the seed tasks in hand finish before handing
+	// them back to the queue; default 5s.
+	SeedRetryBase, SeedStopGrace time.Duration
 
 	// TrustedProxies (ATTACH_TRUSTED_PROXIES, comma separated IPs or CIDRs)
 	// may set X-Forwarded-Proto; from anyone else it is ignored.

@@ -1,5 +1,6 @@
 // Package migrations holds the gateway's SQL schema as embedded goose
-// migrations and applies them. Up is safe to run from several replicas at
+// migrations and applies them, then the job queue's (River's own
+// migrations). Up is safe to run from several replicas at
 // once: a Postgres advisory lock lets one apply while the others wait.
 package migrations
 
@@ -40,7 +41,7 @@ func UpDB(ctx context.Context, db *sql.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
-	return nil
+	return upRiver(ctx, db)
 }
 
 // Pending counts the migrations not applied yet, for readiness checks. It
@@ -61,7 +62,10 @@ func PendingDB(ctx context.Context, db *sql.DB) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read migration status: %w", err)
 	}
-	n := 0
+	n, err := riverPending(ctx, db)
+	if err != nil {
+		return 0, err
+	}
 	for _, s := range status {
 		if s.State == goose.StatePending {
 			n++

@@ -153,6 +153,12 @@ func (in AgentInput) normalize() (AgentInput, error) {
 	if !attach.ValidSlug(in.Name) {
 		return in, attach.Invalid("name", "must be 1 to 63 lowercase letters, digits or '-', starting with a letter or digit")
 	}
+	// The gateway's own routes under /a2a/ (the team's directory, the
+	// seed's task routes) take these names: an agent called so would be
+	// unreachable.
+	if in.Name == "agents" || in.Name == "tasks" {
+		return in, attach.Invalid("name", "is reserved: "+in.Name+" is a route of the gateway")
+	}
 	if err := checkHTTPURL("base_url", in.BaseURL); err != nil {
 		return in, err
 	}
