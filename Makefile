@@ -77,6 +77,7 @@ bench: build deps
 	$(GO) test -run '^$$' -bench 'Deliver' -benchtime 40x ./memory/weaviate
 	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery|ExchangeEvents|Redact' ./memory
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
+	$(GO) test -run '^$$' -bench 'A2ARelay' -benchtime 500x ./app
 
 docker:
 	docker build -f deploy/Dockerfile -t attach-gateway:$(VERSION) .
