@@ -145,13 +145,14 @@ func (d *demo) run(ctx context.Context) error {
 		if err := waitHTTP(ctx, c, "http://"+ag.addr+"/.well-known/agent-card.json", 30*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", ag.name, err)
 		}
-		if err := adm.registerAgent(ctx, "default", ag.name, "http://"+ag.addr, dsn); err != nil {
+		how, err := adm.registerAgent(ctx, "default", ag.name, "http://"+ag.addr, dsn)
+		if err != nil {
 			return err
 		}
 		if err := waitHTTP(ctx, gw, gateway+"/a2a/"+ag.name+"/.well-known/agent-card.json", 30*time.Second); err != nil {
 			return fmt.Errorf("the gateway does not publish %s: %w", ag.name, err)
 		}
-		fmt.Fprintf(d.out, "  %-7s %s -> %s/a2a/%s\n", ag.name, ag.version, gateway, ag.name)
+		fmt.Fprintf(d.out, "  %-7s %s, %s\n          published at %s/a2a/%s\n", ag.name, ag.version, how, gateway, ag.name)
 	}
 
 	fmt.Fprintln(d.out, "4. A user")
@@ -162,6 +163,11 @@ func (d *demo) run(ctx context.Context) error {
 	keyFile := filepath.Join(d.logDir(), "api-key")
 	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
 		return fmt.Errorf("keep the API key: %w", err)
+	}
+	// A new key reaches the gateway's cached directory through
+	// LISTEN/NOTIFY, a moment after the management API answers.
+	if err := waitAuthorized(ctx, gateway+"/a2a/agents", key, 30*time.Second); err != nil {
+		return fmt.Errorf("the new API key: %w", err)
 	}
 	fmt.Fprintf(d.out, "  API key for %s minted; it is in %s\n", user, keyFile)
 

@@ -107,3 +107,34 @@ func up(url string) bool {
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
+
+// waitAuthorized polls url with token as its Bearer until it answers 200.
+func waitAuthorized(ctx context.Context, url, token string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+			return fmt.Errorf("%s still refuses it after %s: %w", url, within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("interrupted")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

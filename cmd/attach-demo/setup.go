@@ -57,40 +57,43 @@ type agentJSON struct {
 // registerAgent registers (or points again) the team's agent name at
 // baseURL. The management API fetches the card on save. A gateway whose
 // management API has no agents routes yet gets the agent written to its
-// Postgres directly, as `registerAgentInDB` says.
-func (a admin) registerAgent(ctx context.Context, team, name, baseURL, dsn string) error {
+// Postgres directly, as `registerAgentInDB` says. It returns how the agent
+// was registered.
+func (a admin) registerAgent(ctx context.Context, team, name, baseURL, dsn string) (string, error) {
 	in := map[string]string{"name": name, "base_url": baseURL, "version": "auto"}
 	path := "/teams/" + url.PathEscape(team) + "/agents"
+	const viaAPI = "registered with POST /admin/v1/teams/{team}/agents"
 	status, body, err := a.do(ctx, http.MethodPost, path, in)
 	if err != nil {
-		return err
+		return "", err
 	}
 	switch status {
 	case http.StatusCreated:
-		return nil
+		return viaAPI, nil
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
-		return registerAgentInDB(ctx, dsn, team, name, baseURL)
+		return "written to the gateway's database (this gateway's management API has no agents routes)",
+			registerAgentInDB(ctx, dsn, team, name, baseURL)
 	case http.StatusConflict:
 		// Registered by an earlier run: point it at this run's address.
 		status, body, err = a.do(ctx, http.MethodGet, path+"?limit=200", nil)
 		if err != nil || status != http.StatusOK {
-			return fmt.Errorf("list agents: HTTP %d %s %v", status, body, err)
+			return "", fmt.Errorf("list agents: HTTP %d %s %v", status, body, err)
 		}
 		var list struct{ Items []agentJSON }
 		if err := json.Unmarshal(body, &list); err != nil {
-			return fmt.Errorf("list agents: %w", err)
+			return "", fmt.Errorf("list agents: %w", err)
 		}
 		for _, ag := range list.Items {
 			if ag.Name == name {
 				status, body, err = a.do(ctx, http.MethodPut, path+"/"+url.PathEscape(ag.ID), in)
 				if err != nil || status != http.StatusOK {
-					return fmt.Errorf("update agent %s: HTTP %d %s %v", name, status, body, err)
+					return "", fmt.Errorf("update agent %s: HTTP %d %s %v", name, status, body, err)
 				}
-				return nil
+				return viaAPI, nil
 			}
 		}
 	}
-	return fmt.Errorf("register agent %s: HTTP %d %s", name, status, body)
+	return "", fmt.Errorf("register agent %s: HTTP %d %s", name, status, body)
 }
 
 // registerAgentInDB writes the agent into the gateway's Postgres with the
