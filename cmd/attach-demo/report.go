@@ -69,9 +69,9 @@ func artifactText(t *a2a.Task) string {
 
 // taskNode is one task of the tree as the gateway recorded it.
 type taskNode struct {
-	depth                                 int
+	depth                                  int
 	id, agent, taskID, state, user, reason string
-	states                                []string
+	states                                 []string
 }
 
 // printTree prints the tree of tasks under the planner's, as the gateway
