@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -112,8 +113,9 @@ func (d *demo) run(ctx context.Context) error {
 	}
 
 	fmt.Fprintln(d.out, "2. Gateway (embedded Postgres in "+o.dataDir+")")
+	host, port := splitAddr(o.addr)
 	gw, err := d.start("gateway", []string{
-		"ATTACH_HOST=" + hostOf(o.addr), "ATTACH_PORT=" + portOf(o.addr), "ATTACH_DATA_DIR=" + o.dataDir,
+		"ATTACH_HOST=" + host, "ATTACH_PORT=" + port, "ATTACH_DATA_DIR=" + o.dataDir,
 		"ATTACH_PUBLIC_URL=" + gateway, "ENGINE_URL=" + engineURL,
 	}, filepath.Join(o.binDir, "attach"), "serve")
 	if err != nil {
@@ -187,8 +189,6 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintln(d.out)
-	// The result's mirroring into memory is recorded just after the answer.
-	time.Sleep(500 * time.Millisecond)
 	if err := printMemory(ctx, d.out, gateway, key, "planner", string(task.ID)); err != nil {
 		return err
 	}
@@ -284,16 +284,11 @@ func (d *demo) adminAndDSN(gateway string) (admin, string, error) {
 	return admin{base: gateway + "/admin/v1", token: token}, dsn, nil
 }
 
-func hostOf(addr string) string {
-	if i := strings.LastIndex(addr, ":"); i >= 0 {
-		return addr[:i]
+// splitAddr is host and port of a listen address, the port 8080 when none.
+func splitAddr(addr string) (host, port string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, "8080"
 	}
-	return addr
-}
-
-func portOf(addr string) string {
-	if i := strings.LastIndex(addr, ":"); i >= 0 {
-		return addr[i+1:]
-	}
-	return "8080"
+	return host, port
 }

@@ -145,31 +145,26 @@ func branch(depth int) string {
 	return "└─"
 }
 
+type memEvent struct {
+	ID, Kind, Role, User, Content string
+}
+
 // printMemory prints the memory events filed under a task, as the demo's
-// user reads them through the gateway: GET /mem/events?task=ID.
+// user reads them through the gateway: GET /mem/events?task=ID. The
+// task's result is mirrored into memory just after its answer: it waits a
+// moment for it.
 func printMemory(ctx context.Context, w io.Writer, gateway, key, label, taskID string) error {
-	u := gateway + "/mem/events?task=" + url.QueryEscape(taskID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("read memory: %w", err)
-	}
-	defer resp.Body.Close()
-	var page struct {
-		Events []struct {
-			ID, Kind, Role, User, Content string
-			CreatedAt                     time.Time `json:"created_at"`
+	var page struct{ Events []memEvent }
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		var err error
+		page.Events, err = memoryOf(ctx, gateway, key, taskID)
+		if err != nil {
+			return err
 		}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("read memory: HTTP %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return fmt.Errorf("read memory: %w", err)
+		if hasKind(page.Events, "task_result") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	fmt.Fprintf(w, "Memory of the %s's task (GET /mem/events?task=%s), newest first:\n", label, taskID)
 	for _, e := range page.Events {
@@ -179,6 +174,38 @@ func printMemory(ctx context.Context, w io.Writer, gateway, key, label, taskID s
 		fmt.Fprintln(w, "  (none yet)")
 	}
 	return nil
+}
+
+func hasKind(events []memEvent, kind string) bool {
+	for _, e := range events {
+		if e.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// memoryOf reads the events filed under a task.
+func memoryOf(ctx context.Context, gateway, key, taskID string) ([]memEvent, error) {
+	u := gateway + "/mem/events?task=" + url.QueryEscape(taskID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read memory: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read memory: HTTP %d", resp.StatusCode)
+	}
+	var page struct{ Events []memEvent }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return nil, fmt.Errorf("read memory: %w", err)
+	}
+	return page.Events, nil
 }
 
 // oneLine shortens text to one line of at most n runes.
