@@ -123,6 +123,27 @@ func TestDemoPlannerHandsToCoder(t *testing.T) {
 	if up.Header.Get("Authorization") != "" {
 		t.Error("the engine saw an Authorization header")
 	}
+
+	// The coder is a real 1.0 agent: the 1.0 SDK's client reads its card
+	// from the gateway and gets its answer; a plan sent as text is used
+	// as it is.
+	res := a2atest.RunJS10(t, gw.URL+"/a2a/coder/", tok, a2atest.JS10{Op: "send", Text: "Plan for: print the date"})
+	if res.Error != nil {
+		t.Fatalf("1.0 client to the coder: %s: %s", res.Error.Name, res.Error.Message)
+	}
+	var sent struct {
+		Task struct {
+			Status    struct{ State string }
+			Artifacts []struct{ Parts []struct{ Text string } }
+		}
+	}
+	if err := json.Unmarshal(res.Result, &sent); err != nil || sent.Task.Status.State != "TASK_STATE_COMPLETED" ||
+		len(sent.Task.Artifacts) != 1 || sent.Task.Artifacts[0].Parts[0].Text != "Hello!" {
+		t.Errorf("1.0 client to the coder: %s", res.Result)
+	}
+	if _, upBody := eng.lastRequest(); !strings.Contains(string(upBody), "Plan for: print the date") {
+		t.Errorf("engine was sent %s", upBody)
+	}
 }
 
 func statusText(task *a2ago.Task) string {
