@@ -279,7 +279,10 @@ func (d *demo) adminAndDSN(gateway string) (admin, string, error) {
 		if err != nil {
 			return admin{}, "", err
 		}
-		dsn = "host=" + dir + " user=app dbname=app sslmode=disable"
+		// The embedded default's socket folder, as deploy/pglocal makes it
+		// when the path is short enough for a unix socket.
+		quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(dir)
+		dsn = "host='" + quoted + "' user=app dbname=app sslmode=disable"
 	}
 	return admin{base: gateway + "/admin/v1", token: token}, dsn, nil
 }
