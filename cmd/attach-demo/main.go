@@ -200,6 +200,10 @@ func (d *demo) run(ctx context.Context) error {
 			}
 		}
 	}
+	fmt.Fprintln(d.out)
+	if err := printChat(ctx, d.out, gateway, key); err != nil {
+		return err
+	}
 	fmt.Fprintf(d.out, "\nTry it yourself:\n"+
 		"  KEY=$(cat %s)\n"+
 		"  curl -s -H \"Authorization: Bearer $KEY\" '%s/mem/events?task=%s'\n"+

@@ -146,7 +146,7 @@ func branch(depth int) string {
 }
 
 type memEvent struct {
-	ID, Kind, Role, User, Content string
+	ID, Kind, Role, User, Model, Content string
 }
 
 // printMemory prints the memory events filed under a task, as the demo's
@@ -187,7 +187,12 @@ func hasKind(events []memEvent, kind string) bool {
 
 // memoryOf reads the events filed under a task.
 func memoryOf(ctx context.Context, gateway, key, taskID string) ([]memEvent, error) {
-	u := gateway + "/mem/events?task=" + url.QueryEscape(taskID)
+	return memoryQuery(ctx, gateway, key, "task="+url.QueryEscape(taskID))
+}
+
+// memoryQuery reads the user's events that match query.
+func memoryQuery(ctx context.Context, gateway, key, query string) ([]memEvent, error) {
+	u := gateway + "/mem/events?" + query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
@@ -215,4 +220,21 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// printChat prints the coder's exchange with the engine as the gateway
+// recorded it in the user's memory: the user it names is the one the
+// engine was told (X-Attach-User).
+func printChat(ctx context.Context, w io.Writer, gateway, key string) error {
+	fmt.Fprintln(w, "The coder's chat with the engine, recorded in the user's memory (GET /mem/events?kind=...):")
+	for _, kind := range []string{"prompt", "response"} {
+		events, err := memoryQuery(ctx, gateway, key, "kind="+kind+"&limit=1")
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			fmt.Fprintf(w, "  %-8s model %s, user %s: %s\n", e.Kind, e.Model, e.User, oneLine(e.Content, 70))
+		}
+	}
+	return nil
 }
