@@ -51,7 +51,7 @@ type Config struct {
 	// MaxDepth bounds how many agents deep a hand-off may go (default 8),
 	// so agents calling each other in a loop get an error, not a storm.
 	MaxDepth int
-	Logger *slog.Logger
+	Logger   *slog.Logger
 	// CallTimeout bounds a unary call to an agent (a blocking send waits
 	// for the task to finish): after it the task is failed.
 	CallTimeout time.Duration
@@ -105,10 +105,47 @@ type Call struct {
 	// handoff is the gateway's id of the task the call is about, once
 	// known: the agent gets it in X-Attach-Task and its delegation token.
 	handoff string
+	// opened says the hand-off's row and the message sent are recorded
+	// already (Store.Open).
+	opened bool
 }
 
 // agentVersion is the version the gateway speaks to the call's agent.
 func (c Call) agentVersion() string { return c.Agent.SpokenVersion() }
+
+// open records a new hand-off while the agent is being called: the
+// write overlaps the agent's answer instead of delaying the call. wait
+// returns once it is done, and must be called before anything else is
+// recorded for the hand-off. A failure is logged, not fatal: the agent's
+// answer is recorded then, if it can be.
+func (r *Relay) open(ctx context.Context, call Call, msg json.RawMessage) (wait func() (opened bool)) {
+	t := r.taskOf(call)
+	t.ContextID = refOf(msg).ContextID
+	done := make(chan bool, 1)
+	go func() {
+		err := r.cfg.Store.Open(context.WithoutCancel(ctx), t, msg)
+		if err != nil {
+			r.log.Error("a2a: hand-off not recorded", "team", call.Caller.TeamID, "agent", call.Agent.Name, "err", err)
+		}
+		done <- err == nil
+	}()
+	var opened, waited bool
+	return func() bool {
+		if !waited {
+			opened, waited = <-done, true
+		}
+		return opened
+	}
+}
+
+// inputs are the messages a change must add to a task's story: the one
+// sent, unless open recorded it already.
+func (c Call) inputs(msg json.RawMessage) []json.RawMessage {
+	if c.opened || msg == nil {
+		return nil
+	}
+	return []json.RawMessage{msg}
+}
 
 // reply answers the client's request with result, in its version.
 func (c Call) reply(result json.RawMessage) Response {

@@ -46,12 +46,7 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 			s.known(t)
 		}
 	case MethodSubscribe:
-		id, perr := taskParams(call)
-		if perr != nil {
-			s.send(call.fail(perr))
-			return
-		}
-		t, perr := r.owned(ctx, call, id)
+		t, perr := r.namedTask(ctx, call)
 		if perr != nil {
 			s.send(call.fail(perr))
 			return
@@ -75,6 +70,10 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 		if s.call.handoff, err = attach.NewID(); err != nil {
 			s.send(call.fail(rpcErr(CodeInternal, "internal error")))
 			return
+		}
+		if s.input != nil {
+			s.opened = r.open(ctx, s.call, s.input)
+			defer r.dropUnnamed(ctx, s)
 		}
 	}
 	call = s.call
@@ -139,6 +138,28 @@ type streamState struct {
 	state   string
 	final   bool
 	failure string // set when the agent answered an error
+	// opened waits for the hand-off's row (Relay.open); nil when the
+	// stream continues a task already recorded.
+	opened func() bool
+}
+
+// dropUnnamed removes the hand-off's row when the stream ended without
+// the agent naming a task or the gateway failing one: the agent refused
+// the call with an error, which the client has.
+func (r *Relay) dropUnnamed(ctx context.Context, s *streamState) {
+	s.settleOpen()
+	if s.call.opened && s.taskID == "" && s.failure != "" {
+		r.discard(ctx, s.call)
+	}
+}
+
+// settleOpen waits for the hand-off's row before anything else about it
+// is recorded.
+func (s *streamState) settleOpen() {
+	if s.opened != nil {
+		s.call.opened = s.opened()
+		s.opened = nil
+	}
 }
 
 func (s *streamState) known(t StoredTask) {
@@ -181,7 +202,8 @@ func (s *streamState) sendTask(snap json.RawMessage, last bool) {
 }
 
 // event handles one JSON-RPC response of the agent's stream: passed on
-// first (so the client is never kept waiting on Postgres), then recorded.
+// first (so the client is not kept waiting on Postgres), then recorded;
+// only the first event that names the task is recorded first.
 func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 	call := s.call
 	av := call.agentVersion()
@@ -205,6 +227,14 @@ func (r *Relay) event(ctx context.Context, s *streamState, data []byte) {
 		r.endFailed(ctx, s, "the agent sent an event that cannot be translated: "+err.Error())
 		return
 	}
+	if s.taskID == "" {
+		// The event that names the task is recorded before the client
+		// sees it: whatever task id a client holds, Postgres knows, even
+		// if this gateway dies the next moment.
+		r.recordEvent(ctx, s, ev03)
+		s.send(call.reply(out))
+		return
+	}
 	s.send(call.reply(out))
 	r.recordEvent(ctx, s, ev03)
 }
@@ -222,6 +252,7 @@ type streamEvent struct {
 }
 
 func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMessage) {
+	s.settleOpen()
 	var ev streamEvent
 	if json.Unmarshal(ev03, &ev) != nil {
 		return
@@ -235,6 +266,7 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	case "message":
 		s.final = true // a message ends a stream
 		if ev.TaskID == "" {
+			r.discard(ctx, s.call)
 			r.mirror(s.call, "", attach.KindTaskSent, "user", MessageText(s.input))
 			r.mirror(s.call, "", attach.KindTaskResult, "agent", MessageText(ev03))
 			return
@@ -250,7 +282,7 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	if s.input != nil {
 		// The first event of the task: the message sent is the next entry
 		// of its story.
-		ch.Messages = append([]json.RawMessage{s.input}, ch.Messages...)
+		ch.Messages = append(s.call.inputs(s.input), ch.Messages...)
 		r.mirror(s.call, ch.Task.TaskID, attach.KindTaskSent, "user", MessageText(s.input))
 		s.input = nil
 	}
@@ -272,6 +304,7 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 		return
 	}
 	s.final = true
+	s.settleOpen()
 	call := s.call
 	if s.taskID == "" {
 		// The agent never named a task: the gateway names one, so the
@@ -291,9 +324,8 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 			t.ContextID = id
 		}
 		snap := failedSnapshot(t, reason)
-		var msgs []json.RawMessage
+		msgs := call.inputs(s.input)
 		if s.input != nil {
-			msgs = append(msgs, s.input)
 			r.mirror(call, id, attach.KindTaskSent, "user", MessageText(s.input))
 		}
 		if _, _, err := r.cfg.Store.Apply(context.WithoutCancel(ctx), Change{Task: t, Snapshot: snap, Messages: msgs}); err != nil {

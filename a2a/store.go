@@ -75,18 +75,16 @@ func (s *Store) Apply(ctx context.Context, ch Change) (out StoredTask, moved boo
 		return StoredTask{}, false, fmt.Errorf("record task: no task id")
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		cur, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+
-			" FROM tasks WHERE team_id = $1 AND agent_name = $2 AND task_id = $3 FOR UPDATE",
-			t.TeamID, t.AgentName, t.TaskID))
+		cur, found, err := s.lockTask(ctx, tx, t)
+		if err != nil {
+			return err
+		}
 		created := false
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+		if !found {
 			if cur, err = s.insertTask(ctx, tx, t, ch.Snapshot); err != nil {
 				return err
 			}
 			created = true
-		case err != nil:
-			return fmt.Errorf("read task: %w", err)
 		}
 		prev := cur.State
 		snap, state, err := nextSnapshot(cur.Snapshot, ch.Snapshot, ch.Update)
@@ -124,6 +122,93 @@ func (s *Store) Apply(ctx context.Context, ch Change) (out StoredTask, moved boo
 		return nil
 	})
 	return out, moved, err
+}
+
+// lockTask finds and locks the row a change is about: by the gateway's id
+// when the change names one (a hand-off the relay opened with Begin, whose
+// row still waits for the agent's id), else by the agent's id.
+func (s *Store) lockTask(ctx context.Context, tx pgx.Tx, t attach.Task) (StoredTask, bool, error) {
+	if t.ID != "" {
+		cur, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+
+			" FROM tasks WHERE team_id = $1 AND id = $2 FOR UPDATE", t.TeamID, t.ID))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return StoredTask{}, false, fmt.Errorf("read task: %w", err)
+		case cur.TaskID == t.TaskID:
+			return cur, true, nil
+		case cur.TaskID == cur.ID:
+			return s.rekey(ctx, tx, cur, t)
+		}
+	}
+	cur, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+
+		" FROM tasks WHERE team_id = $1 AND agent_name = $2 AND task_id = $3 FOR UPDATE",
+		t.TeamID, t.AgentName, t.TaskID))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return StoredTask{}, false, nil
+	case err != nil:
+		return StoredTask{}, false, fmt.Errorf("read task: %w", err)
+	}
+	return cur, true, nil
+}
+
+// rekey gives an opened hand-off the id its agent chose. Should the agent
+// name a task the gateway already knows, the hand-off's story joins it.
+func (s *Store) rekey(ctx context.Context, tx pgx.Tx, open StoredTask, t attach.Task) (StoredTask, bool, error) {
+	var known string
+	err := tx.QueryRow(ctx, "SELECT id FROM tasks WHERE team_id = $1 AND agent_name = $2 AND task_id = $3 FOR UPDATE",
+		t.TeamID, open.AgentName, t.TaskID).Scan(&known)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		cur, err := scanTask(tx.QueryRow(ctx, `UPDATE tasks SET task_id = $2,
+			snapshot = jsonb_set(snapshot, '{id}', to_jsonb($2::text)) WHERE id = $1 RETURNING `+taskColumns, open.ID, t.TaskID))
+		if err != nil {
+			return StoredTask{}, false, fmt.Errorf("name task: %w", err)
+		}
+		return cur, true, nil
+	case err != nil:
+		return StoredTask{}, false, fmt.Errorf("read task: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE task_events SET task = $2 WHERE task = $1", open.ID, known); err != nil {
+		return StoredTask{}, false, fmt.Errorf("join task events: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM tasks WHERE id = $1", open.ID); err != nil {
+		return StoredTask{}, false, fmt.Errorf("drop opened task: %w", err)
+	}
+	cur, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+" FROM tasks WHERE id = $1", known))
+	if err != nil {
+		return StoredTask{}, false, fmt.Errorf("read task: %w", err)
+	}
+	return cur, true, nil
+}
+
+// Open records a hand-off before its agent answers: the row (keyed by the
+// gateway's id until the agent names the task) and the message sent. A
+// gateway that dies while the agent works leaves a row the reconciler can
+// settle; an agent's call-backs can name it as their parent meanwhile.
+func (s *Store) Open(ctx context.Context, t attach.Task, input json.RawMessage) error {
+	t.TaskID, t.State = t.ID, attach.TaskSubmitted
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		row, err := s.insertTask(ctx, tx, t, nil)
+		if err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, row.ID, "", input); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, row.ID, attach.TaskSubmitted, nil)
+	})
+}
+
+// Discard removes a hand-off that never became a task (the agent answered
+// with a plain message), unless its agent has named it meanwhile.
+func (s *Store) Discard(ctx context.Context, teamID, id string) error {
+	_, err := s.pool.Exec(ctx, "DELETE FROM tasks WHERE team_id = $1 AND id = $2 AND task_id = id::text", teamID, id)
+	if err != nil {
+		return fmt.Errorf("discard opened task: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) insertTask(ctx context.Context, tx pgx.Tx, t attach.Task, snap json.RawMessage) (StoredTask, error) {

@@ -47,6 +47,18 @@ func (a *App) newA2A(policy *netguard.Policy) *a2a.Relay {
 // elsewhere.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// directoryTeams finds agents for the relay's reconciler.
+type directoryTeams struct{ dir *tenants.Directory }
+
+func (d directoryTeams) TeamAgent(teamID, name string) (string, attach.Agent, bool) {
+	team, ok := d.dir.TeamByID(teamID)
+	if !ok {
+		return "", attach.Agent{}, false
+	}
+	agent, ok := team.Agent(name)
+	return team.Team.Slug, agent, ok
+}
+
 // delegationMinter signs an agent's delegation token: the caller's user and
 // session, the agent as actor, one hop deeper.
 type delegationMinter struct{ d *identity.Delegator }

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,18 +81,6 @@ func userMsg(text string) *a2ago.MessageSendParams {
 	return &a2ago.MessageSendParams{Message: a2ago.NewMessage(a2ago.MessageRoleUser, a2ago.TextPart{Text: text})}
 }
 
-func taskText(task *a2ago.Task) string {
-	var b strings.Builder
-	for _, a := range task.Artifacts {
-		for _, p := range a.Parts {
-			if tp, ok := p.(a2ago.TextPart); ok {
-				b.WriteString(tp.Text)
-			}
-		}
-	}
-	return b.String()
-}
-
 func send03(t *testing.T, c *a2aclient.Client, params *a2ago.MessageSendParams) *a2ago.Task {
 	t.Helper()
 	res, err := c.SendMessage(a2aCtx(t), params)
@@ -117,8 +104,8 @@ func TestA2AGoClientThroughGateway(t *testing.T) {
 			c := a2atest.Client03(t, lab.agentURL(agent), lab.token)
 
 			task := send03(t, c, userMsg("echo hi there"))
-			if task.Status.State != a2ago.TaskStateCompleted || taskText(task) != "hi there" {
-				t.Fatalf("echo: %s %q", task.Status.State, taskText(task))
+			if task.Status.State != a2ago.TaskStateCompleted || a2atest.ArtifactText(task) != "hi there" {
+				t.Fatalf("echo: %s %q", task.Status.State, a2atest.ArtifactText(task))
 			}
 			got, err := c.GetTask(a2aCtx(t), &a2ago.TaskQueryParams{ID: task.ID})
 			if err != nil || got.Status.State != a2ago.TaskStateCompleted {
@@ -238,8 +225,8 @@ func TestA2AIdentityReachesTheAgent(t *testing.T) {
 	c := a2atest.Client03(t, gw.URL+"/a2a/go03", idp.Token(t, "api://default"))
 	task := send03(t, c, userMsg("headers"))
 	var report a2atest.HeaderReport
-	if err := json.Unmarshal([]byte(taskText(task)), &report); err != nil {
-		t.Fatalf("headers answer %q: %v", taskText(task), err)
+	if err := json.Unmarshal([]byte(a2atest.ArtifactText(task)), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", a2atest.ArtifactText(task), err)
 	}
 	h := report.Headers
 	if h["x-attach-user"] != "gateway-rs256" || h["x-attach-tenant"] != "default" || h["x-attach-session"] == "" {
@@ -277,7 +264,7 @@ func TestA2AAgentDown(t *testing.T) {
 		return a.BaseURL == dead && len(a.Card) == 0
 	})
 	got, err := c.GetTask(a2aCtx(t), &a2ago.TaskQueryParams{ID: task.ID})
-	if err != nil || got.Status.State != a2ago.TaskStateCompleted || taskText(got) != "kept" {
+	if err != nil || got.Status.State != a2ago.TaskStateCompleted || a2atest.ArtifactText(got) != "kept" {
 		t.Fatalf("get while the agent is down: %v %v", got, err)
 	}
 	failed := send03(t, c, userMsg("echo lost"))
@@ -291,18 +278,6 @@ func TestA2AAgentDown(t *testing.T) {
 	if err != nil || again.Status.State != a2ago.TaskStateFailed {
 		t.Errorf("the failed task is not recorded: %v %v", again, err)
 	}
-}
-
-// deadURL is a loopback address nobody listens on.
-func deadURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
 
 // One team cannot reach another's agents or tasks, and learns nothing of
@@ -352,7 +327,13 @@ func TestA2ATeamsApart(t *testing.T) {
 // comes before the protocol gets an HTTP status.
 func TestA2ABadRequests(t *testing.T) {
 	t.Parallel()
-	gw, idp, _ := sidecar(t)
+	idp, eng := startIDPAndEngine(t)
+	cfg := testConfig(t)
+	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", eng.URL()
+	// Small enough that a body over it fits the socket's buffers: the
+	// client reads the 413 instead of a reset.
+	cfg.MaxBodyBytes = 64 << 10
+	gw := startGateway(t, cfg)
 	tok := idp.Token(t, "api://default")
 	agent := a2atest.StartAgent03(t)
 	registerAgent(t, gw, gw.cfg.DefaultTeam, "go03", agent.URL, "")
@@ -484,7 +465,7 @@ func TestA2ADelegation(t *testing.T) {
 	registerAgent(t, gw, gw.cfg.DefaultTeam, "coder", agent.URL, "")
 	c := a2atest.Client03(t, gw.URL+"/a2a/planner", idp.Token(t, "api://default"))
 	var report a2atest.HeaderReport
-	if err := json.Unmarshal([]byte(taskText(send03(t, c, userMsg("headers")))), &report); err != nil {
+	if err := json.Unmarshal([]byte(a2atest.ArtifactText(send03(t, c, userMsg("headers")))), &report); err != nil {
 		t.Fatal(err)
 	}
 	tok, handoff, session := report.Headers["x-attach-token"], report.Headers["x-attach-task"], report.Headers["x-attach-session"]

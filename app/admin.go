@@ -18,9 +18,9 @@ import (
 	"github.com/attach-dev/attach-gateway/web"
 )
 
-// The management API: JSON CRUD over teams and their issuers, engines and API
-// keys, guarded by ATTACH_ADMIN_TOKEN. It lives under /admin/v1, a prefix no
-// engine route uses.
+// The management API: JSON CRUD over teams and their issuers, engines, A2A
+// agents and API keys, guarded by ATTACH_ADMIN_TOKEN. It lives under
+// /admin/v1, a prefix no engine route uses.
 func (a *App) adminRoutes(r fiber.Router) {
 	r.Get("/teams", a.listTeams)
 	r.Post("/teams", a.createTeam)
@@ -48,6 +48,8 @@ func (a *App) adminRoutes(r fiber.Router) {
 		list: a.store.ListAPIKeys, get: a.store.GetAPIKey,
 		update: a.store.UpdateAPIKey, remove: a.store.RevokeAPIKey,
 	})
+
+	a.agentRoutes(r)
 
 	r.Get("/teams/:team/memory", a.getMemorySettings)
 	r.Put("/teams/:team/memory", a.putMemorySettings)
@@ -375,6 +377,8 @@ func resourceName(c *fiber.Ctx) string {
 		return "engine"
 	case strings.Contains(route, "/keys"):
 		return "API key"
+	case strings.Contains(route, "/agents"):
+		return "agent"
 	}
 	return "team"
 }

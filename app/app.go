@@ -40,6 +40,7 @@ type App struct {
 	verify  *identity.Verifier
 	bodies  *web.Bodies
 	probe   *prober
+	cards   *cardFetcher
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
@@ -123,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.probe = newProber(policy, a.verify, a.dir)
+	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
@@ -144,11 +146,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,
+		Cards:  a.cards,
 		Minter: &minter{local: local, store: a.store},
 		Memory: a.mem.store,
 		// Memory backends a team may choose in the console.
 		MemoryBackends: a.mem.sinks.Names(),
-		Logger:         log,
+		// The memory page says when events wait in the journal.
+		Recorder: a.mem.recorder,
+		Logger:   log,
 	})
 	if err != nil {
 		return nil, err
@@ -159,6 +164,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
+	// Tasks whose client stopped following them (or whose gateway died)
+	// are settled with their agents.
+	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })
 	// The embedded Postgres restarts itself when it dies (pglocal), and
 	// recorded exchanges wait in the memory journal meanwhile.
 	// One LISTEN session serves the process: the directory follows every

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/browsertest"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
@@ -99,6 +100,42 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("04-engines-tested")
 
+	// Register an A2A agent with its credential, then read its card.
+	agent := newCardAgent(t, agentCard03, agentCredential)
+	ui.clickToLoad("#nav-agents")
+	ui.clickToLoad("#new-agent")
+	ui.fill("#name", "travel")
+	ui.fill("#base_url", agent.URL())
+	ui.fill("#credential", agentCredential)
+	ui.clickToLoad("#save-agent")
+	if got := ui.text(`[data-testid="notice"]`); got != "Agent registered." {
+		t.Errorf("notice after registering the agent: %q", got)
+	}
+	if got := ui.text(`#agents-table [data-testid="agent-card"]`); !strings.Contains(got, "Travel planner") || !strings.Contains(got, "0.3") {
+		t.Errorf("the agent's card shows as %q", got)
+	}
+	if got, want := ui.text(`#agents-table [data-testid="agent-url"]`), gw.URL+"/t/research/a2a/travel"; got != want {
+		t.Errorf("agent URL shown %q, want %q", got, want)
+	}
+	ui.clickToLoad(`#agents-table a[aria-label="Edit travel"]`)
+	ui.clickToLoad("#test-agent")
+	if got := ui.text(`[data-testid="card-name"]`); got != "Travel planner" {
+		t.Errorf("card name %q", got)
+	}
+	if got := ui.text(`[data-testid="card-version"]`); got != "0.3" {
+		t.Errorf("card version %q", got)
+	}
+	if skills := ui.text(`[data-testid="card-skills"]`); !strings.Contains(skills, "Plan a trip") || !strings.Contains(skills, "Book a hotel") {
+		t.Errorf("card skills %q", skills)
+	}
+	if agent.lastAuth() != "Bearer "+agentCredential {
+		t.Errorf("the card was read with %q", agent.lastAuth())
+	}
+	if strings.Contains(uiEval[string](ui, `document.documentElement.outerHTML`), agentCredential) {
+		t.Error("the agent page holds the credential")
+	}
+	ui.shot("04b-agent-tested")
+
 	// Create an API key: its secret is on this page and nowhere else.
 	ui.clickToLoad("#nav-keys")
 	ui.fill("#name", "planner agent")
@@ -157,7 +194,7 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 
 	ui.clickToLoad("#nav-audit")
 	audit := ui.text("#audit-table")
-	for _, action := range []string{"apikey.revoke", "apikey.create", "engine.create", "team.create"} {
+	for _, action := range []string{"apikey.revoke", "apikey.create", "agent.create", "engine.create", "team.create"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s: %s", action, audit)
 		}
@@ -169,6 +206,9 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	ui.shot("09-chat")
 
 	ui.clickToLoad("#nav-gateway")
+	if got, want := ui.text(`[data-testid="gateway-agent"] code`), gw.URL+"/t/research/a2a/travel"; got != want {
+		t.Errorf("gateway page lists agent URL %q, want %q", got, want)
+	}
 	ui.shot("10-gateway")
 
 	// Sign out: the team's pages send the browser to sign in again.
@@ -250,8 +290,8 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	eng, gw, u, ui := signedInLab(t, "chat@example.test", "Chen Chat", "", "tiny", "small")
 
 	ui.open(gw.URL + "/console/t/lab/chat")
-	if got := ui.waitFilled("chat-user", "—"); got != u.ID {
-		t.Errorf("page shows user %q before the first message, want %q", got, u.ID)
+	if got := ui.waitFilled("chat-user", "—"); got != attach.UserSubject(u.ID) {
+		t.Errorf("page shows user %q before the first message, want %q", got, attach.UserSubject(u.ID))
 	}
 	ui.fill("#chat-model", "small")
 	ui.fill("#chat-input", "Say hello")
@@ -280,8 +320,8 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	if got := up.Header.Get("X-Attach-Session"); got != session {
 		t.Errorf("page shows session %q, engine saw %q", session, got)
 	}
-	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != u.ID {
-		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, u.ID)
+	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != attach.UserSubject(u.ID) {
+		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, attach.UserSubject(u.ID))
 	}
 	if got, shown := up.Header.Get("X-Attach-Tenant"), ui.text("#chat-tenant"); got != shown || got != "lab" {
 		t.Errorf("page shows tenant %q, engine saw %q", shown, got)
@@ -311,7 +351,7 @@ func TestConsoleE2ETryIt(t *testing.T) {
 	if session == "" || session == "—" || up.Header.Get("X-Attach-Session") != session {
 		t.Errorf("Try it shows session %q, engine saw %q", session, up.Header.Get("X-Attach-Session"))
 	}
-	if up.Header.Get("X-Attach-User") != u.ID || !strings.Contains(string(body), "Are you there?") {
+	if up.Header.Get("X-Attach-User") != attach.UserSubject(u.ID) || !strings.Contains(string(body), "Are you there?") {
 		t.Errorf("engine saw user %q and body %s", up.Header.Get("X-Attach-User"), body)
 	}
 	ui.shot("01-try-it")

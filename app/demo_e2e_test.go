@@ -57,8 +57,8 @@ func TestDemoPlannerHandsToCoder(t *testing.T) {
 
 	tok := idp.Token(t, "api://default")
 	task := send03(t, a2atest.Client03(t, gw.URL+"/a2a/planner", tok), userMsg("build a hello world"))
-	if task.Status.State != a2ago.TaskStateCompleted || taskText(task) != "Hello!" {
-		t.Fatalf("planner task: %s %q (%s); want completed with the engine's answer", task.Status.State, taskText(task), statusText(task))
+	if task.Status.State != a2ago.TaskStateCompleted || a2atest.ArtifactText(task) != "Hello!" {
+		t.Fatalf("planner task: %s %q (%s); want completed with the engine's answer", task.Status.State, a2atest.ArtifactText(task), statusText(task))
 	}
 	if len(task.Artifacts) != 1 {
 		t.Fatalf("planner task: %d artifacts", len(task.Artifacts))

@@ -1,6 +1,6 @@
 // Package console is the team web console: a team admin signs in, runs
-// teams and their people, registers engines and identity providers, mints
-// API keys and copies the team's hosted gateway URL.
+// teams and their people, registers engines, A2A agents and identity
+// providers, mints API keys and copies the team's hosted gateway URL.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
@@ -75,13 +75,19 @@ type Deps struct {
 	Store  *tenants.Store
 	Prober Prober
 	Minter TokenMinter
+	// Cards fetches agents' cards for the agents pages' "Test" and on
+	// save; nil leaves the cards unfetched, and the pages say so.
+	Cards CardFetcher
 	// Memory serves the team's memory pages; nil when the gateway keeps
 	// no memory, and the pages say so.
 	Memory MemoryStore
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
-	Logger         *slog.Logger // default: discard
+	// Recorder says whether exchanges are being recorded or held in the
+	// journal while the database is away; nil when there is none to ask.
+	Recorder Recorder
+	Logger   *slog.Logger // default: discard
 }
 
 // Console serves the console's pages. Create it with New and Mount it.
@@ -89,9 +95,11 @@ type Console struct {
 	cfg         Config
 	store       *tenants.Store
 	probe       Prober
+	cards       CardFetcher
 	mint        TokenMinter
 	mem         MemoryStore
 	memBackends []string
+	rec         Recorder
 	log         *slog.Logger
 	secure      bool // PublicURL is https: cookies carry Secure
 	sso         *ssoClient
@@ -147,9 +155,11 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		cfg:         cfg,
 		store:       deps.Store,
 		probe:       deps.Prober,
+		cards:       deps.Cards,
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		memBackends: slices.Clone(deps.MemoryBackends),
+		rec:         deps.Recorder,
 		log:         log,
 		secure:      pub.Scheme == "https",
 	}

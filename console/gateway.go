@@ -81,12 +81,34 @@ func (c *Console) renderGateway(fc *fiber.Ctx, status int, try tryView) error {
 		try.Model = models[0]
 	}
 	hosted := c.hostedURL(t.team.Slug)
+	agents, err := c.teamAgents(fc.UserContext(), t.team.ID, hosted)
+	if err != nil {
+		return c.storeFail(fc, "list agents", err)
+	}
 	v := gatewayView{
-		Hosted: hosted, Models: models, Model: model, HasEngine: hasEngine,
+		Hosted: hosted, Models: models, Model: model, HasEngine: hasEngine, Agents: agents,
 		CanUse: t.role.CanUseGateway(), CanEdit: t.role.CanManageTeam(),
 		Snippets: snippets(hosted, model), Try: try,
 	}
 	return render(fc, status, gatewayPage(c.teamChrome(fc, t.team.Name, "gateway"), v))
+}
+
+// agentPageLimit bounds the agents the gateway page lists: one page of
+// the store's largest.
+const agentPageLimit = 200
+
+// teamAgents lists the team's agents with the URLs its callers reach them
+// at.
+func (c *Console) teamAgents(ctx context.Context, teamID, hosted string) ([]agentLink, error) {
+	list, _, err := c.store.ListAgents(ctx, teamID, tenants.Page{Limit: agentPageLimit})
+	if err != nil {
+		return nil, err
+	}
+	links := make([]agentLink, 0, len(list))
+	for _, a := range list {
+		links = append(links, agentLink{Name: a.Name, URL: agentURL(hosted, a.Name)})
+	}
+	return links, nil
 }
 
 // snippets are ready-to-paste ways to call the team's gateway.

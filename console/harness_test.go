@@ -53,6 +53,7 @@ type envOptions struct {
 	pool      *pgxpool.Pool                     // the database, when the test needs it too
 	memory    MemoryStore                       // the team's memory, for the memory pages
 	backends  []string                          // memory backends a team may choose
+	recorder  Recorder                          // the gateway's recorder, for the memory page
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -88,10 +89,12 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.console, err = New(cfg, Deps{
 		Store:  e.store,
 		Prober: e.prober,
+		Cards:  testCards{},
 		Minter: e.minter,
 		Memory: o.memory,
 		// Memory backends a team may choose.
 		MemoryBackends: o.backends,
+		Recorder:       o.recorder,
 		Logger:         slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

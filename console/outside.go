@@ -41,3 +41,29 @@ type Minted struct {
 	// token, shown on the chat page beside the tenant and session.
 	Subject string
 }
+
+// CardFetcher reads a saved agent's card from the agent, under the
+// install's network policy and with the agent's credential, which it holds
+// for agent a.ID of team a.TeamID (a is as the store returns it, without
+// the credential). Its errors are shown to the admin as they are, so they
+// must be plain words and carry no secret.
+type CardFetcher interface {
+	FetchAgentCard(ctx context.Context, a attach.Agent) (AgentCard, error)
+}
+
+// AgentCard is what the console shows of an agent's card, and stores.
+type AgentCard struct {
+	Raw         []byte // the card as the agent served it
+	Version     string // "0.3" or "1.0", read from the card's shape
+	Name        string
+	Description string
+	Skills      []AgentSkill
+}
+
+// AgentSkill is one skill an agent's card lists.
+type AgentSkill struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+}

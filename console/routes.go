@@ -44,6 +44,14 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Post("/engines/:id/test", configure, c.testEngine)
 	t.Post("/engines/:id/delete", configure, c.deleteEngine)
 
+	t.Get("/agents", c.agentsPage)
+	t.Get("/agents/new", configure, c.newAgentPage)
+	t.Post("/agents", configure, c.createAgent)
+	t.Get("/agents/:id", configure, c.agentPage)
+	t.Post("/agents/:id", configure, c.updateAgent)
+	t.Post("/agents/:id/test", configure, c.testAgent)
+	t.Post("/agents/:id/delete", configure, c.deleteAgent)
+
 	t.Get("/issuers", c.issuersPage)
 	t.Get("/issuers/new", configure, c.newIssuerPage)
 	t.Post("/issuers", configure, c.createIssuer)

@@ -42,8 +42,12 @@ CREATE TABLE tasks (
     -- The task as the agent last described it, in A2A 0.3's shape.
     snapshot    jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- When a replica last asked the agent about a task still running.
+    checked_at  timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX tasks_running ON tasks (checked_at)
+    WHERE state NOT IN ('completed', 'canceled', 'failed', 'rejected');
 CREATE UNIQUE INDEX tasks_agent_task ON tasks (team_id, agent_name, task_id);
 CREATE INDEX tasks_team_updated ON tasks (team_id, updated_at DESC, id);
 CREATE INDEX tasks_parent ON tasks (parent_id) WHERE parent_id IS NOT NULL;

@@ -16,7 +16,14 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as the gateway process for the tests that
+	// kill one (kill_test.go).
+	if os.Getenv(childServe) == "1" {
+		os.Exit(run([]string{"serve"}, os.Stdout, os.Stderr))
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // TestServeStopsOnSIGTERM runs the serve command as an operator would and
 // stops it with SIGTERM: it must answer while up and exit cleanly.
