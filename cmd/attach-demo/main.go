@@ -147,14 +147,13 @@ func (d *demo) run(ctx context.Context) error {
 		if err := waitHTTP(ctx, c, "http://"+ag.addr+"/.well-known/agent-card.json", 30*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", ag.name, err)
 		}
-		how, err := adm.registerAgent(ctx, "default", ag.name, "http://"+ag.addr, dsn)
-		if err != nil {
+		if err := adm.registerAgent(ctx, "default", ag.name, "http://"+ag.addr); err != nil {
 			return err
 		}
 		if err := waitHTTP(ctx, gw, gateway+"/a2a/"+ag.name+"/.well-known/agent-card.json", 30*time.Second); err != nil {
 			return fmt.Errorf("the gateway does not publish %s: %w", ag.name, err)
 		}
-		fmt.Fprintf(d.out, "  %-7s %s, %s\n          published at %s/a2a/%s\n", ag.name, ag.version, how, gateway, ag.name)
+		fmt.Fprintf(d.out, "  %-7s %s, registered with POST /admin/v1/teams/default/agents\n          published at %s/a2a/%s\n", ag.name, ag.version, gateway, ag.name)
 	}
 
 	fmt.Fprintln(d.out, "4. A user")

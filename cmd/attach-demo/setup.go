@@ -9,12 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	attach "github.com/attach-dev/attach-gateway"
-	"github.com/attach-dev/attach-gateway/a2a"
-	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // admin calls the gateway's management API.
@@ -55,85 +49,38 @@ type agentJSON struct {
 }
 
 // registerAgent registers (or points again) the team's agent name at
-// baseURL. The management API fetches the card on save. A gateway whose
-// management API has no agents routes yet gets the agent written to its
-// Postgres directly, as `registerAgentInDB` says. It returns how the agent
-// was registered.
-func (a admin) registerAgent(ctx context.Context, team, name, baseURL, dsn string) (string, error) {
+// baseURL. The management API fetches the card on save.
+func (a admin) registerAgent(ctx context.Context, team, name, baseURL string) error {
 	in := map[string]string{"name": name, "base_url": baseURL, "version": "auto"}
 	path := "/teams/" + url.PathEscape(team) + "/agents"
-	const viaAPI = "registered with POST /admin/v1/teams/{team}/agents"
 	status, body, err := a.do(ctx, http.MethodPost, path, in)
 	if err != nil {
-		return "", err
+		return err
 	}
 	switch status {
 	case http.StatusCreated:
-		return viaAPI, nil
-	case http.StatusNotFound, http.StatusMethodNotAllowed:
-		return "written to the gateway's database (this gateway's management API has no agents routes)",
-			registerAgentInDB(ctx, dsn, team, name, baseURL)
+		return nil
 	case http.StatusConflict:
 		// Registered by an earlier run: point it at this run's address.
 		status, body, err = a.do(ctx, http.MethodGet, path+"?limit=200", nil)
 		if err != nil || status != http.StatusOK {
-			return "", fmt.Errorf("list agents: HTTP %d %s %v", status, body, err)
+			return fmt.Errorf("list agents: HTTP %d %s %v", status, body, err)
 		}
 		var list struct{ Items []agentJSON }
 		if err := json.Unmarshal(body, &list); err != nil {
-			return "", fmt.Errorf("list agents: %w", err)
+			return fmt.Errorf("list agents: %w", err)
 		}
 		for _, ag := range list.Items {
 			if ag.Name == name {
 				status, body, err = a.do(ctx, http.MethodPut, path+"/"+url.PathEscape(ag.ID), in)
 				if err != nil || status != http.StatusOK {
-					return "", fmt.Errorf("update agent %s: HTTP %d %s %v", name, status, body, err)
+					return fmt.Errorf("update agent %s: HTTP %d %s %v", name, status, body, err)
 				}
-				return viaAPI, nil
+				return nil
 			}
 		}
 	}
-	return "", fmt.Errorf("register agent %s: HTTP %d %s", name, status, body)
-}
-
-// registerAgentInDB writes the agent into the gateway's Postgres with the
-// same store the management API uses and records its card; the gateway
-// hears of it through LISTEN/NOTIFY like any other change. It is for
-// gateways built before the management API had agents.
-func registerAgentInDB(ctx context.Context, dsn, team, name, baseURL string) error {
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("open the gateway's database: %w", err)
-	}
-	defer pool.Close()
-	store := tenants.NewStore(pool, nil)
-	t, err := store.GetTeam(ctx, team)
-	if err != nil {
-		return fmt.Errorf("team %s: %w", team, err)
-	}
-	in := tenants.AgentInput{Name: name, BaseURL: baseURL, Version: attach.A2AVersionAuto}
-	ag, err := store.GetAgentByName(ctx, t.ID, name)
-	switch {
-	case attach.ErrorCode(err) == attach.CodeNotFound:
-		ag, err = store.CreateAgent(ctx, t.ID, in)
-	case err == nil:
-		ag, err = store.UpdateAgent(ctx, t.ID, ag.ID, in)
-	}
-	if err != nil {
-		return fmt.Errorf("register agent %s: %w", name, err)
-	}
-	card, err := a2a.FetchCard(ctx, &http.Client{Timeout: 10 * time.Second}, baseURL, "")
-	fetchErr := ""
-	if err != nil {
-		fetchErr = err.Error()
-	}
-	if _, err := store.SetAgentCard(ctx, t.ID, ag.ID, card.Raw, card.Version, fetchErr); err != nil {
-		return fmt.Errorf("record agent %s's card: %w", name, err)
-	}
-	if fetchErr != "" {
-		return fmt.Errorf("agent %s's card: %s", name, fetchErr)
-	}
-	return nil
+	return fmt.Errorf("register agent %s: HTTP %d %s", name, status, body)
 }
 
 // mintKey makes an API key for the demo's user and returns its secret and
