@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/attach
 
-.PHONY: all build run engine test test-short lint generate check-generated deps bench docker clean
+.PHONY: all build run engine demo test test-short lint generate check-generated deps bench docker clean
 
 all: build
 
@@ -16,6 +16,17 @@ build:
 run: build
 	./deploy/dev/deps.sh run
 	./$(BIN) serve
+
+# The planner -> coder hand-off through the gateway: the gateway on its
+# embedded default, the two demo agents registered for the default team, a
+# real engine (ENGINE_URL, else the Ollama of deploy/dev/ollama.sh), one
+# hand-off printed as a task tree and its memory; Ctrl-C stops it all.
+demo: build
+	./deploy/dev/deps.sh run
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/attach-planner ./cmd/attach-planner
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/attach-coder ./cmd/attach-coder
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/attach-demo ./cmd/attach-demo
+	./bin/attach-demo $(DEMO_FLAGS)
 
 deps:
 	./deploy/dev/deps.sh
