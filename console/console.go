@@ -81,6 +81,9 @@ type Deps struct {
 	// Memory serves the team's memory pages; nil when the gateway keeps
 	// no memory, and the pages say so.
 	Memory MemoryStore
+	// Tasks serves the team's tasks pages; nil when the gateway keeps no
+	// A2A tasks, and the pages say so.
+	Tasks TaskReader
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
@@ -95,6 +98,7 @@ type Console struct {
 	cards       CardFetcher
 	mint        TokenMinter
 	mem         MemoryStore
+	tasks       TaskReader
 	memBackends []string
 	log         *slog.Logger
 	secure      bool // PublicURL is https: cookies carry Secure
@@ -154,6 +158,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		cards:       deps.Cards,
 		mint:        deps.Minter,
 		mem:         deps.Memory,
+		tasks:       deps.Tasks,
 		memBackends: slices.Clone(deps.MemoryBackends),
 		log:         log,
 		secure:      pub.Scheme == "https",
