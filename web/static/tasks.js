@@ -21,6 +21,8 @@
           credentials: "same-origin",
           cache: "no-store",
         });
+        // Gone, or no longer yours to see (signed out elsewhere): stop.
+        if (res.status >= 400 && res.status < 500) return;
         if (!res.ok) throw new Error("status " + res.status);
         const body = await res.json();
         view.innerHTML = body.html;
