@@ -20,10 +20,25 @@ const IssuerAPIKey = "apikey"
 // taken for a key: see ReservedSubject.
 const SubjectPrefixAPIKey = "apikey:"
 
+// SubjectPrefixUser starts the Subject of every console user (someone
+// signed in to the console with a password or single sign-on), followed by
+// the user's id. Without it a console user's subject would be a bare id,
+// which any issuer's token could carry as its sub and so read that user's
+// memory. No token's user claim may start with it either.
+const SubjectPrefixUser = "user:"
+
+// UserSubject is the Subject of the console user whose id is userID.
+func UserSubject(userID string) string { return SubjectPrefixUser + userID }
+
 // ReservedSubject reports whether a user claim falls in a namespace the
-// gateway keeps for principals of its own making.
+// gateway keeps for principals of its own making: API keys and console
+// users. Case is ignored, so that no spelling of a prefix slips through.
 func ReservedSubject(subject string) bool {
-	return len(subject) >= len(SubjectPrefixAPIKey) && strings.EqualFold(subject[:len(SubjectPrefixAPIKey)], SubjectPrefixAPIKey)
+	return hasPrefixFold(subject, SubjectPrefixAPIKey) || hasPrefixFold(subject, SubjectPrefixUser)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // PrintableSubject reports whether a user claim is free of control
@@ -45,7 +60,8 @@ type Principal struct {
 	// Subject is the value of the issuer's user claim ("sub" unless the team
 	// configured another). For a gateway API key it is SubjectPrefixAPIKey
 	// followed by the key's id, which stays the same when the key is
-	// renamed; no token may name a subject with that prefix.
+	// renamed; for a console user, SubjectPrefixUser followed by the
+	// user's id. No token may name a subject with either prefix.
 	Subject   string
 	Issuer    string // the token's "iss"; IssuerAPIKey for gateway keys
 	Method    string // MethodOIDC or MethodAPIKey

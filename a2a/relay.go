@@ -113,16 +113,29 @@ type Call struct {
 // agentVersion is the version the gateway speaks to the call's agent.
 func (c Call) agentVersion() string { return c.Agent.SpokenVersion() }
 
-// open records a new hand-off before the agent answers. A failure is
-// logged, not fatal: the agent's answer is recorded then, if it can be.
-func (r *Relay) open(ctx context.Context, call *Call, msg json.RawMessage) {
-	t := r.taskOf(*call)
+// open records a new hand-off while the agent is being called: the
+// write overlaps the agent's answer instead of delaying the call. wait
+// returns once it is done, and must be called before anything else is
+// recorded for the hand-off. A failure is logged, not fatal: the agent's
+// answer is recorded then, if it can be.
+func (r *Relay) open(ctx context.Context, call Call, msg json.RawMessage) (wait func() (opened bool)) {
+	t := r.taskOf(call)
 	t.ContextID = refOf(msg).ContextID
-	if err := r.cfg.Store.Open(context.WithoutCancel(ctx), t, msg); err != nil {
-		r.log.Error("a2a: hand-off not recorded", "team", call.Caller.TeamID, "agent", call.Agent.Name, "err", err)
-		return
+	done := make(chan bool, 1)
+	go func() {
+		err := r.cfg.Store.Open(context.WithoutCancel(ctx), t, msg)
+		if err != nil {
+			r.log.Error("a2a: hand-off not recorded", "team", call.Caller.TeamID, "agent", call.Agent.Name, "err", err)
+		}
+		done <- err == nil
+	}()
+	var opened, waited bool
+	return func() bool {
+		if !waited {
+			opened, waited = <-done, true
+		}
+		return opened
 	}
-	call.opened = true
 }
 
 // inputs are the messages a change must add to a task's story: the one

@@ -46,12 +46,7 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 			s.known(t)
 		}
 	case MethodSubscribe:
-		id, perr := taskParams(call)
-		if perr != nil {
-			s.send(call.fail(perr))
-			return
-		}
-		t, perr := r.owned(ctx, call, id)
+		t, perr := r.namedTask(ctx, call)
 		if perr != nil {
 			s.send(call.fail(perr))
 			return
@@ -77,7 +72,8 @@ func (r *Relay) Stream(ctx context.Context, call Call, emit Emit) {
 			return
 		}
 		if s.input != nil {
-			r.open(ctx, &s.call, s.input)
+			s.opened = r.open(ctx, s.call, s.input)
+			defer r.dropUnnamed(ctx, s)
 		}
 	}
 	call = s.call
@@ -142,6 +138,28 @@ type streamState struct {
 	state   string
 	final   bool
 	failure string // set when the agent answered an error
+	// opened waits for the hand-off's row (Relay.open); nil when the
+	// stream continues a task already recorded.
+	opened func() bool
+}
+
+// dropUnnamed removes the hand-off's row when the stream ended without
+// the agent naming a task or the gateway failing one: the agent refused
+// the call with an error, which the client has.
+func (r *Relay) dropUnnamed(ctx context.Context, s *streamState) {
+	s.settleOpen()
+	if s.call.opened && s.taskID == "" && s.failure != "" {
+		r.discard(ctx, s.call)
+	}
+}
+
+// settleOpen waits for the hand-off's row before anything else about it
+// is recorded.
+func (s *streamState) settleOpen() {
+	if s.opened != nil {
+		s.call.opened = s.opened()
+		s.opened = nil
+	}
 }
 
 func (s *streamState) known(t StoredTask) {
@@ -234,6 +252,7 @@ type streamEvent struct {
 }
 
 func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMessage) {
+	s.settleOpen()
 	var ev streamEvent
 	if json.Unmarshal(ev03, &ev) != nil {
 		return
@@ -247,11 +266,7 @@ func (r *Relay) recordEvent(ctx context.Context, s *streamState, ev03 json.RawMe
 	case "message":
 		s.final = true // a message ends a stream
 		if ev.TaskID == "" {
-			if s.call.opened {
-				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), s.call.Caller.TeamID, s.call.handoff); err != nil {
-					r.log.Error("a2a: opened hand-off not discarded", "err", err)
-				}
-			}
+			r.discard(ctx, s.call)
 			r.mirror(s.call, "", attach.KindTaskSent, "user", MessageText(s.input))
 			r.mirror(s.call, "", attach.KindTaskResult, "agent", MessageText(ev03))
 			return
@@ -289,6 +304,7 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 		return
 	}
 	s.final = true
+	s.settleOpen()
 	call := s.call
 	if s.taskID == "" {
 		// The agent never named a task: the gateway names one, so the

@@ -88,6 +88,7 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 	ref := refOf(msg)
 	var err error
 	var parent *StoredTask
+	opened := func() bool { return false }
 	if ref.TaskID != "" {
 		t, perr := r.owned(ctx, call, ref.TaskID)
 		if perr != nil {
@@ -99,19 +100,24 @@ func (r *Relay) send(ctx context.Context, call Call) Response {
 		if call.handoff, err = attach.NewID(); err != nil {
 			return call.fail(rpcErr(CodeInternal, "internal error"))
 		}
-		r.open(ctx, &call, msg)
 	}
 	params, err := TranslateParams(call.Version, call.agentVersion(), MethodSend, call.Request.Params)
 	if err != nil {
 		return call.fail(rpcErr(CodeInvalidParams, "invalid params: %v", err))
 	}
+	if parent == nil {
+		opened = r.open(ctx, call, msg)
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
 	defer cancel()
 	resp, err := r.unary(cctx, call, WireName(call.agentVersion(), MethodSend), params)
+	call.opened = opened()
 	if err != nil {
 		return r.failedSend(ctx, call, msg, parent, err)
 	}
 	if resp.Error != nil {
+		// The agent refused the message: no task, nothing to keep.
+		r.discard(ctx, call)
 		return call.fail(TranslateError(call.agentVersion(), call.Version, resp.Error))
 	}
 	res03, err := TranslateResult(call.agentVersion(), "0.3", MethodSend, resp.Result)
@@ -138,11 +144,7 @@ func (r *Relay) recordResult(ctx context.Context, call Call, input, res03 json.R
 		if ref.TaskID == "" {
 			// A plain answer, no task: memory keeps the exchange, the
 			// task store nothing.
-			if call.opened {
-				if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
-					r.log.Error("a2a: opened hand-off not discarded", "err", err)
-				}
-			}
+			r.discard(ctx, call)
 			r.mirror(call, "", attach.KindTaskSent, "user", MessageText(input))
 			r.mirror(call, "", attach.KindTaskResult, "agent", MessageText(res03))
 			return
@@ -175,6 +177,17 @@ func resultOrReason(t StoredTask) string {
 		return s
 	}
 	return t.Reason
+}
+
+// discard removes the row open made for a hand-off that did not become a
+// task.
+func (r *Relay) discard(ctx context.Context, call Call) {
+	if !call.opened {
+		return
+	}
+	if err := r.cfg.Store.Discard(context.WithoutCancel(ctx), call.Caller.TeamID, call.handoff); err != nil {
+		r.log.Error("a2a: opened hand-off not discarded", "team", call.Caller.TeamID, "err", err)
+	}
 }
 
 // taskOf is the task row a call would create: who asked, through which
@@ -240,49 +253,46 @@ func failedSnapshot(t attach.Task, reason string) json.RawMessage {
 	return b
 }
 
-// taskParams reads the id a task method names, in the client's version.
-func taskParams(call Call) (string, *RPCError) {
+// namedTask finds the task a task method (get, cancel, subscribe) names,
+// among those the caller may see.
+func (r *Relay) namedTask(ctx context.Context, call Call) (StoredTask, *RPCError) {
 	id := TaskIDOf(call.Version, call.Method, call.Request.Params)
 	if id == "" {
-		return "", rpcErr(CodeInvalidParams, "invalid params: a task id is required")
+		return StoredTask{}, rpcErr(CodeInvalidParams, "invalid params: a task id is required")
 	}
-	return id, nil
+	return r.owned(ctx, call, id)
+}
+
+// replyTask answers with a task kept in 0.3's shape.
+func (c Call) replyTask(snap json.RawMessage) Response {
+	out, err := TranslateResult("0.3", c.Version, MethodGetTask, snap)
+	if err != nil {
+		return c.fail(rpcErr(CodeInternal, "the task cannot be translated"))
+	}
+	return c.reply(out)
 }
 
 // getTask answers from Postgres. A task still running is first asked of
 // its agent, briefly, so the answer is fresh; an agent that is down or slow
 // leaves the stored task as the answer.
 func (r *Relay) getTask(ctx context.Context, call Call) Response {
-	id, perr := taskParams(call)
-	if perr != nil {
-		return call.fail(perr)
-	}
-	t, perr := r.owned(ctx, call, id)
+	t, perr := r.namedTask(ctx, call)
 	if perr != nil {
 		return call.fail(perr)
 	}
 	snap := t.Snapshot
 	call.handoff = t.ID
 	if !attach.TaskTerminal(t.State) {
-		if fresh, ok := r.askAgent(ctx, call, MethodGetTask, id); ok {
+		if fresh, perr := r.relayTaskCall(ctx, call, MethodGetTask, t.TaskID); perr == nil {
 			snap = fresh
 		}
 	}
-	out, err := TranslateResult("0.3", call.Version, MethodGetTask, snap)
-	if err != nil {
-		return call.fail(rpcErr(CodeInternal, "the stored task cannot be translated"))
-	}
-	return call.reply(out)
+	return call.replyTask(snap)
 }
 
-// askAgent relays a task read or cancel, records the task the agent
-// answers, and returns it in 0.3's shape. ok is false when the agent did
-// not answer with a task; an agent's error is returned for the client.
-func (r *Relay) askAgent(ctx context.Context, call Call, m Method, taskID string) (json.RawMessage, bool) {
-	snap, rerr := r.relayTaskCall(ctx, call, m, taskID)
-	return snap, rerr == nil && snap != nil
-}
-
+// relayTaskCall relays a task read or cancel, records the task the agent
+// answers, and returns it in 0.3's shape; an agent's error is returned
+// for the client.
 func (r *Relay) relayTaskCall(ctx context.Context, call Call, m Method, taskID string) (json.RawMessage, *RPCError) {
 	params, err := TranslateParams(call.Version, call.agentVersion(), m, call.Request.Params)
 	if err != nil {
@@ -310,11 +320,7 @@ func (r *Relay) relayTaskCall(ctx context.Context, call Call, m Method, taskID s
 // cancelTask relays a cancel to the agent; the task it answers is
 // recorded and returned.
 func (r *Relay) cancelTask(ctx context.Context, call Call) Response {
-	id, perr := taskParams(call)
-	if perr != nil {
-		return call.fail(perr)
-	}
-	t, perr := r.owned(ctx, call, id)
+	t, perr := r.namedTask(ctx, call)
 	if perr != nil {
 		return call.fail(perr)
 	}
@@ -322,15 +328,11 @@ func (r *Relay) cancelTask(ctx context.Context, call Call) Response {
 		return call.fail(rpcErr(CodeTaskNotCancelable, "task is %s and cannot be canceled", t.State))
 	}
 	call.handoff = t.ID
-	snap, perr := r.relayTaskCall(ctx, call, MethodCancelTask, id)
+	snap, perr := r.relayTaskCall(ctx, call, MethodCancelTask, t.TaskID)
 	if perr != nil {
 		return call.fail(perr)
 	}
-	out, err := TranslateResult("0.3", call.Version, MethodCancelTask, snap)
-	if err != nil {
-		return call.fail(rpcErr(CodeInternal, "the task cannot be translated"))
-	}
-	return call.reply(out)
+	return call.replyTask(snap)
 }
 
 // mirror queues one memory event of the call's team.

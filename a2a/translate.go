@@ -5,12 +5,35 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // The translation works on the generic encoding/json tree (objects as
 // map[string]any, numbers as json.Number) so that members this package does
 // not know, such as metadata and extension fields, pass through untouched
 // and numbers keep their exact text.
+//
+// What one version cannot say is dropped or defaulted, so a round trip
+// 0.3 → 1.0 → 0.3 gives back the original except for:
+//   - final on status updates: dropped towards 1.0, and set towards 0.3
+//     from the state (terminal, input-required or auth-required);
+//   - message/send configuration.blocking: always written towards 0.3
+//     (true unless returnImmediately), because 1.0 blocks by default;
+//   - metadata on tasks/get, tasks/resubscribe and the push config calls,
+//     which 1.0 lacks, and all but the first of several push auth schemes;
+//   - timestamps, rewritten as RFC 3339 in UTC;
+//   - parts: 0.3 parts without kind gain one; 1.0 text and data parts lose
+//     mediaType and filename; 1.0 data that is not an object travels in
+//     0.3 as {"value": v} with metadata data_part_compat: true;
+//   - parts: [] added where a message or artifact had none;
+//   - agent cards: stateTransitionHistory, the tenant of interfaces and
+//     1.0's deviceCode OAuth flow; the interfaces declare the target
+//     version;
+//   - push configs: members 0.3 does not define, beside taskId or in the
+//     nested config, meet in 1.0's flat object and come back in the nested
+//     one; unknown members of a 0.3 file object are dropped;
+//   - towards 0.3: the tenant, and the paging of push config lists;
+//   - error data, reshaped as TranslateError describes.
 
 // ErrNoEquivalent is returned when a method or value of one version has no
 // counterpart in the other (ListTasks towards 0.3, for one).
@@ -29,8 +52,9 @@ func TranslateParams(from, to string, m Method, params json.RawMessage) (json.Ra
 		return nil, fmt.Errorf("params of %s from %s to %s: %w", m, from, to, ErrNoEquivalent)
 	}
 	if len(bytes.TrimSpace(params)) == 0 {
+		// Only the extended card call may come without params.
 		if m == MethodExtendedCard {
-			return params, nil
+			return nil, nil
 		}
 		return nil, fmt.Errorf("params of %s: missing", m)
 	}
@@ -84,9 +108,18 @@ func TranslateResult(from, to string, m Method, result json.RawMessage) (json.Ra
 
 func resultTo10(m Method, r any) (any, error) {
 	switch m {
-	case MethodSend, MethodStream, MethodSubscribe:
+	case MethodSend:
 		// A message/send result is a Task or a Message, which 1.0 wraps
 		// the same way as a stream event.
+		out, err := eventTo10(r)
+		if err != nil {
+			return nil, err
+		}
+		if out["task"] == nil && out["message"] == nil {
+			return nil, errors.New("a send result must be a task or a message")
+		}
+		return out, nil
+	case MethodStream, MethodSubscribe:
 		return eventTo10(r)
 	case MethodGetTask, MethodCancelTask:
 		t, err := asObject(r, "task")
@@ -116,7 +149,12 @@ func resultTo10(m Method, r any) (any, error) {
 
 func resultTo03(m Method, r any) (any, error) {
 	switch m {
-	case MethodSend, MethodStream, MethodSubscribe:
+	case MethodSend:
+		if o, ok := r.(map[string]any); ok && o["task"] == nil && o["message"] == nil {
+			return nil, errors.New("a send result must be a task or a message")
+		}
+		return eventTo03(r)
+	case MethodStream, MethodSubscribe:
 		return eventTo03(r)
 	case MethodGetTask, MethodCancelTask:
 		t, err := asObject(r, "task")
@@ -188,7 +226,7 @@ func decode(raw json.RawMessage) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("decode: data after the JSON value")
 	}
 	return v, nil
@@ -233,6 +271,17 @@ func stringField(o map[string]any, key string) (string, error) {
 		return "", fmt.Errorf("%s: want a string, got %s", key, typeName(v))
 	}
 	return s, nil
+}
+
+// checkStrings fails when one of the members is present but not a string:
+// ids pass through translation untouched, so a bad one is caught here.
+func checkStrings(o map[string]any, keys ...string) error {
+	for _, k := range keys {
+		if _, err := stringField(o, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func typeName(v any) string {

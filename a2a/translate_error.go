@@ -2,9 +2,13 @@ package a2a
 
 import "encoding/json"
 
-// errorReasons are the google.rpc.ErrorInfo reasons 1.0 gives the A2A
-// error codes.
+// errorReasons are the google.rpc.ErrorInfo reasons 1.0 gives error codes.
+// 1.0 reports a malformed request, whatever its JSON-RPC code, as invalid
+// params.
 var errorReasons = map[int]string{
+	CodeParseError:                "INVALID_PARAMS",
+	CodeInvalidRequest:            "INVALID_PARAMS",
+	CodeInvalidParams:             "INVALID_PARAMS",
 	CodeTaskNotFound:              "TASK_NOT_FOUND",
 	CodeTaskNotCancelable:         "TASK_NOT_CANCELABLE",
 	CodePushNotSupported:          "PUSH_NOTIFICATION_NOT_SUPPORTED",
@@ -22,56 +26,103 @@ const (
 )
 
 // TranslateError reshapes an error response for a client of version to.
-// Codes are the same in both versions and are kept. What differs is data:
-// 1.0 sends an array of google.rpc detail objects, while 0.3 clients (the Go
-// SDK's among them) only read an object, so towards 0.3 any data that is
-// not an object is wrapped: an array as {"details": [...]}, anything else as
-// {"value": …}. Towards 1.0 the details wrapping is undone, and an A2A error
-// without data gets the ErrorInfo detail 1.0 clients read its reason from.
-// The input is not modified.
+// Codes mean the same in both versions and are kept; data differs:
+//
+//   - 1.0 sends an array of google.rpc detail objects, the A2A ErrorInfo
+//     (reason, domain, string metadata) among them.
+//   - 0.3 clients read data only as an object (the Go SDK fails on any
+//     other), and the Go SDK shows data.error as the error's detail.
+//
+// Towards 0.3, the metadata of the A2A ErrorInfo becomes the object's
+// members, error defaults to the message so a 0.3 client shows it, and any
+// other details go under "details"; data that is neither array nor object
+// is kept under "value". Towards 1.0, an error with a known reason gets an
+// ErrorInfo whose metadata holds the 0.3 object's members (values that are
+// not strings written as JSON), followed by the 0.3 "details" if any; other
+// data is passed as it is. The input is not modified.
 func TranslateError(from, to string, e *RPCError) *RPCError {
 	if e == nil || from == to || checkVersions(from, to) != nil {
 		return e
 	}
 	out := *e
+	out.Data = nil
 	var data any
-	hasData := len(e.Data) > 0
-	if hasData {
+	if len(e.Data) > 0 {
 		var err error
 		if data, err = decode(e.Data); err != nil {
 			// Data that is not JSON cannot be passed on as JSON.
-			hasData = false
-			out.Data = nil
+			data = nil
 		}
 	}
 	if to == V03 {
-		if !hasData || data == nil {
-			out.Data = nil
-			return &out
-		}
-		switch d := data.(type) {
-		case map[string]any:
-		case []any:
-			out.Data = mustEncode(map[string]any{"details": d})
-		default:
-			out.Data = mustEncode(map[string]any{"value": d})
-		}
-		return &out
-	}
-	if o, ok := data.(map[string]any); ok && len(o) == 1 {
-		if d, ok := o["details"].([]any); ok {
-			out.Data = mustEncode(d)
-			return &out
-		}
-	}
-	if reason, ok := errorReasons[e.Code]; ok && (!hasData || data == nil) {
-		out.Data = mustEncode([]any{map[string]any{
-			"@type":  errorInfoType,
-			"reason": reason,
-			"domain": errorInfoDomain,
-		}})
+		out.Data = errorDataTo03(e.Message, data)
+	} else {
+		out.Data = errorDataTo10(e.Code, data)
 	}
 	return &out
+}
+
+func errorDataTo03(message string, data any) json.RawMessage {
+	switch d := data.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return mustEncode(d)
+	case []any:
+		out := map[string]any{}
+		var rest []any
+		for _, detail := range d {
+			info, ok := detail.(map[string]any)
+			if !ok || info["@type"] != errorInfoType || info["domain"] != errorInfoDomain {
+				rest = append(rest, detail)
+				continue
+			}
+			if md, ok := info["metadata"].(map[string]any); ok {
+				for k, v := range md {
+					out[k] = v
+				}
+			}
+		}
+		if len(rest) > 0 {
+			out["details"] = rest
+		}
+		if _, ok := out["error"]; !ok && message != "" {
+			out["error"] = message
+		}
+		return mustEncode(out)
+	default:
+		return mustEncode(map[string]any{"value": d})
+	}
+}
+
+func errorDataTo10(code int, data any) json.RawMessage {
+	reason, known := errorReasons[code]
+	obj, isObject := data.(map[string]any)
+	if !known || (data != nil && !isObject) {
+		if data == nil {
+			return nil
+		}
+		return mustEncode(data)
+	}
+	info := map[string]any{"@type": errorInfoType, "reason": reason, "domain": errorInfoDomain}
+	details := []any{info}
+	md := map[string]any{}
+	for k, v := range obj {
+		if list, ok := v.([]any); ok && k == "details" {
+			details = append(details, list...)
+			continue
+		}
+		if s, ok := v.(string); ok {
+			md[k] = s
+		} else if raw, err := encode(v); err == nil {
+			// ErrorInfo metadata holds strings only.
+			md[k] = string(raw)
+		}
+	}
+	if len(md) > 0 {
+		info["metadata"] = md
+	}
+	return mustEncode(details)
 }
 
 // mustEncode encodes trees made of decoded JSON, which always encode.

@@ -23,6 +23,13 @@ func partTo10(p map[string]any) (map[string]any, error) {
 	}
 	out := shallowCopy(p)
 	delete(out, "kind")
+	// A 1.0 part is typed by which content member it has, so members that
+	// would name another type cannot pass through.
+	for _, k := range []string{"text", "raw", "url", "data", "mediaType", "filename"} {
+		if k != kind {
+			delete(out, k)
+		}
+	}
 	switch kind {
 	case "text":
 		if _, ok := p["text"].(string); !ok {
@@ -62,9 +69,7 @@ func partTo10(p map[string]any) (map[string]any, error) {
 		if _, err := asObject(p["data"], "data part: data"); err != nil {
 			return nil, err
 		}
-		if err := unwrapCompatData(out); err != nil {
-			return nil, err
-		}
+		unwrapCompatData(out)
 	}
 	return out, nil
 }
@@ -95,10 +100,10 @@ func partKind03(p map[string]any) (string, error) {
 
 // unwrapCompatData undoes the wrapping of a non-object data value (see
 // dataPartCompatFlag) on a part being made 1.0.
-func unwrapCompatData(out map[string]any) error {
+func unwrapCompatData(out map[string]any) {
 	md, ok := out["metadata"].(map[string]any)
 	if !ok || md[dataPartCompatFlag] != true {
-		return nil
+		return
 	}
 	if d, ok := out["data"].(map[string]any); ok {
 		if v, ok := d["value"]; ok {
@@ -112,7 +117,6 @@ func unwrapCompatData(out map[string]any) error {
 	} else {
 		out["metadata"] = md
 	}
-	return nil
 }
 
 func partTo03(p map[string]any) (map[string]any, error) {
@@ -149,6 +153,10 @@ func partTo03(p map[string]any) (map[string]any, error) {
 		key := map[string]string{"raw": "bytes", "url": "uri"}[which[0]]
 		if err := renameString(p, which[0], f, key); err != nil {
 			return nil, fmt.Errorf("file part: %w", err)
+		}
+		// A 0.3 file needs non-empty bytes or uri.
+		if f[key] == nil {
+			return nil, fmt.Errorf("file part: %s is empty", which[0])
 		}
 		if err := renameString(p, "mediaType", f, "mimeType"); err != nil {
 			return nil, fmt.Errorf("file part: %w", err)
@@ -196,6 +204,9 @@ func renameString(from map[string]any, fromKey string, to map[string]any, toKey 
 // and the role's spelling; their parts are translated one by one.
 
 func messageTo10(m map[string]any) (map[string]any, error) {
+	if err := checkStrings(m, "messageId", "contextId", "taskId"); err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
 	out := shallowCopy(m)
 	delete(out, "kind")
 	role, err := roleTo10(m["role"])
@@ -213,6 +224,9 @@ func messageTo10(m map[string]any) (map[string]any, error) {
 }
 
 func messageTo03(m map[string]any) (map[string]any, error) {
+	if err := checkStrings(m, "messageId", "contextId", "taskId"); err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
 	out := shallowCopy(m)
 	out["kind"] = "message"
 	role, err := roleTo03(m["role"])
@@ -231,7 +245,14 @@ func messageTo03(m map[string]any) (map[string]any, error) {
 }
 
 func artifactTo10(a map[string]any) (map[string]any, error) {
+	if err := checkStrings(a, "artifactId", "name", "description"); err != nil {
+		return nil, fmt.Errorf("artifact: %w", err)
+	}
 	out := shallowCopy(a)
+	// Both versions require parts; a 0.3 sender that left them out meant none.
+	if a["parts"] == nil {
+		out["parts"] = []any{}
+	}
 	if err := mapArray(out, "parts", partTo10); err != nil {
 		return nil, fmt.Errorf("artifact: %w", err)
 	}
@@ -239,6 +260,9 @@ func artifactTo10(a map[string]any) (map[string]any, error) {
 }
 
 func artifactTo03(a map[string]any) (map[string]any, error) {
+	if err := checkStrings(a, "artifactId", "name", "description"); err != nil {
+		return nil, fmt.Errorf("artifact: %w", err)
+	}
 	out := shallowCopy(a)
 	if a["parts"] == nil {
 		out["parts"] = []any{}

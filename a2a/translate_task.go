@@ -7,50 +7,49 @@ import (
 )
 
 // 1.0 stream events are objects with one of these members.
-var eventKeys10 = map[string]string{
-	"task":           "task",
-	"message":        "message",
-	"statusUpdate":   "status-update",
-	"artifactUpdate": "artifact-update",
-}
+var eventKeys10 = []string{"task", "message", "statusUpdate", "artifactUpdate"}
 
 func statusTo10(s map[string]any) (map[string]any, error) {
 	out := shallowCopy(s)
 	state, err := stateTo10(s["state"])
 	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	out["state"] = state
 	if err := mapObject(out, "message", messageTo10); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	if err := normalizeTimestamp(out); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 func statusTo03(s map[string]any) (map[string]any, error) {
 	out := shallowCopy(s)
+	if err := normalizeTimestamp(out); err != nil {
+		return nil, err
+	}
 	// Proto-JSON leaves the unspecified state out.
 	state := "unknown"
 	if s["state"] != nil {
 		var err error
 		if state, err = stateTo03(s["state"]); err != nil {
-			return nil, fmt.Errorf("status: %w", err)
+			return nil, err
 		}
 	}
 	out["state"] = state
 	if err := mapObject(out, "message", messageTo03); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // normalizeTimestamp rewrites a status timestamp as RFC 3339 in UTC with a
-// Z, the only form proto-JSON's Timestamp must accept; 0.3 senders write
-// ISO 8601 with offsets, and some leave the zone out (read as UTC). A
-// string that is no timestamp at all is left for the receiver to judge.
+// Z, the only form proto-JSON's Timestamp must accept and one every 0.3
+// reader accepts; 0.3 senders write ISO 8601 with offsets, and some leave
+// the zone out (read as UTC). A string that is no timestamp at all is left
+// for the receiver to judge.
 func normalizeTimestamp(o map[string]any) error {
 	v, ok := o["timestamp"]
 	if !ok || v == nil {
@@ -70,6 +69,9 @@ func normalizeTimestamp(o map[string]any) error {
 }
 
 func taskTo10(t map[string]any) (map[string]any, error) {
+	if err := checkStrings(t, "id", "contextId"); err != nil {
+		return nil, fmt.Errorf("task: %w", err)
+	}
 	out := shallowCopy(t)
 	delete(out, "kind")
 	if t["status"] == nil {
@@ -88,6 +90,9 @@ func taskTo10(t map[string]any) (map[string]any, error) {
 }
 
 func taskTo03(t map[string]any) (map[string]any, error) {
+	if err := checkStrings(t, "id", "contextId"); err != nil {
+		return nil, fmt.Errorf("task: %w", err)
+	}
 	out := shallowCopy(t)
 	out["kind"] = "task"
 	if t["status"] == nil {
@@ -105,6 +110,9 @@ func taskTo03(t map[string]any) (map[string]any, error) {
 }
 
 func statusUpdateTo10(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("status-update: %w", err)
+	}
 	out := shallowCopy(e)
 	delete(out, "kind")
 	// 1.0 ends a stream by closing it; final has no counterpart.
@@ -119,6 +127,9 @@ func statusUpdateTo10(e map[string]any) (map[string]any, error) {
 }
 
 func statusUpdateTo03(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("status-update: %w", err)
+	}
 	out := shallowCopy(e)
 	out["kind"] = "status-update"
 	if e["status"] == nil {
@@ -135,6 +146,9 @@ func statusUpdateTo03(e map[string]any) (map[string]any, error) {
 }
 
 func artifactUpdateTo10(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("artifact-update: %w", err)
+	}
 	out := shallowCopy(e)
 	delete(out, "kind")
 	if e["artifact"] == nil {
@@ -147,6 +161,9 @@ func artifactUpdateTo10(e map[string]any) (map[string]any, error) {
 }
 
 func artifactUpdateTo03(e map[string]any) (map[string]any, error) {
+	if err := checkStrings(e, "taskId", "contextId"); err != nil {
+		return nil, fmt.Errorf("artifact-update: %w", err)
+	}
 	out := shallowCopy(e)
 	out["kind"] = "artifact-update"
 	if e["artifact"] == nil {
@@ -243,7 +260,7 @@ func unwrapEvent10(v any) (string, map[string]any, error) {
 		return "", nil, err
 	}
 	var key string
-	for k := range eventKeys10 {
+	for _, k := range eventKeys10 {
 		if e[k] == nil {
 			continue
 		}

@@ -285,6 +285,8 @@ func TestTranslateRejectsBadInput(t *testing.T) {
 	}{
 		{"not JSON", asEvent, "", V03, V10, `{"kind":`},
 		{"data after the value", asEvent, "", V03, V10, agentMsg03 + ` {}`},
+		{"a stray brace after the value", asEvent, "", V03, V10, agentMsg03 + `}`},
+		{"a stray bracket after the value", asParams, MethodGetTask, V03, V10, `{"id":"t"}]`},
 		{"event not an object", asEvent, "", V03, V10, `[1]`},
 		{"unknown event kind", asEvent, "", V03, V10, `{"kind":"thought"}`},
 		{"kind not a string", asEvent, "", V03, V10, `{"kind":7}`},
@@ -321,7 +323,20 @@ func TestTranslateRejectsBadInput(t *testing.T) {
 		{"1.0 unspecified role", asEvent, "", V10, V03, `{"message":{"messageId":"m","role":"ROLE_UNSPECIFIED","parts":[]}}`},
 		{"1.0 role missing", asEvent, "", V10, V03, `{"message":{"messageId":"m","parts":[]}}`},
 
+		{"artifact id not a string", asEvent, "", V03, V10, `{"kind":"artifact-update","taskId":"t","artifact":{"artifactId":1,"parts":[]}}`},
+		{"artifact with a bad part", asEvent, "", V03, V10, `{"kind":"artifact-update","taskId":"t","artifact":{"artifactId":"a","parts":[{"kind":"x"}]}}`},
+		{"task id not a string", asEvent, "", V03, V10, `{"kind":"status-update","taskId":7,"status":{"state":"working"}}`},
+		{"message id not a string", asEvent, "", V03, V10, `{"kind":"message","messageId":1,"role":"user","parts":[]}`},
+		{"1.0 artifact with a bad part", asEvent, "", V10, V03, `{"artifactUpdate":{"taskId":"t","artifact":{"artifactId":"a","parts":[{}]}}}`},
+		{"1.0 artifact update without artifact", asEvent, "", V10, V03, `{"artifactUpdate":{"taskId":"t"}}`},
+		{"1.0 context id not a string", asEvent, "", V10, V03, `{"task":{"id":"t","contextId":{},"status":{}}}`},
+		{"1.0 history with a bad message", asEvent, "", V10, V03, `{"task":{"id":"t","status":{},"history":[{"role":"ROLE_USER","parts":[5]}]}}`},
+		{"1.0 role number out of range", asEvent, "", V10, V03, `{"message":{"messageId":"m","role":9,"parts":[]}}`},
+		{"1.0 empty url", asEvent, "", V10, V03, `{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"url":""}]}}`},
 		{"params not an object", asParams, MethodGetTask, V03, V10, `[1]`},
+		{"push list with a bad config", asResult, MethodPushList, V03, V10, `[{"taskId":"t"}]`},
+		{"1.0 push list with a bad config", asResult, MethodPushList, V10, V03, `{"configs":[{"authentication":{"scheme":1}}]}`},
+		{"1.0 push configs not an array", asResult, MethodPushList, V10, V03, `{"configs":{}}`},
 		{"params missing", asParams, MethodGetTask, V03, V10, ``},
 		{"send without message", asParams, MethodSend, V03, V10, `{"configuration":{}}`},
 		{"1.0 send without message", asParams, MethodSend, V10, V03, `{"configuration":{}}`},
@@ -334,6 +349,8 @@ func TestTranslateRejectsBadInput(t *testing.T) {
 		{"push list result not an array", asResult, MethodPushList, V03, V10, `{}`},
 		{"1.0 push list result not an object", asResult, MethodPushList, V10, V03, `[]`},
 		{"get task result not an object", asResult, MethodGetTask, V10, V03, `"t"`},
+		{"send result that is an update", asResult, MethodSend, V03, V10, `{"kind":"status-update","taskId":"t","status":{"state":"working"}}`},
+		{"1.0 send result that is an update", asResult, MethodSend, V10, V03, `{"statusUpdate":{"taskId":"t","status":{}}}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -377,5 +394,62 @@ func TestTranslateLeavesInputAlone(t *testing.T) {
 	b, _ := TranslateEvent(V03, V10, in)
 	if string(a) != string(b) || string(in) != keep {
 		t.Fatalf("translation changed its input or is not repeatable: %s vs %s", a, b)
+	}
+}
+
+// Members neither version defines survive wherever they are put: on the
+// task, its status, messages, artifacts and parts, and on events and params.
+func TestUnknownMembersSurvive(t *testing.T) {
+	// mark adds "xExt" to every object but metadata and file contents,
+	// whose members belong to their owners.
+	var mark func(v any)
+	mark = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k != "metadata" && k != "file" && k != "data" {
+					mark(e)
+				}
+			}
+			x["xExt"] = json.Number("1.50")
+		case []any:
+			for _, e := range x {
+				mark(e)
+			}
+		}
+	}
+	for _, c := range pairCases {
+		if c.m == MethodPushList || c.m == MethodPushDelete || c.m == MethodExtendedCard {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			tree, err := decode([]byte(c.v03))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark(tree)
+			in, _ := encode(tree)
+			got10, err := translate(c.as, V03, V10, c.m, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, want := strings.Count(string(got10), `"xExt":1.50`), strings.Count(string(in), `"xExt":1.50`); n < want-1 || n == 0 {
+				// A 0.3 send result, task or message, is one object
+				// where 1.0 has two (the wrapper); push configs merge two.
+				t.Errorf("%d of %d unknown members left in %s", n, want, got10)
+			}
+			if c.m == MethodPushSet || c.m == MethodPushGet {
+				// 1.0 flattens the 0.3 config into its task's object, so
+				// members of the two meet there and come back inside.
+				return
+			}
+			back, err := translate(c.as, V10, V03, c.m, got10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameJSON(t, back, in) {
+				t.Errorf("round trip lost members:\n got %s\nwant %s", back, in)
+			}
+		})
 	}
 }

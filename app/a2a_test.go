@@ -81,18 +81,6 @@ func userMsg(text string) *a2ago.MessageSendParams {
 	return &a2ago.MessageSendParams{Message: a2ago.NewMessage(a2ago.MessageRoleUser, a2ago.TextPart{Text: text})}
 }
 
-func taskText(task *a2ago.Task) string {
-	var b strings.Builder
-	for _, a := range task.Artifacts {
-		for _, p := range a.Parts {
-			if tp, ok := p.(a2ago.TextPart); ok {
-				b.WriteString(tp.Text)
-			}
-		}
-	}
-	return b.String()
-}
-
 func send03(t *testing.T, c *a2aclient.Client, params *a2ago.MessageSendParams) *a2ago.Task {
 	t.Helper()
 	res, err := c.SendMessage(a2aCtx(t), params)
@@ -116,8 +104,8 @@ func TestA2AGoClientThroughGateway(t *testing.T) {
 			c := a2atest.Client03(t, lab.agentURL(agent), lab.token)
 
 			task := send03(t, c, userMsg("echo hi there"))
-			if task.Status.State != a2ago.TaskStateCompleted || taskText(task) != "hi there" {
-				t.Fatalf("echo: %s %q", task.Status.State, taskText(task))
+			if task.Status.State != a2ago.TaskStateCompleted || a2atest.ArtifactText(task) != "hi there" {
+				t.Fatalf("echo: %s %q", task.Status.State, a2atest.ArtifactText(task))
 			}
 			got, err := c.GetTask(a2aCtx(t), &a2ago.TaskQueryParams{ID: task.ID})
 			if err != nil || got.Status.State != a2ago.TaskStateCompleted {
@@ -237,8 +225,8 @@ func TestA2AIdentityReachesTheAgent(t *testing.T) {
 	c := a2atest.Client03(t, gw.URL+"/a2a/go03", idp.Token(t, "api://default"))
 	task := send03(t, c, userMsg("headers"))
 	var report a2atest.HeaderReport
-	if err := json.Unmarshal([]byte(taskText(task)), &report); err != nil {
-		t.Fatalf("headers answer %q: %v", taskText(task), err)
+	if err := json.Unmarshal([]byte(a2atest.ArtifactText(task)), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", a2atest.ArtifactText(task), err)
 	}
 	h := report.Headers
 	if h["x-attach-user"] != "gateway-rs256" || h["x-attach-tenant"] != "default" || h["x-attach-session"] == "" {
@@ -276,7 +264,7 @@ func TestA2AAgentDown(t *testing.T) {
 		return a.BaseURL == dead && len(a.Card) == 0
 	})
 	got, err := c.GetTask(a2aCtx(t), &a2ago.TaskQueryParams{ID: task.ID})
-	if err != nil || got.Status.State != a2ago.TaskStateCompleted || taskText(got) != "kept" {
+	if err != nil || got.Status.State != a2ago.TaskStateCompleted || a2atest.ArtifactText(got) != "kept" {
 		t.Fatalf("get while the agent is down: %v %v", got, err)
 	}
 	failed := send03(t, c, userMsg("echo lost"))
@@ -477,7 +465,7 @@ func TestA2ADelegation(t *testing.T) {
 	registerAgent(t, gw, gw.cfg.DefaultTeam, "coder", agent.URL, "")
 	c := a2atest.Client03(t, gw.URL+"/a2a/planner", idp.Token(t, "api://default"))
 	var report a2atest.HeaderReport
-	if err := json.Unmarshal([]byte(taskText(send03(t, c, userMsg("headers")))), &report); err != nil {
+	if err := json.Unmarshal([]byte(a2atest.ArtifactText(send03(t, c, userMsg("headers")))), &report); err != nil {
 		t.Fatal(err)
 	}
 	tok, handoff, session := report.Headers["x-attach-token"], report.Headers["x-attach-task"], report.Headers["x-attach-session"]

@@ -152,7 +152,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Tasks:  consoleTasks{a2a.NewStore(a.pool)},
 		// Memory backends a team may choose in the console.
 		MemoryBackends: a.mem.sinks.Names(),
-		Logger:         log,
+		// The memory page says when events wait in the journal.
+		Recorder: a.mem.recorder,
+		Logger:   log,
 	})
 	if err != nil {
 		return nil, err

@@ -36,9 +36,10 @@ func (m *minter) MintToken(ctx context.Context, team attach.Team, user tenants.U
 	if role == tenants.RoleOwner || role == tenants.RoleAdmin {
 		scope = ScopeMemoryAdmin
 	}
-	tok, exp, err := m.local.Mint(team.ID, user.ID, scope, consoleTokenTTL)
+	subject := attach.UserSubject(user.ID)
+	tok, exp, err := m.local.Mint(team.ID, subject, scope, consoleTokenTTL)
 	if err != nil {
 		return console.Minted{}, err
 	}
-	return console.Minted{Token: tok, ExpiresAt: exp, Subject: user.ID}, nil
+	return console.Minted{Token: tok, ExpiresAt: exp, Subject: subject}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/browsertest"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
@@ -289,8 +290,8 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	eng, gw, u, ui := signedInLab(t, "chat@example.test", "Chen Chat", "", "tiny", "small")
 
 	ui.open(gw.URL + "/console/t/lab/chat")
-	if got := ui.waitFilled("chat-user", "—"); got != u.ID {
-		t.Errorf("page shows user %q before the first message, want %q", got, u.ID)
+	if got := ui.waitFilled("chat-user", "—"); got != attach.UserSubject(u.ID) {
+		t.Errorf("page shows user %q before the first message, want %q", got, attach.UserSubject(u.ID))
 	}
 	ui.fill("#chat-model", "small")
 	ui.fill("#chat-input", "Say hello")
@@ -319,8 +320,8 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	if got := up.Header.Get("X-Attach-Session"); got != session {
 		t.Errorf("page shows session %q, engine saw %q", session, got)
 	}
-	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != u.ID {
-		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, u.ID)
+	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != attach.UserSubject(u.ID) {
+		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, attach.UserSubject(u.ID))
 	}
 	if got, shown := up.Header.Get("X-Attach-Tenant"), ui.text("#chat-tenant"); got != shown || got != "lab" {
 		t.Errorf("page shows tenant %q, engine saw %q", shown, got)
@@ -350,7 +351,7 @@ func TestConsoleE2ETryIt(t *testing.T) {
 	if session == "" || session == "—" || up.Header.Get("X-Attach-Session") != session {
 		t.Errorf("Try it shows session %q, engine saw %q", session, up.Header.Get("X-Attach-Session"))
 	}
-	if up.Header.Get("X-Attach-User") != u.ID || !strings.Contains(string(body), "Are you there?") {
+	if up.Header.Get("X-Attach-User") != attach.UserSubject(u.ID) || !strings.Contains(string(body), "Are you there?") {
 		t.Errorf("engine saw user %q and body %s", up.Header.Get("X-Attach-User"), body)
 	}
 	ui.shot("01-try-it")

@@ -1,8 +1,13 @@
 package app
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/tenants"
 )
 
 // TestSubjectsCannotPoseAsOtherPrincipals signs tokens with the team's own
@@ -22,6 +27,8 @@ func TestSubjectsCannotPoseAsOtherPrincipals(t *testing.T) {
 	cases := []struct{ name, sub, reason string }{
 		{"an API key's principal", "apikey:" + keyID, "reserved_subject"},
 		{"an API key's principal, upper case", "APIKEY:" + keyID, "reserved_subject"},
+		{"a console user's principal", "user:0190a1b2-0000-7000-8000-000000000001", "reserved_subject"},
+		{"a console user's principal, mixed case", "User:0190a1b2-0000-7000-8000-000000000001", "reserved_subject"},
 		{"NUL", "alice\x00bob", "invalid_subject"},
 		{"CR LF", "alice\r\nX-Attach-User: admin", "invalid_subject"},
 		{"LF", "alice\nbob", "invalid_subject"},
@@ -63,5 +70,50 @@ func TestSubjectsCannotPoseAsOtherPrincipals(t *testing.T) {
 		if up, _ := eng.lastRequest(); up.Header.Get("X-Attach-User") != sub {
 			t.Errorf("subject %q: engine saw X-Attach-User %q", sub, up.Header.Get("X-Attach-User"))
 		}
+	}
+}
+
+// TestConsoleUsersHaveTheirOwnSubjects: a console user calls the gateway as
+// "user:<id>", so a token of the team's IdP whose sub is that user's bare id
+// is someone else, who does not read the console user's memory.
+func TestConsoleUsersHaveTheirOwnSubjects(t *testing.T) {
+	t.Parallel()
+	gw, idp, _ := sidecar(t)
+	ctx := context.Background()
+	alice := consoleAccount(t, gw, "alice@example.test", "Alice")
+	snap, ok := gw.dir.Team(gw.cfg.DefaultTeam)
+	if !ok {
+		t.Fatal("no default team")
+	}
+	if err := gw.store.AddMember(ctx, snap.Team.ID, alice.ID, tenants.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	local, err := identity.NewLocalIssuer(gw.cfg.PublicURL+"/console", deriveKey(gw.cfg.SecretKey, "attach console tokens v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	minted, err := (&minter{local: local, store: gw.store}).MintToken(ctx, snap.Team, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := attach.UserSubject(alice.ID); minted.Subject != want {
+		t.Fatalf("console token subject %q, want %q", minted.Subject, want)
+	}
+	if resp, body := call(t, "POST", gw.URL+"/mem/events", minted.Token, `{"kind":"note","content":"alice's own note"}`); resp.StatusCode != 201 {
+		t.Fatalf("note by alice: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "GET", gw.URL+"/mem/events", minted.Token, ""); resp.StatusCode != 200 ||
+		!strings.Contains(body, "alice's own note") || !strings.Contains(body, `"user":"user:`+alice.ID+`"`) {
+		t.Fatalf("alice's own memory: %d %s", resp.StatusCode, body)
+	}
+
+	// An issuer's user whose sub happens to be alice's id.
+	namesake := memberToken(t, idp, "api://default", alice.ID)
+	resp, body := call(t, "GET", gw.URL+"/mem/events", namesake, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("namesake's memory: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "alice's own note") {
+		t.Fatalf("a token whose sub is a console user's id read that user's memory: %s", body)
 	}
 }

@@ -77,7 +77,8 @@ func (c *Console) createAgent(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.agentSaveFailed(fc, v, err)
 	}
-	c.readCard(fc.UserContext(), a)
+	// The card's outcome is stored with the agent; the list shows it.
+	_, _, _ = c.readCard(fc.UserContext(), a)
 	return seeOther(fc, teamURL(t.team.Slug, "/agents?done=agent-created"))
 }
 
@@ -117,7 +118,8 @@ func (c *Console) updateAgent(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.agentSaveFailed(fc, v, err)
 	}
-	c.readCard(fc.UserContext(), a)
+	// The card's outcome is stored with the agent; the list shows it.
+	_, _, _ = c.readCard(fc.UserContext(), a)
 	return seeOther(fc, teamURL(t.team.Slug, "/agents?done=agent-saved"))
 }
 

@@ -87,7 +87,10 @@ type Deps struct {
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
-	Logger         *slog.Logger // default: discard
+	// Recorder says whether exchanges are being recorded or held in the
+	// journal while the database is away; nil when there is none to ask.
+	Recorder Recorder
+	Logger   *slog.Logger // default: discard
 }
 
 // Console serves the console's pages. Create it with New and Mount it.
@@ -100,6 +103,7 @@ type Console struct {
 	mem         MemoryStore
 	tasks       TaskReader
 	memBackends []string
+	rec         Recorder
 	log         *slog.Logger
 	secure      bool // PublicURL is https: cookies carry Secure
 	sso         *ssoClient
@@ -160,6 +164,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		mem:         deps.Memory,
 		tasks:       deps.Tasks,
 		memBackends: slices.Clone(deps.MemoryBackends),
+		rec:         deps.Recorder,
 		log:         log,
 		secure:      pub.Scheme == "https",
 	}

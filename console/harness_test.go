@@ -54,6 +54,7 @@ type envOptions struct {
 	memory    MemoryStore                       // the team's memory, for the memory pages
 	tasks     TaskReader                        // the team's A2A tasks, for the tasks pages
 	backends  []string                          // memory backends a team may choose
+	recorder  Recorder                          // the gateway's recorder, for the memory page
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -95,6 +96,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Tasks:  o.tasks,
 		// Memory backends a team may choose.
 		MemoryBackends: o.backends,
+		Recorder:       o.recorder,
 		Logger:         slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

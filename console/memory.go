@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -40,8 +41,8 @@ const (
 )
 
 // needAllMemory: owners and admins read every event of the team; members
-// and viewers read only their own, the events whose user is their id (the
-// subject their console tokens carry).
+// and viewers read only their own, the events whose user is their subject
+// (attach.UserSubject of their id, which their console tokens carry).
 var needAllMemory need = tenants.Role.CanManageTeam
 
 // memoryKinds are the kinds the filter offers, in the order of a
@@ -142,6 +143,9 @@ type memoryView struct {
 	Names    map[string]string
 	Pending  memory.Pending
 	Settings memory.TeamSettings
+	// Recording is how the gateway's recording goes; nil when the console
+	// cannot tell.
+	Recording *recording
 
 	// The backend setting, for owners and admins.
 	CanEdit        bool
@@ -185,7 +189,7 @@ func (c *Console) renderMemory(fc *fiber.Ctx, status int, v memoryView) error {
 			Kind: v.Filters.Kind, TaskID: v.Filters.Task, Limit: memoryPageSize,
 		}
 		if !v.All {
-			f.User = self.ID
+			f.User = attach.UserSubject(self.ID)
 		}
 		if v.Filters.Q != "" {
 			v.Searched = true
@@ -205,6 +209,10 @@ func (c *Console) renderMemory(fc *fiber.Ctx, status int, v memoryView) error {
 		return c.internal(fc, "memory status", statusErr)
 	}
 	v.Pending, v.Settings, v.Names = st.pending, st.settings, st.names
+	if c.rec != nil {
+		r := describeRecording(c.rec.Status(), time.Now())
+		v.Recording = &r
+	}
 	if v.SettingsErrors == nil {
 		v.Backend = v.Settings.Backend
 	}
@@ -276,10 +284,10 @@ func (c *Console) memoryFail(fc *fiber.Ctx, what string, err error) error {
 }
 
 // memberNames names the users of the events shown: the team's members by
-// id, for someone who sees everyone's events, else just the viewer.
+// subject, for someone who sees everyone's events, else just the viewer.
 func (c *Console) memberNames(ctx context.Context, teamID string, self tenants.User, all bool) (map[string]string, error) {
 	if !all {
-		return map[string]string{self.ID: userName(self)}, nil
+		return map[string]string{attach.UserSubject(self.ID): userName(self)}, nil
 	}
 	members, err := c.store.ListMembers(ctx, teamID)
 	if err != nil {
@@ -287,7 +295,7 @@ func (c *Console) memberNames(ctx context.Context, teamID string, self tenants.U
 	}
 	names := make(map[string]string, len(members))
 	for _, m := range members {
-		names[m.User.ID] = userName(m.User)
+		names[attach.UserSubject(m.User.ID)] = userName(m.User)
 	}
 	return names, nil
 }
@@ -323,7 +331,7 @@ func (c *Console) memoryEventPage(fc *fiber.Ctx) error {
 	}
 	all := needAllMemory(t.role)
 	// Someone else's event is as unknown to a member as a missing one.
-	if !all && e.User != self.ID {
+	if !all && e.User != attach.UserSubject(self.ID) {
 		return c.notFound(fc)
 	}
 	names, err := c.memberNames(fc.UserContext(), t.team.ID, self, all)

@@ -29,7 +29,12 @@ type memEnv struct {
 
 func newMemEnv(t testing.TB) *memEnv {
 	t.Helper()
-	pool := pgtest.New(t)
+	return newMemEnvOn(t, pgtest.New(t), nil)
+}
+
+// newMemEnvOn is newMemEnv on pool, with rec as the gateway's recorder.
+func newMemEnvOn(t testing.TB, pool *pgxpool.Pool, rec Recorder) *memEnv {
+	t.Helper()
 	sinks, err := memory.NewSinks("", memory.NewPostgresSink(pool))
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +43,7 @@ func newMemEnv(t testing.TB) *memEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, envOptions{pool: pool, memory: mem, backends: sinks.Names()})
+	e := newEnv(t, envOptions{pool: pool, memory: mem, backends: sinks.Names(), recorder: rec})
 	return &memEnv{env: e, pool: pool, mem: mem}
 }
 
@@ -105,8 +110,8 @@ func TestMemoryWhoSeesWhat(t *testing.T) {
 	m.member(team, vera, tenants.RoleViewer)
 	m.team("elsewhere", outsider)
 
-	a1 := m.add(team, attach.Event{User: alice.ID, Session: "sess-alice", Kind: attach.KindPrompt, Content: "alice asks about kangaroos", Model: "llama3", Engine: "gpu-box"})
-	o1 := m.add(team, attach.Event{User: owner.ID, Session: "sess-owner", Content: "owner's private note"})
+	a1 := m.add(team, attach.Event{User: attach.UserSubject(alice.ID), Session: "sess-alice", Kind: attach.KindPrompt, Content: "alice asks about kangaroos", Model: "llama3", Engine: "gpu-box"})
+	o1 := m.add(team, attach.Event{User: attach.UserSubject(owner.ID), Session: "sess-owner", Content: "owner's private note"})
 	g1 := m.add(team, attach.Event{User: "agent-7", Session: "sess-agent", Kind: attach.KindLog, Content: "agent log line"})
 
 	// Owners and admins see the whole team's events, newest first, with
@@ -125,7 +130,7 @@ func TestMemoryWhoSeesWhat(t *testing.T) {
 	wantStatus(t, p, http.StatusOK)
 	wantRows(t, p, a1)
 	wantLacks(t, p, "owner's private note", "agent log line", `id="user"`)
-	p = ab.get(Base + "/t/mem/memory?user=" + url.QueryEscape(owner.ID))
+	p = ab.get(Base + "/t/mem/memory?user=" + url.QueryEscape(attach.UserSubject(owner.ID)))
 	wantRows(t, p, a1)
 	p = ab.get(Base + "/t/mem/memory?q=note")
 	wantStatus(t, p, http.StatusOK)
@@ -162,9 +167,9 @@ func TestMemoryFiltersAndSearch(t *testing.T) {
 	team := m.team("filters", owner)
 	m.member(team, bob, tenants.RoleMember)
 
-	p1 := m.add(team, attach.Event{User: bob.ID, Session: "s-one", Kind: attach.KindPrompt, Content: "how do wombats dig burrows"})
-	r1 := m.add(team, attach.Event{User: bob.ID, Session: "s-one", Kind: attach.KindResponse, Content: "wombats dig with strong claws; wombats wombats"})
-	p2 := m.add(team, attach.Event{User: owner.ID, Session: "s-two", Kind: attach.KindPrompt, Content: "tell me about koalas"})
+	p1 := m.add(team, attach.Event{User: attach.UserSubject(bob.ID), Session: "s-one", Kind: attach.KindPrompt, Content: "how do wombats dig burrows"})
+	r1 := m.add(team, attach.Event{User: attach.UserSubject(bob.ID), Session: "s-one", Kind: attach.KindResponse, Content: "wombats dig with strong claws; wombats wombats"})
+	p2 := m.add(team, attach.Event{User: attach.UserSubject(owner.ID), Session: "s-two", Kind: attach.KindPrompt, Content: "tell me about koalas"})
 	t1 := m.add(team, attach.Event{User: "agent-1", Session: "s-three", Kind: attach.KindTaskSent, TaskID: "task-42", Content: "summarise the wombat report"})
 	t2 := m.add(team, attach.Event{User: "agent-2", Session: "s-four", Kind: attach.KindTaskResult, TaskID: "task-42", Content: "summary done"})
 
@@ -177,7 +182,7 @@ func TestMemoryFiltersAndSearch(t *testing.T) {
 	}
 	wantRows(t, get(url.Values{"session": {"s-one"}}), r1, p1)
 	wantRows(t, get(url.Values{"kind": {"prompt"}}), p2, p1)
-	wantRows(t, get(url.Values{"user": {bob.ID}}), r1, p1)
+	wantRows(t, get(url.Values{"user": {attach.UserSubject(bob.ID)}}), r1, p1)
 	wantRows(t, get(url.Values{"task": {"task-42"}}), t2, t1)
 	wantRows(t, get(url.Values{"kind": {"prompt"}, "session": {"s-two"}}), p2)
 	wantRows(t, get(url.Values{"session": {"nope"}}))
@@ -337,7 +342,7 @@ func TestMemoryDeliveryStatus(t *testing.T) {
 	wantContains(t, p, `data-testid="delivery-status"`, "All events delivered", "postgres", "(install default)")
 
 	for i := range 3 {
-		m.add(team, attach.Event{User: member.ID, Content: "event " + strconv.Itoa(i)})
+		m.add(team, attach.Event{User: attach.UserSubject(member.ID), Content: "event " + strconv.Itoa(i)})
 	}
 	m.queueAll(team)
 	p = b.get(Base + "/t/status/memory")
@@ -467,7 +472,7 @@ func BenchmarkMemoryPage(b *testing.B) {
 			n := batch*1000 + i
 			user := "agent-" + strconv.Itoa(n%7)
 			if n%2 == 0 {
-				user = member.ID
+				user = attach.UserSubject(member.ID)
 			}
 			events[i] = attach.Event{
 				TeamID: team.ID, User: user, Session: "session-" + strconv.Itoa(n%40), Kind: memoryKinds[n%len(memoryKinds)],

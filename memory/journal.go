@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
 )
@@ -51,6 +52,10 @@ type Journal struct {
 type segment struct {
 	seq  uint64
 	size int64
+	// events is how many events the segment holds, and since when the
+	// first of them waits: what the console tells an operator.
+	events int
+	since  time.Time
 }
 
 // OpenJournal opens the journal in dir, making it if needed, with room for
@@ -76,12 +81,35 @@ func OpenJournal(dir string, maxBytes int64, logger *slog.Logger) (*Journal, err
 		if err != nil {
 			return nil, fmt.Errorf("read memory journal %s: %w", dir, err)
 		}
-		j.segs = append(j.segs, segment{seq: seq, size: info.Size()})
+		seg, err := j.count(segment{seq: seq, size: info.Size(), since: info.ModTime()})
+		if err != nil {
+			return nil, err
+		}
+		j.segs = append(j.segs, seg)
 		j.size += info.Size()
 		j.next = max(j.next, seq+1)
 	}
 	slices.SortFunc(j.segs, func(a, b segment) int { return cmp.Compare(a.seq, b.seq) })
 	return j, nil
+}
+
+// count fills in the events of a segment left by an earlier run, and the
+// time of its oldest event (else the file's, already in seg). It is read
+// once at start, which replay does anyway.
+func (j *Journal) count(seg segment) (segment, error) {
+	batches, err := j.read(seg.seq)
+	if err != nil {
+		return seg, err
+	}
+	for _, b := range batches {
+		seg.events += len(b)
+		for _, e := range b {
+			if !e.CreatedAt.IsZero() && e.CreatedAt.Before(seg.since) {
+				seg.since = e.CreatedAt
+			}
+		}
+	}
+	return seg, nil
 }
 
 func segmentSeq(name string) (uint64, bool) {
@@ -109,6 +137,21 @@ func (j *Journal) Max() int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.max
+}
+
+// Held is how many events wait for replay, and since when the oldest of
+// them waits (zero when none do). Events are counted until their segment is
+// removed, so a segment being replayed counts whole.
+func (j *Journal) Held() (events int, since time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, s := range j.segs {
+		events += s.events
+	}
+	if len(j.segs) > 0 {
+		since = j.segs[0].since
+	}
+	return events, since
 }
 
 // Empty reports whether nothing waits for replay.
@@ -142,7 +185,7 @@ func (j *Journal) Append(events []attach.Event) error {
 		}
 		j.next++
 		j.cur = f
-		j.segs = append(j.segs, segment{seq: seq})
+		j.segs = append(j.segs, segment{seq: seq, since: time.Now()})
 	}
 	if _, err := j.cur.Write(line); err != nil {
 		return fmt.Errorf("journal events: %w", err)
@@ -152,6 +195,7 @@ func (j *Journal) Append(events []attach.Event) error {
 	}
 	last := &j.segs[len(j.segs)-1]
 	last.size += int64(len(line))
+	last.events += len(events)
 	j.size += int64(len(line))
 	if last.size >= j.segmentMax {
 		j.closeCurrent()

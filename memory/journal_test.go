@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
 )
@@ -126,5 +127,50 @@ func TestJournalIsBounded(t *testing.T) {
 	}
 	if j.Size() > 300 {
 		t.Fatalf("size %d over the maximum", j.Size())
+	}
+}
+
+// The journal says how many events it holds and since when, also for
+// segments left by an earlier run (a gateway restart), and counts a
+// segment out once it is removed.
+func TestJournalSaysWhatItHolds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	j := openTestJournal(t, dir, 1<<20)
+	if n, since := j.Held(); n != 0 || !since.IsZero() {
+		t.Fatalf("empty journal holds %d events since %v", n, since)
+	}
+	j.segmentMax = 1 // every batch in a segment of its own
+	before := time.Now()
+	for _, id := range []string{"a", "b", "c"} {
+		if err := j.Append(journalBatch(id, id+"2")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, since := j.Held()
+	if n != 6 || since.Before(before.Add(-time.Second)) || since.After(time.Now()) {
+		t.Fatalf("holds %d events since %v; want 6 since about %v", n, since, before)
+	}
+	j.Close()
+
+	old := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	again := openTestJournal(t, dir, 1<<20)
+	if err := again.Append([]attach.Event{{ID: "d", TeamID: "t", Kind: attach.KindNote, CreatedAt: old}}); err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+	third := openTestJournal(t, dir, 1<<20)
+	if n, since := third.Held(); n != 7 || since.After(time.Now()) || since.IsZero() {
+		t.Fatalf("after a restart: holds %d events since %v; want 7", n, since)
+	}
+	seq, _, _, err := third.Oldest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := third.Remove(seq); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := third.Held(); n != 5 {
+		t.Fatalf("after a segment was replayed: holds %d events, want 5", n)
 	}
 }

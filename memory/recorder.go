@@ -99,6 +99,8 @@ type Recorder struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	lost   atomic.Int64
+	// dropped counts the events dropped under OnFullDrop, for Status.
+	dropped atomic.Int64
 
 	journal *Journal      // nil: no spill
 	replay  chan struct{} // wakes the replayer: a batch was journaled

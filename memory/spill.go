@@ -62,6 +62,7 @@ func (r *Recorder) Journaled() int64 {
 
 // drop counts and logs n events of teamID that are not recorded.
 func (r *Recorder) drop(teamID string, n int) {
+	r.dropped.Add(int64(n))
 	r.metrics.add(func(m *Metrics) prometheus.Counter { return m.dropped }, n)
 	r.log.Warn("memory: recorder full; events dropped (ATTACH_MEM_ON_FULL=drop)", "team", teamID, "events", n)
 }

@@ -94,6 +94,9 @@ func TestRecorderJournalsWhilePostgresIsAway(t *testing.T) {
 	waitUntil(t, s.ctx, "events journaled", func() bool {
 		return value(t, s.metrics.journaled) == 2*during
 	})
+	if st := r.Status(); st.Journaled != 2*during || st.Since.IsZero() || st.JournaledBytes == 0 || st.Full || st.Dropped != 0 {
+		t.Fatalf("status with Postgres away = %+v; want %d events journaled since a time, not full", st, 2*during)
+	}
 	if n, _, _ := s.stored(t); n != 2 {
 		t.Fatalf("%d events stored with Postgres away", n)
 	}
@@ -103,6 +106,9 @@ func TestRecorderJournalsWhilePostgresIsAway(t *testing.T) {
 
 	s.link.Mend()
 	s.waitStored(t, r, 2+2*during)
+	if st := r.Status(); st.Journaled != 0 || !st.Since.IsZero() {
+		t.Fatalf("status once replayed = %+v; want nothing journaled", st)
+	}
 	events, distinct, outbox := s.stored(t)
 	if events != 2+2*during || distinct != events || outbox != events {
 		t.Fatalf("%d events (%d distinct), %d outbox rows; want %d of each", events, distinct, outbox, 2+2*during)
@@ -197,6 +203,10 @@ func TestRecorderWhenFull(t *testing.T) {
 				if err != nil || value(t, s.metrics.dropped) == 0 {
 					t.Fatalf("Admit = %v, dropped = %v", err, value(t, s.metrics.dropped))
 				}
+			}
+			st := r.Status()
+			if !st.Full || st.OnFull != policy || float64(st.Dropped) != value(t, s.metrics.dropped) {
+				t.Fatalf("status when full = %+v; want full, %s, %v dropped", st, policy, value(t, s.metrics.dropped))
 			}
 			s.link.Mend()
 		})

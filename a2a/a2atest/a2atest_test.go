@@ -41,18 +41,6 @@ func sendTask(t *testing.T, c *a2aclient.Client, params *a2a.MessageSendParams) 
 	return task
 }
 
-func artifactText(task *a2a.Task) string {
-	var b strings.Builder
-	for _, a := range task.Artifacts {
-		for _, p := range a.Parts {
-			if tp, ok := p.(a2a.TextPart); ok {
-				b.WriteString(tp.Text)
-			}
-		}
-	}
-	return b.String()
-}
-
 // headerInterceptor adds headers to every call, as a gateway would.
 type headerInterceptor struct {
 	a2aclient.PassthroughInterceptor
@@ -83,8 +71,8 @@ func TestAgent03Send(t *testing.T) {
 	c := Client03(t, agent.URL, "secret")
 
 	task := sendTask(t, c, userMessage("echo hi there"))
-	if task.Status.State != a2a.TaskStateCompleted || artifactText(task) != "hi there" {
-		t.Errorf("echo: state %s artifact %q; want completed, %q", task.Status.State, artifactText(task), "hi there")
+	if task.Status.State != a2a.TaskStateCompleted || ArtifactText(task) != "hi there" {
+		t.Errorf("echo: state %s artifact %q; want completed, %q", task.Status.State, ArtifactText(task), "hi there")
 	}
 
 	got, err := c.GetTask(testContext(t), &a2a.TaskQueryParams{ID: task.ID})
@@ -120,8 +108,8 @@ func TestAgent03Headers(t *testing.T) {
 
 	task := sendTask(t, c, userMessage("headers"))
 	var report HeaderReport
-	if err := json.Unmarshal([]byte(artifactText(task)), &report); err != nil {
-		t.Fatalf("headers answer %q: %v", artifactText(task), err)
+	if err := json.Unmarshal([]byte(ArtifactText(task)), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", ArtifactText(task), err)
 	}
 	if !report.Authorization || report.Headers["x-attach-team"] != "team-a" || len(report.Headers) != 1 {
 		t.Errorf("report = %+v; want authorization and only x-attach-team: team-a", report)
@@ -160,11 +148,14 @@ func TestAgent03CancelAndResubscribe(t *testing.T) {
 		t.Fatalf("wait: state %s; want a running task", task.Status.State)
 	}
 
-	// A subscriber sees the cancel end the task.
+	// A subscriber sees the cancel end the task. It subscribes through a
+	// recorder, which tells when its request has arrived.
+	rec := newRecorder(t, agent.URL)
+	sc := Client03(t, rec.srv.URL, "")
 	done := make(chan []a2a.Event)
 	go func() {
 		var events []a2a.Event
-		for ev, err := range c.ResubscribeToTask(testContext(t), &a2a.TaskIDParams{ID: task.ID}) {
+		for ev, err := range sc.ResubscribeToTask(testContext(t), &a2a.TaskIDParams{ID: task.ID}) {
 			if err != nil {
 				break
 			}
@@ -172,7 +163,8 @@ func TestAgent03CancelAndResubscribe(t *testing.T) {
 		}
 		done <- events
 	}()
-	time.Sleep(200 * time.Millisecond) // let the subscription start
+	rec.waitStarted("resubscribe")
+	time.Sleep(200 * time.Millisecond) // let the agent attach the subscriber
 
 	canceled, err := c.CancelTask(testContext(t), &a2a.TaskIDParams{ID: task.ID})
 	if err != nil {
@@ -276,20 +268,31 @@ func TestAgent10Card(t *testing.T) {
 
 func TestAgent10Send(t *testing.T) {
 	agent := StartAgent10(t)
-
-	res := js10(t, agent.URL, "secret", JS10{Op: "send", Text: "echo hi there"})
-	task := decode[struct{ Task wireTask }](t, res.Result).Task
-	if task.Status.State != "TASK_STATE_COMPLETED" || task.artifactText() != "hi there" {
-		t.Errorf("echo: %s", res.Result)
+	// One node process for all, as starting node is the slow part.
+	res := RunJS10Steps(t, agent.URL, "secret",
+		JS10{Op: "send", Text: "echo hi there"},
+		JS10{Op: "get", TaskID: "$task"},
+		JS10{Op: "send", Text: "fail"},
+		JS10{Op: "send", Text: "message hello"},
+		JS10{Op: "list"},
+		JS10{Op: "get", TaskID: "no-such-task"},
+	)
+	for i, r := range res[:5] {
+		if r.Error != nil {
+			t.Fatalf("step %d: %s: %s", i, r.Error.Name, r.Error.Message)
+		}
 	}
 
-	got := decode[wireTask](t, js10(t, agent.URL, "secret", JS10{Op: "get", TaskID: task.ID}).Result)
-	if got.ID != task.ID || got.Status.State != "TASK_STATE_COMPLETED" {
+	task := decode[struct{ Task wireTask }](t, res[0].Result).Task
+	if task.Status.State != "TASK_STATE_COMPLETED" || task.artifactText() != "hi there" {
+		t.Errorf("echo: %s", res[0].Result)
+	}
+
+	if got := decode[wireTask](t, res[1].Result); got.ID != task.ID || got.Status.State != "TASK_STATE_COMPLETED" {
 		t.Errorf("get: %+v", got)
 	}
 
-	failed := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send", Text: "fail"}).Result).Task
-	if failed.Status.State != "TASK_STATE_FAILED" || failed.Status.Message == nil {
+	if failed := decode[struct{ Task wireTask }](t, res[2].Result).Task; failed.Status.State != "TASK_STATE_FAILED" || failed.Status.Message == nil {
 		t.Errorf("fail: %+v", failed)
 	}
 
@@ -298,18 +301,17 @@ func TestAgent10Send(t *testing.T) {
 			Role  string
 			Parts []struct{ Text string }
 		}
-	}](t, js10(t, agent.URL, "", JS10{Op: "send", Text: "message hello"}).Result).Message
+	}](t, res[3].Result).Message
 	if msg == nil || msg.Role != "ROLE_AGENT" || len(msg.Parts) != 1 || msg.Parts[0].Text != "hello" {
 		t.Errorf("message: %+v", msg)
 	}
 
-	list := decode[struct{ Tasks []wireTask }](t, js10(t, agent.URL, "", JS10{Op: "list"}).Result)
-	if len(list.Tasks) != 2 {
+	if list := decode[struct{ Tasks []wireTask }](t, res[4].Result); len(list.Tasks) != 2 {
 		t.Errorf("list: %d tasks; want 2", len(list.Tasks))
 	}
 
-	if res := RunJS10(t, agent.URL, "", JS10{Op: "get", TaskID: "no-such-task"}); res.Error == nil || res.Error.Name != "TaskNotFoundError" {
-		t.Errorf("get of an unknown task: %+v; want TaskNotFoundError", res.Error)
+	if res[5].Error == nil || res[5].Error.Name != "TaskNotFoundError" {
+		t.Errorf("get of an unknown task: %+v; want TaskNotFoundError", res[5].Error)
 	}
 }
 
@@ -360,15 +362,23 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 		t.Fatalf("wait: %+v; want a running task", task)
 	}
 
-	done := make(chan JS10Result)
-	go func() { done <- RunJS10(t, agent.URL, "", JS10{Op: "subscribe", TaskID: task.ID}) }()
-	time.Sleep(700 * time.Millisecond) // node needs a moment to start and subscribe
+	// A subscriber sees the cancel end the task. It subscribes through a
+	// recorder, which tells when its answer begins.
+	rec := newRecorder(t, agent.URL)
+	var sub JS10Result
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sub = RunJS10(t, rec.srv.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
+	}()
+	// The 1.0 agent sends the task first, once the subscriber is attached.
+	rec.waitAnswering("resubscribe")
 
 	canceled := decode[wireTask](t, js10(t, agent.URL, "", JS10{Op: "cancel", TaskID: task.ID}).Result)
 	if canceled.Status.State != "TASK_STATE_CANCELED" {
 		t.Errorf("cancel: %+v", canceled)
 	}
-	sub := <-done
+	<-done
 	if sub.Error != nil || len(sub.Events) == 0 {
 		t.Fatalf("subscribe: %+v", sub)
 	}
@@ -379,12 +389,112 @@ func TestAgent10CancelAndSubscribe(t *testing.T) {
 
 func TestAgent10SubscribeSlow(t *testing.T) {
 	agent := StartAgent10(t)
-	task := decode[struct{ Task wireTask }](t, js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "slow 10"}).Result).Task
-	res := js10(t, agent.URL, "", JS10{Op: "subscribe", TaskID: task.ID})
-	if len(res.Events) < 2 {
-		t.Fatalf("subscribe: %d events", len(res.Events))
+	res := RunJS10Steps(t, agent.URL, "",
+		JS10{Op: "send-nonblocking", Text: "slow 5"},
+		JS10{Op: "subscribe", TaskID: "$task"},
+	)
+	task := decode[struct{ Task wireTask }](t, res[0].Result).Task
+	sub := res[1]
+	if sub.Error != nil || len(sub.Events) < 2 {
+		t.Fatalf("subscribe: %+v", sub)
 	}
-	if kind, state := eventState(t, res.Events[len(res.Events)-1]); kind != "statusUpdate" || state != "TASK_STATE_COMPLETED" {
+	if id := decode[map[string]struct{ ID string }](t, sub.Events[0])["task"].ID; id != task.ID {
+		t.Errorf("subscribe: first event of task %q; want %q", id, task.ID)
+	}
+	if kind, state := eventState(t, sub.Events[len(sub.Events)-1]); kind != "statusUpdate" || state != "TASK_STATE_COMPLETED" {
 		t.Errorf("subscribe: last event %s %s; want a completed update", kind, state)
+	}
+}
+
+func TestJS10Steps(t *testing.T) {
+	agent := StartAgent10(t)
+	res := RunJS10Steps(t, agent.URL, "secret",
+		JS10{Op: "send-nonblocking", Text: "wait", Headers: map[string]string{"X-Attach-Team": "team-a"}},
+		JS10{Op: "cancel", TaskID: "$task"},
+		JS10{Op: "get", TaskID: "$task"},
+		JS10{Op: "get", TaskID: "no-such-task"},
+		JS10{Op: "send", Text: "headers", Headers: map[string]string{"X-Attach-Agent": "b"}},
+	)
+	if len(res) != 5 {
+		t.Fatalf("%d results; want 5", len(res))
+	}
+	if got := decode[wireTask](t, res[2].Result); got.Status.State != "TASK_STATE_CANCELED" {
+		t.Errorf("get after cancel: %s", res[2].Result)
+	}
+	if res[3].Error == nil || res[3].Error.Name != "TaskNotFoundError" {
+		t.Errorf("get of an unknown task: %+v", res[3])
+	}
+	// Each step sends its own headers, and only those.
+	var report HeaderReport
+	text := decode[struct{ Task wireTask }](t, res[4].Result).Task.artifactText()
+	if err := json.Unmarshal([]byte(text), &report); err != nil {
+		t.Fatalf("headers answer %q: %v", text, err)
+	}
+	if !report.Authorization || len(report.Headers) != 1 || report.Headers["x-attach-agent"] != "b" {
+		t.Errorf("report = %+v; want authorization and only x-attach-agent: b", report)
+	}
+}
+
+// TestClientsBelowAPath drives both agents through a proxy that serves them
+// below a path, as the gateway's routes do, and names that path in the card.
+func TestClientsBelowAPath(t *testing.T) {
+	const route = "/t/team-a/a2a/agent"
+	t.Run("v03", func(t *testing.T) {
+		rec := newPrefixedRecorder(t, StartAgent03(t).URL, route)
+		rec.next("send")
+		c := Client03(t, rec.URL(), "")
+		if task := sendTask(t, c, userMessage("echo hi")); ArtifactText(task) != "hi" {
+			t.Errorf("echo: %q", ArtifactText(task))
+		}
+		if rec.count("send") != 1 || rec.count("card") != 1 {
+			t.Errorf("requests through the proxy: %d sends, %d cards; want 1 each", rec.count("send"), rec.count("card"))
+		}
+	})
+	t.Run("v10", func(t *testing.T) {
+		rec := newPrefixedRecorder(t, StartAgent10(t).URL, route)
+		rec.next("send")
+		res := js10(t, rec.URL(), "", JS10{Op: "send", Text: "echo hi"})
+		if task := decode[struct{ Task wireTask }](t, res.Result).Task; task.artifactText() != "hi" {
+			t.Errorf("echo: %s", res.Result)
+		}
+		if rec.count("send") != 1 || rec.count("card") != 1 {
+			t.Errorf("requests through the proxy: %d sends, %d cards; want 1 each", rec.count("send"), rec.count("card"))
+		}
+	})
+}
+
+// TestAgentsStopWithRunningTasks ends tests that leave a `wait` task
+// running with a client still streaming it: the agents must stop anyway.
+func TestAgentsStopWithRunningTasks(t *testing.T) {
+	streamDone := make(chan struct{})
+	start := time.Now()
+	t.Run("v03", func(t *testing.T) {
+		c := Client03(t, StartAgent03(t).URL, "")
+		running := make(chan struct{})
+		go func() {
+			defer close(streamDone)
+			first := true
+			for _, err := range c.SendStreamingMessage(context.Background(), userMessage("wait")) {
+				if err != nil {
+					break
+				}
+				if first {
+					close(running)
+					first = false
+				}
+			}
+			if first {
+				close(running)
+			}
+		}()
+		<-running
+	})
+	<-streamDone
+	t.Run("v10", func(t *testing.T) {
+		agent := StartAgent10(t)
+		js10(t, agent.URL, "", JS10{Op: "send-nonblocking", Text: "wait"})
+	})
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("stopping took %s", d)
 	}
 }

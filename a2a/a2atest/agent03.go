@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,43 +19,6 @@ import (
 // stepInterval is the pause before each "working" update of `slow <n>`.
 const stepInterval = 100 * time.Millisecond
 
-// CardPath is where both agents serve their agent card, below their base URL.
-const CardPath = "/.well-known/agent-card.json"
-
-// Agent is a running test agent of either protocol version.
-type Agent struct {
-	// URL is the agent's base URL, http://127.0.0.1:PORT, where it takes
-	// JSON-RPC requests (POST) and the URL its card names.
-	URL string
-	// CardURL is URL + CardPath.
-	CardURL string
-	// Version is the A2A protocol version the agent speaks: "0.3" or "1.0".
-	Version string
-
-	mu          sync.Mutex
-	lastHeaders http.Header                 // 0.3: the last JSON-RPC request's headers
-	fetch       func() (http.Header, error) // 1.0: asks the node agent for them
-}
-
-// LastHeaders are the headers of the last JSON-RPC request the agent
-// received (not counting card requests), or an empty header when none came.
-// For the 1.0 agent the names are lower-case, as node reports them; use
-// Get, which is case-insensitive for canonical names, or ranging with
-// strings.EqualFold.
-func (a *Agent) LastHeaders(t testing.TB) http.Header {
-	t.Helper()
-	if a.fetch != nil {
-		h, err := a.fetch()
-		if err != nil {
-			t.Fatalf("a2atest: last headers of the %s agent: %v", a.Version, err)
-		}
-		return h
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.lastHeaders.Clone()
-}
-
 // StartAgent03 runs an A2A 0.3 agent built on the a2a-go SDK on a loopback
 // port until the test ends. It answers JSON-RPC at its base URL and serves
 // its card (protocolVersion 0.3.0) at CardURL.
@@ -65,7 +27,8 @@ func StartAgent03(t testing.TB) *Agent {
 	a := &Agent{Version: "0.3", lastHeaders: http.Header{}}
 	var card *a2a.AgentCard // set below, once the address is known
 
-	rpc := a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(executor03{}))
+	executor := executor03{stop: make(chan struct{})}
+	rpc := a2asrv.NewJSONRPCHandler(a2asrv.NewHandler(executor))
 	mux := http.NewServeMux()
 	mux.Handle("GET "+CardPath, a2asrv.NewAgentCardHandler(a2asrv.AgentCardProducerFn(
 		func(context.Context) (*a2a.AgentCard, error) { return card, nil })))
@@ -79,11 +42,19 @@ func StartAgent03(t testing.TB) *Agent {
 		rpc.ServeHTTP(w, r.WithContext(ctx))
 	})
 
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	a.URL = srv.URL
-	a.CardURL = srv.URL + CardPath
+	// The card names the server's own URL, so it is made before serving.
+	srv := httptest.NewUnstartedServer(mux)
+	a.URL = "http://" + srv.Listener.Addr().String()
+	a.CardURL = a.URL + CardPath
 	card = card03(a.URL)
+	srv.Start()
+	t.Cleanup(func() {
+		// A test may end with a `wait` task still running and a client still
+		// waiting on it; end both, or Close would wait for them forever.
+		close(executor.stop)
+		srv.CloseClientConnections()
+		srv.Close()
+	})
 	return a
 }
 
@@ -118,9 +89,11 @@ func card03(url string) *a2a.AgentCard {
 }
 
 // executor03 is the 0.3 agent's behaviour; see the package comment.
-type executor03 struct{}
+type executor03 struct {
+	stop chan struct{} // closed when the agent stops
+}
 
-func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eventqueue.Queue) error {
+func (e executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eventqueue.Queue) error {
 	text := strings.TrimSpace(messageText(rc.Message))
 	command, arg, _ := strings.Cut(text, " ")
 	arg = strings.TrimSpace(arg)
@@ -148,6 +121,8 @@ func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q even
 			select {
 			case <-ctx.Done(): // canceled meanwhile
 				return nil
+			case <-e.stop:
+				return nil
 			case <-time.After(stepInterval):
 			}
 			if err := q.Write(ctx, status(rc, a2a.TaskStateWorking, fmt.Sprintf("step %d/%d", i, n))); err != nil {
@@ -163,7 +138,10 @@ func (executor03) Execute(ctx context.Context, rc *a2asrv.RequestContext, q even
 			return err
 		}
 		// The SDK cancels this context once Cancel's canceled event is applied.
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-e.stop:
+		}
 		return nil
 	case "fail":
 		return q.Write(ctx, status(rc, a2a.TaskStateFailed, "failed on request"))
@@ -222,14 +200,6 @@ func messageText(m *a2a.Message) string {
 		}
 	}
 	return b.String()
-}
-
-// HeaderReport is what the `headers` command answers, as JSON text: the
-// X-Attach-* request headers by lower-case name, and whether an
-// Authorization header arrived (its value is never reported).
-type HeaderReport struct {
-	Authorization bool              `json:"authorization"`
-	Headers       map[string]string `json:"headers"`
 }
 
 func headerReport(ctx context.Context) string {

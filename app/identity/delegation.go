@@ -153,17 +153,8 @@ func (d *Delegator) verify(team *tenants.Snapshot, token string, now time.Time, 
 		return attach.Principal{}, err
 	}
 	var cl delegationClaims
-	if err := tok.Claims(key.Public(), &cl); err != nil {
-		return attach.Principal{}, fail(ReasonBadSignature, "delegation token signature does not verify")
-	}
-	if cl.Expiry == nil {
-		return attach.Principal{}, fail(ReasonExpired, "delegation token has no expiry")
-	}
-	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: d.issuer, Time: now}, leeway); err != nil {
-		if errors.Is(err, jwt.ErrExpired) {
-			return attach.Principal{}, fail(ReasonExpired, "delegation token has expired")
-		}
-		return attach.Principal{}, fail(ReasonNotYetValid, "delegation token is not valid now")
+	if err := ownTokenClaims(tok, key.Public(), &cl, &cl.Claims, d.issuer, now, leeway, "delegation token"); err != nil {
+		return attach.Principal{}, err
 	}
 	if cl.Tenant != team.Team.ID || !slices.Contains(cl.Audience, d.Audience(team.Team.Slug)) {
 		return attach.Principal{}, fail(ReasonWrongAudience, "delegation token was issued for another team")

@@ -302,8 +302,9 @@ func scopesOf(raw map[string]json.RawMessage) []string {
 }
 
 // checkSubject refuses a user claim that could pass for another kind of
-// principal (an API key's "apikey:<id>"), which would get that principal's
-// identity, session and memory, and one with control characters. Other
+// principal (an API key's "apikey:<id>", a console user's "user:<id>"),
+// which would get that principal's identity, session and memory, and one
+// with control characters. Other
 // subjects are kept exactly as the issuer wrote them, so users keep the
 // X-Attach-User they have always had.
 func checkSubject(subject, claim string) error {
@@ -311,7 +312,7 @@ func checkSubject(subject, claim string) error {
 		return fail(ReasonInvalidSubject, "token claim %s holds control characters", quote(claim))
 	}
 	if attach.ReservedSubject(subject) {
-		return fail(ReasonReservedSubject, "token claim %s starts with %q, which the gateway keeps for its API keys", quote(claim), attach.SubjectPrefixAPIKey)
+		return fail(ReasonReservedSubject, "token claim %s starts with %q or %q, which the gateway keeps for its API keys and console users", quote(claim), attach.SubjectPrefixAPIKey, attach.SubjectPrefixUser)
 	}
 	return nil
 }

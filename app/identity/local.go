@@ -56,7 +56,8 @@ type localClaims struct {
 	Scope string `json:"scope,omitempty"`
 }
 
-// Mint signs a token for user subject in team teamID, valid for ttl.
+// Mint signs a token for subject, a console user's (attach.UserSubject),
+// in team teamID, valid for ttl.
 func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (string, time.Time, error) {
 	now := time.Now()
 	exp := now.Add(ttl)
@@ -76,6 +77,25 @@ func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (st
 	return tok, exp, nil
 }
 
+// ownTokenClaims checks a token the gateway signed itself (what says which
+// kind, for the reasons): its signature by key, then its registered claims
+// (std, within out) for issuer and time. It fills out.
+func ownTokenClaims(tok *jwt.JSONWebToken, key any, out any, std *jwt.Claims, issuer string, now time.Time, leeway time.Duration, what string) error {
+	if err := tok.Claims(key, out); err != nil {
+		return fail(ReasonBadSignature, "%s signature does not verify", what)
+	}
+	if std.Expiry == nil {
+		return fail(ReasonExpired, "%s has no expiry", what)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer, Time: now}, leeway); err != nil {
+		if errors.Is(err, jwt.ErrExpired) {
+			return fail(ReasonExpired, "%s has expired", what)
+		}
+		return fail(ReasonNotYetValid, "%s is not valid now", what)
+	}
+	return nil
+}
+
 // verify checks a token that names this issuer: signature, times, and that
 // it was minted for this very team.
 func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time, leeway time.Duration) (attach.Principal, error) {
@@ -84,25 +104,19 @@ func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time
 		return attach.Principal{}, fail(ReasonAlgNotAllowed, "console tokens are EdDSA JWTs")
 	}
 	var cl localClaims
-	if err := tok.Claims(l.key.Public(), &cl); err != nil {
-		return attach.Principal{}, fail(ReasonBadSignature, "console token signature does not verify")
-	}
-	if cl.Expiry == nil {
-		return attach.Principal{}, fail(ReasonExpired, "console token has no expiry")
-	}
-	if err := cl.ValidateWithLeeway(jwt.Expected{Issuer: l.url, Time: now}, leeway); err != nil {
-		if errors.Is(err, jwt.ErrExpired) {
-			return attach.Principal{}, fail(ReasonExpired, "console token has expired")
-		}
-		return attach.Principal{}, fail(ReasonNotYetValid, "console token is not valid now")
+	if err := ownTokenClaims(tok, l.key.Public(), &cl, &cl.Claims, l.url, now, leeway, "console token"); err != nil {
+		return attach.Principal{}, err
 	}
 	if !slices.Contains(cl.Audience, team.Team.ID) {
 		return attach.Principal{}, fail(ReasonWrongAudience, "console token was issued for another team")
 	}
-	if cl.Subject == "" {
-		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no user")
+	// The sub is the console user's subject (attach.UserSubject), which
+	// only this issuer may name: checkSubject refuses it in other tokens.
+	userID, ok := strings.CutPrefix(cl.Subject, attach.SubjectPrefixUser)
+	if !ok || userID == "" {
+		return attach.Principal{}, fail(ReasonMissingSubject, "console token names no console user")
 	}
-	if err := checkSubject(cl.Subject, "sub"); err != nil {
+	if err := checkSubject(userID, "sub"); err != nil {
 		return attach.Principal{}, err
 	}
 	scopes := strings.Fields(cl.Scope)

@@ -21,7 +21,7 @@ func TestConsoleTokens(t *testing.T) {
 	acme, other := snapshot("acme", 1, nil), snapshot("other", 1, nil)
 	ctx := context.Background()
 
-	tok, exp, err := local.Mint(acme.Team.ID, "user-1", "memory:admin", 10*time.Minute)
+	tok, exp, err := local.Mint(acme.Team.ID, "user:user-1", "memory:admin", 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestConsoleTokens(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if p.Subject != "user-1" || p.Method != identity.MethodConsole || p.TeamID != acme.Team.ID ||
+	if p.Subject != "user:user-1" || p.Method != identity.MethodConsole || p.TeamID != acme.Team.ID ||
 		len(p.Scopes) != 1 || p.Scopes[0] != "memory:admin" || !p.ExpiresAt.Equal(exp.Truncate(time.Second)) {
 		t.Errorf("principal = %+v", p)
 	}
@@ -49,6 +49,17 @@ func TestConsoleTokens(t *testing.T) {
 	// Without a local issuer, the gateway trusts no such tokens.
 	_, err = identity.NewVerifier(identity.Config{}).Verify(ctx, acme, tok)
 	wantReason(t, err, identity.ReasonUnknownIssuer, tok)
+
+	// A console token names a console user, and only one.
+	for _, sub := range []string{"user-1", "user:", "apikey:k1", "user:apikey:k1", "user:user:user-1"} {
+		bad, _, err := local.Mint(acme.Team.ID, sub, "", 10*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(ctx, acme, bad); err == nil {
+			t.Errorf("a console token for %q was accepted", sub)
+		}
+	}
 
 	clk.Advance(12 * time.Minute)
 	_, err = identity.NewVerifier(identity.Config{Local: local, Now: clk.Now, CacheSize: -1}).Verify(ctx, acme, tok)

@@ -40,7 +40,8 @@ func benchChat(b *testing.B, bare bool) {
 		if err != nil {
 			return nil, &dialError{err: err}
 		}
-		return &engineConn{Conn: c, header: p.cfg.ResponseHeaderTimeout, idle: p.cfg.StreamIdleTimeout}, nil
+		return &engineConn{Conn: c, header: p.cfg.ResponseHeaderTimeout, idle: p.cfg.StreamIdleTimeout,
+			open: &p.dialer.open, pending: &p.dialer.pending}, nil
 	}
 	team := teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: "http://engine", Models: []string{"llama3"}, Default: true})
 	app := fiber.New(fiber.Config{DisableStartupMessage: true, ErrorHandler: web.WriteError})

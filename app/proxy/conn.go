@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
@@ -29,6 +30,8 @@ type engineConn struct {
 	limit time.Time
 	// open is the dialer's set of open connections, by local address.
 	open *sync.Map
+	// pending is the dialer's set of watched requests, by tag.
+	pending *sync.Map
 }
 
 // Close closes the connection and forgets it.
@@ -37,9 +40,33 @@ func (c *engineConn) Close() error {
 	return c.Conn.Close()
 }
 
+// Write sends a request. Its first write holds the request's header block,
+// which may carry the watch tag: the connection then becomes the one that
+// closes when the request's client leaves, and the tag's line is left out.
 func (c *engineConn) Write(p []byte) (int, error) {
+	if c.awaiting {
+		return c.Conn.Write(p)
+	}
 	c.awaiting = true
-	return c.Conn.Write(p)
+	tag, from, to, ok := takeWatchTag(p)
+	if !ok {
+		return c.Conn.Write(p)
+	}
+	if w, ok := c.pending.Load(tag); ok {
+		if err := w.(*pending).attach(c); err != nil {
+			return 0, err
+		}
+	}
+	bufs := net.Buffers{p[:from], p[to:]}
+	n, err := bufs.WriteTo(c.Conn)
+	if err != nil {
+		// What the caller asked to write, of which n reached the wire.
+		if int(n) >= from {
+			n += int64(to - from)
+		}
+		return int(n), err
+	}
+	return len(p), nil
 }
 
 func (c *engineConn) Read(p []byte) (int, error) {
@@ -90,6 +117,10 @@ type dialer struct {
 	// that a stream's connection (fasthttp names it by address only) can
 	// be closed when the client leaves.
 	open sync.Map
+	// pending holds the watched requests of clients waiting for a
+	// non-streamed answer, by tag (see headerWatch).
+	pending sync.Map
+	nextTag atomic.Uint64
 }
 
 // newDialer dials with guard's rule applied to every address a name
@@ -110,7 +141,7 @@ func (d *dialer) dial(addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
-	c := &engineConn{Conn: conn, header: d.header, idle: d.idle, open: &d.open}
+	c := &engineConn{Conn: conn, header: d.header, idle: d.idle, open: &d.open, pending: &d.pending}
 	d.open.Store(conn.LocalAddr().String(), c)
 	return c, nil
 }

@@ -46,6 +46,20 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		req.SetBodyRaw(body)
 	}
 
+	// A client that leaves while the engine works on its answer closes the
+	// engine's connection, which tells the engine to stop.
+	tag, watch := p.dialer.track(req)
+	stopWatch := watchClient(c.Context().Conn(), watch.leave)
+	// unwatch ends the watch once the answer is read or handed on, before
+	// its connection can go back to the pool, and says whether the client
+	// left meanwhile.
+	unwatch := func() bool {
+		watch.detach()
+		stopWatch()
+		p.dialer.forget(tag)
+		return watch.hasLeft()
+	}
+
 	start := time.Now()
 	tap.started(start)
 	err := p.client.Do(req, resp)
@@ -54,6 +68,9 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 	if err != nil {
 		fasthttp.ReleaseResponse(resp)
 		p.bufs.Put(bp)
+		if unwatch() {
+			return p.departed(c, e, r, took)
+		}
 		answer := upstreamError(e, err)
 		status := web.Status(answer)
 		p.observe(e.Name, r.Path, status, took)
@@ -65,16 +82,21 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		p.finishCapture(tap, status)
 		return werr
 	}
-	p.observe(e.Name, r.Path, resp.StatusCode(), took)
-
 	stream := resp.BodyStream()
 	out := c.Response()
 	if stream == nil || !isStreamed(&resp.Header) {
 		// The fast path: a small answer of known length, copied whole, so
 		// the engine connection goes back to the pool at once.
 		err := readAll(stream, out, *bp)
+		left := unwatch()
 		resp.CloseBodyStream()
 		p.bufs.Put(bp)
+		if left {
+			fasthttp.ReleaseResponse(resp)
+			out.ResetBody()
+			return p.departed(c, e, r, took)
+		}
+		p.observe(e.Name, r.Path, resp.StatusCode(), took)
 		if err != nil {
 			fasthttp.ReleaseResponse(resp)
 			out.ResetBody()
@@ -92,6 +114,9 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		return nil
 	}
 
+	// From here the stream watches its client itself (pump).
+	unwatch()
+	p.observe(e.Name, r.Path, resp.StatusCode(), took)
 	out.SetStatusCode(resp.StatusCode())
 	copyResponseHeaders(&out.Header, &resp.Header, team.Team.EngineCookies)
 	s := &upstreamStream{
@@ -107,6 +132,20 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		local:  resp.LocalAddr(),
 	}
 	c.Context().SetBodyStreamWriter(s.pump)
+	return nil
+}
+
+// statusClientClosed is what a request whose client left before its answer
+// counts as in the upstream metrics: nginx's "client closed request".
+const statusClientClosed = 499
+
+// departed ends a request whose client left while the engine worked on its
+// answer: the engine's connection is closed already, nothing is recorded
+// (there was no exchange), and nothing is written, as nobody would read it.
+func (p *Proxy) departed(c *fiber.Ctx, e attach.Engine, r *dialect.Route, took time.Duration) error {
+	p.observe(e.Name, r.Path, statusClientClosed, took)
+	p.log.Info("client left; engine request closed", "engine", e.Name, "route", r.Path)
+	c.Context().SetConnectionClose()
 	return nil
 }
 

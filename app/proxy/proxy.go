@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"syscall"
 	"time"
@@ -108,7 +109,7 @@ func New(cfg Config) *Proxy {
 		NoDefaultUserAgentHeader:  true,
 		DisablePathNormalizing:    true,
 		MaxIdemponentCallAttempts: 2,
-		RetryIfErr:                retryStale,
+		RetryIfErr:                d.retryStale,
 	}
 	return p
 }
@@ -121,17 +122,20 @@ func (p *Proxy) Close() {
 // retryStale resends a request once when a kept-alive connection turned out
 // to be closed by the engine before it answered: the engine never saw it.
 // Timeouts and refused connections are not retried: doing so would only
-// double the wait.
-func retryStale(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
-	if attempts > 1 {
+// double the wait; nor is a request whose client has left.
+func (d *dialer) retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if attempts > 1 || d.clientLeft(req) {
 		return false, false
 	}
 	var de *dialError
 	if errors.As(err, &de) || isTimeout(err) {
 		return false, false
 	}
+	// net.ErrClosed: an idle connection closed by a client's departure
+	// just as its answer came in (see pending.leave).
 	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed)
 	return false, stale
 }
 

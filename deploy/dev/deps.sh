@@ -2,11 +2,12 @@
 # Installs what building, testing and benchmarking the gateway need on a
 # Debian machine, skipping whatever is already there. Safe to run repeatedly.
 # That is PostgreSQL (the embedded default and the tests), Node packages (the
-# real OIDC provider the tests run), nginx and wrk (the load benchmark and its
-# tests), Chromium (the console's browser tests) and a Weaviate server (the
-# memory tests; built from the Go module proxy once per machine and cached
-# outside the checkout). `deps.sh run` installs only what `make run` needs:
-# PostgreSQL.
+# real OIDC provider and the real A2A agent and client the tests run), nginx
+# and wrk (the load benchmark and its tests), Chromium (the console's browser
+# tests), a Weaviate server (the memory tests) and an Ollama server (the tests
+# against a real engine), both built from the Go module proxy once per
+# machine and cached outside the checkout. `deps.sh run` installs only what
+# `make run` needs: PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -39,12 +40,16 @@ fi
 
 $only_run && exit 0
 
-# The real OpenID Connect provider the tests run (npm oidc-provider).
-oidc=app/identity/oidctest
-if [[ ! -d $oidc/node_modules ]] || [[ $oidc/package-lock.json -nt $oidc/node_modules/.package-lock.json ]]; then
-	echo "deps: npm ci in $oidc"
-	npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error
-fi
+# The Node programs the tests run: the real OpenID Connect provider (npm
+# oidc-provider) and the real A2A 1.0 agent and client (npm @a2a-js/sdk).
+for dir in app/identity/oidctest a2a/a2atest/js; do
+	if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+		echo "deps: npm ci in $dir"
+		npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+	fi
+done
 
-# The real Weaviate the memory tests run; a no-op once it is built.
+# The real Weaviate the memory tests run, and the real Ollama the engine
+# tests run; each a no-op once it is built.
 ./deploy/dev/weaviate.sh >/dev/null
+./deploy/dev/ollama.sh >/dev/null
