@@ -136,7 +136,7 @@ func (c *Console) tasksPage(fc *fiber.Ctx) error {
 	q := TaskQuery{TeamID: t.team.ID, Agent: v.Filters.Agent, User: v.Filters.User, State: v.Filters.State,
 		Limit: taskPageSize, After: fc.Query("after")}
 	if !v.All {
-		q.User = self.ID
+		q.User = attach.UserSubject(self.ID)
 	}
 	v.Paged = q.After != ""
 	var err error
@@ -180,7 +180,7 @@ func (c *Console) loadTask(fc *fiber.Ctx) (taskView, error) {
 	if err != nil {
 		return taskView{}, err
 	}
-	if !all && d.Task.User != self.ID {
+	if !all && d.Task.User != attach.UserSubject(self.ID) {
 		return taskView{}, attach.NotFound("task")
 	}
 	tree, err := c.tasks.TaskTree(ctx, t.team.ID, d.Task.ID)
@@ -192,7 +192,7 @@ func (c *Console) loadTask(fc *fiber.Ctx) (taskView, error) {
 		return taskView{}, err
 	}
 	v := taskView{Detail: d, Names: names, Live: teamURL(t.team.Slug, "/tasks/"+d.Task.ID+"/live")}
-	v.Tree = treeNodes(tree, d.Task.ID, func(n attach.Task) bool { return all || n.User == self.ID })
+	v.Tree = treeNodes(tree, d.Task.ID, func(n attach.Task) bool { return all || n.User == attach.UserSubject(self.ID) })
 	return v, nil
 }
 
@@ -281,7 +281,7 @@ func (c *Console) findTask(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.storeFail(fc, "find task", err)
 	}
-	if !needAllMemory(t.role) && task.User != self.ID {
+	if !needAllMemory(t.role) && task.User != attach.UserSubject(self.ID) {
 		return c.notFound(fc)
 	}
 	page := teamURL(t.team.Slug, "/tasks/"+task.ID)

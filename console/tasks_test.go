@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,11 +92,12 @@ func agentStatus(state, text string) json.RawMessage {
 	return b
 }
 
-// hand records a task of team as the relay would: sent by user, with its
+// hand records a task of team as the relay would: sent by the console user
+// whose id is user (with the subject their console tokens carry), with its
 // input, then in state (with a status message) when state is set.
 func (te *taskEnv) hand(team attach.Team, agent, taskID, user, parent, input, state string) attach.Task {
 	te.t.Helper()
-	who := attach.Task{TeamID: team.ID, AgentName: agent, TaskID: taskID, User: user, ParentID: parent}
+	who := attach.Task{TeamID: team.ID, AgentName: agent, TaskID: taskID, User: attach.UserSubject(user), ParentID: parent}
 	got, _, err := te.tasks.Apply(testCtx(te.t), a2a.Change{Task: who, Messages: []json.RawMessage{userMessage(input)}})
 	if err != nil {
 		te.t.Fatal(err)
@@ -192,8 +194,8 @@ func TestTasksFiltersAndPages(t *testing.T) {
 	a := te.signedIn(alice)
 	wantTaskRows(t, a.get(Base+"/t/green/tasks?agent=planner"), planner)
 	wantTaskRows(t, a.get(Base+"/t/green/tasks?state=failed"), failed)
-	wantTaskRows(t, a.get(Base+"/t/green/tasks?user="+bob.ID), failed, planner)
-	wantTaskRows(t, a.get(Base+"/t/green/tasks?user="+bob.ID+"&state=working&agent=planner"), planner)
+	wantTaskRows(t, a.get(Base+"/t/green/tasks?user="+url.QueryEscape(attach.UserSubject(bob.ID))), failed, planner)
+	wantTaskRows(t, a.get(Base+"/t/green/tasks?user="+url.QueryEscape(attach.UserSubject(bob.ID))+"&state=working&agent=planner"), planner)
 	none := a.get(Base + "/t/green/tasks?agent=nobody")
 	wantTaskRows(t, none)
 	wantContains(t, none, "No tasks match", `id="clear-filters"`)
