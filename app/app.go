@@ -155,6 +155,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Cards:  a.cards,
 		Minter: &minter{local: local, store: a.store},
 		Memory: a.mem.store,
+		Tasks:  consoleTasks{a2a.NewStore(a.pool)},
 		// Memory backends a team may choose in the console.
 		MemoryBackends: a.mem.sinks.Names(),
 		// The memory page says when events wait in the journal.

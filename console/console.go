@@ -81,6 +81,9 @@ type Deps struct {
 	// Memory serves the team's memory pages; nil when the gateway keeps
 	// no memory, and the pages say so.
 	Memory MemoryStore
+	// Tasks serves the team's tasks pages; nil when the gateway keeps no
+	// A2A tasks, and the pages say so.
+	Tasks TaskReader
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
@@ -98,6 +101,7 @@ type Console struct {
 	cards       CardFetcher
 	mint        TokenMinter
 	mem         MemoryStore
+	tasks       TaskReader
 	memBackends []string
 	rec         Recorder
 	log         *slog.Logger
@@ -158,6 +162,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		cards:       deps.Cards,
 		mint:        deps.Minter,
 		mem:         deps.Memory,
+		tasks:       deps.Tasks,
 		memBackends: slices.Clone(deps.MemoryBackends),
 		rec:         deps.Recorder,
 		log:         log,

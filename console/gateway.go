@@ -260,12 +260,21 @@ func (c *Console) chatPage(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.storeFail(fc, "list engines", err)
 	}
-	v := chatView{Models: models, CanUse: t.role.CanUseGateway()}
+	v := chatView{Models: models, CanUse: t.role.CanUseGateway(), Tasks: c.tasks != nil}
 	if len(models) > 0 {
 		v.Model = models[0]
 	}
+	// The agents a hand-off can go to; a team with more than a page of
+	// them is offered the first page.
+	agents, _, err := c.store.ListAgents(fc.UserContext(), t.team.ID, tenants.Page{Limit: 200})
+	if err != nil {
+		return c.storeFail(fc, "list agents", err)
+	}
+	for _, a := range agents {
+		v.Agents = append(v.Agents, a.Name)
+	}
 	ch := c.teamChrome(fc, "Chat", "chat")
-	ch.Scripts = []string{"/static/chat.js"}
+	ch.Scripts = []string{"/static/chat.js", "/static/tasks.js"}
 	return render(fc, fiber.StatusOK, chatPage(ch, v))
 }
 

@@ -52,6 +52,7 @@ type envOptions struct {
 	publicURL string                            // override the PublicURL (e.g. https)
 	pool      *pgxpool.Pool                     // the database, when the test needs it too
 	memory    MemoryStore                       // the team's memory, for the memory pages
+	tasks     TaskReader                        // the team's A2A tasks, for the tasks pages
 	backends  []string                          // memory backends a team may choose
 	recorder  Recorder                          // the gateway's recorder, for the memory page
 }
@@ -92,6 +93,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Cards:  testCards{},
 		Minter: e.minter,
 		Memory: o.memory,
+		Tasks:  o.tasks,
 		// Memory backends a team may choose.
 		MemoryBackends: o.backends,
 		Recorder:       o.recorder,

@@ -52,6 +52,11 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Post("/agents/:id/test", configure, c.testAgent)
 	t.Post("/agents/:id/delete", configure, c.deleteAgent)
 
+	t.Get("/tasks", c.tasksPage)
+	t.Get("/tasks/find", c.findTask)
+	t.Get("/tasks/:id", c.taskPage)
+	t.Get("/tasks/:id/live", c.taskLive)
+
 	t.Get("/issuers", c.issuersPage)
 	t.Get("/issuers/new", configure, c.newIssuerPage)
 	t.Post("/issuers", configure, c.createIssuer)

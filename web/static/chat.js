@@ -183,4 +183,128 @@
 
   // Show who the engine will see before the first message.
   mint(false).catch((err) => showError(err.message));
+
+  // The hand-off: the message goes to one of the team's agents as an A2A
+  // 0.3 message/stream through the gateway, with the same token. The first
+  // event names the task; the console's live view of it follows the task
+  // while the stream is read to its end (so the gateway records each event
+  // as it arrives).
+  const handoff = document.getElementById("handoff-form");
+  if (!handoff) return;
+  const section = document.getElementById("handoff");
+  const agentBox = document.getElementById("handoff-agent");
+  const handoffInput = document.getElementById("handoff-input");
+  const handoffSend = document.getElementById("handoff-send");
+  const handoffError = document.getElementById("handoff-error");
+  const handoffStatus = document.getElementById("handoff-status");
+  const handoffView = document.getElementById("handoff-view");
+
+  function handoffProblem(msg) {
+    handoffError.textContent = msg;
+    handoffError.hidden = !msg;
+  }
+
+  // taskOf is the agent's task id an A2A 0.3 result or stream event names.
+  function taskOf(result) {
+    if (!result) return "";
+    if (result.kind === "task") return result.id || "";
+    return result.taskId || "";
+  }
+
+  // showTask puts the task's live view under the form.
+  async function showTask(agent, taskID) {
+    const url = section.dataset.findUrl + "?agent=" + encodeURIComponent(agent) + "&task=" + encodeURIComponent(taskID);
+    const res = await fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+    const found = await res.json().catch(() => null);
+    if (!res.ok || !found) throw new Error("the console could not find the task: " + res.status);
+    const link = document.createElement("a");
+    link.href = found.url;
+    link.id = "handoff-task-link";
+    link.textContent = "Open the task page";
+    const view = document.createElement("div");
+    view.id = "handoff-live";
+    view.dataset.liveUrl = found.live;
+    view.dataset.running = "true";
+    handoffView.replaceChildren(link, view);
+    if (window.attachFollowTask) window.attachFollowTask(view);
+  }
+
+  // readEvents calls each(event) for every SSE data line of res.
+  async function readEvents(res, each) {
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    const take = async (block) => {
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+      if (data) await each(JSON.parse(data));
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        await take(buffered.slice(0, end));
+        buffered = buffered.slice(end + 2);
+      }
+    }
+    await take(buffered + decoder.decode());
+  }
+
+  async function handOff(agent, text) {
+    handoffProblem("");
+    handoffView.replaceChildren();
+    handoffStatus.textContent = "Sending to " + agent + "…";
+    handoffSend.disabled = true;
+    try {
+      const t = await mint(false);
+      const id = crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
+      const res = await fetch(section.dataset.a2aUrl + encodeURIComponent(agent), {
+        method: "POST",
+        headers: { "Authorization": "Bearer " + t.token, "Content-Type": "application/json", "Accept": "text/event-stream" },
+        credentials: "omit",
+        body: JSON.stringify({
+          jsonrpc: "2.0", id: id, method: "message/stream",
+          params: { message: { kind: "message", messageId: id, role: "user", parts: [{ kind: "text", text: text }] } },
+        }),
+      });
+      if (!res.ok) {
+        const body = await res.json().catch(() => ({}));
+        throw new Error("The gateway answered " + res.status + ": " + ((body.error && body.error.message) || "no details"));
+      }
+      let shown = false;
+      const each = async (ev) => {
+        if (ev.error) throw new Error("The agent answered: " + (ev.error.message || "an error"));
+        const r = ev.result;
+        if (r && r.kind === "message") {
+          handoffStatus.textContent = agent + " answered: " + (r.parts || []).map((p) => p.text || "").join(" ");
+          return;
+        }
+        const task = taskOf(r);
+        if (task && !shown) {
+          shown = true;
+          handoffStatus.textContent = agent + " took the task.";
+          await showTask(agent, task);
+        }
+      };
+      if ((res.headers.get("Content-Type") || "").includes("text/event-stream")) {
+        await readEvents(res, each);
+      } else {
+        await each(await res.json());
+      }
+      if (shown) handoffStatus.textContent = agent + "'s task has ended; its story is below.";
+    } catch (err) {
+      handoffStatus.textContent = "";
+      handoffProblem(err.message);
+    } finally {
+      handoffSend.disabled = false;
+    }
+  }
+
+  handoff.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = handoffInput.value.trim();
+    if (!text || handoffSend.disabled) return;
+    handOff(agentBox.value, text);
+  });
 })();

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/attach-dev/attach-gateway/a2a/a2atest"
+	"github.com/attach-dev/attach-gateway/app/browsertest"
+)
+
+// TestConsoleE2ETaskHandOff starts a hand-off to a real A2A agent from the
+// demo chat page and follows it on the task page, which must go from
+// working to completed while it stays loaded.
+func TestConsoleE2ETaskHandOff(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
+	_, gw, u, ui := signedInLab(t, "tasks@example.test", "Tess Tasks", "", "tiny")
+	agent := a2atest.StartAgent03(t)
+	registerAgent(t, gw, "lab", "coder", agent.URL, "")
+
+	// The agent's `slow 40` reports "working" 40 times 100 ms apart: a
+	// task that runs for about four seconds.
+	ui.open(gw.URL + "/console/t/lab/chat")
+	ui.fill("#handoff-input", "slow 40")
+	ui.click("#handoff-send")
+	// The chat page shows the task's tree as soon as the agent names it.
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@id="handoff-live"]//*[@data-testid="task-node"]/strong[.="coder"]`)))
+	ui.shot("01-chat-hand-off")
+
+	ui.clickToLoad("#handoff-task-link")
+	if !strings.HasPrefix(ui.location().Path, "/console/t/lab/tasks/") {
+		t.Fatalf("the task link led to %s", ui.location())
+	}
+	// A mark in the page's own window: a reload would lose it.
+	uiEval[bool](ui, `window.stayedLoaded = true`)
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@data-testid="task-state" and @data-state="working"]`)))
+	ui.shot("02-task-working")
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@data-testid="task-state" and @data-state="completed"]`)))
+	if !uiEval[bool](ui, `window.stayedLoaded === true`) {
+		t.Fatal("the task page reloaded to show the task's end")
+	}
+	// The story: the message sent, the steps, the agent's artifact.
+	story := ui.text("#task-story")
+	for _, want := range []string{"slow 40", "working", "step 1/40", "completed", "done", "slow 40 done"} {
+		if !strings.Contains(story, want) {
+			t.Errorf("story lacks %q: %s", want, story)
+		}
+	}
+	if got := ui.text(`[data-testid="task-node"]`); !strings.Contains(got, "coder") || !strings.Contains(got, u.Name) {
+		t.Errorf("tree node = %q", got)
+	}
+	ui.shot("task-tree")
+
+	// The tasks list has it, completed, with a link back to it.
+	ui.open(gw.URL + "/console/t/lab/tasks?state=completed&agent=coder")
+	if got := ui.text(`[data-testid="task-row"] [data-testid="task-state"]`); got != "completed" {
+		t.Errorf("list shows state %q", got)
+	}
+	ui.shot("03-tasks-list")
+}
