@@ -3,7 +3,9 @@
 // own protocol version (0.3 or 1.0, translated both ways: requests,
 // results, stream events, errors, cards); the task store that records
 // every task, state change and message in Postgres and answers task reads
-// from there; the reconciler that settles tasks nobody follows; the cards
-// the gateway publishes for its agents; and reading an agent's own card.
+// from there, and a hand-off's tree; the reconciler that settles tasks
+// nobody follows; the cards the gateway publishes for its agents; reading
+// an agent's own card; and the seed's queued tasks (/a2a/tasks/send), run
+// from a durable River queue in Postgres.
 // It knows nothing of HTTP servers: app binds it to routes.
 package a2a
