@@ -1,12 +1,17 @@
 package app
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/attach-dev/attach-gateway/a2a/a2atest"
+	"github.com/attach-dev/attach-gateway/a2a/examples/callback"
+	"github.com/attach-dev/attach-gateway/a2a/examples/coder"
+	"github.com/attach-dev/attach-gateway/a2a/examples/planner"
 	"github.com/attach-dev/attach-gateway/app/browsertest"
 )
 
@@ -59,4 +64,37 @@ func TestConsoleE2ETaskHandOff(t *testing.T) {
 		t.Errorf("list shows state %q", got)
 	}
 	ui.shot("03-tasks-list")
+}
+
+// TestConsoleE2EDemoTree is the demo in the browser: a hand-off to the
+// planner (A2A 0.3) from the chat page, which hands the coder (A2A 1.0) a
+// plan through the gateway; the task page shows the two-level tree.
+func TestConsoleE2EDemoTree(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
+	_, gw, _, ui := signedInLab(t, "demo@example.test", "Dee Demo", "", "tiny")
+	team := callback.Gateway{URL: gw.URL, Team: "lab"}
+	plannerURL := startDemoAgent(t, func(ctx context.Context, ln net.Listener) error {
+		return planner.Serve(ctx, ln, planner.Config{Gateway: team, Logger: testLogger()})
+	})
+	coderURL := startDemoAgent(t, func(ctx context.Context, ln net.Listener) error {
+		return coder.Serve(ctx, ln, coder.Config{Gateway: team, Logger: testLogger()})
+	})
+	registerAgent(t, gw, "lab", "planner", plannerURL, "")
+	registerAgent(t, gw, "lab", "coder", coderURL, "")
+
+	ui.open(gw.URL + "/console/t/lab/chat")
+	uiEval[string](ui, `document.querySelector('#handoff-agent').value = 'planner'`)
+	ui.fill("#handoff-input", "build a hello world")
+	ui.click("#handoff-send")
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@id="handoff-live"]//*[@data-testid="task-node"]/strong[.="planner"]`)))
+	ui.clickToLoad("#handoff-task-link")
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@data-testid="task-state" and @data-state="completed"]`)))
+	// The coder's task is the planner's child in the tree.
+	ui.Do(t, chromedp.WaitReady(chromedp.Search(`//*[@data-testid="task-node"]/a[.="coder"]`)))
+	nodes := uiEval[[]string](ui, `[...document.querySelectorAll('[data-testid="task-node"]')].map(n => n.textContent)`)
+	if len(nodes) != 2 || !strings.Contains(nodes[0], "planner") || !strings.Contains(nodes[1], "coder") {
+		t.Errorf("tree = %q; want the planner, then the coder under it", nodes)
+	}
+	ui.shot("demo-task-tree")
 }
