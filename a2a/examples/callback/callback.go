@@ -2,6 +2,7 @@
 // the user who handed them the task: with the delegation token the gateway
 // gave them (X-Attach-Token), to the team's memory and engines and to the
 // team's other agents. The agents never see the user's own token.
+// It also holds what both demo commands share: serving and their flags.
 package callback
 
 import (

@@ -12,12 +12,10 @@ package coder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/attach-dev/attach-gateway/a2a/examples/callback"
 )
@@ -47,21 +45,10 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	if cfg.URL == "" {
 		cfg.URL = "http://" + ln.Addr().String()
 	}
-	srv := &http.Server{Handler: NewHandler(cfg), ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	err := srv.Serve(ln)
-	<-done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	if err := callback.Serve(ctx, ln, NewHandler(cfg)); err != nil {
+		return fmt.Errorf("coder: serve: %w", err)
 	}
-	return fmt.Errorf("coder: serve: %w", err)
+	return nil
 }
 
 // NewHandler is the coder's HTTP handler: its card at
