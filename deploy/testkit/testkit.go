@@ -1,6 +1,7 @@
 // Package testkit holds the small pieces that the test helpers of several
 // packages need alike: a sink for logs or output that may be read while it
 // is written, a child process whose output is kept to explain a failure,
+// a server binary a dev script builds once per machine,
 // and a loop that runs for as long as a test.
 package testkit
 

@@ -41,8 +41,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,40 +406,11 @@ func holdBlock(base int) (held []io.Closer, ok bool) {
 	return held, true
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// server is the Weaviate binary deploy/dev/weaviate.sh builds.
+var server = &testkit.Built{Script: "weaviate.sh", Env: EnvBinary, What: "Weaviate server"}
 
 // binary finds the server binary once per test binary.
-func binary() (string, error) {
-	binOnce.Do(func() { binPath, binErr = findBinary() })
-	return binPath, binErr
-}
-
-func findBinary() (string, error) {
-	if p := os.Getenv(EnvBinary); p != "" {
-		if err := checkExecutable(p); err != nil {
-			return "", fmt.Errorf("%s: %w", EnvBinary, err)
-		}
-		return p, nil
-	}
-	// The script knows where the cache is; --path asks it without building.
-	root := repoRoot()
-	script := filepath.Join(root, "deploy", "dev", "weaviate.sh")
-	cmd := exec.Command("bash", script, "--path")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --path: %v", script, err)
-	}
-	p := strings.TrimSpace(string(out))
-	if err := checkExecutable(p); err != nil {
-		return "", fmt.Errorf("no Weaviate server at %s: run `make deps` to build it once, or set %s", p, EnvBinary)
-	}
-	return p, nil
-}
+func binary() (string, error) { return server.Path() }
 
 // skipIfShort skips a test that needs the server when tests run with
 // -short: starting Weaviate takes seconds, and the edit-test loop goes
@@ -451,21 +420,4 @@ func skipIfShort(tb testing.TB) {
 	if testing.Short() {
 		tb.Skip("needs a real Weaviate server; skipped with -short")
 	}
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", p)
-	}
-	return nil
-}
-
-// repoRoot is two folders above this file: memory/weaviatetest.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
 }

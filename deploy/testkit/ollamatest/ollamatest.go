@@ -20,7 +20,6 @@ package ollamatest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,10 +27,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -259,54 +256,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// server is the Ollama binary deploy/dev/ollama.sh builds.
+var server = &testkit.Built{Script: "ollama.sh", Env: EnvBinary, What: "ollama"}
 
 // binary finds the server binary once per test binary.
-func binary() (string, error) {
-	binOnce.Do(func() { binPath, binErr = findBinary() })
-	return binPath, binErr
-}
-
-func findBinary() (string, error) {
-	if p := os.Getenv(EnvBinary); p != "" {
-		if err := checkExecutable(p); err != nil {
-			return "", fmt.Errorf("%s: %w", EnvBinary, err)
-		}
-		return p, nil
-	}
-	// The script knows where the cache is; --path asks it without building.
-	root := repoRoot()
-	script := filepath.Join(root, "deploy", "dev", "ollama.sh")
-	cmd := exec.Command("bash", script, "--path")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --path: %v", script, err)
-	}
-	p := strings.TrimSpace(string(out))
-	if err := checkExecutable(p); err != nil {
-		return "", fmt.Errorf("no ollama at %s: run `make deps` to build it once, or set %s", p, EnvBinary)
-	}
-	return p, nil
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return errors.New(p + " is not an executable file")
-	}
-	return nil
-}
-
-// repoRoot is three folders above this file: deploy/testkit/ollamatest.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
-}
+func binary() (string, error) { return server.Path() }
