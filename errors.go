@@ -32,6 +32,7 @@ const (
 	CodeDialectMismatch     = "dialect_mismatch"
 	CodeUpstreamUnavailable = "upstream_unavailable"
 	CodeUpstreamTimeout     = "upstream_timeout"
+	CodeLoopDetected        = "loop_detected" // the request came back to the gateway that sent it
 )
 
 // ReasonMissingToken is the Reason of the CodeInvalidToken error for a

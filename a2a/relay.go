@@ -62,6 +62,9 @@ type Config struct {
 	ReadTimeout time.Duration
 	// MaxAnswerBytes bounds one answer or stream event of an agent.
 	MaxAnswerBytes int64
+	// Via names the gateway in the Via header of its calls to agents, so
+	// that a call that comes back to it is refused as a loop.
+	Via string
 }
 
 // Relay carries A2A JSON-RPC between a client and an agent, each in its
@@ -182,6 +185,9 @@ func (r *Relay) post(ctx context.Context, call Call, method string, params json.
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", accept)
+	if r.cfg.Via != "" {
+		h.Set("Via", r.cfg.Via)
+	}
 	if call.agentVersion() == "1.0" {
 		h.Set("A2A-Version", "1.0")
 	}
@@ -211,6 +217,10 @@ func (r *Relay) post(ctx context.Context, call Call, method string, params json.
 			return nil, &upstreamError{"the agent did not answer in time"}
 		}
 		return nil, &upstreamError{"the agent could not be reached: " + dialReason(err)}
+	}
+	if resp.StatusCode == http.StatusLoopDetected {
+		resp.Body.Close()
+		return nil, &upstreamError{"the call came back to the gateway: the agent's address is the gateway itself"}
 	}
 	if resp.StatusCode >= 300 && !isJSON(resp.Header.Get("Content-Type")) && !isSSE(resp.Header.Get("Content-Type")) {
 		resp.Body.Close()

@@ -39,6 +39,7 @@ func (a *App) newA2A(policy *netguard.Policy) *a2a.Relay {
 		CallTimeout:       a.cfg.UpstreamTimeout,
 		StreamIdleTimeout: a.cfg.StreamIdleTimeout,
 		MaxAnswerBytes:    int64(a.cfg.MaxBodyBytes),
+		Via:               "1.1 " + a.via,
 	})
 }
 

@@ -50,6 +50,8 @@ type App struct {
 	mem     *memoryBus
 	a2a     *a2a.Relay
 	seed    *a2a.Seed // the seed's task routes, on a durable queue
+	// via names this install in the Via header of what it sends.
+	via string
 	// delegator signs the tokens agents call back with.
 	delegator *identity.Delegator
 
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
+	a.via = viaName(a.cfg.SecretKey)
 	a.sessions = newSessionNamer(deriveKey(a.cfg.SecretKey, "attach session id v1"))
 	a.store = tenants.NewStore(a.pool, sealer)
 	if err := a.ensureDefaultTeam(ctx); err != nil {
@@ -135,6 +138,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Observer:              a.metrics,
 		Logger:                log,
 		Guard:                 &policy,
+		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
 	})
 	a.a2a = a.newA2A(&policy)

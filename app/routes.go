@@ -32,7 +32,7 @@ func (a *App) routes() *fiber.App {
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          a.cfg.TrustedProxies,
 	})
-	f.Use(a.bodies.Track, a.observe, stripAttachHeaders)
+	f.Use(a.bodies.Track, a.observe, a.refuseLoops, stripAttachHeaders)
 
 	// A page at / that says what this server is and how to call it.
 	// Two instances: the middleware remembers the prefix it was mounted at.

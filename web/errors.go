@@ -35,6 +35,7 @@ var statuses = map[string]int{
 	attach.CodeUpstreamUnavailable: http.StatusBadGateway,
 	attach.CodeUnavailable:         http.StatusServiceUnavailable,
 	attach.CodeUpstreamTimeout:     http.StatusGatewayTimeout,
+	attach.CodeLoopDetected:        http.StatusLoopDetected,
 }
 
 // fiberCodes name the errors Fiber answers on its own (a body over the

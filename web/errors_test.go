@@ -58,6 +58,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{attach.CodeUpstreamUnavailable, 502},
 		{attach.CodeUnavailable, 503},
 		{attach.CodeUpstreamTimeout, 504},
+		{attach.CodeLoopDetected, 508},
 		{"no_such_code", 500},
 	}
 	if len(cases)-1 != len(statuses) {

@@ -39,6 +39,7 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		proto:  c.Protocol(),
 		engine: e,
 		id:     id,
+		via:    p.cfg.Via,
 	}, *bp)
 	if body != nil {
 		// The client's body stays valid until this handler returns, and Do

@@ -107,6 +107,7 @@ type forwardedRequest struct {
 	proto  string // "http" or "https", as the client used
 	engine attach.Engine
 	id     Identity
+	via    string // "1.1 NAME": this gateway's entry in Via
 }
 
 // copyRequestHeaders fills dst with the client's headers as the engine should
@@ -160,6 +161,9 @@ func copyRequestHeaders(dst, src *fasthttp.RequestHeader, f *forwardedRequest, s
 		dst.SetBytesKV(strAuthorization, auth)
 	}
 	setIdentity(dst, f.id)
+	if f.via != "" {
+		dst.Add("Via", f.via)
+	}
 	dst.ResetConnectionClose()
 }
 

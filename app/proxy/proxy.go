@@ -33,7 +33,11 @@ type Config struct {
 	Tap                   Tap              // may be nil: nothing is mirrored
 	Guard                 *netguard.Policy // addresses engines may have; nil allows any
 	TapLimit              int              // bytes of one answer kept for the tap, default 4 MiB
-	Logger                *slog.Logger
+	// Via names this install in the Via header of every request it sends
+	// (RFC 9110), so that a request that comes back to it is refused as
+	// a loop (see LoopCheck).
+	Via    string
+	Logger *slog.Logger
 }
 
 const (
