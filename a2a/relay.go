@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -325,22 +326,14 @@ func ParseVersion(h string) (string, bool) {
 	return v, v == "0.3" || v == "1.0"
 }
 
-func isJSON(ct string) bool { return len(ct) >= 16 && ct[:16] == "application/json" }
-func isSSE(ct string) bool  { return len(ct) >= 17 && ct[:17] == "text/event-stream" }
+func isJSON(ct string) bool { return strings.HasPrefix(ct, "application/json") }
+func isSSE(ct string) bool  { return strings.HasPrefix(ct, "text/event-stream") }
 
 // dialReason says why a connection failed without the URL (which may hold
 // credentials in its user info).
 func dialReason(err error) string {
-	var ue interface{ Unwrap() error }
-	for errors.As(err, &ue) {
-		inner := ue.Unwrap()
-		if inner == nil {
-			break
-		}
+	for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(err) {
 		err = inner
-		if _, ok := err.(interface{ Unwrap() error }); !ok {
-			break
-		}
 	}
 	return err.Error()
 }

@@ -349,12 +349,10 @@ func (r *Relay) endFailed(ctx context.Context, s *streamState, reason string) {
 
 // failedUpdate is the final status update of a task the gateway failed.
 func failedUpdate(taskID, contextID, reason string) json.RawMessage {
-	msgID, _ := attach.NewID()
 	b, _ := json.Marshal(map[string]any{
 		"kind": "status-update", "taskId": taskID, "contextId": contextID, "final": true,
 		"status": map[string]any{"state": attach.TaskFailed, "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
-			"message": map[string]any{"kind": "message", "messageId": msgID, "role": "agent", "taskId": taskID,
-				"contextId": contextID, "parts": []any{map[string]any{"kind": "text", "text": reason}}}},
+			"message": gatewayMessage(taskID, contextID, reason)},
 	})
 	return b
 }

@@ -242,15 +242,21 @@ func (r *Relay) failedSend(ctx context.Context, call Call, msg json.RawMessage, 
 // failedSnapshot is a 0.3 task failed by the gateway, its status message
 // saying why.
 func failedSnapshot(t attach.Task, reason string) json.RawMessage {
-	msgID, _ := attach.NewID()
 	b, _ := json.Marshal(map[string]any{
 		"kind": "task", "id": t.TaskID, "contextId": t.ContextID,
-		"status": map[string]any{"state": attach.TaskFailed, "message": map[string]any{
-			"kind": "message", "messageId": msgID, "role": "agent", "taskId": t.TaskID, "contextId": t.ContextID,
-			"parts": []any{map[string]any{"kind": "text", "text": reason}},
-		}},
+		"status": map[string]any{"state": attach.TaskFailed, "message": gatewayMessage(t.TaskID, t.ContextID, reason)},
 	})
 	return b
+}
+
+// gatewayMessage is a 0.3 agent message the gateway writes into a task: why
+// it failed.
+func gatewayMessage(taskID, contextID, text string) map[string]any {
+	msgID, _ := attach.NewID()
+	return map[string]any{
+		"kind": "message", "messageId": msgID, "role": "agent", "taskId": taskID, "contextId": contextID,
+		"parts": []any{map[string]any{"kind": "text", "text": text}},
+	}
 }
 
 // namedTask finds the task a task method (get, cancel, subscribe) names,

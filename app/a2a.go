@@ -109,20 +109,22 @@ func (a *App) agentURL(team *tenants.Snapshot, name string) string {
 
 // teamAgent finds the team (without verifying anyone) and its agent.
 func (a *App) teamAgent(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attach.Agent, error) {
-	slug := a.cfg.DefaultTeam
-	if byParam {
-		slug = c.Params("team")
+	team, err := a.lookupTeam(c, byParam)
+	if err != nil {
+		return nil, attach.Agent{}, err
 	}
-	team, ok := a.dir.Team(slug)
+	agent, err := agentNamed(team, c.Params("agent"))
+	return team, agent, err
+}
+
+// agentNamed is the team's agent of that name; none is 404 unknown_agent.
+func agentNamed(team *tenants.Snapshot, name string) (attach.Agent, error) {
+	agent, ok := team.Agent(name)
 	if !ok {
-		return nil, attach.Agent{}, &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_team", Message: "no team named " + strconv.Quote(slug)}
+		return attach.Agent{}, &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_agent",
+			Message: "no agent named " + strconv.Quote(name) + " in this team"}
 	}
-	agent, ok := team.Agent(c.Params("agent"))
-	if !ok {
-		return nil, attach.Agent{}, &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_agent",
-			Message: "no agent named " + strconv.Quote(c.Params("agent")) + " in this team"}
-	}
-	return team, agent, nil
+	return agent, nil
 }
 
 // a2aCard publishes an agent's card with the gateway as its endpoint. It
@@ -203,10 +205,9 @@ func (a *App) a2aCall(byParam bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		agent, ok := team.Agent(c.Params("agent"))
-		if !ok {
-			return &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_agent",
-				Message: "no agent named " + strconv.Quote(c.Params("agent")) + " in this team"}
+		agent, err := agentNamed(team, c.Params("agent"))
+		if err != nil {
+			return err
 		}
 		if err := a.bodies.Read(c, a.cfg.MaxBodyBytes); err != nil {
 			return err

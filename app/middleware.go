@@ -165,15 +165,10 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 // the reason, which the error writer answers 401 with the RFC 6750
 // challenge.
 func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attach.Principal, string, error) {
-	slug := a.cfg.DefaultTeam
-	if byParam {
-		slug = c.Params("team")
+	team, err := a.lookupTeam(c, byParam)
+	if err != nil {
+		return nil, attach.Principal{}, "", err
 	}
-	team, ok := a.dir.Team(slug)
-	if !ok {
-		return nil, attach.Principal{}, "", &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_team", Message: "no team named " + strconv.Quote(slug)}
-	}
-	c.Locals(localTeam, team.Team.Slug)
 
 	p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
 	if err != nil {
@@ -190,6 +185,22 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 		return team, p, p.Session, nil
 	}
 	return team, p, a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)), nil
+}
+
+// lookupTeam resolves the team (from /t/{team} when byParam, else the
+// default team) without verifying anyone; an unknown team is 404
+// unknown_team.
+func (a *App) lookupTeam(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, error) {
+	slug := a.cfg.DefaultTeam
+	if byParam {
+		slug = c.Params("team")
+	}
+	team, ok := a.dir.Team(slug)
+	if !ok {
+		return nil, &attach.Error{Code: attach.CodeNotFound, Reason: "unknown_team", Message: "no team named " + strconv.Quote(slug)}
+	}
+	c.Locals(localTeam, team.Team.Slug)
+	return team, nil
 }
 
 // bearerToken reads "Authorization: Bearer <token>"; the scheme is
