@@ -9,6 +9,7 @@ import (
 const (
 	MethodOIDC   = "oidc"
 	MethodAPIKey = "apikey"
+	MethodDID    = "did" // a DID-JWT: the Subject and Issuer are the caller's DID
 )
 
 // IssuerAPIKey is the Issuer of every Principal authenticated by a gateway
@@ -64,7 +65,7 @@ type Principal struct {
 	// user's id. No token may name a subject with either prefix.
 	Subject   string
 	Issuer    string // the token's "iss"; IssuerAPIKey for gateway keys
-	Method    string // MethodOIDC or MethodAPIKey
+	Method    string // MethodOIDC, MethodDID, MethodAPIKey, or one of the gateway's own token kinds
 	KeyID     string // the gateway API key's id, when Method is MethodAPIKey
 	ClientID  string // "client_id" or else "azp" claim, when present
 	Scopes    []string

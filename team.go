@@ -49,6 +49,25 @@ type Issuer struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// DID methods a team can trust for DID-JWT sign-in.
+const (
+	DIDMethodKey = "key" // did:key: the key is the identifier
+	DIDMethodPKH = "pkh" // did:pkh, eip155 accounts: a recoverable secp256k1 signature
+	DIDMethodWeb = "web" // did:web: the DID document is fetched over HTTPS
+)
+
+// DIDPolicy says which DID-JWTs a team accepts. The zero value accepts none.
+type DIDPolicy struct {
+	// Methods are the trusted DID methods (DIDMethodKey, ...); empty: DID
+	// tokens are refused.
+	Methods []string `json:"methods"`
+	// Allow, when not empty, lists the only DIDs that may call.
+	Allow []string `json:"allow"`
+	// Audiences are accepted as the token's aud besides the team's gateway
+	// URL (https://HOST/t/TEAM).
+	Audiences []string `json:"audiences"`
+}
+
 // Dialects an engine can speak.
 const (
 	DialectOllama = "ollama"

@@ -14,12 +14,14 @@ const cacheShards = 32
 
 // cacheKey names one verification: the token (by its SHA-256, so the cache
 // never holds bearer tokens), the team, and the version of the team's
-// configuration it was verified under. A changed configuration (an issuer
+// configuration it was verified under, and the resource it was verified
+// for ("" for the team's own routes). A changed configuration (an issuer
 // removed, an audience changed) therefore misses the cache.
 type cacheKey struct {
-	sum     [32]byte
-	team    string
-	version uint64
+	sum      [32]byte
+	team     string
+	version  uint64
+	resource string
 }
 
 type cacheEntry struct {

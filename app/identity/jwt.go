@@ -35,7 +35,9 @@ type claims struct {
 	scopes   []string
 }
 
-func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token string, now time.Time) (attach.Principal, error) {
+// verifyJWT checks a JWT for the team; resource, when set, is the URL the
+// token's aud must name instead of the issuer's audience (VerifyResource).
+func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token, resource string, now time.Time) (attach.Principal, error) {
 	parts := strings.Split(token, ".")
 	switch {
 	case len(parts) == 5:
@@ -64,10 +66,18 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	if cl.iss == "" {
 		return attach.Principal{}, fail(ReasonUnknownIssuer, "token has no iss claim")
 	}
+	// The gateway's own tokens are minted for the team's routes, never
+	// for one of its resources.
 	if v.cfg.Local != nil && cl.iss == v.cfg.Local.URL() {
+		if resource != "" {
+			return attach.Principal{}, fail(ReasonWrongAudience, "console tokens are not accepted by %s", quote(resource))
+		}
 		return v.cfg.Local.verify(team, token, now, v.cfg.Leeway)
 	}
 	if v.cfg.Delegation != nil && cl.iss == v.cfg.Delegation.Issuer() {
+		if resource != "" {
+			return attach.Principal{}, fail(ReasonWrongAudience, "delegation tokens are not accepted by %s", quote(resource))
+		}
 		return v.cfg.Delegation.verify(team, token, now, v.cfg.Leeway)
 	}
 	var trusted []attach.Issuer
@@ -102,10 +112,17 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token 
 	}
 	var issuer *attach.Issuer
 	for i := range trusted {
-		if slices.Contains(cl.aud, trusted[i].Audience) {
+		want := trusted[i].Audience
+		if resource != "" {
+			want = resource
+		}
+		if slices.Contains(cl.aud, want) {
 			issuer = &trusted[i]
 			break
 		}
+	}
+	if issuer == nil && resource != "" {
+		return attach.Principal{}, fail(ReasonWrongAudience, "token audience does not include %s", quote(resource))
 	}
 	if issuer == nil {
 		want := make([]string, len(trusted))

@@ -34,6 +34,23 @@ func NewVerifier(cfg Config) *Verifier {
 // Verify checks token against the team's trusted issuers and gateway keys.
 // Every failure is an *attach.Error of attach.CodeInvalidToken; see AsError.
 func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token string) (attach.Principal, error) {
+	return v.verify(ctx, team, token, "")
+}
+
+// VerifyResource checks a token presented to one resource of the team that
+// has its own URL (an MCP server behind the gateway): tokens from the team's
+// issuers must name resource in their aud (RFC 8707) instead of the issuer's
+// configured audience, so a token minted for the team's engines, or for
+// another server, is not accepted here. Gateway API keys are checked as by
+// Verify.
+func (v *Verifier) VerifyResource(ctx context.Context, team *tenants.Snapshot, token, resource string) (attach.Principal, error) {
+	if resource == "" {
+		return attach.Principal{}, fail(ReasonWrongAudience, "no resource to verify the token for")
+	}
+	return v.verify(ctx, team, token, resource)
+}
+
+func (v *Verifier) verify(ctx context.Context, team *tenants.Snapshot, token, resource string) (attach.Principal, error) {
 	if token == "" {
 		return attach.Principal{}, fail(ReasonMissingToken, "no bearer token")
 	}
@@ -52,12 +69,12 @@ func (v *Verifier) Verify(ctx context.Context, team *tenants.Snapshot, token str
 
 	var key cacheKey
 	if v.tokens != nil {
-		key = cacheKey{sum: sha256.Sum256([]byte(token)), team: team.Team.ID, version: team.Version}
+		key = cacheKey{sum: sha256.Sum256([]byte(token)), team: team.Team.ID, version: team.Version, resource: resource}
 		if p, ok := v.tokens.get(key, now); ok {
 			return p, nil
 		}
 	}
-	p, err := v.verifyJWT(ctx, team, token, now)
+	p, err := v.verifyJWT(ctx, team, token, resource, now)
 	if err != nil {
 		return attach.Principal{}, err
 	}

@@ -247,3 +247,28 @@ func mustDecode(t testing.TB, s string) []byte {
 	}
 	return b
 }
+
+func TestVerifyResourceWantsTheResourceAsAudience(t *testing.T) {
+	t.Parallel()
+	idp, teamA := startTeamIdP(t)
+	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
+	ctx := context.Background()
+	const resource = "https://gw.example/t/a/mcp/files"
+
+	tok := idp.TokenAlg(t, "RS256", resource, "tools")
+	if _, err := v.VerifyResource(ctx, teamA, tok, resource); err != nil {
+		t.Fatalf("token for the resource: %v", err)
+	}
+	if _, err := v.Verify(ctx, teamA, tok); identity.AsError(err).Reason != identity.ReasonWrongAudience {
+		t.Errorf("resource token on the team's routes: %v, want %s", err, identity.ReasonWrongAudience)
+	}
+	teamTok := idp.TokenAlg(t, "RS256", "api://team-a", "tools")
+	for _, other := range []string{resource, "https://gw.example/t/a/mcp/other"} {
+		if _, err := v.VerifyResource(ctx, teamA, teamTok, other); identity.AsError(err).Reason != identity.ReasonWrongAudience {
+			t.Errorf("team token at %s: %v, want %s", other, err, identity.ReasonWrongAudience)
+		}
+	}
+	if _, err := v.VerifyResource(ctx, teamA, tok, "https://gw.example/t/a/mcp/other"); identity.AsError(err).Reason != identity.ReasonWrongAudience {
+		t.Errorf("token for one server at another: %v", err)
+	}
+}
