@@ -25,17 +25,22 @@ var version = "dev"
 const usage = `attach — identity-aware gateway for LLM engines and agents
 
 Usage:
-  attach [command] [--help]
+  attach [command] [flags]
 
 Commands:
   serve     run the gateway (the default command)
   migrate   apply database migrations and exit
   worker    deliver memory events to their sinks (no HTTP server)
   user      create a console account: attach user create --email ...
-  version   print the version
+  version   print the version (also: attach --version)
+  help      print this text (also: attach --help)
 
-Configuration comes from the environment; see README.md. Each command
-takes --help.
+The main settings are flags of serve, migrate, worker and user create:
+  --port N              listen port (ATTACH_PORT, PORT; default 8080)
+  --data-dir DIR        the embedded Postgres and journals (ATTACH_DATA_DIR; default ./.attach)
+  --database-url URL    an external Postgres (ATTACH_DATABASE_URL, DATABASE_URL)
+A flag wins over its variable. Everything else comes from the environment:
+'attach serve --help' lists the variables; README.md has the full table.
 `
 
 func main() {
@@ -44,8 +49,17 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 {
+		switch args[0] {
+		case "--help", "-help", "-h":
+			fmt.Fprint(stdout, usage)
+			return 0
+		case "--version", "-version", "-v":
+			args[0] = "version"
+		}
+		if len(args[0]) > 0 && args[0][0] != '-' {
+			cmd, args = args[0], args[1:]
+		}
 	}
 	var err error
 	switch cmd {
@@ -63,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "attach: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "attach: unknown command %q (attach --help lists the commands)\n", cmd)
 		return 2
 	}
 	switch {
@@ -104,13 +118,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// configure parses the arguments of a command that takes no flags but
-// --help, then loads the configuration from the environment.
+// configure parses the arguments of a command that takes the setting flags
+// and --help, then loads the configuration from the environment, the flags
+// winning over their variables.
 func configure(name, help string, args []string, stdout, stderr io.Writer) (app.Config, error) {
-	if err := parse(flags(name, help, stdout, stderr), args); err != nil {
+	fs := flags(name, help, stdout, stderr)
+	settings := addSettingFlags(fs)
+	if err := parse(fs, args); err != nil {
 		return app.Config{}, err
 	}
-	return app.LoadConfig(os.Getenv)
+	return app.LoadConfig(settings.getenv(os.Getenv))
 }
 
 func printVersion(args []string, stdout, stderr io.Writer) error {

@@ -14,7 +14,8 @@ func TestCommands(t *testing.T) {
 		inStdout string
 		inStderr string
 	}{
-		{[]string{"--help"}, 0, "Usage: attach serve", ""},
+		{[]string{"--help"}, 0, "Commands:", ""},
+		{[]string{"--version"}, 0, "attach dev", ""},
 		{[]string{"help"}, 0, "Commands:", ""},
 		{[]string{"version"}, 0, "attach dev", ""},
 		{[]string{"version", "--help"}, 0, "Usage: attach version", ""},
@@ -24,8 +25,9 @@ func TestCommands(t *testing.T) {
 		{[]string{"user", "--help"}, 0, "Usage: attach user create", ""},
 		{[]string{"user"}, 2, "", "Usage: attach user create"},
 		{[]string{"user", "create"}, 2, "", "--email is required"},
-		{[]string{"launch"}, 2, "", `unknown command "launch"`},
-		{[]string{"serve", "--port", "1"}, 2, "", "flag provided but not defined"},
+		{[]string{"launch"}, 2, "", "attach --help"},
+		{[]string{"serve", "--port", "x"}, 2, "", "must be a port number"},
+		{[]string{"serve", "--listen", "1"}, 2, "", "flag provided but not defined"},
 		{[]string{"version", "extra"}, 2, "", `unexpected argument "extra"`},
 	}
 	for _, tc := range cases {

@@ -82,7 +82,7 @@ func TestPrintBanner(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			printBanner(&b, tc.cfg, addr)
+			printBanner(&b, tc.cfg, addr, "")
 			if !strings.Contains(b.String(), tc.want) {
 				t.Errorf("banner lacks %q:\n%s", tc.want, b.String())
 			}
