@@ -33,6 +33,7 @@ const (
 	AuditAPIKeyUpdate   = "apikey.update"
 	AuditAPIKeyRevoke   = "apikey.revoke"
 	AuditMemorySettings = "memory.settings"
+	AuditDIDPolicy      = "did.policy"
 	AuditMemberAdd      = "member.add"
 	AuditMemberRole     = "member.role"
 	AuditMemberRemove   = "member.remove"

@@ -49,6 +49,10 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	if err != nil {
 		return nil, err
 	}
+	dids, err := collect(ctx, tx, "DID policies", "SELECT "+didPolicyColumns+" FROM team_did_policies WHERE ($1::uuid IS NULL OR team_id = $1)", arg, scanDIDPolicy)
+	if err != nil {
+		return nil, err
+	}
 
 	slugs := make(map[string]string, len(teams))
 	for _, t := range teams {
@@ -78,10 +82,15 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	for _, m := range memory {
 		memoryOf[m.teamID] = m.settings
 	}
+	didOf := make(map[string]attach.DIDPolicy, len(dids))
+	for _, d := range dids {
+		didOf[d.teamID] = d.policy
+	}
 	snaps := make([]*Snapshot, 0, len(teams))
 	for _, t := range teams {
 		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], agentsOf[t.ID], keysOf[t.ID], d.version.Add(1))
 		snap.Memory = memoryOf[t.ID]
+		snap.DID = didOf[t.ID]
 		snaps = append(snaps, snap)
 	}
 	return snaps, nil
