@@ -127,6 +127,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Local:      local,
 		Delegation: a.delegator,
 		HTTPClient: policy.HTTPClient(10 * time.Second),
+		// A DID-JWT's aud names the team's URL under the gateway's.
+		PublicURL: cfg.PublicURL, DefaultTeam: cfg.DefaultTeam,
 	})
 	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err

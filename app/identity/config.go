@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,19 @@ type Config struct {
 	JWKSMaxAge    time.Duration // keys this old are refetched in the background; default 10 min
 	CacheSize     int           // verified-token cache entries; default 100 000, negative disables
 	MaxTokenBytes int           // longer tokens are refused unparsed; default 16 KiB
+	// PublicURL is the gateway's public base URL (no trailing slash). A
+	// DID-JWT's aud must name the team's URL under it, PublicURL+"/t/"+slug,
+	// or PublicURL itself for DefaultTeam; empty: only the team's configured
+	// DID audiences are accepted.
+	PublicURL   string
+	DefaultTeam string
+	// DIDFetchTimeout bounds one did:web document fetch; default 5 s.
+	DIDFetchTimeout time.Duration
+	// DIDDocumentTTL is how long a did:web document is used before it is
+	// fetched again; default 5 min.
+	DIDDocumentTTL time.Duration
+	// DIDCacheSize bounds how many did:web documents are kept; default 1000.
+	DIDCacheSize int
 	// Local, when set, also accepts the gateway's own console tokens.
 	Local *LocalIssuer
 	// Delegation, when set, also accepts the gateway's delegation tokens.
@@ -53,6 +67,16 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTokenBytes <= 0 {
 		c.MaxTokenBytes = 16 << 10
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.DIDFetchTimeout <= 0 {
+		c.DIDFetchTimeout = 5 * time.Second
+	}
+	if c.DIDDocumentTTL <= 0 {
+		c.DIDDocumentTTL = 5 * time.Minute
+	}
+	if c.DIDCacheSize <= 0 {
+		c.DIDCacheSize = 1000
 	}
 	if c.Now == nil {
 		c.Now = time.Now

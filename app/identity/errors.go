@@ -29,6 +29,11 @@ const (
 	ReasonKeyRevoked        = attach.ReasonKeyRevoked
 	ReasonKeyExpired        = attach.ReasonKeyExpired
 	ReasonUnknownAPIKey     = "unknown_api_key"
+	// DID-JWT sign-in (did.go).
+	ReasonDIDMethodNotTrusted = "did_method_not_trusted" // the team does not trust the iss DID's method
+	ReasonDIDNotAllowed       = "did_not_allowed"        // the team's allow-list does not name the DID
+	ReasonDIDUnresolvable     = "did_unresolvable"       // the DID or its document could not be read
+	ReasonKIDMismatch         = "kid_mismatch"           // the header's kid names another DID or key
 	// ReasonInvalid is what AsError reports for an error that did not come
 	// from this package.
 	ReasonInvalid = attach.CodeInvalidToken

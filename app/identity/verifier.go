@@ -16,6 +16,7 @@ type Verifier struct {
 	cfg    Config
 	keys   *keySource
 	tokens *tokenCache // nil when disabled
+	web    *webSource  // did:web documents
 }
 
 // NewVerifier makes a Verifier; see Config for the defaults.
@@ -24,6 +25,7 @@ func NewVerifier(cfg Config) *Verifier {
 	v := &Verifier{
 		cfg:  cfg,
 		keys: newKeySource(cfg),
+		web:  newWebSource(cfg),
 	}
 	if cfg.CacheSize > 0 {
 		v.tokens = newTokenCache(cfg.CacheSize)
