@@ -10,6 +10,9 @@ const (
 	MethodOIDC   = "oidc"
 	MethodAPIKey = "apikey"
 	MethodDID    = "did" // a DID-JWT: the Subject and Issuer are the caller's DID
+	// MethodExchange is a token the gateway issued at its token endpoint
+	// (RFC 8693) in exchange for another: bound to one Audience.
+	MethodExchange = "exchange"
 )
 
 // IssuerAPIKey is the Issuer of every Principal authenticated by a gateway
@@ -75,4 +78,9 @@ type Principal struct {
 	// id), and how many agents deep the hand-off is.
 	Actor, Session, Task string
 	Depth                int
+	// Audience is the one URL an exchanged token (MethodExchange) was
+	// issued for: the team's gateway URL, one of its agents or MCP
+	// servers. Routes refuse a Principal whose Audience is not theirs.
+	// Empty for every other kind of token.
+	Audience string
 }

@@ -72,13 +72,19 @@ func (m delegationMinter) MintDelegation(c a2a.Caller, agent, task string) (stri
 	return tok, err
 }
 
-// jwks publishes the keys delegation tokens are signed with, for agents
+// jwks publishes the keys delegation and exchanged tokens are signed with, for agents
 // and services that check them themselves.
 func (a *App) jwks(c *fiber.Ctx) error {
 	set, err := a.delegator.JWKS()
 	if err != nil {
 		return err
 	}
+	// Exchanged tokens (oauth.go) are the gateway's too.
+	keys, err := a.exchanger.Keys()
+	if err != nil {
+		return err
+	}
+	set.Keys = append(set.Keys, keys...)
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	return c.JSON(set)
 }

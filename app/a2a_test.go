@@ -519,10 +519,11 @@ func TestA2ADelegation(t *testing.T) {
 		t.Errorf("delegation 8 deep: %d %s", resp.StatusCode, body)
 	}
 
-	// Anyone can check the token against the published keys.
+	// Anyone can check the token against the published keys: three
+	// periods of delegation keys, three of exchanged-token keys.
 	resp, body = call(t, "GET", gw.URL+"/.well-known/jwks.json", "", "")
 	var set jose.JSONWebKeySet
-	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || len(set.Keys) != 3 {
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || len(set.Keys) != 6 {
 		t.Fatalf("jwks: %d %s", resp.StatusCode, body)
 	}
 	parsed, err := josejwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.EdDSA})

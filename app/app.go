@@ -54,6 +54,8 @@ type App struct {
 	via string
 	// delegator signs the tokens agents call back with.
 	delegator *identity.Delegator
+	// exchanger signs the tokens of the token endpoint (oauth.go).
+	exchanger *identity.Exchanger
 
 	sessions *sessionNamer
 
@@ -121,11 +123,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if a.delegator, err = identity.NewDelegator(cfg.PublicURL, deriveKey(a.cfg.SecretKey, "attach delegation tokens v1")); err != nil {
 		return nil, err
 	}
+	if a.exchanger, err = identity.NewExchanger(cfg.PublicURL, deriveKey(a.cfg.SecretKey, "attach exchanged tokens v1")); err != nil {
+		return nil, err
+	}
 	a.verify = identity.NewVerifier(identity.Config{
 		MinRefresh: cfg.JWKSMinRefresh,
 		Logger:     log,
 		Local:      local,
 		Delegation: a.delegator,
+		Exchange:   a.exchanger,
 		HTTPClient: policy.HTTPClient(10 * time.Second),
 		// A DID-JWT's aud names the team's URL under the gateway's.
 		PublicURL: cfg.PublicURL, DefaultTeam: cfg.DefaultTeam,

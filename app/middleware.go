@@ -176,11 +176,14 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 		a.metrics.authFailures.WithLabelValues(refusal.Reason).Inc()
 		return nil, attach.Principal{}, "", refusal
 	}
+	if err := a.checkAudience(c, team, p); err != nil {
+		return nil, attach.Principal{}, "", err
+	}
 	c.Locals(localUser, p.Subject)
 	if p.KeyID != "" {
 		a.usage.record(p.KeyID, time.Now())
 	}
-	if p.Method == identity.MethodDelegation && p.Session != "" {
+	if (p.Method == identity.MethodDelegation || p.Method == attach.MethodExchange) && p.Session != "" {
 		// An agent calling back for the user stays in the user's session.
 		return team, p, p.Session, nil
 	}

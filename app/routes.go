@@ -64,6 +64,7 @@ func (a *App) routes() *fiber.App {
 		f.Add(r.method, "/t/:team"+r.path, a.memoryHandler(r.handler(a.mem.api), true))
 	}
 
+	a.oauthRoutes(f)
 	a.seedRoutes(f)
 	a.a2aRoutes(f)
 

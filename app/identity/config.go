@@ -33,8 +33,11 @@ type Config struct {
 	Local *LocalIssuer
 	// Delegation, when set, also accepts the gateway's delegation tokens.
 	Delegation *Delegator
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Exchange, when set, also accepts the tokens the gateway issued at its
+	// token endpoint (RFC 8693), each only at its audience.
+	Exchange *Exchanger
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // cacheLifetime caps how long a verified token is remembered, so a key the

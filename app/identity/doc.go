@@ -5,6 +5,9 @@
 // the issuer's published keys) and gateway API keys it has minted. The
 // Verifier keeps every issuer's keys in memory, shared across teams, and
 // remembers recently verified tokens so the request path rarely pays for a
-// signature check. It holds no HTTP framework types: handlers pass it the raw
+// signature check. The gateway's own tokens verify here too: console
+// tokens, delegation tokens for agents (kid dlg-<period>), and tokens it
+// issued in exchange for another at its token endpoint (Exchanger, RFC 8693;
+// kid xch-<period>), each bound to one audience of one team. It holds no HTTP framework types: handlers pass it the raw
 // token and the team's snapshot.
 package identity

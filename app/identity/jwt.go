@@ -78,6 +78,11 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token,
 		}
 		return v.cfg.Local.verify(team, token, now, v.cfg.Leeway)
 	}
+	// Exchanged tokens share the gateway's iss with delegation tokens; the
+	// kid's prefix says which kind's keys to check.
+	if v.cfg.Exchange != nil && cl.iss == v.cfg.Exchange.Issuer() && strings.HasPrefix(hdr.Kid, exchangeKidPrefix) {
+		return v.cfg.Exchange.verify(team, token, resource, now, v.cfg.Leeway)
+	}
 	if v.cfg.Delegation != nil && cl.iss == v.cfg.Delegation.Issuer() {
 		if resource != "" {
 			return attach.Principal{}, fail(ReasonWrongAudience, "delegation tokens are not accepted by %s", quote(resource))
