@@ -41,8 +41,9 @@ fi
 $only_run && exit 0
 
 # The Node programs the tests run: the real OpenID Connect provider (npm
-# oidc-provider) and the real A2A 1.0 agent and client (npm @a2a-js/sdk).
-for dir in app/identity/oidctest a2a/a2atest/js; do
+# oidc-provider), the real A2A 1.0 agent and client (npm @a2a-js/sdk) and
+# the real MCP client (npm @modelcontextprotocol/sdk).
+for dir in app/identity/oidctest a2a/a2atest/js app/mcp/mcptest/js; do
 	if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
 		echo "deps: npm ci in $dir"
 		npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
