@@ -13,12 +13,15 @@ const (
 	KindTaskResult = "task_result"
 	KindLog        = "log"
 	KindNote       = "note"
+	// KindToolCall is one MCP tools/call relayed to a team's MCP server:
+	// the tool, its arguments and its result or error.
+	KindToolCall = "tool_call"
 )
 
 // ValidKind reports whether k is one of the kinds above.
 func ValidKind(k string) bool {
 	switch k {
-	case KindPrompt, KindResponse, KindTaskSent, KindTaskResult, KindLog, KindNote:
+	case KindPrompt, KindResponse, KindTaskSent, KindTaskResult, KindLog, KindNote, KindToolCall:
 		return true
 	}
 	return false

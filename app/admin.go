@@ -51,6 +51,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 
 	a.agentRoutes(r)
 	a.didPolicyRoutes(r)
+	a.mcpServerRoutes(r)
 
 	r.Get("/teams/:team/memory", a.getMemorySettings)
 	r.Put("/teams/:team/memory", a.putMemorySettings)
@@ -380,6 +381,8 @@ func resourceName(c *fiber.Ctx) string {
 		return "API key"
 	case strings.Contains(route, "/agents"):
 		return "agent"
+	case strings.Contains(route, "/mcp-servers"):
+		return "MCP server"
 	}
 	return "team"
 }

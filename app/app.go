@@ -21,6 +21,7 @@ import (
 
 	"github.com/attach-dev/attach-gateway/a2a"
 	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/mcp"
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/console"
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
@@ -49,6 +50,7 @@ type App struct {
 	console *console.Console
 	mem     *memoryBus
 	a2a     *a2a.Relay
+	mcp     *mcp.Relay
 	seed    *a2a.Seed // the seed's task routes, on a durable queue
 	// via names this install in the Via header of what it sends.
 	via string
@@ -152,6 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Tap:                   a.mem.recorder,
 	})
 	a.a2a = a.newA2A(&policy)
+	a.mcp = a.newMCP(&policy)
 	if a.seed, err = a.newSeed(); err != nil {
 		return nil, err
 	}

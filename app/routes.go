@@ -67,6 +67,7 @@ func (a *App) routes() *fiber.App {
 	a.oauthRoutes(f)
 	a.seedRoutes(f)
 	a.a2aRoutes(f)
+	a.mcpRoutes(f)
 
 	f.Use(func(c *fiber.Ctx) error {
 		return attach.Errorf(attach.CodeNotFound, "no route for %s %s", c.Method(), c.Path())

@@ -49,7 +49,7 @@ var needAllMemory need = tenants.Role.CanManageTeam
 // conversation.
 var memoryKinds = []string{
 	attach.KindPrompt, attach.KindResponse, attach.KindNote, attach.KindLog,
-	attach.KindTaskSent, attach.KindTaskResult,
+	attach.KindTaskSent, attach.KindTaskResult, attach.KindToolCall,
 }
 
 // memoryFilters are what the list is narrowed to, as the URL carries them.

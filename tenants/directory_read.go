@@ -41,6 +41,10 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	if err != nil {
 		return nil, err
 	}
+	mcpServers, err := collect(ctx, tx, "MCP servers", "SELECT "+mcpServerColumns+" FROM mcp_servers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanMCPServer)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := collect(ctx, tx, "API keys", "SELECT "+apiKeyColumns+" FROM api_keys WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanAPIKey)
 	if err != nil {
 		return nil, err
@@ -74,6 +78,12 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		a.Credential = d.openSecret("agent credential", slugs[a.TeamID], a.Name, a.ID, row.sealedCredential, agentAD(a.ID))
 		agentsOf[a.TeamID] = append(agentsOf[a.TeamID], a)
 	}
+	mcpOf := map[string][]attach.MCPServer{}
+	for _, row := range mcpServers {
+		m := row.MCPServer
+		m.Credential = d.openSecret("MCP server credential", slugs[m.TeamID], m.Name, m.ID, row.sealedCredential, mcpServerAD(m.ID))
+		mcpOf[m.TeamID] = append(mcpOf[m.TeamID], m)
+	}
 	keysOf := map[string][]attach.APIKey{}
 	for _, k := range keys {
 		keysOf[k.TeamID] = append(keysOf[k.TeamID], k)
@@ -91,6 +101,7 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], agentsOf[t.ID], keysOf[t.ID], d.version.Add(1))
 		snap.Memory = memoryOf[t.ID]
 		snap.DID = didOf[t.ID]
+		snap.MCPServers = mcpOf[t.ID]
 		snaps = append(snaps, snap)
 	}
 	return snaps, nil

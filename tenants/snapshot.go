@@ -27,6 +27,17 @@ func (s *Snapshot) Agent(name string) (attach.Agent, bool) {
 	return attach.Agent{}, false
 }
 
+// MCPServer finds the team's MCP server by its name, the last segment of
+// /t/{team}/mcp/{name}.
+func (s *Snapshot) MCPServer(name string) (attach.MCPServer, bool) {
+	for _, m := range s.MCPServers {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return attach.MCPServer{}, false
+}
+
 // APIKey finds a gateway key by its public prefix.
 func (s *Snapshot) APIKey(prefix string) (attach.APIKey, bool) {
 	k, ok := s.apiKeys[prefix]

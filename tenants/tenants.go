@@ -15,8 +15,11 @@ type Snapshot struct {
 	Issuers []attach.Issuer
 	Engines []attach.Engine // APIKey filled in clear text
 	Agents  []attach.Agent  // Credential filled in clear text
-	Memory  MemorySettings
-	DID     attach.DIDPolicy // which DID-JWTs the team accepts
+	// MCPServers are the team's MCP servers, Credential filled in clear
+	// text.
+	MCPServers []attach.MCPServer
+	Memory     MemorySettings
+	DID        attach.DIDPolicy // which DID-JWTs the team accepts
 	// Version grows every time the Directory rebuilds this team, so caches keyed
 	// on it forget what they learnt under an older configuration.
 	Version uint64
