@@ -118,12 +118,6 @@ func (a *App) exchangeToken(ctx context.Context, team *tenants.Snapshot, req tok
 	}, nil
 }
 
-// mcpServers is what a team snapshot that knows MCP servers answers; a
-// server's URL is an audience a token can be exchanged for.
-type mcpServers interface {
-	HasMCPServer(name string) bool
-}
-
 // exchangeTarget is the audience an exchanged token for target gets: the
 // team's gateway URL, one of its agents, or one of its MCP servers. Any
 // other URL, another team's above all, is invalid_target.
@@ -146,7 +140,7 @@ func (a *App) exchangeTarget(team *tenants.Snapshot, target string) (string, *oa
 		return "", oauthErr(oauthInvalidTarget, "the team has no agent named "+strconv.Quote(name))
 	}
 	if name, ok := strings.CutPrefix(rest, "/mcp/"); ok {
-		if m, known := any(team).(mcpServers); known && m.HasMCPServer(name) {
+		if _, found := team.MCPServer(name); found {
 			return a.exchanger.MCPAudience(team.Team.Slug, name), nil
 		}
 		return "", oauthErr(oauthInvalidTarget, "the team has no MCP server named "+strconv.Quote(name))
