@@ -61,8 +61,8 @@ func TestCallersCounted(t *testing.T) {
 
 	gw.callers.flush(ctx)
 	want := map[string]int64{
-		attach.MethodOIDC + " gateway-rs256 ":            3,
-		attach.MethodAPIKey + " apikey:" + key.ID + " ": 2,
+		attach.MethodOIDC + " gateway-rs256 ":                3,
+		attach.MethodAPIKey + " apikey:" + key.ID + " ":      2,
 		identity.MethodDelegation + " gateway-rs256 planner": 1,
 	}
 	checkCallers(t, gw.store, team.Team.ID, want, key)
