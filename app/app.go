@@ -46,6 +46,7 @@ type App struct {
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
+	callers *callerCounts
 	http    *fiber.App
 	console *console.Console
 	mem     *memoryBus
@@ -183,11 +184,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	a.usage = newKeyUsage(a.store, log, cfg.KeyUsageInterval)
+	a.callers = newCallerCounts(a.store, log, cfg.KeyUsageInterval)
 	a.http = a.routes()
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
+	a.spawn(func() { a.callers.run(bg) })
 	// Tasks whose client stopped following them (or whose gateway died)
 	// are settled with their agents.
 	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })

@@ -91,7 +91,7 @@ type Config struct {
 	StreamIdleTimeout time.Duration // ATTACH_STREAM_IDLE_TIMEOUT, default 120s
 	ShutdownTimeout   time.Duration // ATTACH_SHUTDOWN_TIMEOUT, default 30s
 	JWKSMinRefresh    time.Duration // ATTACH_JWKS_MIN_REFRESH, default 30s
-	KeyUsageInterval  time.Duration // how often API key last-used times are written; 10s
+	KeyUsageInterval  time.Duration // how often API key last-used times and caller counts are written; 10s
 	// SeedRetryBase is the wait before a seed task's second try, doubling
 	// with each further try; default 1s. SeedStopGrace is how long a
 	// stopping server lets the seed tasks in hand finish before handing

@@ -180,8 +180,10 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 		return nil, attach.Principal{}, "", err
 	}
 	c.Locals(localUser, p.Subject)
+	now := time.Now()
+	a.callers.record(p, now) // who called, for the console's Callers page
 	if p.KeyID != "" {
-		a.usage.record(p.KeyID, time.Now())
+		a.usage.record(p.KeyID, now)
 	}
 	if (p.Method == identity.MethodDelegation || p.Method == attach.MethodExchange) && p.Session != "" {
 		// An agent calling back for the user stays in the user's session.
