@@ -128,9 +128,11 @@ func (a *App) mcpCall(c *fiber.Ctx) error {
 		return refusal
 	}
 	c.Locals(localUser, p.Subject)
+	now := time.Now()
 	if p.KeyID != "" {
-		a.usage.record(p.KeyID, time.Now())
+		a.usage.record(p.KeyID, now)
 	}
+	a.callers.record(p, now) // MCP callers count on the Callers page too
 	if c.Method() == fiber.MethodPost {
 		if err := a.bodies.Read(c, a.cfg.MaxBodyBytes); err != nil {
 			return err
