@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		}
 		dsn = a.pg.DSN()
 		log.Info("embedded postgres started", "dir", filepath.Join(a.cfg.DataDir, "postgres"))
-	} else if err := checkDatabase(ctx, dsn); err != nil {
+	} else if err := CheckDatabase(ctx, dsn); err != nil {
 		return nil, err
 	}
 	if err := migrations.Up(ctx, dsn); err != nil {

@@ -11,18 +11,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// checkDatabase connects once to the Postgres at DATABASE_URL and says, in
+// CheckDatabase connects once to the Postgres at DATABASE_URL and says, in
 // one line that names the variable, why it cannot be used. pgx's own
 // message lists every address and TLS attempt it made, which repeats the
 // same cause two to four times; an operator needs the cause once.
-func checkDatabase(ctx context.Context, dsn string) error {
+func CheckDatabase(ctx context.Context, dsn string) error {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return &ConfigError{"DATABASE_URL", "not a Postgres URL or key=value DSN"}
 	}
-	cc := cfg.ConnConfig
-	where := fmt.Sprintf("Postgres at %s (user %q, database %q)", net.JoinHostPort(cc.Host, fmt.Sprint(cc.Port)), cc.User, cc.Database)
-	conn, err := pgconn.ConnectConfig(ctx, &cc.Config)
+	where := describeDatabase(cfg)
+	conn, err := pgconn.ConnectConfig(ctx, &cfg.ConnConfig.Config)
 	if err != nil {
 		return &ConfigError{"DATABASE_URL", "cannot connect to " + where + ": " + connectCause(err)}
 	}
@@ -62,4 +61,23 @@ func connectCause(err error) string {
 		msg = msg[i+2:]
 	}
 	return strings.TrimSpace(msg)
+}
+
+// DescribeDatabase names the Postgres dsn reaches, without its password:
+// "Postgres at db.internal:5432 (user "attach", database "attach")".
+func DescribeDatabase(dsn string) string {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return "Postgres at an unreadable DATABASE_URL"
+	}
+	return describeDatabase(cfg)
+}
+
+func describeDatabase(cfg *pgxpool.Config) string {
+	cc := cfg.ConnConfig
+	host := cc.Host
+	if !strings.HasPrefix(host, "/") {
+		host = net.JoinHostPort(host, fmt.Sprint(cc.Port))
+	}
+	return fmt.Sprintf("Postgres at %s (user %q, database %q)", host, cc.User, cc.Database)
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -40,8 +42,24 @@ func (a *App) FirstStartKey(ctx context.Context) (string, error) {
 	var secret string
 	if len(keys) == 0 {
 		ctx = tenants.WithActor(ctx, tenants.Actor{Name: "attach serve (first start)"})
-		if _, secret, err = a.store.CreateAPIKey(ctx, team.Team.ID, tenants.APIKeyInput{Name: "first-start key"}); err != nil {
+		var key attach.APIKey
+		if key, secret, err = a.store.CreateAPIKey(ctx, team.Team.ID, tenants.APIKeyInput{Name: "first-start key"}); err != nil {
 			return "", fmt.Errorf("mint the first-start key: %w", err)
+		}
+		// The banner's curl must work the moment it is printed: wait for
+		// the directory to hear of the key (a notice away).
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err = a.dir.WaitFor(wctx, func(d *tenants.Directory) bool {
+			t, ok := d.Team(a.cfg.DefaultTeam)
+			if !ok {
+				return false
+			}
+			_, found := t.APIKey(key.Prefix)
+			return found
+		})
+		if err != nil {
+			return "", err
 		}
 	}
 	if err := os.WriteFile(marker, []byte("the first-start API key of the default team was shown on the terminal\n"), 0o600); err != nil {

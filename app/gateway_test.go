@@ -128,6 +128,11 @@ func TestBadTokensNeverReachTheEngine(t *testing.T) {
 	admin.post("/teams/team-b/issuers", `{"issuer":"`+iss+`","audience":"api://team-b"}`, 201)
 	admin.post("/teams/team-b/engines", `{"name":"e","dialect":"ollama","base_url":"`+eng.URL()+`","default":true}`, 201)
 	waitForTeam(t, gw, "team-b", 1, 1)
+	teamBKey := admin.post("/teams/team-b/keys", `{"name":"b"}`, 201)["key"].(string)
+	waitFor(t, "team B's key in the directory", func() bool {
+		_, ok := gw.dir.KeyTeam(teamBKey)
+		return ok
+	})
 
 	now := time.Now()
 	claims := func(mod func(m map[string]any)) map[string]any {
@@ -168,6 +173,8 @@ func TestBadTokensNeverReachTheEngine(t *testing.T) {
 		{"100 KB token", strings.Repeat("a", 100<<10), "token_too_large", ""},
 		{"team A token on team B's URL", good, "wrong_audience", "/t/team-b/api/chat"},
 		{"unknown API key", "atk_0123456789ab_" + strings.Repeat("x", 43), "unknown_api_key", ""},
+		{"team B's key on the default team's URL", teamBKey, "api_key_of_another_team", ""},
+		{"team B's key with a wrong secret", teamBKey[:len(teamBKey)-4] + "AAAA", "unknown_api_key", ""},
 	}
 	before := eng.hits.Load()
 	for _, tc := range cases {
@@ -193,6 +200,12 @@ func TestBadTokensNeverReachTheEngine(t *testing.T) {
 				}
 			case !strings.HasPrefix(wa, "Bearer ") || !strings.Contains(wa, `error="invalid_token"`) || !strings.Contains(wa, `error_description="`):
 				t.Errorf("WWW-Authenticate %q", wa)
+			}
+			if tc.reason == "api_key_of_another_team" && !strings.Contains(body, "/t/team-b/") {
+				t.Errorf("the refusal does not name the key's team URL: %s", body)
+			}
+			if tc.reason == "unknown_api_key" && strings.Contains(body, "team-b") {
+				t.Errorf("a key that does not match names a team: %s", body)
 			}
 			if tc.token != "" && len(tc.token) > 20 && strings.Contains(body, tc.token) {
 				t.Error("the token was echoed in the error")

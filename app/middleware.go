@@ -170,9 +170,13 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 		return nil, attach.Principal{}, "", err
 	}
 
-	p, err := a.verify.Verify(c.UserContext(), team, bearerToken(c))
+	token := bearerToken(c)
+	p, err := a.verify.Verify(c.UserContext(), team, token)
 	if err != nil {
 		refusal := identity.AsError(err)
+		if refusal.Reason == identity.ReasonUnknownAPIKey {
+			refusal = a.keyOfAnotherTeam(team, token, refusal)
+		}
 		a.metrics.authFailures.WithLabelValues(refusal.Reason).Inc()
 		return nil, attach.Principal{}, "", refusal
 	}

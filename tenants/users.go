@@ -46,6 +46,13 @@ const (
 	MaxPasswordLen = 1024
 )
 
+// Check reports what CreateLocalUser would refuse in in, without a
+// database: shell commands check their input before they start one.
+func (in UserInput) Check() error {
+	_, err := in.normalize()
+	return err
+}
+
 func (in UserInput) normalize() (UserInput, error) {
 	email, err := normalizeEmail(in.Email)
 	if err != nil {

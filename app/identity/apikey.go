@@ -10,6 +10,10 @@ import (
 
 // verifyAPIKey checks a gateway key (atk_<prefix>_<secret>) against the keys
 // of the team. An unknown prefix and a wrong secret get the same answer.
+// ReasonAPIKeyOfAnotherTeam refuses a live key of one team sent to another
+// team's URL; the gateway names the key's team (see the app's refusal).
+const ReasonAPIKeyOfAnotherTeam = "api_key_of_another_team"
+
 func verifyAPIKey(team *tenants.Snapshot, token string, now time.Time) (attach.Principal, error) {
 	prefix, ok := attach.ParseAPIKey(token)
 	if !ok {

@@ -53,8 +53,17 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *name == "" {
 		*name, _, _ = strings.Cut(*email, "@")
 	}
+	if *team != "" && !attach.ValidSlug(*team) {
+		return fmt.Errorf("--team %q: a team name is 1-63 lowercase letters, digits and dashes, not starting with a dash", *team)
+	}
 	password, err := readPassword(stdin)
 	if err != nil {
+		return err
+	}
+	// Everything that can be checked is, before a database is started or
+	// reached: a typo must not leave an embedded Postgres behind.
+	in := tenants.UserInput{Email: *email, Name: *name, Password: password}
+	if err := in.Check(); err != nil {
 		return err
 	}
 
@@ -65,7 +74,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signalContext()
 	defer stop()
-	pool, closeDB, err := openDatabase(ctx, cfg, log)
+	pool, where, closeDB, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -88,11 +97,11 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
-	u, err := store.CreateLocalUser(ctx, tenants.UserInput{Email: *email, Name: *name, Password: password})
+	u, err := store.CreateLocalUser(ctx, in)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created user %s (%s)\n", u.Email, u.ID)
+	fmt.Fprintf(stdout, "created user %s (%s) in %s\n", u.Email, u.ID, where)
 	if *team == "" {
 		return nil
 	}

@@ -29,7 +29,7 @@ func worker(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signalContext()
 	defer stop()
 
-	pool, closeDB, err := openDatabase(ctx, cfg, log)
+	pool, _, closeDB, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

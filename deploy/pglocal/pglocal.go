@@ -165,10 +165,16 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // Dir is the folder the cluster lives in.
 func (s *Server) Dir() string { return s.dir }
 
-// Stop asks for a fast shutdown (SIGINT: open sessions are ended, the data is
-// checkpointed) and waits for it. If ctx ends first the server is stopped
-// immediately (SIGQUIT); it then recovers from its WAL on the next start.
-// Calling Stop again returns the first result.
+// Stop asks for a smart shutdown (SIGTERM: the server waits for its sessions
+// to end), and after smartWait a fast one (SIGINT: open sessions are ended,
+// each logging a FATAL line), then waits for it. The owner closes its pool
+// first, so a clean stop ends at the smart step: a backend whose client
+// just said goodbye is not cut off mid-exit. If ctx ends first the server is
+// stopped immediately (SIGQUIT); it then recovers from its WAL on the next
+// start. Calling Stop again returns the first result.
+// smartWait is how long Stop lets sessions end on their own.
+const smartWait = 2 * time.Second
+
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
 		defer s.release()
@@ -178,6 +184,15 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.mu.Unlock()
 		close(s.stopC)
 		// A process the supervisor starts after this is stopped by it.
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			s.stopErr = fmt.Errorf("signal postgres to stop: %w", err)
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(smartWait):
+		case <-ctx.Done():
+		}
 		if err := cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			s.stopErr = fmt.Errorf("signal postgres to stop: %w", err)
 		}

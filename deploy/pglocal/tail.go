@@ -50,7 +50,11 @@ func (w *tailWriter) emit(line string) {
 		}
 	}
 	// Readiness polling while the server starts is expected to be refused.
-	if strings.Contains(line, "the database system is starting up") {
+	// A statement the gateway itself cancelled (a client that left, work
+	// stopped at shutdown) is its own doing, not the server's trouble; a
+	// statement timeout still warns.
+	if strings.Contains(line, "the database system is starting up") ||
+		strings.Contains(line, "canceling statement due to user request") {
 		level = slog.LevelDebug
 	}
 	w.log.Log(context.Background(), level, "postgres", "line", line)
