@@ -482,7 +482,7 @@ func TestConsoleE2EEscapesMarkup(t *testing.T) {
 	checkNoMarkupRan(t, ui, "engines page")
 	ui.shot("01-engines")
 
-	for _, path := range []string{"/", "/chat", "/keys", "/members", "/audit", "/settings"} {
+	for _, path := range []string{"/", "/chat", "/mcp", "/mcp/new", "/keys", "/members", "/audit", "/settings"} {
 		ui.open(gw.URL + "/console/t/xss" + path)
 		checkNoMarkupRan(t, ui, path)
 	}
