@@ -278,3 +278,26 @@ func TestMCPServerRolesAndCSRF(t *testing.T) {
 		t.Fatalf("refused actions were audited: %+v", a)
 	}
 }
+
+// A server may be called "new": its page is still its own, apart from the
+// page that registers one.
+func TestMCPServerNamedNew(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.user("ada")
+	team := e.team("green", u)
+	if _, err := e.store.CreateMCPServer(testCtx(t), team.ID, tenants.MCPServerInput{Name: "new", URL: "http://127.0.0.1:1/mcp"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(u)
+	edit := b.get(Base + "/t/green/mcp/new/edit")
+	wantStatus(t, edit, http.StatusOK)
+	wantContains(t, edit, "MCP server new", e.URL+"/t/green/mcp/new", `value="http://127.0.0.1:1/mcp"`)
+	register := b.get(Base + "/t/green/mcp/new")
+	wantStatus(t, register, http.StatusOK)
+	wantContains(t, register, "Register an MCP server", `name="name"`)
+	wantRedirect(t, b.post(Base+"/t/green/mcp/new", url.Values{"url": {"http://127.0.0.1:2/mcp"}}), Base+"/t/green/mcp?done=mcp-server-saved")
+	if m, err := e.store.GetMCPServer(testCtx(t), team.ID, "new"); err != nil || m.URL != "http://127.0.0.1:2/mcp" {
+		t.Fatalf("after edit: %+v, %v", m, err)
+	}
+}
