@@ -18,6 +18,10 @@ import (
 // The console as a person uses it: a real Chromium, a real OIDC provider's
 // login pages, the gateway serving on loopback, a recording engine behind it.
 
+// mcpE2ECredential is the upstream credential the journey gives its MCP
+// server: it must never come back in a page.
+const mcpE2ECredential = "mcp-journey-credential-5150"
+
 // TestConsoleE2ESSOJourney walks a new team admin from single sign-on to an
 // agent calling the team's hosted gateway with a key minted in the console,
 // and back out.
@@ -136,6 +140,41 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("04b-agent-tested")
 
+	// Register an MCP server with its credential: listed with the URL its
+	// clients connect to, which the gateway serves as a protected resource.
+	ui.clickToLoad("#nav-mcp")
+	ui.clickToLoad("#new-mcp-server")
+	ui.fill("#name", "tools")
+	ui.fill("#url", "http://127.0.0.1:9/mcp")
+	ui.fill("#credential", mcpE2ECredential)
+	ui.clickToLoad("#save-mcp-server")
+	if got := ui.text(`[data-testid="notice"]`); got != "MCP server registered." {
+		t.Errorf("notice after registering the MCP server: %q", got)
+	}
+	mcpURL := ui.text(`#mcp-table [data-testid="mcp-url"]`)
+	if want := gw.URL + "/t/research/mcp/tools"; mcpURL != want {
+		t.Errorf("MCP server URL shown %q, want %q", mcpURL, want)
+	}
+	if got := ui.text(`#mcp-table [data-testid="mcp-credential"]`); got != "set" {
+		t.Errorf("MCP server credential shown as %q", got)
+	}
+	if strings.Contains(uiEval[string](ui, `document.documentElement.outerHTML`), mcpE2ECredential) {
+		t.Error("the MCP servers page holds the credential")
+	}
+	metadata := ui.text(`#mcp-table [data-testid="mcp-metadata"]`)
+	waitFor(t, "the MCP server on the request path", func() bool {
+		resp, _ := call(t, "GET", metadata, "", "")
+		return resp.StatusCode == 200
+	})
+	if _, body := call(t, "GET", metadata, "", ""); !strings.Contains(body, `"resource":"`+mcpURL+`"`) {
+		t.Errorf("metadata at the URL shown: %s", body)
+	}
+	mcpResp, _ := call(t, "POST", mcpURL, "", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	if got := mcpResp.Header.Get("WWW-Authenticate"); mcpResp.StatusCode != 401 || !strings.Contains(got, `resource_metadata="`+metadata+`"`) {
+		t.Errorf("the MCP server's URL answered %d with WWW-Authenticate %q", mcpResp.StatusCode, got)
+	}
+	ui.shot("04c-mcp-servers")
+
 	// Create an API key: its secret is on this page and nowhere else.
 	ui.clickToLoad("#nav-keys")
 	ui.fill("#name", "planner agent")
@@ -194,7 +233,7 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 
 	ui.clickToLoad("#nav-audit")
 	audit := ui.text("#audit-table")
-	for _, action := range []string{"apikey.revoke", "apikey.create", "agent.create", "engine.create", "team.create"} {
+	for _, action := range []string{"apikey.revoke", "apikey.create", "mcp_server.create", "agent.create", "engine.create", "team.create"} {
 		if !strings.Contains(audit, action) {
 			t.Errorf("audit log lacks %s: %s", action, audit)
 		}
@@ -443,7 +482,7 @@ func TestConsoleE2EEscapesMarkup(t *testing.T) {
 	checkNoMarkupRan(t, ui, "engines page")
 	ui.shot("01-engines")
 
-	for _, path := range []string{"/", "/chat", "/keys", "/members", "/audit", "/settings"} {
+	for _, path := range []string{"/", "/chat", "/mcp", "/mcp/new", "/keys", "/members", "/audit", "/settings"} {
 		ui.open(gw.URL + "/console/t/xss" + path)
 		checkNoMarkupRan(t, ui, path)
 	}

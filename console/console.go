@@ -1,6 +1,7 @@
 // Package console is the team web console: a team admin signs in, runs
-// teams and their people, registers engines, A2A agents and identity
-// providers, mints API keys and copies the team's hosted gateway URL.
+// teams and their people, registers engines, A2A agents, MCP servers and
+// identity providers, mints API keys and copies the team's hosted gateway
+// URL.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
@@ -78,6 +79,8 @@ type Deps struct {
 	// Cards fetches agents' cards for the agents pages' "Test" and on
 	// save; nil leaves the cards unfetched, and the pages say so.
 	Cards CardFetcher
+	// MCPServers keeps the team's MCP servers; nil uses Store.
+	MCPServers MCPServerStore
 	// Memory serves the team's memory pages; nil when the gateway keeps
 	// no memory, and the pages say so.
 	Memory MemoryStore
@@ -99,6 +102,7 @@ type Console struct {
 	store       *tenants.Store
 	probe       Prober
 	cards       CardFetcher
+	mcp         MCPServerStore
 	mint        TokenMinter
 	mem         MemoryStore
 	tasks       TaskReader
@@ -160,6 +164,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		store:       deps.Store,
 		probe:       deps.Prober,
 		cards:       deps.Cards,
+		mcp:         deps.MCPServers,
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		tasks:       deps.Tasks,
@@ -167,6 +172,9 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		rec:         deps.Recorder,
 		log:         log,
 		secure:      pub.Scheme == "https",
+	}
+	if c.mcp == nil {
+		c.mcp = deps.Store
 	}
 	c.cookie = newCookieNames(c.secure)
 	if cfg.OIDC.Issuer != "" {

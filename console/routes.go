@@ -52,6 +52,13 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Post("/agents/:id/test", configure, c.testAgent)
 	t.Post("/agents/:id/delete", configure, c.deleteAgent)
 
+	t.Get("/mcp", c.mcpServersPage)
+	t.Get("/mcp/new", configure, c.newMCPServerPage)
+	t.Post("/mcp", configure, c.createMCPServer)
+	t.Get("/mcp/:name/edit", configure, c.mcpServerPage)
+	t.Post("/mcp/:name", configure, c.updateMCPServer)
+	t.Post("/mcp/:name/delete", configure, c.deleteMCPServer)
+
 	t.Get("/tasks", c.tasksPage)
 	t.Get("/tasks/find", c.findTask)
 	t.Get("/tasks/:id", c.taskPage)
