@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
@@ -148,16 +150,22 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("05-keys-new-key")
 
-	// An agent calls the hosted gateway with it.
+	// An agent calls the hosted gateway with it. keyCalls counts the calls
+	// the gateway accepted, which the Callers page must show.
 	chat := gw.URL + "/t/research/api/chat"
+	keyCalls := 0
 	waitFor(t, "the new key on the request path", func() bool {
 		resp, _ := call(t, "POST", chat, key, chatBody)
+		if resp.StatusCode == 200 {
+			keyCalls++
+		}
 		return resp.StatusCode == 200
 	})
 	httpResp, body := call(t, "POST", chat, key, chatBody)
 	if httpResp.StatusCode != 200 || !strings.Contains(body, `"content":"Hello!"`) {
 		t.Fatalf("chat with the console's key: %d %s", httpResp.StatusCode, body)
 	}
+	keyCalls++
 	if up, _ := eng.lastRequest(); up.Header.Get("X-Attach-Tenant") != "research" {
 		t.Errorf("engine saw tenant %q", up.Header.Get("X-Attach-Tenant"))
 	}
@@ -177,6 +185,9 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	waitFor(t, "the revocation on the request path", func() bool {
 		resp, _ := call(t, "POST", chat, key, chatBody)
+		if resp.StatusCode == 200 {
+			keyCalls++ // still accepted until the revocation arrives
+		}
 		return resp.StatusCode == 401
 	})
 	httpResp, body = call(t, "POST", chat, key, chatBody)
@@ -184,6 +195,29 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 		t.Fatalf("revoked key: %d %s", httpResp.StatusCode, body)
 	}
 	ui.shot("06-keys-revoked")
+
+	// The Callers page names the key with the calls it made (refused ones
+	// are not callers). Counts reach Postgres every KeyUsageInterval.
+	gw.callers.flush(context.Background())
+	waitFor(t, "the key's calls counted", func() bool {
+		return keyCallsStored(t, gw, "research", key) == keyCalls
+	})
+	ui.clickToLoad("#nav-callers")
+	row := `#callers-table [data-testid="caller-row"]`
+	if got, want := ui.text(row+` [data-testid="caller-who"]`), "API key planner agent"; got != want {
+		t.Errorf("Callers page names the caller %q, want %q", got, want)
+	}
+	prefix, _ := attach.ParseAPIKey(key)
+	if got, want := ui.text(row+` [data-testid="caller-detail"]`), "atk_"+prefix+"_…"; got != want {
+		t.Errorf("Callers page shows the key as %q, want %q", got, want)
+	}
+	if got := ui.text(row + ` [data-testid="caller-method"]`); got != "API key" {
+		t.Errorf("Callers page says the caller signed in with %q", got)
+	}
+	if got, want := ui.text(row+` [data-testid="caller-count"]`), strconv.Itoa(keyCalls); got != want {
+		t.Errorf("Callers page counts %s calls, want %s", got, want)
+	}
+	ui.shot("06b-callers")
 
 	// The team's other pages.
 	ui.clickToLoad("#nav-members")
@@ -487,4 +521,25 @@ func TestConsoleE2ENarrowScreen(t *testing.T) {
 	if width > 360 {
 		t.Errorf("engines page is %d px wide at 360 px: it scrolls sideways", width)
 	}
+}
+
+// keyCallsStored is the number of calls by API key secret that the store
+// holds for team slug over the last day.
+func keyCallsStored(t *testing.T, gw *gateway, slug, secret string) int {
+	t.Helper()
+	team, ok := gw.dir.Team(slug)
+	if !ok {
+		t.Fatalf("no team %s", slug)
+	}
+	prefix, _ := attach.ParseAPIKey(secret)
+	list, err := gw.store.ListCallers(context.Background(), team.Team.ID, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.KeyPrefix == prefix {
+			return int(c.Count)
+		}
+	}
+	return 0
 }

@@ -84,6 +84,9 @@ type Deps struct {
 	// Tasks serves the team's tasks pages; nil when the gateway keeps no
 	// A2A tasks, and the pages say so.
 	Tasks TaskReader
+	// Callers serves the Callers page: who called each team; default
+	// Store.
+	Callers CallerLister
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
@@ -102,6 +105,7 @@ type Console struct {
 	mint        TokenMinter
 	mem         MemoryStore
 	tasks       TaskReader
+	callers     CallerLister
 	memBackends []string
 	rec         Recorder
 	log         *slog.Logger
@@ -163,10 +167,14 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		tasks:       deps.Tasks,
+		callers:     deps.Callers,
 		memBackends: slices.Clone(deps.MemoryBackends),
 		rec:         deps.Recorder,
 		log:         log,
 		secure:      pub.Scheme == "https",
+	}
+	if c.callers == nil {
+		c.callers = deps.Store
 	}
 	c.cookie = newCookieNames(c.secure)
 	if cfg.OIDC.Issuer != "" {

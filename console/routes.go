@@ -78,6 +78,8 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/memory/:id", c.memoryEventPage)
 	t.Post("/memory/settings", edit, c.setMemorySettings)
 
+	t.Get("/callers", c.callersPage)
+
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
 
 	t.Get("/settings", c.settingsPage)
