@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -218,6 +219,28 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 		t.Errorf("Callers page counts %s calls, want %s", got, want)
 	}
 	ui.shot("06b-callers")
+
+	// Trust did:key on the Issuers page's DID card, for one DID only; the
+	// gateway's directory has it within seconds.
+	const agentDID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+	ui.clickToLoad("#nav-issuers")
+	if got := ui.text(`[data-testid="did-methods"]`); got != "none: DID-JWTs are refused" {
+		t.Errorf("a new team's DID sign-in reads %q", got)
+	}
+	ui.click("#did-method-key")
+	ui.fill("#allow", agentDID)
+	ui.clickToLoad("#save-did")
+	if got := ui.text(`[data-testid="notice"]`); !strings.HasPrefix(got, "DID sign-in saved.") {
+		t.Errorf("notice after saving DID sign-in: %q", got)
+	}
+	if got := ui.text(`[data-testid="did-methods"]`); got != "did:key" {
+		t.Errorf("DID sign-in trusts %q after saving", got)
+	}
+	waitFor(t, "the DID policy in the directory", func() bool {
+		snap, ok := gw.dir.Team("research")
+		return ok && slices.Equal(snap.DID.Methods, []string{"key"}) && slices.Equal(snap.DID.Allow, []string{agentDID})
+	})
+	ui.shot("06c-issuers-did")
 
 	// The team's other pages.
 	ui.clickToLoad("#nav-members")
@@ -477,7 +500,7 @@ func TestConsoleE2EEscapesMarkup(t *testing.T) {
 	checkNoMarkupRan(t, ui, "engines page")
 	ui.shot("01-engines")
 
-	for _, path := range []string{"/", "/chat", "/keys", "/members", "/audit", "/settings"} {
+	for _, path := range []string{"/", "/chat", "/issuers", "/keys", "/members", "/callers", "/audit", "/settings"} {
 		ui.open(gw.URL + "/console/t/xss" + path)
 		checkNoMarkupRan(t, ui, path)
 	}

@@ -64,6 +64,7 @@ var notices = map[string]string{
 	"agent-saved":        "Agent saved.",
 	"agent-deleted":      "Agent deleted.",
 	"issuer-deleted":     "Issuer deleted.",
+	"did-saved":          "DID sign-in saved. The gateway applies it within seconds.",
 	"key-revoked":        "API key revoked. It stops working within seconds.",
 	"invite-revoked":     "Invite revoked.",
 	"role-changed":       "Role changed.",

@@ -60,6 +60,7 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/issuers", c.issuersPage)
 	t.Get("/issuers/new", configure, c.newIssuerPage)
 	t.Post("/issuers", configure, c.createIssuer)
+	t.Post("/issuers/did", configure, c.saveDIDPolicy) // before /issuers/:id
 	t.Get("/issuers/:id", configure, c.issuerPage)
 	t.Post("/issuers/:id", configure, c.updateIssuer)
 	t.Post("/issuers/:id/delete", configure, c.deleteIssuer)
