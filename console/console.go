@@ -1,6 +1,7 @@
 // Package console is the team web console: a team admin signs in, runs
 // teams and their people, registers engines, A2A agents and identity
-// providers, mints API keys and copies the team's hosted gateway URL.
+// providers, sets which DIDs may sign in, mints API keys, sees who called
+// the team's gateway and copies the team's hosted gateway URL.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
