@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
@@ -187,16 +190,22 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("05-keys-new-key")
 
-	// An agent calls the hosted gateway with it.
+	// An agent calls the hosted gateway with it. keyCalls counts the calls
+	// the gateway accepted, which the Callers page must show.
 	chat := gw.URL + "/t/research/api/chat"
+	keyCalls := 0
 	waitFor(t, "the new key on the request path", func() bool {
 		resp, _ := call(t, "POST", chat, key, chatBody)
+		if resp.StatusCode == 200 {
+			keyCalls++
+		}
 		return resp.StatusCode == 200
 	})
 	httpResp, body := call(t, "POST", chat, key, chatBody)
 	if httpResp.StatusCode != 200 || !strings.Contains(body, `"content":"Hello!"`) {
 		t.Fatalf("chat with the console's key: %d %s", httpResp.StatusCode, body)
 	}
+	keyCalls++
 	if up, _ := eng.lastRequest(); up.Header.Get("X-Attach-Tenant") != "research" {
 		t.Errorf("engine saw tenant %q", up.Header.Get("X-Attach-Tenant"))
 	}
@@ -216,6 +225,9 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	waitFor(t, "the revocation on the request path", func() bool {
 		resp, _ := call(t, "POST", chat, key, chatBody)
+		if resp.StatusCode == 200 {
+			keyCalls++ // still accepted until the revocation arrives
+		}
 		return resp.StatusCode == 401
 	})
 	httpResp, body = call(t, "POST", chat, key, chatBody)
@@ -223,6 +235,51 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 		t.Fatalf("revoked key: %d %s", httpResp.StatusCode, body)
 	}
 	ui.shot("06-keys-revoked")
+
+	// The Callers page names the key with the calls it made (refused ones
+	// are not callers). Counts reach Postgres every KeyUsageInterval.
+	gw.callers.flush(context.Background())
+	waitFor(t, "the key's calls counted", func() bool {
+		return keyCallsStored(t, gw, "research", key) == keyCalls
+	})
+	ui.clickToLoad("#nav-callers")
+	row := `#callers-table [data-testid="caller-row"]`
+	if got, want := ui.text(row+` [data-testid="caller-who"]`), "API key planner agent"; got != want {
+		t.Errorf("Callers page names the caller %q, want %q", got, want)
+	}
+	prefix, _ := attach.ParseAPIKey(key)
+	if got, want := ui.text(row+` [data-testid="caller-detail"]`), "atk_"+prefix+"_…"; got != want {
+		t.Errorf("Callers page shows the key as %q, want %q", got, want)
+	}
+	if got := ui.text(row + ` [data-testid="caller-method"]`); got != "API key" {
+		t.Errorf("Callers page says the caller signed in with %q", got)
+	}
+	if got, want := ui.text(row+` [data-testid="caller-count"]`), strconv.Itoa(keyCalls); got != want {
+		t.Errorf("Callers page counts %s calls, want %s", got, want)
+	}
+	ui.shot("06b-callers")
+
+	// Trust did:key on the Issuers page's DID card, for one DID only; the
+	// gateway's directory has it within seconds.
+	const agentDID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+	ui.clickToLoad("#nav-issuers")
+	if got := ui.text(`[data-testid="did-methods"]`); got != "none: DID-JWTs are refused" {
+		t.Errorf("a new team's DID sign-in reads %q", got)
+	}
+	ui.click("#did-method-key")
+	ui.fill("#allow", agentDID)
+	ui.clickToLoad("#save-did")
+	if got := ui.text(`[data-testid="notice"]`); !strings.HasPrefix(got, "DID sign-in saved.") {
+		t.Errorf("notice after saving DID sign-in: %q", got)
+	}
+	if got := ui.text(`[data-testid="did-methods"]`); got != "did:key" {
+		t.Errorf("DID sign-in trusts %q after saving", got)
+	}
+	waitFor(t, "the DID policy in the directory", func() bool {
+		snap, ok := gw.dir.Team("research")
+		return ok && slices.Equal(snap.DID.Methods, []string{"key"}) && slices.Equal(snap.DID.Allow, []string{agentDID})
+	})
+	ui.shot("06c-issuers-did")
 
 	// The team's other pages.
 	ui.clickToLoad("#nav-members")
@@ -482,7 +539,7 @@ func TestConsoleE2EEscapesMarkup(t *testing.T) {
 	checkNoMarkupRan(t, ui, "engines page")
 	ui.shot("01-engines")
 
-	for _, path := range []string{"/", "/chat", "/mcp", "/mcp/new", "/keys", "/members", "/audit", "/settings"} {
+	for _, path := range []string{"/", "/chat", "/issuers", "/mcp", "/mcp/new", "/keys", "/members", "/callers", "/audit", "/settings"} {
 		ui.open(gw.URL + "/console/t/xss" + path)
 		checkNoMarkupRan(t, ui, path)
 	}
@@ -526,4 +583,25 @@ func TestConsoleE2ENarrowScreen(t *testing.T) {
 	if width > 360 {
 		t.Errorf("engines page is %d px wide at 360 px: it scrolls sideways", width)
 	}
+}
+
+// keyCallsStored is the number of calls by API key secret that the store
+// holds for team slug over the last day.
+func keyCallsStored(t *testing.T, gw *gateway, slug, secret string) int {
+	t.Helper()
+	team, ok := gw.dir.Team(slug)
+	if !ok {
+		t.Fatalf("no team %s", slug)
+	}
+	prefix, _ := attach.ParseAPIKey(secret)
+	list, err := gw.store.ListCallers(context.Background(), team.Team.ID, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if c.KeyPrefix == prefix {
+			return int(c.Count)
+		}
+	}
+	return 0
 }

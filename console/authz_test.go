@@ -42,6 +42,7 @@ func TestRoleRefusals(t *testing.T) {
 		{"delete issuer", "POST", "/issuers/" + is.ID + "/delete", nil, needManage},
 		{"new issuer page", "GET", "/issuers/new", nil, needManage},
 		{"edit issuer page", "GET", "/issuers/" + is.ID, nil, needManage},
+		{"set DID sign-in", "POST", "/issuers/did", url.Values{"methods": {"key"}}, needManage},
 		{"create key", "POST", "/keys", url.Values{"name": {"n"}}, needManage},
 		{"revoke key", "POST", "/keys/" + key.ID + "/revoke", nil, needManage},
 		{"invite", "POST", "/members/invite", url.Values{"email": {"y@example.test"}, "role": {"viewer"}}, needManage},
@@ -122,6 +123,11 @@ func snapshot(t *testing.T, e *env, team attach.Team) string {
 	for _, x := range issuers {
 		parts = append(parts, fmt.Sprintf("issuer=%s,%s,%s", x.URL, x.Audience, x.UpdatedAt))
 	}
+	did, err := e.store.GetDIDPolicy(ctx, team.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts = append(parts, fmt.Sprintf("did=%v", did))
 	keys, _, err := e.store.ListAPIKeys(ctx, team.ID, tenants.Page{Limit: 200})
 	if err != nil {
 		t.Fatal(err)

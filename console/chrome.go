@@ -67,6 +67,7 @@ var notices = map[string]string{
 	"mcp-server-saved":   "MCP server saved.",
 	"mcp-server-deleted": "MCP server deleted.",
 	"issuer-deleted":     "Issuer deleted.",
+	"did-saved":          "DID sign-in saved. The gateway applies it within seconds.",
 	"key-revoked":        "API key revoked. It stops working within seconds.",
 	"invite-revoked":     "Invite revoked.",
 	"role-changed":       "Role changed.",

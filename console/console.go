@@ -1,7 +1,7 @@
 // Package console is the team web console: a team admin signs in, runs
 // teams and their people, registers engines, A2A agents, MCP servers and
-// identity providers, mints API keys and copies the team's hosted gateway
-// URL.
+// identity providers, sets which DIDs may sign in, mints API keys, sees who
+// called the team's gateway and copies the team's hosted gateway URL.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
@@ -87,6 +87,9 @@ type Deps struct {
 	// Tasks serves the team's tasks pages; nil when the gateway keeps no
 	// A2A tasks, and the pages say so.
 	Tasks TaskReader
+	// Callers serves the Callers page: who called each team; default
+	// Store.
+	Callers CallerLister
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
@@ -106,6 +109,7 @@ type Console struct {
 	mint        TokenMinter
 	mem         MemoryStore
 	tasks       TaskReader
+	callers     CallerLister
 	memBackends []string
 	rec         Recorder
 	log         *slog.Logger
@@ -168,6 +172,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		mint:        deps.Minter,
 		mem:         deps.Memory,
 		tasks:       deps.Tasks,
+		callers:     deps.Callers,
 		memBackends: slices.Clone(deps.MemoryBackends),
 		rec:         deps.Recorder,
 		log:         log,
@@ -175,6 +180,9 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	}
 	if c.mcp == nil {
 		c.mcp = deps.Store
+	}
+	if c.callers == nil {
+		c.callers = deps.Store
 	}
 	c.cookie = newCookieNames(c.secure)
 	if cfg.OIDC.Issuer != "" {

@@ -19,14 +19,23 @@ import (
 const issuerCheckTimeout = 15 * time.Second
 
 func (c *Console) issuersPage(fc *fiber.Ctx) error {
+	card, err := c.didCard(fc)
+	if err != nil {
+		return c.storeFail(fc, "get DID policy", err)
+	}
+	return c.renderIssuers(fc, fiber.StatusOK, card)
+}
+
+// renderIssuers shows the team's issuers with the DID sign-in card.
+func (c *Console) renderIssuers(fc *fiber.Ctx, status int, card didCardView) error {
 	t := current(fc)
 	page := listPage(fc)
 	list, next, err := c.store.ListIssuers(fc.UserContext(), t.team.ID, page)
 	if err != nil {
 		return c.listFail(fc, "list issuers", err)
 	}
-	v := issuersView{Issuers: list, Next: next, Paged: page.After != "", CanEdit: t.role.CanManageTeam()}
-	return render(fc, fiber.StatusOK, issuersPage(c.teamChrome(fc, "Issuers", "issuers"), v))
+	v := issuersView{Issuers: list, Next: next, Paged: page.After != "", CanEdit: t.role.CanManageTeam(), DID: card}
+	return render(fc, status, issuersPage(c.teamChrome(fc, "Issuers", "issuers"), v))
 }
 
 func (c *Console) newIssuerPage(fc *fiber.Ctx) error {

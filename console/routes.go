@@ -67,6 +67,7 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/issuers", c.issuersPage)
 	t.Get("/issuers/new", configure, c.newIssuerPage)
 	t.Post("/issuers", configure, c.createIssuer)
+	t.Post("/issuers/did", configure, c.saveDIDPolicy) // before /issuers/:id
 	t.Get("/issuers/:id", configure, c.issuerPage)
 	t.Post("/issuers/:id", configure, c.updateIssuer)
 	t.Post("/issuers/:id/delete", configure, c.deleteIssuer)
@@ -84,6 +85,8 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/memory", c.memoryPage)
 	t.Get("/memory/:id", c.memoryEventPage)
 	t.Post("/memory/settings", edit, c.setMemorySettings)
+
+	t.Get("/callers", c.callersPage)
 
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
 

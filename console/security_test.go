@@ -83,6 +83,7 @@ func TestCSRFOnEveryPost(t *testing.T) {
 		"/t/csrf/issuers":                              {"issuer": {"https://x.test"}, "audience": {"a"}},
 		"/t/csrf/issuers/" + is.ID:                     {"issuer": {"https://x.test"}, "audience": {"a"}},
 		"/t/csrf/issuers/" + is.ID + "/delete":         nil,
+		"/t/csrf/issuers/did":                          {"methods": {"key"}},
 		"/t/csrf/keys":                                 {"name": {"k2"}},
 		"/t/csrf/keys/" + key.ID + "/revoke":           nil,
 		"/t/csrf/members/invite":                       {"email": {"z@example.test"}, "role": {"member"}},

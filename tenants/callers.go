@@ -44,9 +44,10 @@ type CallerCount struct {
 // shows for it.
 type Caller struct {
 	Method, Issuer, Subject, Actor string
-	// KeyID and KeyName name the gateway API key the subject is (or, for a
-	// delegated agent, acts for); KeyName is empty once the key is deleted.
-	KeyID, KeyName string
+	// KeyID, KeyName and KeyPrefix name the gateway API key the subject is
+	// (or, for a delegated agent, acts for); KeyName and KeyPrefix are
+	// empty once the key is deleted.
+	KeyID, KeyName, KeyPrefix string
 	// UserID, UserName and UserEmail name the console user the subject is
 	// (or acts for); empty names once the user is deleted.
 	UserID, UserName, UserEmail string
@@ -133,7 +134,7 @@ func (s *Store) ListCallers(ctx context.Context, teamID string, since time.Time)
 	}
 	rows, err := s.pool.Query(ctx,
 		`SELECT c.method, c.issuer, c.subject, c.actor,
-		        coalesce(c.key_id::text, ''), coalesce(k.name, ''),
+		        coalesce(c.key_id::text, ''), coalesce(k.name, ''), coalesce(k.prefix, ''),
 		        coalesce(c.user_id::text, ''), coalesce(usr.name, ''), coalesce(usr.email, ''),
 		        coalesce(a.id::text, ''), c.count, c.last_seen
 		 FROM (SELECT method, issuer, subject, actor, min(key_id::text)::uuid AS key_id,
@@ -154,7 +155,7 @@ func (s *Store) ListCallers(ctx context.Context, teamID string, since time.Time)
 	var out []Caller
 	for rows.Next() {
 		var c Caller
-		if err := rows.Scan(&c.Method, &c.Issuer, &c.Subject, &c.Actor, &c.KeyID, &c.KeyName,
+		if err := rows.Scan(&c.Method, &c.Issuer, &c.Subject, &c.Actor, &c.KeyID, &c.KeyName, &c.KeyPrefix,
 			&c.UserID, &c.UserName, &c.UserEmail, &c.AgentID, &c.Count, &c.LastSeen); err != nil {
 			return nil, fmt.Errorf("list callers: %w", err)
 		}

@@ -73,8 +73,8 @@ func TestCallerCountsAddUpAndName(t *testing.T) {
 	if c := got["oidc alice"]; c.Count != 6 || c.Issuer != "https://idp.example" || !c.LastSeen.Equal(now.Truncate(time.Microsecond)) {
 		t.Errorf("alice: %+v, want 6 calls over two hours, last seen now", c)
 	}
-	if c := got["apikey "+keySubject]; c.Count != 8 || c.KeyID != key.ID || c.KeyName != "ci-bot" {
-		t.Errorf("key: %+v, want 8 calls named ci-bot", c)
+	if c := got["apikey "+keySubject]; c.Count != 8 || c.KeyID != key.ID || c.KeyName != "ci-bot" || c.KeyPrefix != key.Prefix {
+		t.Errorf("key: %+v, want 8 calls named ci-bot with its prefix", c)
 	}
 	if c := got["console "+attach.UserSubject(u.ID)]; c.Count != 2 || c.UserName != u.Name || c.UserEmail != u.Email {
 		t.Errorf("console user: %+v, want named %q <%s>", c, u.Name, u.Email)
