@@ -355,9 +355,10 @@ func checkVerifies(t *testing.T, alg, token string, codec uint64, pub []byte) {
 	}
 }
 
-// maxDIDMessage bounds a refusal's message: values from the token are
-// quoted cut short.
-const maxDIDMessage = 400
+// maxDIDMessage bounds a refusal's message: it quotes at most two values
+// from the token, each cut to 100 bytes before quoting (so at most 405
+// bytes once control bytes are escaped as \xNN).
+const maxDIDMessage = 1024
 
 func FuzzDIDJWTHeader(f *testing.F) {
 	const did = "did:key:" + seedEd25519
