@@ -38,17 +38,19 @@ func parseDIDHeader(seg string) (didHeader, error) {
 	if err != nil {
 		return didHeader{}, fail(ReasonMalformed, "token header is not base64url")
 	}
-	var raw struct {
-		Alg  string          `json:"alg"`
-		Kid  json.RawMessage `json:"kid"`
-		Typ  json.RawMessage `json:"typ"`
-		Crit json.RawMessage `json:"crit"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+	// A map, not a struct: JOSE header names are case-sensitive, and
+	// encoding/json would match "ALG" or "Kid" to a struct's fields.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
 		return didHeader{}, fail(ReasonMalformed, "token header is not a JSON object")
 	}
-	if !slices.Contains(didAlgorithms, raw.Alg) {
-		return didHeader{}, fail(ReasonAlgNotAllowed, "DID token algorithm %s is not allowed; use EdDSA, ES256, ES256K or ES256K-R", quote(raw.Alg))
+	raw := struct{ Kid, Typ, Crit json.RawMessage }{fields["kid"], fields["typ"], fields["crit"]}
+	var alg string
+	if v, ok := fields["alg"]; ok && json.Unmarshal(v, &alg) != nil {
+		return didHeader{}, fail(ReasonMalformed, "token header alg is not a string")
+	}
+	if !slices.Contains(didAlgorithms, alg) {
+		return didHeader{}, fail(ReasonAlgNotAllowed, "DID token algorithm %s is not allowed; use EdDSA, ES256, ES256K or ES256K-R", quote(alg))
 	}
 	if len(raw.Typ) > 0 && string(raw.Typ) != "null" {
 		var typ string
@@ -59,7 +61,7 @@ func parseDIDHeader(seg string) (didHeader, error) {
 	if len(raw.Crit) > 0 && string(raw.Crit) != "null" {
 		return didHeader{}, fail(ReasonMalformed, "token header names critical extensions the gateway does not understand")
 	}
-	h := didHeader{Alg: raw.Alg}
+	h := didHeader{Alg: alg}
 	if len(raw.Kid) > 0 && string(raw.Kid) != "null" {
 		if err := json.Unmarshal(raw.Kid, &h.Kid); err != nil {
 			return didHeader{}, fail(ReasonMalformed, "token header kid is not a string")

@@ -288,7 +288,8 @@ func didWebURL(did string) (string, error) {
 }
 
 // checkWebHost accepts a DNS name or IP address with an optional port, and
-// nothing that could change the URL's meaning (user info, path, query).
+// nothing that could change the URL's meaning (user info, path, query). An
+// IPv6 address is bracketed, as in a URL.
 func checkWebHost(host string) error {
 	name, port := host, ""
 	if h, p, err := net.SplitHostPort(host); err == nil {
@@ -296,6 +297,11 @@ func checkWebHost(host string) error {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
 			return errors.New("did:web port is not valid")
 		}
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		name = host[1 : len(host)-1]
+	}
+	if bracketed := strings.HasPrefix(host, "["); bracketed != strings.Contains(name, ":") {
+		return errors.New("did:web host must bracket an IPv6 address, and only that")
 	}
 	if name == "" || len(name) > 253 {
 		return errors.New("did:web host is empty or too long")

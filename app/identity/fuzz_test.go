@@ -7,6 +7,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
+	"github.com/attach-dev/attach-gateway/app/identity/didtest"
 	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 )
 
@@ -17,6 +18,9 @@ var knownReasons = map[string]bool{
 	identity.ReasonNotYetValid: true, identity.ReasonIssuedInFuture: true, identity.ReasonWrongAudience: true,
 	identity.ReasonMissingSubject: true, identity.ReasonIssuerUnavailable: true, identity.ReasonKeyRevoked: true,
 	identity.ReasonKeyExpired: true, identity.ReasonUnknownAPIKey: true,
+	identity.ReasonReservedSubject: true, identity.ReasonInvalidSubject: true,
+	identity.ReasonDIDMethodNotTrusted: true, identity.ReasonDIDNotAllowed: true,
+	identity.ReasonDIDUnresolvable: true, identity.ReasonKIDMismatch: true,
 }
 
 // FuzzVerify feeds arbitrary strings to Verify: it must never panic, and
@@ -26,6 +30,17 @@ func FuzzVerify(f *testing.F) {
 	v := identity.NewVerifier(identity.Config{})
 	key, keyTok := newKey(f, "k1", nil)
 	team := snapshot("a", 1, trust(idp.Issuer(), "api://team-a"), key)
+	// DID-JWTs of the methods that need no network reach every DID check.
+	team.DID = attach.DIDPolicy{Methods: []string{attach.DIDMethodKey, attach.DIDMethodPKH}, Audiences: []string{"api://team-a"}}
+	for _, req := range []didtest.Request{
+		{Key: didtest.Ed25519, Kid: "absolute"},
+		{Key: didtest.P256},
+		{Key: didtest.Secp256k1, Kid: "relative"},
+		{Key: didtest.Secp256k1, Method: "pkh"},
+	} {
+		req.Claims, req.ExpiresIn = map[string]any{"aud": "api://team-a"}, 3600
+		f.Add(didtest.Mint(f, req).Token)
+	}
 
 	f.Add(idp.Token(f, "api://team-a", "chat"))
 	f.Add(idp.TokenAlg(f, "ES256", "api://team-b"))
