@@ -83,4 +83,8 @@ type Principal struct {
 	// servers. Routes refuse a Principal whose Audience is not theirs.
 	// Empty for every other kind of token.
 	Audience string
+	// ConsoleSession is, for a console token, the reference of the console
+	// session it was minted in (tenants.SessionRef): the gateway checks on
+	// each call that the session and the membership still hold.
+	ConsoleSession string
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // consoleTokenTTL is how long a token minted for a console page lasts: the
-// page asks for a new one when it runs out, and a removed member keeps access
-// at most this long.
+// page asks for a new one when it runs out. Sign-out, removal and role
+// changes bite on the next call (checkConsoleAccess), not at expiry.
 const consoleTokenTTL = 10 * time.Minute
 
 // ScopeMemoryAdmin lets a caller read and erase every event of its team,
@@ -27,7 +27,11 @@ type minter struct {
 	store *tenants.Store
 }
 
-func (m *minter) MintToken(ctx context.Context, team attach.Team, user tenants.User) (console.Minted, error) {
+func (m *minter) MintToken(ctx context.Context, team attach.Team, user tenants.User, sessionToken string) (console.Minted, error) {
+	ref, ok := tenants.SessionRef(sessionToken)
+	if !ok {
+		return console.Minted{}, fmt.Errorf("mint console token: not a console session")
+	}
 	role, err := m.store.RoleOf(ctx, team.ID, user.ID)
 	if err != nil {
 		return console.Minted{}, fmt.Errorf("mint console token: %w", err)
@@ -37,7 +41,7 @@ func (m *minter) MintToken(ctx context.Context, team attach.Team, user tenants.U
 		scope = ScopeMemoryAdmin
 	}
 	subject := attach.UserSubject(user.ID)
-	tok, exp, err := m.local.Mint(team.ID, subject, scope, consoleTokenTTL)
+	tok, exp, err := m.local.Mint(team.ID, subject, ref, scope, consoleTokenTTL)
 	if err != nil {
 		return console.Minted{}, err
 	}

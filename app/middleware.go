@@ -183,6 +183,12 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 	if err := a.checkAudience(c, team, p); err != nil {
 		return nil, attach.Principal{}, "", err
 	}
+	if err := a.checkConsoleAccess(c.UserContext(), team, &p); err != nil {
+		if refusal, ok := err.(*attach.Error); ok && refusal.Code == attach.CodeInvalidToken {
+			a.metrics.authFailures.WithLabelValues(refusal.Reason).Inc()
+		}
+		return nil, attach.Principal{}, "", err
+	}
 	c.Locals(localUser, p.Subject)
 	now := time.Now()
 	a.callers.record(p, now) // who called, for the console's Callers page

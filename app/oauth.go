@@ -75,6 +75,11 @@ func (a *App) exchangeToken(ctx context.Context, team *tenants.Snapshot, req tok
 		refusal := identity.AsError(err)
 		return tokenResponse{}, oauthErr(oauthInvalidGrant, "subject_token refused ("+refusal.Reason+"): "+refusal.Message)
 	}
+	if p.Method == identity.MethodConsole {
+		// A console token is held to its session on every call; a token
+		// exchanged for it would not be.
+		return tokenResponse{}, oauthErr(oauthInvalidGrant, "a console token cannot be exchanged: use an API key or your identity provider's token")
+	}
 	if p.Method == attach.MethodExchange {
 		// Its audience was chosen once; a second exchange could move it.
 		return tokenResponse{}, oauthErr(oauthInvalidGrant, "a token issued by this endpoint cannot be exchanged again")

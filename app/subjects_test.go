@@ -92,7 +92,11 @@ func TestConsoleUsersHaveTheirOwnSubjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	minted, err := (&minter{local: local, store: gw.store}).MintToken(ctx, snap.Team, alice)
+	session, _, err := gw.store.CreateSession(ctx, alice.ID, tenants.SessionInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	minted, err := (&minter{local: local, store: gw.store}).MintToken(ctx, snap.Team, alice, session)
 	if err != nil {
 		t.Fatal(err)
 	}

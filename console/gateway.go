@@ -179,17 +179,17 @@ func (c *Console) tryIt(fc *fiber.Ctx) error {
 		return c.renderGateway(fc, fiber.StatusUnprocessableEntity, v)
 	}
 	v.Ran = true
-	v.Answer, v.SessionID, v.Problem = c.callGateway(fc.UserContext(), t.team, me(fc).user, v.Model, v.Message, fc.Get(fiber.HeaderUserAgent))
+	v.Answer, v.SessionID, v.Problem = c.callGateway(fc.UserContext(), t.team, me(fc), v.Model, v.Message, fc.Get(fiber.HeaderUserAgent))
 	return c.renderGateway(fc, fiber.StatusOK, v)
 }
 
 // tryTimeout bounds the whole call, generation included.
 const tryTimeout = 90 * time.Second
 
-func (c *Console) callGateway(ctx context.Context, team attach.Team, user tenants.User, model, message, userAgent string) (answer, sessionID, problem string) {
+func (c *Console) callGateway(ctx context.Context, team attach.Team, user *signedIn, model, message, userAgent string) (answer, sessionID, problem string) {
 	ctx, cancel := context.WithTimeout(ctx, tryTimeout)
 	defer cancel()
-	m, err := c.mint.MintToken(ctx, team, user)
+	m, err := c.mint.MintToken(ctx, team, user.user, user.token)
 	if err != nil {
 		c.log.Error("console: mint token", "team", team.Slug, "err", err)
 		return "", "", "The console could not make a token for you. Try again in a moment."
@@ -292,7 +292,7 @@ type mintResponse struct {
 // the CSRF header, so another site cannot have one minted.
 func (c *Console) mintToken(fc *fiber.Ctx) error {
 	t := current(fc)
-	m, err := c.mint.MintToken(fc.UserContext(), t.team, me(fc).user)
+	m, err := c.mint.MintToken(fc.UserContext(), t.team, me(fc).user, me(fc).token)
 	if err != nil {
 		c.log.Error("console: mint token", "team", t.team.Slug, "err", err)
 		return web.WriteError(fc, &attach.Error{Code: attach.CodeUpstreamUnavailable, Reason: "mint_failed", Message: "the console could not make a token for you; try again in a moment"})

@@ -362,7 +362,7 @@ type mintedFor struct {
 	team, user string
 }
 
-func (m *testMinter) MintToken(_ context.Context, team attach.Team, user tenants.User) (Minted, error) {
+func (m *testMinter) MintToken(_ context.Context, team attach.Team, user tenants.User, _ string) (Minted, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail {

@@ -30,7 +30,9 @@ type Prober interface {
 // user's browser (the demo chat, "Try it") or the console itself calls the
 // team's engine routes, /t/SLUG/api/chat and the like.
 type TokenMinter interface {
-	MintToken(ctx context.Context, team attach.Team, user tenants.User) (Minted, error)
+	// sessionToken is the caller's console session: the token works only
+	// while that session and the membership last.
+	MintToken(ctx context.Context, team attach.Team, user tenants.User, sessionToken string) (Minted, error)
 }
 
 // Minted is a token from a TokenMinter.

@@ -21,6 +21,10 @@ import (
 // itself for a signed-in console user.
 const MethodConsole = "console"
 
+// ReasonConsoleSessionEnded refuses a console token whose session was
+// signed out or whose user left the team.
+const ReasonConsoleSessionEnded = "console_session_ended"
+
 // LocalIssuer signs short-lived tokens for people signed in to the console,
 // so pages running in their browser (the demo chat, "Try it") can call the
 // team's engine routes like any other client. Its key is derived from the
@@ -54,11 +58,14 @@ func (l *LocalIssuer) URL() string { return l.url }
 type localClaims struct {
 	jwt.Claims
 	Scope string `json:"scope,omitempty"`
+	// Session is the console session the token was minted in
+	// (tenants.SessionRef), checked on every call.
+	Session string `json:"sid"`
 }
 
 // Mint signs a token for subject, a console user's (attach.UserSubject),
-// in team teamID, valid for ttl.
-func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (string, time.Time, error) {
+// in team teamID, from console session sessionRef, valid for ttl.
+func (l *LocalIssuer) Mint(teamID, subject, sessionRef, scope string, ttl time.Duration) (string, time.Time, error) {
 	now := time.Now()
 	exp := now.Add(ttl)
 	tok, err := jwt.Signed(l.signer).Claims(localClaims{
@@ -69,7 +76,8 @@ func (l *LocalIssuer) Mint(teamID, subject, scope string, ttl time.Duration) (st
 			IssuedAt: jwt.NewNumericDate(now),
 			Expiry:   jwt.NewNumericDate(exp),
 		},
-		Scope: scope,
+		Scope:   scope,
+		Session: sessionRef,
 	}).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign console token: %w", err)
@@ -119,6 +127,9 @@ func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time
 	if err := checkSubject(userID, "sub"); err != nil {
 		return attach.Principal{}, err
 	}
+	if cl.Session == "" {
+		return attach.Principal{}, fail(ReasonConsoleSessionEnded, "console token names no console session")
+	}
 	scopes := strings.Fields(cl.Scope)
 	return attach.Principal{
 		TeamID:    team.Team.ID,
@@ -128,5 +139,8 @@ func (l *LocalIssuer) verify(team *tenants.Snapshot, token string, now time.Time
 		Method:    MethodConsole,
 		Scopes:    scopes,
 		ExpiresAt: cl.Expiry.Time(),
+		// Checked against Postgres by the caller on every request: the
+		// verifier's cache must not keep a removed member in.
+		ConsoleSession: cl.Session,
 	}, nil
 }

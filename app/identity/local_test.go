@@ -21,7 +21,8 @@ func TestConsoleTokens(t *testing.T) {
 	acme, other := snapshot("acme", 1, nil), snapshot("other", 1, nil)
 	ctx := context.Background()
 
-	tok, exp, err := local.Mint(acme.Team.ID, "user:user-1", "memory:admin", 10*time.Minute)
+	const sid = "5e55104e"
+	tok, exp, err := local.Mint(acme.Team.ID, "user:user-1", sid, "memory:admin", 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestConsoleTokens(t *testing.T) {
 		t.Fatalf("verify: %v", err)
 	}
 	if p.Subject != "user:user-1" || p.Method != identity.MethodConsole || p.TeamID != acme.Team.ID ||
-		len(p.Scopes) != 1 || p.Scopes[0] != "memory:admin" || !p.ExpiresAt.Equal(exp.Truncate(time.Second)) {
+		len(p.Scopes) != 1 || p.Scopes[0] != "memory:admin" || !p.ExpiresAt.Equal(exp.Truncate(time.Second)) || p.ConsoleSession != sid {
 		t.Errorf("principal = %+v", p)
 	}
 
@@ -52,7 +53,7 @@ func TestConsoleTokens(t *testing.T) {
 
 	// A console token names a console user, and only one.
 	for _, sub := range []string{"user-1", "user:", "apikey:k1", "user:apikey:k1", "user:user:user-1"} {
-		bad, _, err := local.Mint(acme.Team.ID, sub, "", 10*time.Minute)
+		bad, _, err := local.Mint(acme.Team.ID, sub, sid, "", 10*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,6 +61,14 @@ func TestConsoleTokens(t *testing.T) {
 			t.Errorf("a console token for %q was accepted", sub)
 		}
 	}
+
+	// A console token names the console session it was minted in.
+	noSession, _, err := local.Mint(acme.Team.ID, "user:user-1", "", "", 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(ctx, acme, noSession)
+	wantReason(t, err, identity.ReasonConsoleSessionEnded, noSession)
 
 	clk.Advance(12 * time.Minute)
 	_, err = identity.NewVerifier(identity.Config{Local: local, Now: clk.Now, CacheSize: -1}).Verify(ctx, acme, tok)
