@@ -93,7 +93,16 @@ func DIDMethod(did string) string {
 func CleanDIDPolicy(in attach.DIDPolicy) (attach.DIDPolicy, error) {
 	var out attach.DIDPolicy
 	var err error
-	if out.Methods, err = cleanList("methods", in.Methods, len(DIDMethods), func(m string) string {
+	// "did:key" and "key" name the same method: people write it both ways.
+	methods := make([]string, len(in.Methods))
+	for i, m := range in.Methods {
+		m = strings.TrimSpace(m)
+		if rest, ok := strings.CutPrefix(m, "did:"); ok {
+			m = rest
+		}
+		methods[i] = m
+	}
+	if out.Methods, err = cleanList("methods", methods, len(DIDMethods), func(m string) string {
 		if !slices.Contains(DIDMethods, m) {
 			return "unsupported DID method " + quoteShort(m) + "; trusted methods are: " + strings.Join(DIDMethods, ", ")
 		}
