@@ -23,7 +23,10 @@ func TestConsoleTokenFollowsTheSession(t *testing.T) {
 	owner := consoleAccount(t, one, "owner@example.test", "Owner")
 	bob := consoleAccount(t, one, "bob@example.test", "Bob")
 	team := teamWithEngine(t, one, owner, "lab", eng.URL())
-	waitFor(t, "team lab on the second replica", func() bool { _, ok := two.dir.Team("lab"); return ok })
+	waitFor(t, "team lab and its engine on the second replica", func() bool {
+		s, ok := two.dir.Team("lab")
+		return ok && len(s.Engines) == 1
+	})
 	if err := one.store.AddMember(ctx, team.ID, bob.ID, tenants.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
