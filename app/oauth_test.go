@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -110,19 +109,6 @@ func (l *exchangeLab) mustExchange(t *testing.T, form url.Values) (string, map[s
 	return tok, out
 }
 
-func jwtPart(t *testing.T, tok string, i int) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestTokenExchangeRoundTrip(t *testing.T) {
 	t.Parallel()
 	l := startExchangeLab(t)
@@ -137,7 +123,7 @@ func TestTokenExchangeRoundTrip(t *testing.T) {
 		if exp, _ := out["expires_in"].(float64); exp < 1 || exp > 600 {
 			t.Errorf("expires_in = %v", out["expires_in"])
 		}
-		claims := jwtPart(t, tok, 1)
+		claims := oidctest.JWTPart(t, tok, 1)
 		if claims["sub"] != "gateway-rs256" || claims["aud"] != base || claims["scope"] != "chat" || claims["iss"] != l.gw.cfg.PublicURL || claims["jti"] == nil {
 			t.Errorf("claims = %v", claims)
 		}
@@ -178,14 +164,14 @@ func TestTokenExchangeRoundTrip(t *testing.T) {
 		}
 		// A trailing slash names the same audience.
 		tok, _ = l.mustExchange(t, exchangeForm(l.apiKey, tokenTypeAccessToken, base+"/", ""))
-		if aud := jwtPart(t, tok, 1)["aud"]; aud != base {
+		if aud := oidctest.JWTPart(t, tok, 1)["aud"]; aud != base {
 			t.Errorf("trailing slash: aud %v", aud)
 		}
 	})
 
 	t.Run("agent audience only at that agent", func(t *testing.T) {
 		tok, _ := l.mustExchange(t, exchangeForm(l.apiKey, tokenTypeAccessToken, base+"/a2a/coder", ""))
-		if aud := jwtPart(t, tok, 1)["aud"]; aud != base+"/a2a/coder" {
+		if aud := oidctest.JWTPart(t, tok, 1)["aud"]; aud != base+"/a2a/coder" {
 			t.Errorf("aud = %v", aud)
 		}
 		hits := l.eng.hits.Load()
@@ -278,11 +264,11 @@ func TestTokenExchangeRoundTrip(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &md); err != nil {
 			t.Fatal(err)
 		}
-		if md.Issuer != jwtPart(t, tok, 1)["iss"] || md.TokenEndpoint != base+"/oauth/token" || len(md.Grants) != 1 || md.Grants[0] != grantTokenExchange {
+		if md.Issuer != oidctest.JWTPart(t, tok, 1)["iss"] || md.TokenEndpoint != base+"/oauth/token" || len(md.Grants) != 1 || md.Grants[0] != grantTokenExchange {
 			t.Errorf("metadata = %+v", md)
 		}
 		resp, body = call(t, "GET", md.JWKSURI, "", "")
-		if resp.StatusCode != 200 || !strings.Contains(body, `"`+jwtPart(t, tok, 0)["kid"].(string)+`"`) {
+		if resp.StatusCode != 200 || !strings.Contains(body, `"`+oidctest.JWTPart(t, tok, 0)["kid"].(string)+`"`) {
 			t.Errorf("JWKS %d does not list the token's kid: %s", resp.StatusCode, body)
 		}
 		if resp, _ := call(t, "GET", l.gw.URL+"/.well-known/oauth-authorization-server/t/nobody", "", ""); resp.StatusCode != 404 {

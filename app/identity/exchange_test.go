@@ -9,6 +9,7 @@ import (
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -125,21 +126,8 @@ func TestExchangedTokens(t *testing.T) {
 
 const teamAud = "https://gw.example/t/lab"
 
-func tokenPart(t *testing.T, tok string, i int) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func jwtHeader(t *testing.T, tok string) map[string]any { return tokenPart(t, tok, 0) }
-func payload(t *testing.T, tok string) map[string]any   { return tokenPart(t, tok, 1) }
+func jwtHeader(t *testing.T, tok string) map[string]any { return oidctest.JWTPart(t, tok, 0) }
+func payload(t *testing.T, tok string) map[string]any   { return oidctest.JWTPart(t, tok, 1) }
 
 // reKid rewrites a token's kid, keeping its signature.
 func reKid(t *testing.T, tok, kid string) string {

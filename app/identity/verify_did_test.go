@@ -3,7 +3,6 @@ package identity_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/identity/didtest"
+	"github.com/attach-dev/attach-gateway/app/identity/oidctest"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -168,7 +168,7 @@ func TestDIDPKH(t *testing.T) {
 	if p.Subject != tok.DID || p.Method != attach.MethodDID {
 		t.Fatalf("principal %+v", p)
 	}
-	if hdr := headerOf(t, tok.Token); hdr["alg"] != "ES256K-R" {
+	if hdr := oidctest.JWTPart(t, tok.Token, 0); hdr["alg"] != "ES256K-R" {
 		t.Fatalf("did-jwt signed with %v, want ES256K-R", hdr["alg"])
 	}
 
@@ -197,17 +197,4 @@ func TestDIDPKH(t *testing.T) {
 			wantReason(t, err, tc.reason, tok.Token)
 		})
 	}
-}
-
-func headerOf(t testing.TB, token string) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h map[string]any
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
-	return h
 }

@@ -16,26 +16,12 @@ import (
 
 func header(t *testing.T, tok string) map[string]any {
 	t.Helper()
-	return tokenPart(t, tok, 0)
+	return oidctest.JWTPart(t, tok, 0)
 }
 
 func claims(t *testing.T, tok string) map[string]any {
 	t.Helper()
-	return tokenPart(t, tok, 1)
-}
-
-// tokenPart decodes part i of a compact JWT: 0 the header, 1 the claims.
-func tokenPart(t *testing.T, tok string, i int) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return oidctest.JWTPart(t, tok, 1)
 }
 
 func TestProviderIssuesEachAlgorithm(t *testing.T) {
