@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 
 	a.metrics = newMetrics()
-	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks}
+	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks, Setting: "ATTACH_ALLOW_PRIVATE_NETWORKS=true"}
 	local, err := identity.NewLocalIssuer(cfg.PublicURL+"/console", deriveKey(a.cfg.SecretKey, "attach console tokens v1"))
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {
 		return p, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
 	}
-	p.embedder = newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks})
+	p.embedder = newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks, Setting: "ATTACH_ALLOW_PRIVATE_NETWORKS=true"})
 	return p, nil
 }
 

@@ -162,9 +162,12 @@ func TestGuardRefusesEngineAddress(t *testing.T) {
 	}()
 	gw := startGateway(t, Config{Guard: &netguard.Policy{AllowPrivate: false}},
 		teamOf(attach.Engine{Name: "inside", Dialect: attach.DialectOllama, BaseURL: "http://" + ln.Addr().String(), Default: true}))
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"m","messages":[]}`), http.StatusBadGateway, ReasonEngineAddressRefused)
 	if strings.Contains(msg, "127.0.0.1") {
 		t.Errorf("message %q names the engine's address", msg)
+	}
+	if !strings.Contains(msg, "ATTACH_ALLOW_PRIVATE_NETWORKS") {
+		t.Errorf("message %q does not name the setting that decides", msg)
 	}
 	// Connections are accepted in the order they were made: when ours is
 	// the first, the gateway made none.

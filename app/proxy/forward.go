@@ -15,6 +15,7 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/dialect"
+	"github.com/attach-dev/attach-gateway/tenants/netguard"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -185,11 +186,21 @@ func (p *Proxy) observe(engine, route string, status int, d time.Duration) {
 	}
 }
 
+// ReasonEngineAddressRefused answers a call to an engine whose address the
+// network policy refuses (502, this code).
+const ReasonEngineAddressRefused = "engine_address_refused"
+
 // upstreamError maps a failed engine call to what the client is told. The
 // message names the engine by its name only: its URL may hold credentials.
 func upstreamError(e attach.Engine, err error) *attach.Error {
 	var de *dialError
 	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		// The install's policy, not a broken engine: say so, and which
+		// setting decides, so an operator is not sent looking for an outage.
+		return &attach.Error{Code: attach.CodeUpstreamUnavailable, Reason: ReasonEngineAddressRefused,
+			Message: "engine " + e.Name + " is at an address this gateway does not call: loopback and private " +
+				"addresses need ATTACH_ALLOW_PRIVATE_NETWORKS=true, link-local ones are never called", Err: err}
 	case errors.As(err, &de):
 		return attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s is unreachable", e.Name)
 	case isTimeout(err):

@@ -29,6 +29,10 @@ type Policy struct {
 	// AllowPrivate admits loopback, RFC 1918, CGNAT and unique-local
 	// addresses.
 	AllowPrivate bool
+	// Setting names what admits private addresses, for the refusal's
+	// message (e.g. "ATTACH_ALLOW_PRIVATE_NETWORKS=true"); empty says
+	// nothing more.
+	Setting string
 }
 
 // Ranges that are never a team's engine: link-local (cloud metadata at
@@ -67,6 +71,9 @@ func (p Policy) CheckIP(ip netip.Addr) error {
 	if !p.AllowPrivate {
 		for _, r := range private {
 			if r.Contains(ip) {
+				if p.Setting != "" {
+					return fmt.Errorf("%w: %s is a private address and this gateway does not call private networks (%s allows them)", ErrRefused, ip, p.Setting)
+				}
 				return fmt.Errorf("%w: %s is a private address and this gateway does not call private networks", ErrRefused, ip)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,12 @@ func TestCheckIP(t *testing.T) {
 		}
 		if err != nil && !errors.Is(err, ErrRefused) {
 			t.Errorf("%s: error %v does not wrap ErrRefused", c.ip, err)
+		}
+		// A private address refused names the setting that would admit
+		// it; a link-local one does not, since no setting admits it.
+		named := Policy{Setting: "ALLOW=true"}.CheckIP(ip)
+		if named != nil && strings.Contains(named.Error(), "ALLOW=true") != c.private {
+			t.Errorf("%s: refusal %q, want the setting named only when it would help", c.ip, named)
 		}
 	}
 }
