@@ -89,6 +89,7 @@ bench: build deps
 	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery|ExchangeEvents|Redact' ./memory
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 	$(GO) test -run '^$$' -bench 'A2ARelay' -benchtime 500x ./app
+	$(GO) test -run '^$$' -bench 'Verify' -benchtime 2000x ./app/identity
 
 docker:
 	docker build -f deploy/Dockerfile -t attach-gateway:$(VERSION) .
