@@ -1,8 +1,9 @@
 // Package app is the composition root: it reads the configuration, starts or
 // connects to Postgres, wires stores, verifiers, the proxy and the routes, and
 // runs the HTTP server until it is told to stop. It holds the handlers that
-// are not the console's or the proxy's: the management API (admin.go) and
-// the memory API (memory_api.go).
+// are not the console's or the proxy's: the management API (admin*.go), the
+// memory API (memory_api.go), the token endpoint (oauth*.go), the MCP routes
+// (mcp.go, relaying through app/mcp) and the A2A routes (a2a.go).
 package app
 
 import (
