@@ -238,9 +238,17 @@ func parseHeader(seg string) (header, error) {
 	if err != nil {
 		return header{}, fail(ReasonMalformed, "token header is not base64url")
 	}
-	var h header
-	if err := json.Unmarshal(b, &h); err != nil {
+	// A map, not the struct: JOSE header names are case-sensitive, and
+	// encoding/json would take "ALG" or "Kid" for the struct's fields.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
 		return header{}, fail(ReasonMalformed, "token header is not a JSON object")
+	}
+	h := header{Typ: fields["typ"]}
+	for name, dst := range map[string]*string{"alg": &h.Alg, "kid": &h.Kid} {
+		if v, ok := fields[name]; ok && string(v) != "null" && json.Unmarshal(v, dst) != nil {
+			return header{}, fail(ReasonMalformed, "token header %s is not a string", name)
+		}
 	}
 	if !slices.Contains(attach.SigningAlgorithms, h.Alg) {
 		return header{}, fail(ReasonAlgNotAllowed, "token algorithm %s is not allowed", quote(h.Alg))

@@ -272,3 +272,23 @@ func TestVerifyResourceWantsTheResourceAsAudience(t *testing.T) {
 		t.Errorf("token for one server at another: %v", err)
 	}
 }
+
+// JOSE header names are case-sensitive: "ALG" is not alg, "KID" not kid.
+func TestVerifyHeaderNamesAreCaseSensitive(t *testing.T) {
+	t.Parallel()
+	idp, teamA := startTeamIdP(t)
+	v := identity.NewVerifier(identity.Config{Logger: testLogger(t)})
+	good := idp.Token(t, "api://team-a")
+	parts := strings.Split(good, ".")
+	for _, hdr := range []string{
+		`{"ALG":"RS256","kid":"` + idp.KeyID("RS256") + `"}`,
+		`{"Alg":"RS256","typ":"JWT"}`,
+	} {
+		tok := base64.RawURLEncoding.EncodeToString([]byte(hdr)) + "." + parts[1] + "." + parts[2]
+		_, err := v.Verify(context.Background(), teamA, tok)
+		wantReason(t, err, identity.ReasonAlgNotAllowed, tok)
+	}
+	tok := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":7}`)) + "." + parts[1] + "." + parts[2]
+	_, err := v.Verify(context.Background(), teamA, tok)
+	wantReason(t, err, identity.ReasonMalformed, tok)
+}
