@@ -52,10 +52,11 @@ func TestUpstreamExchange(t *testing.T) {
 	id, secret := idp.ExchangeClient()
 	team := exchangeTeam(idp.Issuer(), id, secret)
 	logs := &testkit.Buffer{}
-	v := exchangeVerifier(t, logs, identity.Config{})
+	clk := newClock()
+	v := exchangeVerifier(t, logs, identity.Config{Now: clk.Now})
 	ctx := context.Background()
 
-	outside := outsideToken(t, idp, "alice")
+	outside := idp.SignOutside(t, map[string]any{"iss": oidctest.OutsideIssuer, "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
 	p, err := v.Verify(ctx, team, outside)
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +72,12 @@ func TestUpstreamExchange(t *testing.T) {
 		if p2, err := v.Verify(ctx, team, outside); err != nil || p2.Subject != "alice" {
 			t.Fatalf("again: %+v, %v", p2, err)
 		}
+	}
+	// Kept until the exchanged token's exp (10 minutes), past the 5
+	// minutes other verified tokens are kept.
+	clk.Advance(6 * time.Minute)
+	if p2, err := v.Verify(ctx, team, outside); err != nil || p2.Subject != "alice" {
+		t.Fatalf("6 minutes on: %+v, %v", p2, err)
 	}
 	if got := idp.Hits(t, "/token"); got != hits {
 		t.Fatalf("token endpoint hits after cached calls = %d, want %d", got, hits)
@@ -91,6 +98,13 @@ func TestUpstreamExchange(t *testing.T) {
 	wantReason(t, err, identity.ReasonExchangeRefused, forged)
 	_, err = v.Verify(ctx, team, "made-up-opaque-token-0123456789")
 	wantReason(t, err, identity.ReasonExchangeRefused, "made-up-opaque-token-0123456789")
+
+	// An outside token that ends before the exchanged one is kept only
+	// until its own exp.
+	short := idp.SignOutside(t, map[string]any{"iss": oidctest.OutsideIssuer, "sub": "carol", "exp": clk.Now().Add(2 * time.Minute).Unix()})
+	if p, err := v.Verify(ctx, team, short); err != nil || p.Subject != "carol" || p.ExpiresAt.Unix() != clk.Now().Add(2*time.Minute).Unix() {
+		t.Fatalf("short-lived outside token: %+v, %v", p, err)
+	}
 
 	for _, s := range []string{outside[:40], opaque, forged[:40], secret} {
 		if strings.Contains(logs.String(), s) {
