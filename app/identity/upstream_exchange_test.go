@@ -224,7 +224,7 @@ func TestUpstreamExchangeUnsupported(t *testing.T) {
 
 // fakeExchangeIssuer serves a discovery document (listing the exchange
 // grant when withGrant) whose token endpoint is token.
-func fakeExchangeIssuer(t *testing.T, withGrant bool, token http.HandlerFunc) string {
+func fakeExchangeIssuer(t testing.TB, withGrant bool, token http.HandlerFunc) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
