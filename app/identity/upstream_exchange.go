@@ -180,14 +180,25 @@ func (v *Verifier) postExchange(ctx context.Context, team *tenants.Snapshot, is 
 	case resp.StatusCode == http.StatusOK && parsed && out.AccessToken != "":
 		return out.AccessToken, nil
 	case (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized) && parsed && out.Error != "":
-		if out.Error != "invalid_grant" {
+		code := oauthErrorCode(out.Error)
+		if code != "invalid_grant" {
 			// Not about the caller's token: the gateway's client is
 			// misconfigured at the issuer, which the operator must hear.
-			v.cfg.Logger.Warn("exchange issuer refused the gateway's request", "issuer", redact(is.URL), "error", quote(out.Error))
+			v.cfg.Logger.Warn("exchange issuer refused the gateway's request", "issuer", redact(is.URL), "error", code)
 		}
-		return "", fail(ReasonExchangeRefused, "issuer %s refused to exchange the token (%s)", quote(redact(is.URL)), quote(out.Error))
+		return "", fail(ReasonExchangeRefused, "issuer %s refused to exchange the token (%s)", quote(redact(is.URL)), code)
 	}
 	return "", v.exchangeOutage(is.URL, fmt.Errorf("POST %s: status %d", redact(endpoint), resp.StatusCode))
+}
+
+// oauthErrorCode is the issuer's error code as it may be shown: an RFC 6749
+// code is a short lowercase word; anything else, which could echo what
+// was sent, is not repeated.
+func oauthErrorCode(s string) string {
+	if s == "" || len(s) > 40 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return "an error"
+	}
+	return s
 }
 
 func (v *Verifier) exchangeOutage(issuer string, cause error) *attach.Error {

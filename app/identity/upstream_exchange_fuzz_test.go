@@ -37,6 +37,7 @@ func FuzzUpstreamExchangeAnswer(f *testing.F) {
 	f.Add(400, []byte(`{"error":"invalid_grant"}`))
 	f.Add(401, []byte(`{"error":"invalid_client","error_description":"`+subject+`"}`))
 	f.Add(400, []byte(`{"error":"\u0000\n"}`))
+	f.Add(400, []byte(`{"error":"`+subject+`"}`))
 	f.Add(500, []byte(`oops`))
 	f.Add(200, []byte(`[1,2`))
 	f.Fuzz(func(t *testing.T, code int, answer []byte) {
