@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -122,6 +123,27 @@ func TestUpstreamExchangeEndToEnd(t *testing.T) {
 	}
 	if got := idp.Hits(t, "/token"); got != hits {
 		t.Fatal("the second call with the same token asked the IdP again")
+	}
+
+	// The exchanged caller can trade its token at the gateway's own token
+	// endpoint too, keeping its identity.
+	resp, err := http.PostForm(gw.URL+"/t/lab/oauth/token", exchangeForm(opaque, tokenTypeAccessToken, gw.cfg.PublicURL+"/t/lab", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var minted struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&minted)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || minted.AccessToken == "" {
+		t.Fatalf("gateway token exchange: %d", resp.StatusCode)
+	}
+	if resp, body := chat("lab", minted.AccessToken); resp.StatusCode != 200 {
+		t.Fatalf("gateway token: %d %s", resp.StatusCode, body)
+	}
+	if up, _ := eng.lastRequest(); up.Header.Get("X-Attach-User") != "gateway-rs256" {
+		t.Fatalf("gateway token: engine saw X-Attach-User %q", up.Header.Get("X-Attach-User"))
 	}
 
 	engineHits := eng.hits.Load()
