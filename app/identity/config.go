@@ -32,6 +32,10 @@ type Config struct {
 	// ExchangeTimeout bounds one token exchange at a team's exchange
 	// issuer; default 5 s.
 	ExchangeTimeout time.Duration
+	// MaxExchanges bounds the exchanges in flight at once, so that a flood
+	// of made-up tokens cannot turn into a flood of requests to a team's
+	// IdP; more wait for a turn. Default 32.
+	MaxExchanges int
 	// Local, when set, also accepts the gateway's own console tokens.
 	Local *LocalIssuer
 	// Delegation, when set, also accepts the gateway's delegation tokens.
@@ -86,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ExchangeTimeout <= 0 {
 		c.ExchangeTimeout = 5 * time.Second
+	}
+	if c.MaxExchanges <= 0 {
+		c.MaxExchanges = 32
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -103,6 +103,12 @@ func (v *Verifier) exchangeAtIssuer(ctx context.Context, team *tenants.Snapshot,
 		// Not the first caller's cancellation: the others wait on it too.
 		xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.ExchangeTimeout)
 		defer cancel()
+		select {
+		case v.exchangeSlots <- struct{}{}:
+			defer func() { <-v.exchangeSlots }()
+		case <-xctx.Done():
+			return attach.Principal{}, v.exchangeOutage(is.URL, errors.New("too many token exchanges in flight"))
+		}
 		issued, err := v.postExchange(xctx, team, is, token)
 		if err != nil {
 			return attach.Principal{}, err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -239,4 +240,41 @@ func fakeExchangeIssuer(t testing.TB, withGrant bool, token http.HandlerFunc) st
 	})
 	mux.HandleFunc("/token", token)
 	return srv.URL
+}
+
+// Exchanges in flight are bounded: with one slot, a second token waits
+// while the first is at the issuer, and the issuer does not see it.
+func TestUpstreamExchangeBounded(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	issuer := fakeExchangeIssuer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if posts.Add(1) == 1 {
+			close(arrived)
+			<-release
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+	})
+	t.Cleanup(free) // before the server closes, which waits for its handlers
+	v := exchangeVerifier(t, &testkit.Buffer{}, identity.Config{MaxExchanges: 1})
+	team := exchangeTeam(issuer, "c", "s")
+	first := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), team, "first-opaque-token-0123456789")
+		first <- err
+	}()
+	<-arrived
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := v.Verify(ctx, team, "second-opaque-token-0123456789")
+	wantReason(t, err, identity.ReasonExchangeUnavailable, "second-opaque-token-0123456789")
+	if n := posts.Load(); n != 1 {
+		t.Fatalf("the issuer saw %d requests while one slot was taken, want 1", n)
+	}
+	free()
+	wantReason(t, <-first, identity.ReasonExchangeRefused, "first-opaque-token-0123456789")
 }

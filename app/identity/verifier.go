@@ -24,6 +24,7 @@ type Verifier struct {
 	endpoints      *endpointSource
 	exchangeClient *http.Client
 	exchanges      singleflight.Group
+	exchangeSlots  chan struct{} // one per exchange in flight
 }
 
 // NewVerifier makes a Verifier; see Config for the defaults.
@@ -36,6 +37,7 @@ func NewVerifier(cfg Config) *Verifier {
 	}
 	v.endpoints = newEndpointSource(v.keys, cfg.JWKSMaxAge)
 	v.exchangeClient = noRedirects(cfg.HTTPClient)
+	v.exchangeSlots = make(chan struct{}, cfg.MaxExchanges)
 	if cfg.CacheSize > 0 {
 		v.tokens = newTokenCache(cfg.CacheSize)
 	}
