@@ -13,6 +13,10 @@ const (
 	// MethodExchange is a token the gateway issued at its token endpoint
 	// (RFC 8693) in exchange for another: bound to one Audience.
 	MethodExchange = "exchange"
+	// MethodIdPExchange is a token the team's exchange issuer returned in
+	// exchange for the caller's (RFC 8693): the Subject and Issuer are
+	// those of the returned token.
+	MethodIdPExchange = "idp_exchange"
 )
 
 // IssuerAPIKey is the Issuer of every Principal authenticated by a gateway
@@ -68,7 +72,7 @@ type Principal struct {
 	// user's id. No token may name a subject with either prefix.
 	Subject   string
 	Issuer    string // the token's "iss"; IssuerAPIKey for gateway keys
-	Method    string // MethodOIDC, MethodDID, MethodAPIKey, or one of the gateway's own token kinds
+	Method    string // MethodOIDC, MethodIdPExchange, MethodDID, MethodAPIKey, or one of the gateway's own token kinds
 	KeyID     string // the gateway API key's id, when Method is MethodAPIKey
 	ClientID  string // "client_id" or else "azp" claim, when present
 	Scopes    []string

@@ -47,6 +47,20 @@ type Issuer struct {
 	UserClaim  string    `json:"user_claim"` // claim naming the user, default "sub"
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+
+	// Exchange, when set, makes this the team's exchange issuer: a bearer
+	// token the team does not otherwise accept is exchanged at the
+	// issuer's token endpoint (RFC 8693) for one of its own tokens. At most
+	// one issuer of a team has it.
+	Exchange *IssuerExchange `json:"exchange,omitempty"`
+}
+
+// IssuerExchange is the gateway's client at an exchange issuer.
+type IssuerExchange struct {
+	ClientID string `json:"client_id"`
+	// ClientSecret is the client's secret in clear text. It is filled only
+	// where the gateway needs it (the Directory) and never serialised.
+	ClientSecret string `json:"-"`
 }
 
 // DID methods a team can trust for DID-JWT sign-in.

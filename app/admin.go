@@ -31,7 +31,12 @@ func (a *App) adminRoutes(r fiber.Router) {
 	mountResource(a, r, "/teams/:team/issuers", teamResource[tenants.IssuerInput, attach.Issuer]{
 		list: a.store.ListIssuers, create: a.store.CreateIssuer, get: a.store.GetIssuer,
 		update: a.store.UpdateIssuer, remove: a.store.DeleteIssuer,
-		check: func(ctx context.Context, in tenants.IssuerInput) error { return a.checkURL(ctx, "issuer", in.URL) },
+		check: func(ctx context.Context, in tenants.IssuerInput) error {
+			if err := a.checkURL(ctx, "issuer", in.URL); err != nil {
+				return err
+			}
+			return a.checkExchangeIssuer(ctx, in)
+		},
 	})
 	mountResource(a, r, "/teams/:team/engines", teamResource[tenants.EngineInput, attach.Engine]{
 		list: a.store.ListEngines, create: a.store.CreateEngine, get: a.store.GetEngine,

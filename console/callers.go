@@ -108,6 +108,8 @@ func methodWords(m string) string {
 		return "DID-JWT"
 	case attach.MethodExchange:
 		return "Exchanged token"
+	case attach.MethodIdPExchange:
+		return "Token exchanged at the team's IdP"
 	case "delegation": // identity.MethodDelegation: an agent calling back for a user
 		return "Delegated agent token"
 	case "console": // identity.MethodConsole: the console's chat and "Try it"

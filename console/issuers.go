@@ -115,6 +115,9 @@ func (c *Console) updateIssuer(fc *fiber.Ctx) error {
 	in, v := issuerForm(fc)
 	v.Issuer = &cur
 	in.Algorithms = cur.Algorithms // not on the form: kept as set through the API
+	if cur.Exchange != nil {       // nor is the exchange setting; no secret keeps the stored one
+		in.Exchange = &tenants.IssuerExchangeInput{ClientID: cur.Exchange.ClientID}
+	}
 	keys, fe := c.checkIssuer(fc.UserContext(), in)
 	if fe != nil {
 		v.Errors = fe

@@ -29,7 +29,7 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	if len(teams) == 0 {
 		return nil, nil
 	}
-	issuers, err := collect(ctx, tx, "issuers", "SELECT "+issuerColumns+" FROM issuers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanIssuer)
+	issuers, err := collect(ctx, tx, "issuers", "SELECT "+issuerColumns+" FROM issuers WHERE ($1::uuid IS NULL OR team_id = $1) ORDER BY id", arg, scanIssuerRow)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,15 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		slugs[t.ID] = t.Slug
 	}
 	issuersOf := map[string][]attach.Issuer{}
-	for _, is := range issuers {
+	for _, row := range issuers {
+		is := row.Issuer
+		if is.Exchange != nil {
+			// Without its secret the gateway cannot exchange; the log says why.
+			is.Exchange.ClientSecret = d.openSecret("exchange client secret", slugs[is.TeamID], is.URL, is.ID, row.sealedSecret, issuerExchangeAD(is.ID))
+			if is.Exchange.ClientSecret == "" {
+				is.Exchange = nil
+			}
+		}
 		issuersOf[is.TeamID] = append(issuersOf[is.TeamID], is)
 	}
 	enginesOf := map[string][]attach.Engine{}

@@ -28,6 +28,9 @@ type IssuerInput struct {
 	Audience   string   `json:"audience"`
 	Algorithms []string `json:"algorithms"`
 	UserClaim  string   `json:"user_claim"`
+	// Exchange makes the issuer the team's exchange issuer; nil: it is not
+	// (on update, nil takes the setting away). See IssuerExchangeInput.
+	Exchange *IssuerExchangeInput `json:"exchange"`
 }
 
 // EngineInput is what a caller may set on an engine.
@@ -122,6 +125,13 @@ func (in IssuerInput) normalize() (IssuerInput, error) {
 	}
 	if len(in.UserClaim) > 100 {
 		return in, attach.Invalid("user_claim", "must be at most 100 bytes")
+	}
+	if in.Exchange != nil {
+		x, err := in.Exchange.normalize()
+		if err != nil {
+			return in, err
+		}
+		in.Exchange = &x
 	}
 	return in, nil
 }

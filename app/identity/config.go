@@ -29,6 +29,13 @@ type Config struct {
 	DIDDocumentTTL time.Duration
 	// DIDCacheSize bounds how many did:web documents are kept; default 1000.
 	DIDCacheSize int
+	// ExchangeTimeout bounds one token exchange at a team's exchange
+	// issuer; default 5 s.
+	ExchangeTimeout time.Duration
+	// MaxExchanges bounds the exchanges in flight at once, so that a flood
+	// of made-up tokens cannot turn into a flood of requests to a team's
+	// IdP; more wait for a turn. Default 32.
+	MaxExchanges int
 	// Local, when set, also accepts the gateway's own console tokens.
 	Local *LocalIssuer
 	// Delegation, when set, also accepts the gateway's delegation tokens.
@@ -80,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DIDCacheSize <= 0 {
 		c.DIDCacheSize = 1000
+	}
+	if c.ExchangeTimeout <= 0 {
+		c.ExchangeTimeout = 5 * time.Second
+	}
+	if c.MaxExchanges <= 0 {
+		c.MaxExchanges = 32
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -21,6 +21,10 @@
 // The gateway's own tokens verify here too: console tokens, delegation
 // tokens for agents (kid dlg-<period>), and tokens it issued in exchange for
 // another at its token endpoint (Exchanger, RFC 8693; kid xch-<period>),
-// each bound to one audience of one team. It holds no HTTP framework types:
-// handlers pass it the raw token and the team's snapshot.
+// each bound to one audience of one team. A team may also name an exchange
+// issuer: a token it does not otherwise accept (opaque, or of an issuer it
+// does not trust) is exchanged at that issuer's token endpoint (RFC 8693)
+// and the issuer's answer verified in its place (upstream_exchange.go).
+// It holds no HTTP framework types: handlers pass it the raw token and the
+// team's snapshot.
 package identity

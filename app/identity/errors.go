@@ -34,6 +34,10 @@ const (
 	ReasonDIDNotAllowed       = "did_not_allowed"        // the team's allow-list does not name the DID
 	ReasonDIDUnresolvable     = "did_unresolvable"       // the DID or its document could not be read
 	ReasonKIDMismatch         = "kid_mismatch"           // the header's kid names another DID or key
+	// Exchange at the team's exchange issuer (upstream_exchange.go).
+	ReasonExchangeRefused     = "exchange_refused"     // the issuer refused to exchange the token
+	ReasonExchangeUnavailable = "exchange_unavailable" // the issuer could not be asked
+	ReasonExchangeUnsupported = "exchange_unsupported" // the issuer does not offer the token-exchange grant
 	// ReasonInvalid is what AsError reports for an error that did not come
 	// from this package.
 	ReasonInvalid = attach.CodeInvalidToken

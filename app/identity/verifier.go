@@ -3,7 +3,10 @@ package identity
 import (
 	"context"
 	"crypto/sha256"
+	"net/http"
 	"net/url"
+
+	"golang.org/x/sync/singleflight"
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -17,6 +20,11 @@ type Verifier struct {
 	keys   *keySource
 	tokens *tokenCache // nil when disabled
 	web    *webSource  // did:web documents
+	// Exchange at a team's exchange issuer (upstream_exchange.go).
+	endpoints      *endpointSource
+	exchangeClient *http.Client
+	exchanges      singleflight.Group
+	exchangeSlots  chan struct{} // one per exchange in flight
 }
 
 // NewVerifier makes a Verifier; see Config for the defaults.
@@ -27,6 +35,9 @@ func NewVerifier(cfg Config) *Verifier {
 		keys: newKeySource(cfg),
 		web:  newWebSource(cfg),
 	}
+	v.endpoints = newEndpointSource(v.keys, cfg.JWKSMaxAge)
+	v.exchangeClient = noRedirects(cfg.HTTPClient)
+	v.exchangeSlots = make(chan struct{}, cfg.MaxExchanges)
 	if cfg.CacheSize > 0 {
 		v.tokens = newTokenCache(cfg.CacheSize)
 	}
@@ -77,11 +88,21 @@ func (v *Verifier) verify(ctx context.Context, team *tenants.Snapshot, token, re
 		}
 	}
 	p, err := v.verifyJWT(ctx, team, token, resource, now)
+	if err != nil && resource == "" && exchangeable(token, err) {
+		if is, ok := team.ExchangeIssuer(); ok {
+			p, err = v.exchangeAtIssuer(ctx, team, is, token, now)
+		}
+	}
 	if err != nil {
 		return attach.Principal{}, err
 	}
 	if v.tokens != nil {
 		until := now.Add(cacheLifetime)
+		if p.Method == attach.MethodIdPExchange {
+			// Each exchange is a round trip to the issuer: its answer is
+			// kept for as long as the token it returned lives.
+			until = p.ExpiresAt
+		}
 		if p.ExpiresAt.Before(until) {
 			until = p.ExpiresAt
 		}

@@ -16,7 +16,10 @@
 // the authorization code flow through the provider's development login page,
 // where any login and password is accepted and the login becomes the subject;
 // the ID token carries sub, email ("LOGIN@example.test") and name ("Test
-// User LOGIN"). LoginClient gives its credentials.
+// User LOGIN"). LoginClient gives its credentials. The gateway-exchange
+// client has the token-exchange grant (RFC 8693): it exchanges an
+// OutsideIssuer JWT (SignOutside) or an opaque token of the provider
+// (OpaqueToken) for a JWT of the provider; see ExchangeClient.
 //
 // node must be on PATH and the npm packages installed (`make deps`, which runs
 // `npm ci --prefix app/identity/oidctest`).
@@ -70,6 +73,7 @@ type Provider struct {
 	client   *http.Client
 	mu       sync.Mutex
 	gens     []keyGeneration // current first, then older ones still published
+	outside  outsideKey      // the outside issuer's, for the token-exchange grant
 	proc     *testkit.Process
 	stopOnce sync.Once
 }
@@ -88,18 +92,23 @@ func Start(t testing.TB, opts Options) *Provider {
 	if err != nil {
 		t.Fatalf("oidctest: %v", err)
 	}
+	outside, err := newOutsideKey()
+	if err != nil {
+		t.Fatalf("oidctest: %v", err)
+	}
 	port, err := freePort()
 	if err != nil {
 		t.Fatalf("oidctest: %v", err)
 	}
 	p := &Provider{
-		dir:    t.TempDir(),
-		port:   port,
-		issuer: "http://127.0.0.1:" + strconv.Itoa(port),
-		secret: randomHex(24),
-		opts:   opts,
-		client: &http.Client{Timeout: 10 * time.Second},
-		gens:   []keyGeneration{gen},
+		dir:     t.TempDir(),
+		port:    port,
+		issuer:  "http://127.0.0.1:" + strconv.Itoa(port),
+		secret:  randomHex(24),
+		opts:    opts,
+		client:  &http.Client{Timeout: 10 * time.Second},
+		gens:    []keyGeneration{gen},
+		outside: outside,
 	}
 	t.Cleanup(p.Stop)
 	if err := p.launch(); err != nil {
@@ -284,6 +293,10 @@ func (p *Provider) launch() error {
 	if err := os.WriteFile(keyFile, keys, 0o600); err != nil {
 		return fmt.Errorf("write key file: %w", err)
 	}
+	outsideFile, err := p.writeOutsideJWKS()
+	if err != nil {
+		return err
+	}
 	redirects := p.opts.RedirectURIs
 	if len(redirects) == 0 {
 		redirects = []string{"http://127.0.0.1/callback"}
@@ -301,6 +314,8 @@ func (p *Provider) launch() error {
 		"CLIENT_SECRET="+p.secret,
 		"REDIRECT_URIS="+strings.Join(redirects, ","),
 		"TOKEN_TTL="+strconv.Itoa(int(ttl/time.Second)),
+		"OUTSIDE_ISSUER="+OutsideIssuer,
+		"OUTSIDE_JWKS_FILE="+outsideFile,
 		"NODE_ENV=test",
 	)
 	// The provider must not outlive the test binary, even if it crashes.

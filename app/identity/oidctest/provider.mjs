@@ -10,12 +10,22 @@
 //   CLIENT_SECRET  secret shared by every client below
 //   REDIRECT_URIS  comma-separated redirect URIs of the "console" client
 //   TOKEN_TTL      access token lifetime in seconds (default 600)
+//   OUTSIDE_ISSUER     iss of a second, "outside" issuer whose JWTs the
+//                      token-exchange grant accepts as subject tokens
+//   OUTSIDE_JWKS_FILE  that issuer's public JSON Web Key Set
 //
 // Clients:
 //   gateway-rs256, gateway-ps256, gateway-es256, gateway-eddsa
 //       client_credentials; the access token for any resource indicator is
 //       an RFC 9068 JWT whose aud is that resource and whose signature uses
 //       the algorithm in the client's name.
+//   gateway-exchange
+//       the token-exchange grant (RFC 8693), client_secret_basic. The
+//       subject token must be a JWT of the outside issuer, checked against
+//       its key set, or an opaque access token this provider issued and
+//       that has not expired; anything else is invalid_grant. The answer
+//       is an RFC 9068 JWT for the resource (or audience) asked for, whose
+//       sub is the subject token's.
 //   console
 //       authorization code + PKCE through the development login and consent
 //       pages (any login and password is accepted; the login becomes "sub").
@@ -24,7 +34,8 @@
 // start, so tests can prove how often a verifier fetched the keys. Requests
 // with an X-Oidctest-Probe header (the readiness probe) are not counted.
 import { readFileSync } from 'node:fs';
-import Provider from 'oidc-provider';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import Provider, { errors } from 'oidc-provider';
 
 const env = (name, fallback) => {
   const v = process.env[name];
@@ -44,6 +55,14 @@ const jwks = JSON.parse(readFileSync(env('JWKS_FILE'), 'utf8'));
 const secret = env('CLIENT_SECRET');
 const redirectUris = env('REDIRECT_URIS', 'http://127.0.0.1/callback').split(',').filter(Boolean);
 const tokenTTL = Number(env('TOKEN_TTL', '600'));
+const outsideIssuer = env('OUTSIDE_ISSUER', '');
+const outsideKeys = outsideIssuer
+  ? createLocalJWKSet(JSON.parse(readFileSync(env('OUTSIDE_JWKS_FILE'), 'utf8')))
+  : undefined;
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
 const algByClient = {
   'gateway-rs256': 'RS256',
@@ -65,6 +84,14 @@ const config = {
   jwks,
   clients: [
     ...machineClients,
+    {
+      client_id: 'gateway-exchange',
+      client_secret: secret,
+      grant_types: [TOKEN_EXCHANGE],
+      redirect_uris: [],
+      response_types: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
     {
       client_id: 'console',
       client_secret: secret,
@@ -122,6 +149,49 @@ const config = {
 };
 
 const provider = new Provider(issuer, config);
+
+// subjectOf checks a subject token and returns whom it names, or throws
+// invalid_grant.
+async function subjectOf(token) {
+  if (token.split('.').length === 3) {
+    if (!outsideKeys) throw new errors.InvalidGrant('no outside issuer is trusted');
+    try {
+      const { payload } = await jwtVerify(token, outsideKeys, { issuer: outsideIssuer, requiredClaims: ['exp', 'sub'] });
+      return payload.sub;
+    } catch {
+      throw new errors.InvalidGrant('subject token is not valid');
+    }
+  }
+  const found = (await provider.ClientCredentials.find(token)) || (await provider.AccessToken.find(token));
+  if (!found) throw new errors.InvalidGrant('subject token is not valid');
+  return found.accountId || found.clientId;
+}
+
+provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+  const { params, client } = ctx.oidc;
+  if (![TYPE_ACCESS_TOKEN, TYPE_JWT].includes(params.subject_token_type)) {
+    throw new errors.InvalidRequest('unsupported subject_token_type');
+  }
+  if (!params.subject_token) throw new errors.InvalidRequest('subject_token is required');
+  const target = params.resource || params.audience;
+  if (!target) throw new errors.InvalidTarget('resource or audience is required');
+  const sub = await subjectOf(params.subject_token);
+
+  const token = new provider.AccessToken({ accountId: sub, client, gty: 'token_exchange', scope: 'api' });
+  token.resourceServer = new provider.ResourceServer(target, {
+    audience: target,
+    scope: 'api',
+    accessTokenFormat: 'jwt',
+    accessTokenTTL: tokenTTL,
+    jwt: { sign: { alg: 'RS256' } },
+  });
+  ctx.body = {
+    access_token: await token.save(),
+    issued_token_type: TYPE_ACCESS_TOKEN,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+  };
+}, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
 
 const hits = {};
 provider.use(async (ctx, next) => {
