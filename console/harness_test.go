@@ -319,6 +319,13 @@ func wantRedirect(t testing.TB, p page, to string) {
 	}
 }
 
+// follow loads the page a 303 answer sends the browser to.
+func (b *browser) follow(p page) page {
+	b.t.Helper()
+	wantStatus(b.t, p, http.StatusSeeOther)
+	return b.get(p.Header.Get("Location"))
+}
+
 func wantContains(t testing.TB, p page, parts ...string) {
 	t.Helper()
 	for _, s := range parts {

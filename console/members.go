@@ -1,6 +1,8 @@
 package console
 
 import (
+	"net/url"
+
 	"github.com/gofiber/fiber/v2"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -12,8 +14,15 @@ import (
 
 const lastOwnerMessage = "A team needs at least one owner. Make someone else an owner first."
 
+// membersPage lists members and pending invites. After an invite is made
+// (?invited=ID) it shows the invite's link, once: a reload says it was
+// already shown.
 func (c *Console) membersPage(fc *fiber.Ctx) error {
-	return c.renderMembers(fc, fiber.StatusOK, membersView{Role: tenants.RoleMember})
+	v := membersView{Role: tenants.RoleMember}
+	if id := fc.Query("invited"); id != "" {
+		v.Invited = id
+	}
+	return c.renderMembers(fc, fiber.StatusOK, v)
 }
 
 func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error {
@@ -28,6 +37,9 @@ func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error 
 		return c.storeFail(fc, "list invites", err)
 	}
 	v.Members, v.Invites = members, invites
+	if v.Invited != "" {
+		c.revealInvite(fc, &v)
+	}
 	v.Me = me(fc).user.ID
 	v.Actor = t.role
 	return render(fc, status, membersPage(c.teamChrome(fc, "Members", "members"), v))
@@ -56,9 +68,27 @@ func (c *Console) invite(fc *fiber.Ctx) error {
 		v.Errors = fe
 		return c.renderMembers(fc, fiber.StatusUnprocessableEntity, v)
 	}
-	return c.renderMembers(fc, fiber.StatusCreated, membersView{
-		Role: tenants.RoleMember, NewEmail: in.Email, NewLink: c.cfg.PublicURL + inviteURL(token),
-	})
+	if err := c.holdSecret(fc, revealInvite, in.ID, c.cfg.PublicURL+inviteURL(token)); err != nil {
+		return c.internal(fc, "hold invite link", err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/members?invited="+url.QueryEscape(in.ID)))
+}
+
+// revealInvite fills in the link of the pending invite v.Invited names, the
+// first time the page is loaded after it was made, or says that it was
+// shown already.
+func (c *Console) revealInvite(fc *fiber.Ctx, v *membersView) {
+	for _, in := range v.Invites {
+		if in.ID != v.Invited {
+			continue
+		}
+		if link, ok := c.takeSecret(fc, revealInvite, in.ID); ok {
+			v.NewEmail, v.NewLink = in.Email, link
+		} else {
+			v.ShownEmail = in.Email
+		}
+		return
+	}
 }
 
 func (c *Console) revokeInvite(fc *fiber.Ctx) error {
