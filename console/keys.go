@@ -58,14 +58,23 @@ func (c *Console) renderKeys(fc *fiber.Ctx, status int, v keysView) error {
 func (c *Console) createKey(fc *fiber.Ctx) error {
 	t := current(fc)
 	v := keysView{Name: form(fc, "name"), Expires: form(fc, "expires_at")}
+	in := tenants.APIKeyInput{Name: v.Name, CreatedBy: me(fc).user.ID}
+	fe := formErrors{}
 	expires, err := parseExpiry(v.Expires)
 	if err != nil {
-		v.Errors = formErrors{"expires_at": err.Error()}
+		fe.add("expires_at", err.Error())
+	}
+	in.ExpiresAt = expires
+	now := time.Now()
+	fe.merge(checkAll(in, func(in tenants.APIKeyInput) error { return in.Check(now) }, map[string]func(*tenants.APIKeyInput){
+		"name":       func(in *tenants.APIKeyInput) { in.Name = "key" },
+		"expires_at": func(in *tenants.APIKeyInput) { in.ExpiresAt = nil },
+	}))
+	if len(fe) > 0 {
+		v.Errors = fe
 		return c.renderKeys(fc, fiber.StatusUnprocessableEntity, v)
 	}
-	k, secret, err := c.store.CreateAPIKey(c.actor(fc), t.team.ID, tenants.APIKeyInput{
-		Name: v.Name, ExpiresAt: expires, CreatedBy: me(fc).user.ID,
-	})
+	k, secret, err := c.store.CreateAPIKey(c.actor(fc), t.team.ID, in)
 	if err != nil {
 		fe, ok := asFormErrors(err)
 		if !ok {

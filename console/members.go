@@ -48,17 +48,24 @@ func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error 
 func (c *Console) invite(fc *fiber.Ctx) error {
 	t := current(fc)
 	v := membersView{Email: form(fc, "email"), Role: tenants.Role(form(fc, "role"))}
+	fe := formErrors{}
 	role, err := tenants.ParseRole(string(v.Role))
 	if err != nil {
-		v.Errors = formErrors{"role": "Choose a role"}
+		fe.add("role", "Choose a role")
+		role = tenants.RoleMember
+	}
+	input := tenants.InviteInput{Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL}
+	fe.merge(checkAll(input, tenants.InviteInput.Check, map[string]func(*tenants.InviteInput){
+		"email": func(in *tenants.InviteInput) { in.Email = "someone@example.com" },
+	}))
+	if len(fe) > 0 {
+		v.Errors = fe
 		return c.renderMembers(fc, fiber.StatusUnprocessableEntity, v)
 	}
 	if !t.role.CanAssign("", role) {
 		return c.forbidden(fc, refuseOwners)
 	}
-	in, token, err := c.store.CreateInvite(c.actor(fc), t.team.ID, tenants.InviteInput{
-		Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL,
-	})
+	in, token, err := c.store.CreateInvite(c.actor(fc), t.team.ID, input)
 	if err != nil {
 		fe, _, ok := saveRefused(err, "email", "This person is already a member or has a pending invite")
 		if !ok {
