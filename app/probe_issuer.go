@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"syscall"
+
+	attach "github.com/attach-dev/attach-gateway"
 
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
@@ -29,11 +32,12 @@ func plainIssuerError(err error) error {
 	return errors.New("the gateway could not read the issuer's discovery document (/.well-known/openid-configuration) and signing keys; check the URL")
 }
 
-// attachQuote shows a value taken from a remote document, cut short.
+// attachQuote shows a value taken from a remote document, cut short and
+// without control characters.
 func attachQuote(s string) string {
 	const max = 200
 	if len(s) > max {
-		s = s[:max] + "…"
+		s = attach.CutUTF8(s, max) + "…"
 	}
-	return `"` + s + `"`
+	return strconv.Quote(s)
 }
