@@ -66,6 +66,8 @@ func TestFormsShowEveryError(t *testing.T) {
 		{"issuer with a long claim", "/t/all/issuers", url.Values{"issuer": {"not a url"}, "audience": {"a"}, "user_claim": {strings.Repeat("c", 101)}},
 			[]string{"issuer", "user_claim"}},
 		{"unreachable issuer", "/t/all/issuers", url.Values{"issuer": {"http://127.0.0.1:1"}, "audience": {""}}, []string{"issuer", "audience"}},
+		{"DID sign-in", "/t/all/issuers/did", url.Values{"methods": {"nope"}, "allow": {"not-a-did"}, "audiences": {"ftp://x"}},
+			[]string{"methods", "allow", "audiences"}},
 		{"team", "/teams", url.Values{"slug": {"Not A Slug"}, "name": {""}}, []string{"slug", "name"}},
 	}
 	for _, c := range cases {
