@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	attach "github.com/attach-dev/attach-gateway"
-
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
