@@ -67,19 +67,33 @@ func (p *prober) CheckURL(ctx context.Context, raw string) error {
 	return nil
 }
 
-// CheckIssuer fetches the issuer's discovery document and keys.
-func (p *prober) CheckIssuer(ctx context.Context, issuerURL string) (int, error) {
+// CheckIssuer fetches the issuer's discovery document and keys. An issuer
+// URL typed with a trailing slash that discovery writes without one (or
+// the reverse) is the same issuer: it is checked and returned as discovery
+// writes it, since tokens' "iss" must match it byte for byte.
+func (p *prober) CheckIssuer(ctx context.Context, issuerURL string) (string, int, error) {
 	if err := p.CheckURL(ctx, issuerURL); err != nil {
-		return 0, err
+		return "", 0, err
 	}
 	n, err := p.verify.Check(ctx, issuerURL)
+	var mismatch *identity.IssuerMismatchError
+	if errors.As(err, &mismatch) && sameButSlash(mismatch.Named, issuerURL) {
+		issuerURL = mismatch.Named
+		n, err = p.verify.Check(ctx, issuerURL)
+	}
 	if err != nil {
-		return 0, err
+		return "", 0, plainIssuerError(err)
 	}
 	if n == 0 {
-		return 0, errors.New("the issuer publishes no signing keys the gateway can use (RSA, EC or Ed25519)")
+		return "", 0, errors.New("the issuer publishes no signing keys the gateway can use (RSA, EC or Ed25519)")
 	}
-	return n, nil
+	return issuerURL, n, nil
+}
+
+// sameButSlash tells whether two issuer URLs differ at most by one
+// trailing slash.
+func sameButSlash(a, b string) bool {
+	return a != "" && b != "" && strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/")
 }
 
 // probeURL asks an engine for its models: /api/tags for Ollama, /v1/models

@@ -66,10 +66,21 @@ func agentForm(fc *fiber.Ctx) (tenants.AgentInput, agentFormView) {
 	return in, v
 }
 
+// checkAgent finds every field of the agent form the gateway would refuse.
+func (c *Console) checkAgent(ctx context.Context, in tenants.AgentInput) formErrors {
+	fe := formErrors{}.merge(c.checkURL(ctx, "base_url", in.BaseURL))
+	return fe.merge(checkAll(in, tenants.AgentInput.Check, map[string]func(*tenants.AgentInput){
+		"name":       func(in *tenants.AgentInput) { in.Name = "agent" },
+		"base_url":   func(in *tenants.AgentInput) { in.BaseURL = "http://agent.invalid" },
+		"version":    func(in *tenants.AgentInput) { in.Version = "" },
+		"credential": func(in *tenants.AgentInput) { in.Credential = nil },
+	})).orNil()
+}
+
 func (c *Console) createAgent(fc *fiber.Ctx) error {
 	t := current(fc)
 	in, v := agentForm(fc)
-	if fe := c.checkURL(fc.UserContext(), "base_url", in.BaseURL); fe != nil {
+	if fe := c.checkAgent(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderAgentForm(fc, fiber.StatusUnprocessableEntity, v)
 	}
@@ -110,7 +121,7 @@ func (c *Console) updateAgent(fc *fiber.Ctx) error {
 	}
 	in, v := agentForm(fc)
 	v.Agent = &cur
-	if fe := c.checkURL(fc.UserContext(), "base_url", in.BaseURL); fe != nil {
+	if fe := c.checkAgent(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderAgentForm(fc, fiber.StatusUnprocessableEntity, v)
 	}

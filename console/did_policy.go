@@ -53,20 +53,30 @@ func (c *Console) saveDIDPolicy(fc *fiber.Ctx) error {
 		Allow:     lines(fc.FormValue("allow")),
 		Audiences: lines(fc.FormValue("audiences")),
 	}
-	if _, err := c.store.PutDIDPolicy(c.actor(fc), t.team.ID, in); err != nil {
-		fe, ok := asFormErrors(err)
-		if !ok {
+	check := func(p attach.DIDPolicy) error { _, err := tenants.CleanDIDPolicy(p); return err }
+	fe := checkAll(in, check, map[string]func(*attach.DIDPolicy){
+		// Every method trusted, so the allowed DIDs are checked on their own.
+		"methods":   func(p *attach.DIDPolicy) { p.Methods = slices.Clone(tenants.DIDMethods) },
+		"allow":     func(p *attach.DIDPolicy) { p.Allow = nil },
+		"audiences": func(p *attach.DIDPolicy) { p.Audiences = nil },
+	})
+	if len(fe) == 0 {
+		_, err := c.store.PutDIDPolicy(c.actor(fc), t.team.ID, in)
+		if err == nil {
+			return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=did-saved"))
+		}
+		var ok bool
+		if fe, ok = asFormErrors(err); !ok {
 			return c.storeFail(fc, "save DID policy", err)
 		}
-		card, err := c.didCard(fc)
-		if err != nil {
-			return c.storeFail(fc, "get DID policy", err)
-		}
-		card.Methods, card.Errors = in.Methods, fe
-		card.Allow, card.Audiences = fc.FormValue("allow"), fc.FormValue("audiences")
-		return c.renderIssuers(fc, fiber.StatusUnprocessableEntity, card)
 	}
-	return seeOther(fc, teamURL(t.team.Slug, "/issuers?done=did-saved"))
+	card, err := c.didCard(fc)
+	if err != nil {
+		return c.storeFail(fc, "get DID policy", err)
+	}
+	card.Methods, card.Errors = in.Methods, fe
+	card.Allow, card.Audiences = fc.FormValue("allow"), fc.FormValue("audiences")
+	return c.renderIssuers(fc, fiber.StatusUnprocessableEntity, card)
 }
 
 // lines splits a textarea into its non-empty lines, trimmed.

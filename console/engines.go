@@ -88,10 +88,23 @@ func (c *Console) checkURL(ctx context.Context, field, raw string) formErrors {
 	return nil
 }
 
+// checkEngine finds every field of the engine form the gateway would
+// refuse: the network policy for the base URL, the store's rules for all.
+func (c *Console) checkEngine(ctx context.Context, in tenants.EngineInput) formErrors {
+	fe := formErrors{}.merge(c.checkURL(ctx, "base_url", in.BaseURL))
+	return fe.merge(checkAll(in, tenants.EngineInput.Check, map[string]func(*tenants.EngineInput){
+		"name":     func(in *tenants.EngineInput) { in.Name = "engine" },
+		"dialect":  func(in *tenants.EngineInput) { in.Dialect = attach.DialectOllama },
+		"base_url": func(in *tenants.EngineInput) { in.BaseURL = "http://engine.invalid" },
+		"api_key":  func(in *tenants.EngineInput) { in.APIKey = nil },
+		"models":   func(in *tenants.EngineInput) { in.Models = nil },
+	})).orNil()
+}
+
 func (c *Console) createEngine(fc *fiber.Ctx) error {
 	t := current(fc)
 	in, v := engineForm(fc)
-	if fe := c.checkURL(fc.UserContext(), "base_url", in.BaseURL); fe != nil {
+	if fe := c.checkEngine(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderEngineForm(fc, fiber.StatusUnprocessableEntity, v)
 	}
@@ -132,7 +145,7 @@ func (c *Console) updateEngine(fc *fiber.Ctx) error {
 	}
 	in, v := engineForm(fc)
 	v.Engine = &cur
-	if fe := c.checkURL(fc.UserContext(), "base_url", in.BaseURL); fe != nil {
+	if fe := c.checkEngine(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderEngineForm(fc, fiber.StatusUnprocessableEntity, v)
 	}

@@ -319,6 +319,13 @@ func wantRedirect(t testing.TB, p page, to string) {
 	}
 }
 
+// follow loads the page a 303 answer sends the browser to.
+func (b *browser) follow(p page) page {
+	b.t.Helper()
+	wantStatus(b.t, p, http.StatusSeeOther)
+	return b.get(p.Header.Get("Location"))
+}
+
 func wantContains(t testing.TB, p page, parts ...string) {
 	t.Helper()
 	for _, s := range parts {
@@ -484,23 +491,33 @@ func (testProber) ProbeEngine(ctx context.Context, e attach.Engine) ([]string, t
 	return models, rtt, nil
 }
 
-func (testProber) CheckIssuer(ctx context.Context, issuer string) (int, error) {
+// CheckIssuer accepts an issuer URL that differs from the discovery
+// document's by a trailing slash and answers with the document's, as the
+// gateway's prober does.
+func (testProber) CheckIssuer(ctx context.Context, issuer string) (string, int, error) {
 	var disc struct {
+		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := getJSON(ctx, strings.TrimRight(issuer, "/")+"/.well-known/openid-configuration", &disc); err != nil {
-		return 0, fmt.Errorf("no discovery document: %w", err)
+		return "", 0, fmt.Errorf("no discovery document: %w", err)
+	}
+	if disc.Issuer != "" && disc.Issuer != issuer {
+		if strings.TrimSuffix(disc.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
+			return "", 0, errors.New("the discovery document names another issuer")
+		}
+		issuer = disc.Issuer
 	}
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := getJSON(ctx, disc.JWKSURI, &set); err != nil {
-		return 0, fmt.Errorf("no key set: %w", err)
+		return "", 0, fmt.Errorf("no key set: %w", err)
 	}
 	if len(set.Keys) == 0 {
-		return 0, errors.New("the key set is empty")
+		return "", 0, errors.New("the key set is empty")
 	}
-	return len(set.Keys), nil
+	return issuer, len(set.Keys), nil
 }
 
 func getJSON(ctx context.Context, u string, v any) error {

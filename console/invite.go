@@ -69,7 +69,7 @@ func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
 		v.Errors = fe
 		return render(fc, fiber.StatusUnprocessableEntity, invitePage(c.chrome(fc, "Join "+team.Name), v))
 	}
-	if fe := checkNewPassword(user.Password, fc.FormValue("password2")); fe != nil {
+	if fe := checkNewUser(user, fc.FormValue("password2")); fe != nil {
 		return again(fe)
 	}
 	u, err := c.store.CreateLocalUser(fc.UserContext(), user)

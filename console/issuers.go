@@ -52,8 +52,11 @@ func issuerForm(fc *fiber.Ctx) (tenants.IssuerInput, issuerFormView) {
 }
 
 // checkIssuer runs the checks that come before saving: the fields a person
-// must fill, the network policy, then the provider itself.
-func (c *Console) checkIssuer(ctx context.Context, in tenants.IssuerInput) (int, formErrors) {
+// must fill and the store's rules for all of them, the network policy, then
+// the provider itself. It returns the input to save: the issuer URL as the
+// provider's discovery document writes it, which may differ from the one
+// typed by a trailing slash.
+func (c *Console) checkIssuer(ctx context.Context, in tenants.IssuerInput) (tenants.IssuerInput, int, formErrors) {
 	fe := formErrors{}
 	if in.URL == "" {
 		fe.add("issuer", "Enter the issuer URL")
@@ -61,25 +64,35 @@ func (c *Console) checkIssuer(ctx context.Context, in tenants.IssuerInput) (int,
 	if in.Audience == "" {
 		fe.add("audience", "Enter the audience your tokens carry")
 	}
-	if len(fe) > 0 {
-		return 0, fe
+	fe.merge(checkAll(in, tenants.IssuerInput.Check, map[string]func(*tenants.IssuerInput){
+		"issuer":     func(in *tenants.IssuerInput) { in.URL = "https://issuer.invalid" },
+		"audience":   func(in *tenants.IssuerInput) { in.Audience = "audience" },
+		"algorithms": func(in *tenants.IssuerInput) { in.Algorithms = nil },
+		"user_claim": func(in *tenants.IssuerInput) { in.UserClaim = "" },
+	}))
+	if fe["issuer"] == "" {
+		fe.merge(c.checkURL(ctx, "issuer", in.URL))
 	}
-	if fe := c.checkURL(ctx, "issuer", in.URL); fe != nil {
-		return 0, fe
+	if fe["issuer"] != "" {
+		return in, 0, fe
 	}
+	// The provider is asked even when another field is wrong, so its
+	// answer shows with the other errors.
 	ctx, cancel := context.WithTimeout(ctx, issuerCheckTimeout)
 	defer cancel()
-	keys, err := c.probe.CheckIssuer(ctx, in.URL)
+	issuer, keys, err := c.probe.CheckIssuer(ctx, in.URL)
 	if err != nil {
-		return 0, formErrors{"issuer": "Not saved: " + err.Error()}
+		fe.add("issuer", "Not saved: "+err.Error())
+	} else {
+		in.URL = issuer
 	}
-	return keys, nil
+	return in, keys, fe.orNil()
 }
 
 func (c *Console) createIssuer(fc *fiber.Ctx) error {
 	t := current(fc)
 	in, v := issuerForm(fc)
-	keys, fe := c.checkIssuer(fc.UserContext(), in)
+	in, keys, fe := c.checkIssuer(fc.UserContext(), in)
 	if fe != nil {
 		v.Errors = fe
 		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)
@@ -118,7 +131,7 @@ func (c *Console) updateIssuer(fc *fiber.Ctx) error {
 	if cur.Exchange != nil {       // nor is the exchange setting; no secret keeps the stored one
 		in.Exchange = &tenants.IssuerExchangeInput{ClientID: cur.Exchange.ClientID}
 	}
-	keys, fe := c.checkIssuer(fc.UserContext(), in)
+	in, keys, fe := c.checkIssuer(fc.UserContext(), in)
 	if fe != nil {
 		v.Errors = fe
 		return c.renderIssuerForm(fc, fiber.StatusUnprocessableEntity, v)

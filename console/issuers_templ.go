@@ -710,7 +710,7 @@ func issuerFormPage(ch chrome, v issuerFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "\"><p class=\"hint\" id=\"issuer-hint\">Exactly the \"iss\" of the tokens, without /.well-known/openid-configuration.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "\"><p class=\"hint\" id=\"issuer-hint\">The \"iss\" of the tokens, without /.well-known/openid-configuration. A trailing slash is set as the provider's discovery document writes it.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

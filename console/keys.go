@@ -1,6 +1,7 @@
 package console
 
 import (
+	"net/url"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,8 +10,26 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
+// keysPage lists the team's keys. After a key is made (?created=ID) it
+// shows that key's secret, once: a reload says it was already shown.
 func (c *Console) keysPage(fc *fiber.Ctx) error {
-	return c.renderKeys(fc, fiber.StatusOK, keysView{})
+	v := keysView{}
+	if id := fc.Query("created"); id != "" {
+		k, err := c.store.GetAPIKey(fc.UserContext(), current(fc).team.ID, id)
+		switch {
+		case attach.ErrorCode(err) == attach.CodeNotFound:
+			// Not this team's key: show the list only.
+		case err != nil:
+			return c.storeFail(fc, "get API key", err)
+		default:
+			if secret, ok := c.takeSecret(fc, revealKey, k.ID); ok {
+				v.New, v.NewSecret = &k, secret
+			} else {
+				v.Shown = &k
+			}
+		}
+	}
+	return c.renderKeys(fc, fiber.StatusOK, v)
 }
 
 func (c *Console) renderKeys(fc *fiber.Ctx, status int, v keysView) error {
@@ -33,20 +52,29 @@ func (c *Console) renderKeys(fc *fiber.Ctx, status int, v keysView) error {
 	return render(fc, status, keysPage(c.teamChrome(fc, "API keys", "keys"), v))
 }
 
-// createKey mints a key and shows its secret in this response only. The
-// page is not cached (Cache-Control: no-store on every console page) and
-// the secret is not put in any URL.
+// createKey mints a key and sends the browser to the keys page, which
+// shows its secret once (see reveal.go). A reload of that page mints
+// nothing; the secret is never put in any URL.
 func (c *Console) createKey(fc *fiber.Ctx) error {
 	t := current(fc)
 	v := keysView{Name: form(fc, "name"), Expires: form(fc, "expires_at")}
+	in := tenants.APIKeyInput{Name: v.Name, CreatedBy: me(fc).user.ID}
+	fe := formErrors{}
 	expires, err := parseExpiry(v.Expires)
 	if err != nil {
-		v.Errors = formErrors{"expires_at": err.Error()}
+		fe.add("expires_at", err.Error())
+	}
+	in.ExpiresAt = expires
+	now := time.Now()
+	fe.merge(checkAll(in, func(in tenants.APIKeyInput) error { return in.Check(now) }, map[string]func(*tenants.APIKeyInput){
+		"name":       func(in *tenants.APIKeyInput) { in.Name = "key" },
+		"expires_at": func(in *tenants.APIKeyInput) { in.ExpiresAt = nil },
+	}))
+	if len(fe) > 0 {
+		v.Errors = fe
 		return c.renderKeys(fc, fiber.StatusUnprocessableEntity, v)
 	}
-	k, secret, err := c.store.CreateAPIKey(c.actor(fc), t.team.ID, tenants.APIKeyInput{
-		Name: v.Name, ExpiresAt: expires, CreatedBy: me(fc).user.ID,
-	})
+	k, secret, err := c.store.CreateAPIKey(c.actor(fc), t.team.ID, in)
 	if err != nil {
 		fe, ok := asFormErrors(err)
 		if !ok {
@@ -55,7 +83,10 @@ func (c *Console) createKey(fc *fiber.Ctx) error {
 		v.Errors = fe
 		return c.renderKeys(fc, fiber.StatusUnprocessableEntity, v)
 	}
-	return c.renderKeys(fc, fiber.StatusCreated, keysView{New: &k, NewSecret: secret})
+	if err := c.holdSecret(fc, revealKey, k.ID, secret); err != nil {
+		return c.internal(fc, "hold API key secret", err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/keys?created="+url.QueryEscape(k.ID)))
 }
 
 func (c *Console) revokeKey(fc *fiber.Ctx) error {

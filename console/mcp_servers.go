@@ -90,12 +90,23 @@ func mcpForm(fc *fiber.Ctx) (tenants.MCPServerInput, mcpFormView) {
 	return in, v
 }
 
+// checkMCPServer finds every field of the MCP server form the gateway
+// would refuse.
+func (c *Console) checkMCPServer(ctx context.Context, in tenants.MCPServerInput) formErrors {
+	fe := formErrors{}.merge(c.checkURL(ctx, "url", in.URL))
+	return fe.merge(checkAll(in, tenants.MCPServerInput.Check, map[string]func(*tenants.MCPServerInput){
+		"name":       func(in *tenants.MCPServerInput) { in.Name = "server" },
+		"url":        func(in *tenants.MCPServerInput) { in.URL = "http://mcp.invalid/mcp" },
+		"credential": func(in *tenants.MCPServerInput) { in.Credential = nil },
+	})).orNil()
+}
+
 func (c *Console) createMCPServer(fc *fiber.Ctx) error {
 	t := current(fc)
 	in, v := mcpForm(fc)
 	// The network policy is asked first, as the admin API does: nothing
 	// is stored for a URL the gateway may not call.
-	if fe := c.checkURL(fc.UserContext(), "url", in.URL); fe != nil {
+	if fe := c.checkMCPServer(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderMCPForm(fc, fiber.StatusUnprocessableEntity, v)
 	}
@@ -144,7 +155,7 @@ func (c *Console) updateMCPServer(fc *fiber.Ctx) error {
 	in.Name = cur.Name
 	base := c.mcpView(fc, cur)
 	v.Server, v.Name = base.Server, cur.Name
-	if fe := c.checkURL(fc.UserContext(), "url", in.URL); fe != nil {
+	if fe := c.checkMCPServer(fc.UserContext(), in); fe != nil {
 		v.Errors = fe
 		return c.renderMCPForm(fc, fiber.StatusUnprocessableEntity, v)
 	}

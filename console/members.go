@@ -1,6 +1,8 @@
 package console
 
 import (
+	"net/url"
+
 	"github.com/gofiber/fiber/v2"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -12,8 +14,15 @@ import (
 
 const lastOwnerMessage = "A team needs at least one owner. Make someone else an owner first."
 
+// membersPage lists members and pending invites. After an invite is made
+// (?invited=ID) it shows the invite's link, once: a reload says it was
+// already shown.
 func (c *Console) membersPage(fc *fiber.Ctx) error {
-	return c.renderMembers(fc, fiber.StatusOK, membersView{Role: tenants.RoleMember})
+	v := membersView{Role: tenants.RoleMember}
+	if id := fc.Query("invited"); id != "" {
+		v.Invited = id
+	}
+	return c.renderMembers(fc, fiber.StatusOK, v)
 }
 
 func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error {
@@ -28,6 +37,9 @@ func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error 
 		return c.storeFail(fc, "list invites", err)
 	}
 	v.Members, v.Invites = members, invites
+	if v.Invited != "" {
+		c.revealInvite(fc, &v)
+	}
 	v.Me = me(fc).user.ID
 	v.Actor = t.role
 	return render(fc, status, membersPage(c.teamChrome(fc, "Members", "members"), v))
@@ -36,17 +48,24 @@ func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error 
 func (c *Console) invite(fc *fiber.Ctx) error {
 	t := current(fc)
 	v := membersView{Email: form(fc, "email"), Role: tenants.Role(form(fc, "role"))}
+	fe := formErrors{}
 	role, err := tenants.ParseRole(string(v.Role))
 	if err != nil {
-		v.Errors = formErrors{"role": "Choose a role"}
+		fe.add("role", "Choose a role")
+		role = tenants.RoleMember
+	}
+	input := tenants.InviteInput{Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL}
+	fe.merge(checkAll(input, tenants.InviteInput.Check, map[string]func(*tenants.InviteInput){
+		"email": func(in *tenants.InviteInput) { in.Email = "someone@example.com" },
+	}))
+	if len(fe) > 0 {
+		v.Errors = fe
 		return c.renderMembers(fc, fiber.StatusUnprocessableEntity, v)
 	}
 	if !t.role.CanAssign("", role) {
 		return c.forbidden(fc, refuseOwners)
 	}
-	in, token, err := c.store.CreateInvite(c.actor(fc), t.team.ID, tenants.InviteInput{
-		Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL,
-	})
+	in, token, err := c.store.CreateInvite(c.actor(fc), t.team.ID, input)
 	if err != nil {
 		fe, _, ok := saveRefused(err, "email", "This person is already a member or has a pending invite")
 		if !ok {
@@ -56,9 +75,27 @@ func (c *Console) invite(fc *fiber.Ctx) error {
 		v.Errors = fe
 		return c.renderMembers(fc, fiber.StatusUnprocessableEntity, v)
 	}
-	return c.renderMembers(fc, fiber.StatusCreated, membersView{
-		Role: tenants.RoleMember, NewEmail: in.Email, NewLink: c.cfg.PublicURL + inviteURL(token),
-	})
+	if err := c.holdSecret(fc, revealInvite, in.ID, c.cfg.PublicURL+inviteURL(token)); err != nil {
+		return c.internal(fc, "hold invite link", err)
+	}
+	return seeOther(fc, teamURL(t.team.Slug, "/members?invited="+url.QueryEscape(in.ID)))
+}
+
+// revealInvite fills in the link of the pending invite v.Invited names, the
+// first time the page is loaded after it was made, or says that it was
+// shown already.
+func (c *Console) revealInvite(fc *fiber.Ctx, v *membersView) {
+	for _, in := range v.Invites {
+		if in.ID != v.Invited {
+			continue
+		}
+		if link, ok := c.takeSecret(fc, revealInvite, in.ID); ok {
+			v.NewEmail, v.NewLink = in.Email, link
+		} else {
+			v.ShownEmail = in.Email
+		}
+		return
+	}
 }
 
 func (c *Console) revokeInvite(fc *fiber.Ctx) error {

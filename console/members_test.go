@@ -15,8 +15,8 @@ var inviteLinkRE = regexp.MustCompile(`id="invite-link"[^>]*>([^<]+)<`)
 // inviteLink makes an invite through the members page and returns its path.
 func inviteLink(t *testing.T, e *env, b *browser, slug, email, role string) string {
 	t.Helper()
-	p := b.post(Base+"/t/"+slug+"/members/invite", url.Values{"email": {email}, "role": {role}})
-	wantStatus(t, p, http.StatusCreated)
+	p := b.follow(b.post(Base+"/t/"+slug+"/members/invite", url.Values{"email": {email}, "role": {role}}))
+	wantStatus(t, p, http.StatusOK)
 	m := inviteLinkRE.FindStringSubmatch(p.Body)
 	if m == nil || !strings.HasPrefix(m[1], e.URL+Base+"/invite/") {
 		t.Fatalf("no invite link in the page: %.800s", p.Body)

@@ -19,8 +19,10 @@ type Prober interface {
 	// key it holds for engine e.ID of team e.TeamID.
 	ProbeEngine(ctx context.Context, e attach.Engine) (models []string, rtt time.Duration, err error)
 	// CheckIssuer fetches the issuer's discovery document and key set and
-	// says how many signing keys it publishes.
-	CheckIssuer(ctx context.Context, issuerURL string) (keys int, err error)
+	// says how many signing keys it publishes. issuer is the issuer as the
+	// discovery document writes it, which tokens' "iss" carries: it may
+	// differ from issuerURL by a trailing slash, and is what gets saved.
+	CheckIssuer(ctx context.Context, issuerURL string) (issuer string, keys int, err error)
 	// CheckURL says whether an engine or issuer URL may be saved under the
 	// network policy; a refusal is shown next to the field.
 	CheckURL(ctx context.Context, rawURL string) error

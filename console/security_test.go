@@ -172,7 +172,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	session := b.cookie("attach_session")
 	team := e.team("quiet", u)
 	b.csrf = formCSRF(t, b.get(Base+"/t/quiet"))
-	p := b.post(Base+"/t/quiet/keys", url.Values{"name": {"k"}})
+	p := b.follow(b.post(Base+"/t/quiet/keys", url.Values{"name": {"k"}}))
 	secret := secretRE.FindStringSubmatch(p.Body)[1]
 	b.post(Base+"/t/quiet/engines", url.Values{"name": {"e"}, "dialect": {"ollama"}, "base_url": {"http://x:1"}, "api_key": {upstreamKey}})
 	// Make the store fail so something is logged: the team is gone under

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -33,7 +35,7 @@ func (c *Console) setup(fc *fiber.Ctx) error {
 	again := func(status int) error {
 		return render(fc, status, setupPage(c.chrome(fc, "Set up"), v))
 	}
-	if fe := checkNewPassword(in.Password, fc.FormValue("password2")); fe != nil {
+	if fe := checkNewUser(in, fc.FormValue("password2")); fe != nil {
 		v.Errors = fe
 		return again(fiber.StatusUnprocessableEntity)
 	}
@@ -61,6 +63,17 @@ func (c *Console) setup(fc *fiber.Ctx) error {
 
 // checkNewPassword catches a mistyped repeat before the store sees the
 // password; the store judges its strength.
+// checkNewUser finds every field of a sign-up form the gateway would
+// refuse: the store's rules for the account, and the password typed twice.
+func checkNewUser(in tenants.UserInput, password2 string) formErrors {
+	fe := formErrors{}.merge(checkNewPassword(in.Password, password2))
+	return fe.merge(checkAll(in, tenants.UserInput.Check, map[string]func(*tenants.UserInput){
+		"email":    func(in *tenants.UserInput) { in.Email = "someone@example.com" },
+		"name":     func(in *tenants.UserInput) { in.Name = "Someone" },
+		"password": func(in *tenants.UserInput) { in.Password = strings.Repeat("x", tenants.MinPasswordLen) },
+	})).orNil()
+}
+
 func checkNewPassword(password, again string) formErrors {
 	if password == "" {
 		return formErrors{"password": "Choose a password"}

@@ -264,9 +264,15 @@ func redactOAuth(err error) string {
 	return err.Error()
 }
 
+// firstError says in words what is wrong with the account the provider
+// gives, without the store's field names.
 func firstError(fe formErrors) string {
 	for field, msg := range fe {
-		return field + ": " + msg
+		what := "the " + strings.ReplaceAll(field, "_", " ") + " it gives "
+		if msg == "" {
+			return what + "is not accepted."
+		}
+		return what + strings.ToLower(msg[:1]) + msg[1:] + "."
 	}
-	return ""
+	return "it is not accepted."
 }

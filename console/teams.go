@@ -23,6 +23,12 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 
 func (c *Console) createTeam(fc *fiber.Ctx) error {
 	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
+	if fe := checkAll(in, tenants.TeamInput.Check, map[string]func(*tenants.TeamInput){
+		"slug": func(in *tenants.TeamInput) { in.Slug = "team" },
+		"name": func(in *tenants.TeamInput) { in.Name = "Team" },
+	}); len(fe) > 0 {
+		return c.renderTeams(fc, fiber.StatusUnprocessableEntity, teamsView{Slug: in.Slug, Name: in.Name, Errors: fe})
+	}
 	t, err := c.store.CreateTeamWithOwner(c.actor(fc), in, me(fc).user.ID)
 	if err != nil {
 		fe, status, ok := saveRefused(err, "slug", "This slug is taken: choose another")

@@ -56,7 +56,7 @@ func (s *keySource) discover(ctx context.Context, issuer string) (string, error)
 		return "", fmt.Errorf("discovery: %w", err)
 	}
 	if doc.Issuer != issuer {
-		return "", fmt.Errorf("discovery document is for issuer %s, not %s", quote(redact(doc.Issuer)), quote(redact(issuer)))
+		return "", &IssuerMismatchError{Named: doc.Issuer, Asked: issuer}
 	}
 	u, err := url.Parse(doc.JWKSURI)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -101,7 +101,7 @@ func (s *keySource) fetchJWKS(ctx context.Context, uri string) ([]jose.JSONWebKe
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("key set has no usable signing keys")
+		return nil, ErrNoUsableKeys
 	}
 	return keys, nil
 }

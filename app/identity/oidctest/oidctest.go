@@ -60,6 +60,9 @@ type Options struct {
 	RedirectURIs []string
 	// TokenTTL is the lifetime of access tokens; default 10 minutes.
 	TokenTTL time.Duration
+	// TrailingSlash makes the issuer http://127.0.0.1:PORT/, as some
+	// providers write theirs.
+	TrailingSlash bool
 }
 
 // Provider is a running oidc-provider. Its methods may be called from several
@@ -110,6 +113,9 @@ func Start(t testing.TB, opts Options) *Provider {
 		gens:    []keyGeneration{gen},
 		outside: outside,
 	}
+	if opts.TrailingSlash {
+		p.issuer += "/"
+	}
 	t.Cleanup(p.Stop)
 	if err := p.launch(); err != nil {
 		t.Fatalf("oidctest: %v", err)
@@ -117,8 +123,12 @@ func Start(t testing.TB, opts Options) *Provider {
 	return p
 }
 
-// Issuer is the provider's issuer URL, http://127.0.0.1:PORT (no trailing slash).
+// Issuer is the provider's issuer URL, http://127.0.0.1:PORT, with a
+// trailing slash only under Options.TrailingSlash.
 func (p *Provider) Issuer() string { return p.issuer }
+
+// base is the provider's root URL, without a trailing slash.
+func (p *Provider) base() string { return strings.TrimSuffix(p.issuer, "/") }
 
 // LoginClient is the client id and secret of the authorization code client.
 func (p *Provider) LoginClient() (id, secret string) { return "console", p.secret }
@@ -148,7 +158,7 @@ func (p *Provider) TokenAlg(t testing.TB, alg, audience string, scopes ...string
 	if len(scopes) > 0 {
 		form.Set("scope", strings.Join(scopes, " "))
 	}
-	resp, err := p.client.PostForm(p.issuer+"/token", form)
+	resp, err := p.client.PostForm(p.base()+"/token", form)
 	if err != nil {
 		t.Fatalf("oidctest: token request: %v", err)
 	}
@@ -337,7 +347,7 @@ func (p *Provider) launch() error {
 // waitReady polls discovery until it answers, the process exits, or 30 s pass.
 func (p *Provider) waitReady(proc *testkit.Process) error {
 	deadline := time.Now().Add(30 * time.Second)
-	discovery := p.issuer + "/.well-known/openid-configuration"
+	discovery := p.base() + "/.well-known/openid-configuration"
 	for {
 		req, _ := http.NewRequest(http.MethodGet, discovery, nil)
 		req.Header.Set("X-Oidctest-Probe", "1") // not counted by Hits
@@ -362,7 +372,7 @@ func (p *Provider) waitReady(proc *testkit.Process) error {
 
 func (p *Provider) getJSON(t testing.TB, path string, out any) {
 	t.Helper()
-	resp, err := p.client.Get(p.issuer + path)
+	resp, err := p.client.Get(p.base() + path)
 	if err != nil {
 		t.Fatalf("oidctest: GET %s: %v", path, err)
 	}
