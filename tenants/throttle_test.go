@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,4 +266,34 @@ func TestSignInFailuresCountedAcrossReplicas(t *testing.T) {
 	if w, err := other.SignInAllowed(ctx, key); err != nil || w == 0 {
 		t.Fatalf("%d concurrent failures did not lock the account: wait %v, %v", pairPolicy.maxFailures, w, err)
 	}
+}
+
+func FuzzClientNet(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "2001:db8::1", "::ffff:192.0.2.7", "fe80::1%eth0", "", "not an address", "2001:db8::1/64"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ip string) {
+		n := clientNet(ip)
+		if n != clientNet(ip) {
+			t.Fatalf("clientNet(%q) not stable", ip)
+		}
+		a, err := netip.ParseAddr(strings.TrimSpace(ip))
+		if err != nil {
+			if n != ip {
+				t.Fatalf("clientNet(%q) = %q, want it as it is", ip, n)
+			}
+			return
+		}
+		a = a.Unmap()
+		if a.Is4() {
+			if n != a.String() {
+				t.Fatalf("clientNet(%q) = %q", ip, n)
+			}
+			return
+		}
+		p, err := netip.ParsePrefix(n)
+		if err != nil || p.Bits() != 64 || !p.Contains(a.WithZone("")) {
+			t.Fatalf("clientNet(%q) = %q, want the /64 holding it", ip, n)
+		}
+	})
 }
