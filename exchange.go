@@ -17,4 +17,7 @@ type Exchange struct {
 	Response    []byte
 	ResponseCut bool
 	Start       time.Time
+	// Stopped says the client left before the answer ended (a "Stop"
+	// button, a closed tab): Response holds what was sent to it, no more.
+	Stopped bool
 }

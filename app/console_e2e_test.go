@@ -298,7 +298,7 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	ui.shot("08-audit")
 
 	ui.clickToLoad("#nav-chat")
-	ui.waitFilled("chat-user", "—")
+	ui.waitFilled("chat-subject", "—")
 	ui.shot("09-chat")
 
 	ui.clickToLoad("#nav-gateway")
@@ -386,8 +386,11 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	eng, gw, u, ui := signedInLab(t, "chat@example.test", "Chen Chat", "", "tiny", "small")
 
 	ui.open(gw.URL + "/console/t/lab/chat")
-	if got := ui.waitFilled("chat-user", "—"); got != attach.UserSubject(u.ID) {
-		t.Errorf("page shows user %q before the first message, want %q", got, attach.UserSubject(u.ID))
+	if got := ui.waitFilled("chat-subject", "—"); got != attach.UserSubject(u.ID) {
+		t.Errorf("page shows subject %q before the first message, want %q", got, attach.UserSubject(u.ID))
+	}
+	if got := ui.text("#chat-user"); got != "Chen Chat" {
+		t.Errorf("page names the user %q, want the account's name", got)
 	}
 	ui.fill("#chat-model", "small")
 	ui.fill("#chat-input", "Say hello")
@@ -416,7 +419,7 @@ func TestConsoleE2EChatStreams(t *testing.T) {
 	if got := up.Header.Get("X-Attach-Session"); got != session {
 		t.Errorf("page shows session %q, engine saw %q", session, got)
 	}
-	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-user"); got != shown || got != attach.UserSubject(u.ID) {
+	if got, shown := up.Header.Get("X-Attach-User"), ui.text("#chat-subject"); got != shown || got != attach.UserSubject(u.ID) {
 		t.Errorf("page shows user %q, engine saw %q, want %q", shown, got, attach.UserSubject(u.ID))
 	}
 	if got, shown := up.Header.Get("X-Attach-Tenant"), ui.text("#chat-tenant"); got != shown || got != "lab" {

@@ -138,6 +138,10 @@ func (a *App) mcpCall(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	session, err := a.sessionOf(c, team.Team.ID, p.Subject)
+	if err != nil {
+		return err
+	}
 	header := http.Header{}
 	for k, v := range c.Request().Header.All() {
 		header.Add(string(k), string(v))
@@ -148,7 +152,7 @@ func (a *App) mcpCall(c *fiber.Ctx) error {
 		Body: append([]byte(nil), c.Body()...),
 		Caller: mcp.Caller{
 			TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: p.Subject,
-			Session: a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)), RequestID: requestID(c),
+			Session: session, RequestID: requestID(c),
 		},
 	}
 	// Not the request's context: a stream is copied after the handler

@@ -199,7 +199,11 @@ func (a *App) authenticate(c *fiber.Ctx, byParam bool) (*tenants.Snapshot, attac
 		// An agent calling back for the user stays in the user's session.
 		return team, p, p.Session, nil
 	}
-	return team, p, a.sessions.id(team.Team.ID, p.Subject, c.Get(fiber.HeaderUserAgent)), nil
+	session, err := a.sessionOf(c, team.Team.ID, p.Subject)
+	if err != nil {
+		return nil, attach.Principal{}, "", err
+	}
+	return team, p, session, nil
 }
 
 // lookupTeam resolves the team (from /t/{team} when byParam, else the

@@ -260,7 +260,7 @@ func (c *Console) chatPage(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.storeFail(fc, "list engines", err)
 	}
-	v := chatView{Models: models, CanUse: t.role.CanUseGateway(), Tasks: c.tasks != nil}
+	v := chatView{Models: models, CanUse: t.role.CanUseGateway(), Tasks: c.tasks != nil, User: userName(me(fc).user)}
 	if len(models) > 0 {
 		v.Model = models[0]
 	}

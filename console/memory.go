@@ -283,8 +283,9 @@ func (c *Console) memoryFail(fc *fiber.Ctx, what string, err error) error {
 	return c.internal(fc, what, err)
 }
 
-// memberNames names the users of the events shown: the team's members by
-// subject, for someone who sees everyone's events, else just the viewer.
+// memberNames names the users of the events shown: the team's members and
+// API keys by subject, for someone who sees everyone's events, else just
+// the viewer.
 func (c *Console) memberNames(ctx context.Context, teamID string, self tenants.User, all bool) (map[string]string, error) {
 	if !all {
 		return map[string]string{attach.UserSubject(self.ID): userName(self)}, nil
@@ -296,6 +297,9 @@ func (c *Console) memberNames(ctx context.Context, teamID string, self tenants.U
 	names := make(map[string]string, len(members))
 	for _, m := range members {
 		names[attach.UserSubject(m.User.ID)] = userName(m.User)
+	}
+	if err := c.addKeyNames(ctx, teamID, names); err != nil {
+		return nil, err
 	}
 	return names, nil
 }

@@ -26,9 +26,12 @@ func (c *Console) signInPage(fc *fiber.Ctx) error {
 	return render(fc, fiber.StatusOK, signInPage(c.chrome(fc, "Sign in"), v))
 }
 
-// signIn checks an email and password. Failures are counted per account
-// and per client address; past the store's limit the form answers 429 with
-// the time to wait, whether the password is right or not.
+// signIn checks an email and password. Failures are counted per client
+// address and account together (tight), per address (looser) and per
+// account (slow, a short delay): someone guessing from one address is
+// stopped while the owner still signs in from another. Past a limit the
+// form answers 429 with the time to wait, whether the password is right or
+// not. Failures and the locks they set off go to the audit log.
 func (c *Console) signIn(fc *fiber.Ctx) error {
 	ctx := fc.UserContext()
 	email := form(fc, "email")
@@ -45,29 +48,34 @@ func (c *Console) signIn(fc *fiber.Ctx) error {
 	if email == "" || password == "" {
 		return again(fiber.StatusUnprocessableEntity, "Enter your email and password.")
 	}
-	account := tenants.AccountKey(email)
-	keys := []string{account, tenants.AddrKey(fc.IP())}
+	keys := tenants.SignInKeys(fc.IP(), email)
 	wait, err := c.store.SignInAllowed(ctx, keys...)
 	if err != nil {
 		return c.internal(fc, "check sign-in throttle", err)
 	}
 	if wait > 0 {
-		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInThrottle)
+		// Not audited: the lock was, when it began, and a row per refused
+		// try would let a guesser fill the log.
 		fc.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+999_999_999)/1_000_000_000)))
 		return again(fiber.StatusTooManyRequests, "Too many failed sign-ins. Try again in "+humanWait(wait)+".")
 	}
 	u, err := c.store.AuthenticatePassword(ctx, email, password)
 	if attach.ErrorCode(err) == attach.CodeUnauthorized {
-		if err := c.store.SignInFailed(ctx, keys...); err != nil {
+		locks, err := c.store.SignInFailure(ctx, keys...)
+		if err != nil {
 			return c.internal(fc, "count failed sign-in", err)
 		}
-		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInFailed)
+		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInFailed, nil)
+		for _, l := range locks {
+			c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInThrottle,
+				map[string]any{"scope": l.Scope, "seconds": int(l.For.Seconds())})
+		}
 		return again(fiber.StatusUnauthorized, "Wrong email or password.")
 	}
 	if err != nil {
 		return c.internal(fc, "check password", err)
 	}
-	if err := c.store.SignInSucceeded(ctx, account); err != nil {
+	if err := c.store.SignInSucceeded(ctx, tenants.PairKey(fc.IP(), email)); err != nil {
 		c.log.Warn("console: reset sign-in throttle", "err", err)
 	}
 	if err := c.startSession(fc, u); err != nil {
@@ -94,12 +102,11 @@ func orHome(next string) string {
 	return next
 }
 
-// recordRefusal notes a refused sign-in in the install-wide audit log; the
-// password is nowhere in it.
-func (c *Console) recordRefusal(ctx context.Context, ip, email, action string) {
-	err := c.store.RecordAudit(ctx, "", tenants.AuditEntry{
-		ActorName: email, ActorIP: ip, Action: action, TargetType: "user", TargetName: email,
-	})
+// recordRefusal notes a refused sign-in, or a lock it set off, in the
+// install-wide audit log and in the account's teams' logs; the password is
+// nowhere in it.
+func (c *Console) recordRefusal(ctx context.Context, ip, email, action string, detail map[string]any) {
+	err := c.store.RecordSignInEvent(ctx, tenants.SignInEvent{Action: action, Email: email, IP: ip, Detail: detail})
 	if err != nil {
 		c.log.Warn("console: record audit", "action", action, "err", err)
 	}

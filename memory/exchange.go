@@ -41,6 +41,7 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	rm := responseMeta{
 		PromptID: promptID, Status: x.Status, DurationMS: end.Sub(start).Milliseconds(),
 		FinishReason: c.clean(a.FinishReason), PromptTokens: a.PromptTokens, CompletionTokens: a.CompletionTokens,
+		Stopped: x.Stopped,
 	}
 	role := a.Role
 	if role == "" {
@@ -116,6 +117,9 @@ type responseMeta struct {
 	Status       int    `json:"status"`
 	// Unparsed: the body was not JSON, and is kept as text.
 	Unparsed bool `json:"unparsed,omitempty"`
+	// Stopped: the client left before the end (its "Stop"); the content
+	// is what it was sent.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // gatewayMetadata encodes metadata the gateway wrote, of cleaned text.

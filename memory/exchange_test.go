@@ -338,3 +338,27 @@ func FuzzExchangeEvents(f *testing.F) {
 		checkStorable(t, c, attach.Exchange{Path: exchangePaths[int(path)%len(exchangePaths)], Status: status, Request: req, Response: resp, Start: start})
 	})
 }
+
+// TestExchangeStoppedByClient: an answer the client stopped keeps what it
+// was sent and says "stopped" in its metadata; a whole one does not.
+func TestExchangeStoppedByClient(t *testing.T) {
+	t.Parallel()
+	body := openaiChatSSE[:strings.Index(openaiChatSSE, " on a mat")]
+	for _, stopped := range []bool{true, false} {
+		x := attach.Exchange{Path: "/v1/chat/completions", Status: 200, Request: []byte(openaiChatRequest), Response: []byte(body), Stopped: stopped}
+		events, err := testCleaner(t).exchangeEvents(x, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := events[1]
+		var meta struct {
+			Stopped *bool `json:"stopped"`
+		}
+		if err := json.Unmarshal(r.Metadata, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if r.Content != "A cat" || (meta.Stopped != nil) != stopped || (stopped && !*meta.Stopped) {
+			t.Fatalf("stopped=%v: content %q, metadata %s", stopped, r.Content, r.Metadata)
+		}
+	}
+}

@@ -66,14 +66,22 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
-			s.tap.add(buf[:n])
 			if _, err := w.Write(buf[:n]); err != nil {
+				s.tap.stop()
 				s.abort(err)
 				return
 			}
 			if err := w.Flush(); err != nil {
+				s.tap.stop()
 				s.abort(err)
 				return
+			}
+			// Memory keeps what the client was sent: a part read after
+			// it left went nowhere.
+			if s.left.Load() {
+				s.tap.stop()
+			} else {
+				s.tap.add(buf[:n])
 			}
 		}
 		if rerr == io.EOF {
@@ -81,6 +89,7 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 		}
 		if rerr != nil && s.left.Load() {
 			s.proxy.log.Info("client left; engine stream closed", "engine", s.engine)
+			s.tap.stop()
 			s.abort(rerr)
 			return
 		}

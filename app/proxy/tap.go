@@ -55,9 +55,16 @@ func (c *capture) started(t time.Time) {
 	}
 }
 
+// stop notes that the client left before the end; nothing more is kept.
+func (c *capture) stop() {
+	if c != nil {
+		c.x.Stopped = true
+	}
+}
+
 // add keeps a part of the answer, up to the limit.
 func (c *capture) add(b []byte) {
-	if c == nil || c.x.ResponseCut {
+	if c == nil || c.x.ResponseCut || c.x.Stopped {
 		return
 	}
 	if room := c.limit - len(c.x.Response); len(b) > room {

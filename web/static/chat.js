@@ -1,6 +1,8 @@
 // Attach Gateway demo chat: streams a conversation through the team's
 // gateway (/t/TEAM/api/chat, Ollama NDJSON) with a short-lived token minted
-// for the signed-in user, and shows the identity the engine was given.
+// for the signed-in user, and shows the identity the engine was given. Each
+// chat sends its own Attach-Session-Key, so "New chat" starts a new session
+// at the gateway (and in the team's memory).
 "use strict";
 
 (function () {
@@ -16,7 +18,7 @@
   const clear = document.getElementById("chat-clear");
   const errorBox = document.getElementById("chat-error");
   const shown = {
-    user: document.getElementById("chat-user"),
+    user: document.getElementById("chat-subject"),
     tenant: document.getElementById("chat-tenant"),
     session: document.getElementById("chat-session"),
   };
@@ -29,6 +31,16 @@
   let token = null; // { token, expires_at, user, tenant }
   let history = [];
   let running = null; // AbortController of the answer being streamed
+
+  // newSessionKey is a random label for one chat: the gateway derives the
+  // session from it, the user and the browser. getRandomValues works on
+  // plain http too, where randomUUID does not.
+  function newSessionKey() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return "chat-" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+  let sessionKey = newSessionKey();
 
   function showError(msg) {
     errorBox.textContent = msg;
@@ -84,7 +96,7 @@
       const t = await mint(attempt > 0);
       const res = await fetch(root.dataset.chatUrl, {
         method: "POST",
-        headers: { "Authorization": "Bearer " + t.token, "Content-Type": "application/json" },
+        headers: { "Authorization": "Bearer " + t.token, "Content-Type": "application/json", "Attach-Session-Key": sessionKey },
         credentials: "omit",
         body: JSON.stringify({ model: model.value.trim(), messages: history, stream: true }),
         signal: signal,
@@ -175,6 +187,7 @@
   clear.addEventListener("click", () => {
     if (running) running.abort();
     history = [];
+    sessionKey = newSessionKey();
     log.replaceChildren();
     shown.session.textContent = "—";
     showError("");
@@ -261,7 +274,10 @@
       const id = crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
       const res = await fetch(section.dataset.a2aUrl + encodeURIComponent(agent), {
         method: "POST",
-        headers: { "Authorization": "Bearer " + t.token, "Content-Type": "application/json", "Accept": "text/event-stream" },
+        headers: {
+          "Authorization": "Bearer " + t.token, "Content-Type": "application/json", "Accept": "text/event-stream",
+          "Attach-Session-Key": sessionKey,
+        },
         credentials: "omit",
         body: JSON.stringify({
           jsonrpc: "2.0", id: id, method: "message/stream",
