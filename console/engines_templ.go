@@ -74,7 +74,7 @@ func enginesPage(ch chrome, v enginesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><p class=\"muted\">The model servers this team's gateway forwards to. A request goes to the engine that lists its model, else to the default engine.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</div><p class=\"muted\">The model servers this team's gateway forwards to. A request goes to the engine that lists its model, else to the default engine; with no default engine, a model no engine lists is refused.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
