@@ -41,6 +41,7 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	rm := responseMeta{
 		PromptID: promptID, Status: x.Status, DurationMS: end.Sub(start).Milliseconds(),
 		FinishReason: c.clean(a.FinishReason), PromptTokens: a.PromptTokens, CompletionTokens: a.CompletionTokens,
+		ServedModel: c.clean(a.Model),
 	}
 	role := a.Role
 	if role == "" {
@@ -113,7 +114,11 @@ type responseMeta struct {
 	FinishReason string `json:"finish_reason,omitempty"`
 	PromptID     string `json:"prompt_id"`
 	PromptTokens *int   `json:"prompt_tokens,omitempty"`
-	Status       int    `json:"status"`
+	// ServedModel is the model the engine says answered, which can differ
+	// from the event's Model, the one asked for (an alias, a default the
+	// engine chose). Empty when the answer did not say.
+	ServedModel string `json:"served_model,omitempty"`
+	Status      int    `json:"status"`
 	// Unparsed: the body was not JSON, and is kept as text.
 	Unparsed bool `json:"unparsed,omitempty"`
 }

@@ -11,6 +11,10 @@ import (
 type Answer struct {
 	// Role is that of the first message naming one.
 	Role string
+	// Model is the model the engine says answered: Ollama's and OpenAI's
+	// "model" field, from the first chunk naming one. It can differ from
+	// the model asked for (an alias, a default the engine picked).
+	Model string
 	Text string
 	// Error is an error the engine reported in the body, with a failure
 	// status or mid-stream.
@@ -28,6 +32,8 @@ type Answer struct {
 // chunk is a whole answer or one piece of a stream, in either dialect:
 // each dialect fills its own fields.
 type chunk struct {
+	// Either: the model that answered.
+	Model string `json:"model"`
 	// Ollama: a chat message or generated text, and at the end why it
 	// stopped and what it counted.
 	Message         *message `json:"message"`
@@ -149,6 +155,9 @@ func (r *answerReader) readSSE(body []byte) {
 }
 
 func (r *answerReader) add(c *chunk) {
+	if r.a.Model == "" {
+		r.a.Model = c.Model
+	}
 	r.addMessage(c.Message)
 	if c.Response != nil {
 		r.text.WriteString(*c.Response)
