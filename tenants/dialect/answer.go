@@ -15,7 +15,7 @@ type Answer struct {
 	// "model" field, from the first chunk naming one. It can differ from
 	// the model asked for (an alias, a default the engine picked).
 	Model string
-	Text string
+	Text  string
 	// Error is an error the engine reported in the body, with a failure
 	// status or mid-stream.
 	Error        string
