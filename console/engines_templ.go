@@ -925,7 +925,7 @@ func engineFormPage(ch chrome, v engineFormView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Engine != nil {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "<section class=\"card\"><h2>Test</h2><p class=\"muted\">Lists the engine's models and times the round trip.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "<section class=\"card\"><h2>Test</h2><p class=\"muted\">Lists the engine's models, times the round trip, and compares the models with this engine's list.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
