@@ -41,7 +41,7 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	rm := responseMeta{
 		PromptID: promptID, Status: x.Status, DurationMS: end.Sub(start).Milliseconds(),
 		FinishReason: c.clean(a.FinishReason), PromptTokens: a.PromptTokens, CompletionTokens: a.CompletionTokens,
-		ServedModel: c.clean(a.Model),
+		ServedModel: c.clean(attach.CutUTF8(a.Model, maxServedModel)),
 	}
 	role := a.Role
 	if role == "" {
@@ -80,6 +80,11 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	}
 	return []attach.Event{promptEv, responseEv}, nil
 }
+
+// maxServedModel bounds the served model name kept from an answer: as long
+// as a model name an engine's list may hold, so that an engine naming a
+// runaway "model" cannot make the answer's metadata too large to store.
+const maxServedModel = 200
 
 // promptMeta is what the gateway notes of a prompt: its route, whether its
 // answer streams and how many messages the chat held; or that the body did

@@ -273,6 +273,7 @@ var oddResponses = []string{
 	``, "  \n", `null`, `5`, `[]`, `{}`, "Bad Gateway\n", "]", "{\"response\":\"a\"}\n}\n{\"response\":\"b\"}",
 	`{"error":{"message":5}}`, `{"error":[1]}`, `{"error":"a\u0000\ud800 sk-abcdefghijklmnop1234"}`,
 	"{\"response\":\"a\"}\nnot json\n{\"response\":\"b\"}\n", `{"choices":[5]}`, `{"choices":[null]}`,
+	`{"model":"` + strings.Repeat("m", 20000) + `","message":{"content":"x"}}`, `{"model":5}`, `{"model":"a\u0000\ud800"}`,
 	`{"usage":{"prompt_tokens":"1"}}`, `{"eval_count":99999999999999999999}`, `{"done_reason":"a\u0000\xff"}`,
 	"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {bad}\n\n", "data\n\n", ": only a comment\n\n", "data: [DONE]",
 	"{\"response\":\"bad \xff utf8 and nul \\u0000\"}", "{\"response\":\"\xff\"}\n{\"response\":\"\xfe\"}",

@@ -32,8 +32,9 @@ type Answer struct {
 // chunk is a whole answer or one piece of a stream, in either dialect:
 // each dialect fills its own fields.
 type chunk struct {
-	// Either: the model that answered.
-	Model string `json:"model"`
+	// Either: the model that answered. Raw, so that a chunk naming it
+	// other than as a string still gives its text.
+	Model json.RawMessage `json:"model"`
 	// Ollama: a chat message or generated text, and at the end why it
 	// stopped and what it counted.
 	Message         *message `json:"message"`
@@ -155,8 +156,11 @@ func (r *answerReader) readSSE(body []byte) {
 }
 
 func (r *answerReader) add(c *chunk) {
-	if r.a.Model == "" {
-		r.a.Model = c.Model
+	if r.a.Model == "" && len(c.Model) > 0 {
+		var m string
+		if json.Unmarshal(c.Model, &m) == nil {
+			r.a.Model = m
+		}
 	}
 	r.addMessage(c.Message)
 	if c.Response != nil {

@@ -33,6 +33,11 @@ func TestReadAnswer(t *testing.T) {
 			want: Answer{Role: "assistant", Text: "Paris.", FinishReason: "stop", PromptTokens: n(9), CompletionTokens: n(2)},
 		},
 		{
+			name: "a model that is not a string is left out, the text kept",
+			body: "{\"model\":5,\"response\":\"a\"}\n{\"model\":\"late\",\"response\":\"b\",\"done\":true}\n",
+			want: Answer{Model: "late", Text: "ab"},
+		},
+		{
 			name: "openai completion",
 			body: `{"choices":[{"text":"\n\nindeed","finish_reason":"length"}]}`,
 			want: Answer{Text: "\n\nindeed", FinishReason: "length"},
