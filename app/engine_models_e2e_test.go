@@ -7,6 +7,7 @@ import (
 
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/browsertest"
+	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -83,4 +84,43 @@ func TestConsoleE2EEngineTestAndImport(t *testing.T) {
 		t.Errorf("audit page: %.600s", got)
 	}
 	ui.shot("03-audit-import")
+}
+
+// The memory page shows, for an answer, the model asked for and the model
+// the engine said served it.
+func TestConsoleE2EMemoryShowsServedModel(t *testing.T) {
+	t.Parallel()
+	browsertest.SkipIfShort(t)
+	eng := newRenamingEngine(t) // answers as servedName
+	gw := startGateway(t, testConfig(t))
+	u := consoleAccount(t, gw, "ben@example.test", "Ben")
+	team := teamWithEngine(t, gw, u, "lab", eng.URL, "tiny-alias")
+	_, key, err := gw.store.CreateAPIKey(context.Background(), team.ID, tenants.APIKeyInput{Name: "agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the chat answered", func() bool {
+		resp, _ := call(t, "POST", gw.URL+"/t/lab/api/chat", key, `{"model":"tiny-alias","stream":false,"messages":[{"role":"user","content":"which model are you?"}]}`)
+		return resp.StatusCode == 200
+	})
+	waitFor(t, "the answer in memory", func() bool {
+		events, _, err := gw.mem.store.List(context.Background(), memory.Filter{TeamID: team.ID, Kind: attach.KindResponse})
+		return err == nil && len(events) == 1
+	})
+
+	ui := newConsoleUI(t)
+	ui.signIn(gw, u.Email, e2ePassword)
+	ui.open(gw.URL + "/console/t/lab/memory?kind=response")
+	if got := ui.text(`#memory-table [data-testid="memory-row"]`); !strings.Contains(got, "tiny-alias → "+servedName+" · gpu-box") {
+		t.Errorf("the memory row reads %q", got)
+	}
+	ui.shot("01-memory-served-model")
+	ui.clickToLoad(`#memory-table [data-testid="memory-row"] a[aria-label^="Event "]`)
+	if got := ui.text(`[data-testid="event-served-model"]`); got != servedName {
+		t.Errorf("served model shown %q, want %q", got, servedName)
+	}
+	if got := ui.text(`[data-testid="event-model"]`); got != "tiny-alias" {
+		t.Errorf("model shown %q, want tiny-alias", got)
+	}
+	ui.shot("02-memory-event-served-model")
 }
