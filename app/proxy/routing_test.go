@@ -104,8 +104,9 @@ func TestNoEngineForModel(t *testing.T) {
 	if len(oneSeen) != 0 {
 		t.Fatalf("the engine saw %d requests for a model it does not list", len(oneSeen))
 	}
-	if resp := post(t, single+"/api/chat", `{"model":"tiny:latest"}`); resp.StatusCode != http.StatusOK {
-		t.Fatalf("listed model: status %d", resp.StatusCode)
+	resp := post(t, single+"/api/chat", `{"model":"tiny:latest"}`)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("listed model: status %d, body %s", resp.StatusCode, body)
 	}
 
 	openaiOnly := startGateway(t, Config{}, teamOf(attach.Engine{Name: "v", Dialect: attach.DialectOpenAI, BaseURL: a.URL, Default: true}))
