@@ -35,9 +35,9 @@ func TestRealOllamaThroughTheGateway(t *testing.T) {
 	cases := []struct {
 		name, path, body string
 		prompt           string
-		// answer reads the client's side of the answer: the text and the
-		// number of chunks it came in.
-		answer func(t *testing.T, resp *http.Response) (string, int)
+		// answer reads the client's side of the answer: the text, the
+		// model the engine named in it and the number of chunks.
+		answer func(t *testing.T, resp *http.Response) (string, string, int)
 	}{
 		{
 			"ollama whole", "/api/chat",
@@ -75,7 +75,7 @@ func TestRealOllamaThroughTheGateway(t *testing.T) {
 			if resp.StatusCode != 200 || session == "" {
 				t.Fatalf("status %d, session %q\nengine:\n%s", resp.StatusCode, session, eng.Output())
 			}
-			said, chunks := tc.answer(t, resp)
+			said, served, chunks := tc.answer(t, resp)
 			if said != ollamatest.Answer {
 				t.Fatalf("the client read %q, want %q", said, ollamatest.Answer)
 			}
@@ -105,35 +105,50 @@ func TestRealOllamaThroughTheGateway(t *testing.T) {
 					t.Errorf("%s event has model %q, want tiny", e.Kind, e.Model)
 				}
 			}
+			// The response also records the model the engine said served
+			// it: what the client read in the answer.
+			var meta struct {
+				ServedModel string `json:"served_model"`
+			}
+			_ = json.Unmarshal(answer.Metadata, &meta)
+			if served == "" || meta.ServedModel != served {
+				t.Errorf("response event served_model %q, the client read model %q in the answer (metadata %s)", meta.ServedModel, served, answer.Metadata)
+			}
 		})
 	}
 }
 
-func readOllamaWhole(t *testing.T, resp *http.Response) (string, int) {
+func readOllamaWhole(t *testing.T, resp *http.Response) (string, string, int) {
 	t.Helper()
 	var out struct {
+		Model   string
 		Message struct{ Content string }
 		Done    bool
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Done {
 		t.Fatalf("not a finished chat answer (%v): %+v", err, out)
 	}
-	return out.Message.Content, 1
+	return out.Message.Content, out.Model, 1
 }
 
 // readOllamaStream reads NDJSON chunks until the one marked done.
-func readOllamaStream(t *testing.T, resp *http.Response) (string, int) {
+func readOllamaStream(t *testing.T, resp *http.Response) (string, string, int) {
 	t.Helper()
 	var said strings.Builder
+	model := ""
 	chunks, done := 0, false
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		var chunk struct {
+			Model   string
 			Message struct{ Content string }
 			Done    bool
 		}
 		if err := json.Unmarshal(sc.Bytes(), &chunk); err != nil {
 			t.Fatalf("stream line %q: %v", sc.Text(), err)
+		}
+		if model == "" {
+			model = chunk.Model
 		}
 		said.WriteString(chunk.Message.Content)
 		chunks++
@@ -142,16 +157,17 @@ func readOllamaStream(t *testing.T, resp *http.Response) (string, int) {
 	if err := sc.Err(); err != nil || !done {
 		t.Fatalf("stream ended without done (%v) after %q", err, said.String())
 	}
-	return said.String(), chunks
+	return said.String(), model, chunks
 }
 
 // readOpenAIStream reads server-sent events until [DONE].
-func readOpenAIStream(t *testing.T, resp *http.Response) (string, int) {
+func readOpenAIStream(t *testing.T, resp *http.Response) (string, string, int) {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		t.Errorf("Content-Type %q", ct)
 	}
 	var said strings.Builder
+	model := ""
 	chunks, done := 0, false
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -164,12 +180,16 @@ func readOpenAIStream(t *testing.T, resp *http.Response) (string, int) {
 			continue
 		}
 		var chunk struct {
+			Model   string
 			Choices []struct {
 				Delta struct{ Content string }
 			}
 		}
 		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
 			t.Fatalf("event %q: %v", data, err)
+		}
+		if model == "" {
+			model = chunk.Model
 		}
 		for _, c := range chunk.Choices {
 			said.WriteString(c.Delta.Content)
@@ -179,5 +199,5 @@ func readOpenAIStream(t *testing.T, resp *http.Response) (string, int) {
 	if err := sc.Err(); err != nil || !done {
 		t.Fatalf("stream ended without [DONE] (%v) after %q", err, said.String())
 	}
-	return said.String(), chunks
+	return said.String(), model, chunks
 }

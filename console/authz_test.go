@@ -35,6 +35,7 @@ func TestRoleRefusals(t *testing.T) {
 		{"edit engine", "POST", "/engines/" + eng.ID, engineForm, needManage},
 		{"delete engine", "POST", "/engines/" + eng.ID + "/delete", nil, needManage},
 		{"test engine", "POST", "/engines/" + eng.ID + "/test", nil, needManage},
+		{"import engine models", "POST", "/engines/" + eng.ID + "/import", nil, needManage},
 		{"new engine page", "GET", "/engines/new", nil, needManage},
 		{"edit engine page", "GET", "/engines/" + eng.ID, nil, needManage},
 		{"add issuer", "POST", "/issuers", issuerForm, needManage},

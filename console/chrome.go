@@ -60,6 +60,8 @@ var notices = map[string]string{
 	"engine-created":     "Engine registered.",
 	"engine-saved":       "Engine saved.",
 	"engine-deleted":     "Engine deleted.",
+	"engine-imported":    "Models imported: the engine's list now holds every model it serves.",
+	"engine-up-to-date":  "Nothing to import: the engine's list already holds every model it serves.",
 	"agent-created":      "Agent registered.",
 	"agent-saved":        "Agent saved.",
 	"agent-deleted":      "Agent deleted.",

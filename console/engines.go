@@ -182,6 +182,7 @@ func (c *Console) testEngine(fc *fiber.Ctx) error {
 		r.Error = err.Error()
 		r.Models = nil
 	}
+	compareModels(current(fc).team.Slug, e, &r)
 	if wantsJSON(fc) {
 		if !r.OK {
 			return web.WriteError(fc, &attach.Error{Code: attach.CodeUpstreamUnavailable, Reason: "engine_unreachable", Message: r.Error})

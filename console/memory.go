@@ -472,11 +472,12 @@ func eventPreview(e attach.Event) string {
 
 // modelEngine is which model on which engine an event went through.
 func modelEngine(e attach.Event) string {
+	model := askedServed(e)
 	switch {
-	case e.Model != "" && e.Engine != "":
-		return e.Model + " · " + e.Engine
-	case e.Model != "":
-		return e.Model
+	case model != "" && e.Engine != "":
+		return model + " · " + e.Engine
+	case model != "":
+		return model
 	case e.Engine != "":
 		return e.Engine
 	}

@@ -42,6 +42,7 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/engines/:id", configure, c.enginePage)
 	t.Post("/engines/:id", configure, c.updateEngine)
 	t.Post("/engines/:id/test", configure, c.testEngine)
+	t.Post("/engines/:id/import", configure, c.importEngineModels)
 	t.Post("/engines/:id/delete", configure, c.deleteEngine)
 
 	t.Get("/agents", c.agentsPage)

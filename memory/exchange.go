@@ -41,7 +41,8 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	rm := responseMeta{
 		PromptID: promptID, Status: x.Status, DurationMS: end.Sub(start).Milliseconds(),
 		FinishReason: c.clean(a.FinishReason), PromptTokens: a.PromptTokens, CompletionTokens: a.CompletionTokens,
-		Stopped: x.Stopped,
+		Stopped:     x.Stopped,
+		ServedModel: c.clean(attach.CutUTF8(a.Model, maxServedModel)),
 	}
 	role := a.Role
 	if role == "" {
@@ -81,6 +82,11 @@ func (c cleaner) exchangeEvents(x attach.Exchange, end time.Time) ([]attach.Even
 	return []attach.Event{promptEv, responseEv}, nil
 }
 
+// maxServedModel bounds the served model name kept from an answer: as long
+// as a model name an engine's list may hold, so that an engine naming a
+// runaway "model" cannot make the answer's metadata too large to store.
+const maxServedModel = 200
+
 // promptMeta is what the gateway notes of a prompt: its route, whether its
 // answer streams and how many messages the chat held; or that the body did
 // not read.
@@ -114,7 +120,11 @@ type responseMeta struct {
 	FinishReason string `json:"finish_reason,omitempty"`
 	PromptID     string `json:"prompt_id"`
 	PromptTokens *int   `json:"prompt_tokens,omitempty"`
-	Status       int    `json:"status"`
+	// ServedModel is the model the engine says answered, which can differ
+	// from the event's Model, the one asked for (an alias, a default the
+	// engine chose). Empty when the answer did not say.
+	ServedModel string `json:"served_model,omitempty"`
+	Status      int    `json:"status"`
 	// Unparsed: the body was not JSON, and is kept as text.
 	Unparsed bool `json:"unparsed,omitempty"`
 	// Stopped: the client left before the end (its "Stop"); the content

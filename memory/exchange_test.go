@@ -75,7 +75,7 @@ func TestExchangeEvents(t *testing.T) {
 			promptRole: "user", promptText: "Say more, my key is [REDACTED]",
 			answerRole: "assistant", answerText: "Sunlight scatters off air molecules.",
 			promptMeta:   map[string]any{"messages": 4.0, "stream": true, "path": "/api/chat", "unparsed": nil},
-			responseMeta: map[string]any{"finish_reason": "stop", "prompt_tokens": 26.0, "completion_tokens": 9.0, "status": 200.0, "duration_ms": 1500.0},
+			responseMeta: map[string]any{"finish_reason": "stop", "prompt_tokens": 26.0, "completion_tokens": 9.0, "status": 200.0, "duration_ms": 1500.0, "served_model": "llama3.2"},
 		},
 		{
 			name:       "ollama generate stream",
@@ -91,7 +91,7 @@ func TestExchangeEvents(t *testing.T) {
 			promptRole: "user", promptText: "Describe this image",
 			answerRole: "assistant", answerText: "A cat on a mat.",
 			promptMeta:   map[string]any{"messages": 1.0, "stream": true},
-			responseMeta: map[string]any{"finish_reason": "stop", "prompt_tokens": 12.0, "completion_tokens": 5.0},
+			responseMeta: map[string]any{"finish_reason": "stop", "prompt_tokens": 12.0, "completion_tokens": 5.0, "served_model": nil},
 		},
 		{
 			name:       "openai chat json",
@@ -99,7 +99,7 @@ func TestExchangeEvents(t *testing.T) {
 			promptRole: "user", promptText: "Capital of France?",
 			answerRole: "assistant", answerText: "Paris.",
 			promptMeta:   map[string]any{"stream": false},
-			responseMeta: map[string]any{"finish_reason": "stop", "completion_tokens": 2.0},
+			responseMeta: map[string]any{"finish_reason": "stop", "completion_tokens": 2.0, "served_model": "gpt-4o-mini"},
 		},
 		{
 			name:       "openai completion json",
@@ -120,7 +120,7 @@ func TestExchangeEvents(t *testing.T) {
 			x:          attach.Exchange{Path: "/api/chat", Status: 404, Request: []byte(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`), Response: []byte(`{"error":"model 'x' not found"}`)},
 			promptRole: "user", promptText: "hi",
 			answerRole: "", answerText: "model 'x' not found",
-			responseMeta: map[string]any{"status": 404.0, "error": true},
+			responseMeta: map[string]any{"status": 404.0, "error": true, "served_model": nil},
 		},
 		{
 			name:       "openai error",
@@ -273,6 +273,7 @@ var oddResponses = []string{
 	``, "  \n", `null`, `5`, `[]`, `{}`, "Bad Gateway\n", "]", "{\"response\":\"a\"}\n}\n{\"response\":\"b\"}",
 	`{"error":{"message":5}}`, `{"error":[1]}`, `{"error":"a\u0000\ud800 sk-abcdefghijklmnop1234"}`,
 	"{\"response\":\"a\"}\nnot json\n{\"response\":\"b\"}\n", `{"choices":[5]}`, `{"choices":[null]}`,
+	`{"model":"` + strings.Repeat("m", 20000) + `","message":{"content":"x"}}`, `{"model":5}`, `{"model":"a\u0000\ud800"}`,
 	`{"usage":{"prompt_tokens":"1"}}`, `{"eval_count":99999999999999999999}`, `{"done_reason":"a\u0000\xff"}`,
 	"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {bad}\n\n", "data\n\n", ": only a comment\n\n", "data: [DONE]",
 	"{\"response\":\"bad \xff utf8 and nul \\u0000\"}", "{\"response\":\"\xff\"}\n{\"response\":\"\xfe\"}",

@@ -44,8 +44,11 @@ func (s *Snapshot) APIKey(prefix string) (attach.APIKey, bool) {
 	return k, ok
 }
 
-// Engine picks the engine that serves model: the one that lists it, else the
-// team's default engine.
+// Engine picks the engine that serves model: the one that lists it, else
+// the engine ticked default. A model no engine lists, on a team with no
+// default engine, goes nowhere (ok false), even when the team has a single
+// engine: the engine form promises that only a default engine takes
+// models no engine lists.
 func (s *Snapshot) Engine(model string) (attach.Engine, bool) {
 	if model != "" {
 		want := CanonicalModel(model)
@@ -60,18 +63,31 @@ func (s *Snapshot) Engine(model string) (attach.Engine, bool) {
 	return s.DefaultEngine()
 }
 
-// DefaultEngine is the engine flagged default, or the only engine of a team
-// that has just one.
+// DefaultEngine is the engine ticked default, if any.
 func (s *Snapshot) DefaultEngine() (attach.Engine, bool) {
 	for _, e := range s.Engines {
 		if e.Default {
 			return e, true
 		}
 	}
-	if len(s.Engines) == 1 {
-		return s.Engines[0], true
-	}
 	return attach.Engine{}, false
+}
+
+// Models lists, once each and in engine order, the models the team's
+// engines are configured with: what a request may name when the team has
+// no default engine.
+func (s *Snapshot) Models() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range s.Engines {
+		for _, m := range e.Models {
+			if c := CanonicalModel(m); !seen[c] {
+				seen[c] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // CanonicalModel makes "llama3" and "llama3:latest" the same name, as Ollama

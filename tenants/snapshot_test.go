@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"strings"
 	"testing"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -30,9 +31,21 @@ func TestSnapshotEngineRouting(t *testing.T) {
 
 func TestSnapshotDefaultEngine(t *testing.T) {
 	t.Parallel()
-	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only"}}, nil, nil, 1)
-	if e, ok := one.DefaultEngine(); !ok || e.ID != "only" {
-		t.Fatalf("single engine is the default: %q, %v", e.ID, ok)
+	// A single engine not ticked default takes only the models it lists,
+	// as the engine form says.
+	one := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only", Models: []string{"tiny"}}}, nil, nil, 1)
+	if e, ok := one.DefaultEngine(); ok {
+		t.Fatalf("a single engine not ticked default is the default: %q", e.ID)
+	}
+	if _, ok := one.Engine("other"); ok {
+		t.Fatal("an unknown model went to the single engine not ticked default")
+	}
+	if e, ok := one.Engine("tiny:latest"); !ok || e.ID != "only" {
+		t.Fatalf("Engine(tiny:latest) = %q, %v; want the engine that lists it", e.ID, ok)
+	}
+	ticked := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "only", Default: true}}, nil, nil, 1)
+	if e, ok := ticked.Engine("other"); !ok || e.ID != "only" {
+		t.Fatalf("Engine(other) = %q, %v; want the default engine", e.ID, ok)
 	}
 	two := NewSnapshot(attach.Team{}, nil, []attach.Engine{{ID: "x"}, {ID: "y"}}, nil, nil, 1)
 	if _, ok := two.DefaultEngine(); ok {
@@ -44,6 +57,18 @@ func TestSnapshotDefaultEngine(t *testing.T) {
 	none := NewSnapshot(attach.Team{}, nil, nil, nil, nil, 1)
 	if _, ok := none.Engine(""); ok {
 		t.Fatal("a team with no engines routed somewhere")
+	}
+}
+
+func TestSnapshotModels(t *testing.T) {
+	t.Parallel()
+	s := NewSnapshot(attach.Team{}, nil, []attach.Engine{
+		{ID: "a", Models: []string{"llama3", "qwen:7b"}},
+		{ID: "b", Models: []string{"llama3:latest", "mistral"}},
+		{ID: "c"},
+	}, nil, nil, 1)
+	if got := strings.Join(s.Models(), ","); got != "llama3,qwen:7b,mistral" {
+		t.Fatalf("Models() = %s", got)
 	}
 }
 

@@ -182,10 +182,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 	}
 	e, ok := team.Engine(model)
 	if !ok {
-		if model == "" {
-			return attach.Errorf(attach.CodeNoEngine, "team %s has no default engine; name a model", team.Team.Slug)
-		}
-		return attach.Errorf(attach.CodeNoEngine, "team %s has no engine for model %s", team.Team.Slug, model)
+		return noEngineFor(team, model)
 	}
 	if !r.Accepts(e.Dialect) {
 		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.OpenAIPath, r.Path)

@@ -90,11 +90,24 @@ func TestNoEngineForModel(t *testing.T) {
 		attach.Engine{Name: "a", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"llama3"}},
 		attach.Engine{Name: "b", Dialect: attach.DialectOllama, BaseURL: a.URL, Models: []string{"mistral"}},
 	))
-	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, attach.CodeNoEngine)
-	if !strings.Contains(msg, "phi3") {
-		t.Errorf("message %q should name the model", msg)
+	msg := wantError(t, post(t, gw+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, ReasonUnknownModel)
+	if !strings.Contains(msg, "phi3") || !strings.Contains(msg, "llama3, mistral") {
+		t.Errorf("message %q should name the model and the models the team serves", msg)
 	}
 	wantError(t, post(t, gw+"/api/chat", `{}`), http.StatusNotFound, attach.CodeNoEngine)
+
+	// One engine, not ticked default: it takes only the models it lists.
+	one, oneSeen := recordingEngine(t, nil)
+	single := startGateway(t, Config{}, teamOf(attach.Engine{Name: "one", Dialect: attach.DialectOllama, BaseURL: one.URL, Models: []string{"tiny"}}))
+	wantError(t, post(t, single+"/api/chat", `{"model":"phi3"}`), http.StatusNotFound, ReasonUnknownModel)
+	wantError(t, post(t, single+"/v1/chat/completions", `{"model":"phi3"}`), http.StatusNotFound, ReasonUnknownModel)
+	if len(oneSeen) != 0 {
+		t.Fatalf("the engine saw %d requests for a model it does not list", len(oneSeen))
+	}
+	resp := post(t, single+"/api/chat", `{"model":"tiny:latest"}`)
+	if body := readBody(t, resp); resp.StatusCode != http.StatusOK {
+		t.Fatalf("listed model: status %d, body %s", resp.StatusCode, body)
+	}
 
 	openaiOnly := startGateway(t, Config{}, teamOf(attach.Engine{Name: "v", Dialect: attach.DialectOpenAI, BaseURL: a.URL, Default: true}))
 	wantError(t, get(t, openaiOnly+"/api/version"), http.StatusNotFound, attach.CodeNoEngine)

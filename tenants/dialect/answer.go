@@ -11,7 +11,11 @@ import (
 type Answer struct {
 	// Role is that of the first message naming one.
 	Role string
-	Text string
+	// Model is the model the engine says answered: Ollama's and OpenAI's
+	// "model" field, from the first chunk naming one. It can differ from
+	// the model asked for (an alias, a default the engine picked).
+	Model string
+	Text  string
 	// Error is an error the engine reported in the body, with a failure
 	// status or mid-stream.
 	Error        string
@@ -28,6 +32,9 @@ type Answer struct {
 // chunk is a whole answer or one piece of a stream, in either dialect:
 // each dialect fills its own fields.
 type chunk struct {
+	// Either: the model that answered. Raw, so that a chunk naming it
+	// other than as a string still gives its text.
+	Model json.RawMessage `json:"model"`
 	// Ollama: a chat message or generated text, and at the end why it
 	// stopped and what it counted.
 	Message         *message `json:"message"`
@@ -149,6 +156,12 @@ func (r *answerReader) readSSE(body []byte) {
 }
 
 func (r *answerReader) add(c *chunk) {
+	if r.a.Model == "" && len(c.Model) > 0 {
+		var m string
+		if json.Unmarshal(c.Model, &m) == nil {
+			r.a.Model = m
+		}
+	}
 	r.addMessage(c.Message)
 	if c.Response != nil {
 		r.text.WriteString(*c.Response)

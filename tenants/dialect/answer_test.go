@@ -15,12 +15,12 @@ func TestReadAnswer(t *testing.T) {
 		{
 			name: "ollama chat, whole",
 			body: `{"model":"m","message":{"role":"assistant","content":"Hello!"},"done":true,"done_reason":"stop","prompt_eval_count":8,"eval_count":3}`,
-			want: Answer{Role: "assistant", Text: "Hello!", FinishReason: "stop", PromptTokens: n(8), CompletionTokens: n(3)},
+			want: Answer{Role: "assistant", Model: "m", Text: "Hello!", FinishReason: "stop", PromptTokens: n(8), CompletionTokens: n(3)},
 		},
 		{
 			name: "ollama generate, NDJSON",
-			body: "{\"response\":\" red\",\"done\":false}\n{\"response\":\", blue\",\"done\":false}\n{\"response\":\"\",\"done\":true,\"done_reason\":\"length\",\"eval_count\":2}\n",
-			want: Answer{Text: " red, blue", FinishReason: "length", CompletionTokens: n(2)},
+			body: "{\"model\":\"llama3:latest\",\"response\":\" red\",\"done\":false}\n{\"response\":\", blue\",\"done\":false}\n{\"response\":\"\",\"done\":true,\"done_reason\":\"length\",\"eval_count\":2}\n",
+			want: Answer{Model: "llama3:latest", Text: " red, blue", FinishReason: "length", CompletionTokens: n(2)},
 		},
 		{
 			name: "ollama chat with parts, pretty printed",
@@ -33,20 +33,25 @@ func TestReadAnswer(t *testing.T) {
 			want: Answer{Role: "assistant", Text: "Paris.", FinishReason: "stop", PromptTokens: n(9), CompletionTokens: n(2)},
 		},
 		{
+			name: "a model that is not a string is left out, the text kept",
+			body: "{\"model\":5,\"response\":\"a\"}\n{\"model\":\"late\",\"response\":\"b\",\"done\":true}\n",
+			want: Answer{Model: "late", Text: "ab"},
+		},
+		{
 			name: "openai completion",
 			body: `{"choices":[{"text":"\n\nindeed","finish_reason":"length"}]}`,
 			want: Answer{Text: "\n\nindeed", FinishReason: "length"},
 		},
 		{
 			name: "openai SSE: comments, CRLF, usage after the last choice, DONE ends it",
-			body: "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n" +
+			body: "data: {\"model\":\"qwen2.5-7b\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n" +
 				": keep-alive\n\n" +
 				"event: message\nid: 3\ndata: {\"choices\":[{\"delta\":{\"content\":\"A cat\"}}]}\r\n\r\n" +
 				"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
 				"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5}}\n\n" +
 				"data: [DONE]\n\n" +
 				"data: {\"choices\":[{\"delta\":{\"content\":\" after the end\"}}]}\n\n",
-			want: Answer{Role: "assistant", Text: "A cat", FinishReason: "stop", PromptTokens: n(12), CompletionTokens: n(5)},
+			want: Answer{Role: "assistant", Model: "qwen2.5-7b", Text: "A cat", FinishReason: "stop", PromptTokens: n(12), CompletionTokens: n(5)},
 		},
 		{
 			name: "SSE data over two lines, no space, no blank line at the end",

@@ -68,6 +68,32 @@
   });
 
   // --- engine "Test" in place --------------------------------------------
+  // modelCheck adds to a Test result the configured models the engine does
+  // not serve, and a plain form that imports the ones it serves.
+  function modelCheck(box, r) {
+    if (r.missing && r.missing.length) {
+      const p = el("p");
+      p.dataset.testid = "models-missing";
+      p.append(el("strong", "Not served by the engine:"), " " + r.missing.join(", ") + ". Requests for these models will fail at the engine.");
+      box.append(p);
+    }
+    if (r.import_url && r.importable && r.importable.length) {
+      const form = el("form", undefined, "inline");
+      form.method = "post";
+      form.action = r.import_url;
+      form.dataset.testid = "import-models";
+      const token = el("input");
+      token.type = "hidden";
+      token.name = "csrf";
+      token.value = csrf();
+      const n = r.importable.length;
+      const button = el("button", "Import " + n + (n === 1 ? " model" : " models"), "small");
+      button.type = "submit";
+      form.append(token, el("p", "Served but not in this engine's list: " + r.importable.join(", ") + "."), button);
+      box.append(form);
+    }
+  }
+
   document.querySelectorAll("form[data-inline-test]").forEach((form) => {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -87,6 +113,7 @@
         p.append(el("strong", "Reachable"), " in " + r.rtt_ms + " ms. ");
         p.append(r.models.length ? "Models: " + r.models.join(", ") : "It lists no models.");
         box.append(p);
+        modelCheck(box, r);
         out.replaceChildren(box);
       } catch (err) {
         const box = el("div", undefined, "result bad");
