@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -144,45 +143,7 @@ func insertAudit(ctx context.Context, db execer, e AuditEntry) error {
 // lists the install-wide events. Page.After is the cursor from the previous
 // page.
 func (s *Store) ListAudit(ctx context.Context, teamID string, page Page) ([]AuditEntry, string, error) {
-	page, err := page.normalize()
-	if err != nil {
-		return nil, "", err
-	}
-	if teamID != "" && !attach.ValidID(teamID) {
-		return nil, "", attach.NotFound("team")
-	}
-	args := []any{page.Limit + 1}
-	if teamID != "" {
-		args = append(args, teamID)
-	}
-	if page.After != "" {
-		args = append(args, page.After)
-	}
-	rows, err := s.pool.Query(ctx, auditListSQL(teamID == "", page.After != ""), args...)
-	if err != nil {
-		return nil, "", DBError("list audit log", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) { return scanAudit(r) })
-	if err != nil {
-		return nil, "", DBError("list audit log", err)
-	}
-	list, next := cut(list, page.Limit, func(e AuditEntry) string { return e.ID })
-	return list, next, nil
-}
-
-// auditListSQL is the page query: $1 the limit, then the team id unless
-// installWide, then the cursor if there is one. Each shape is its own
-// statement so the index on (team_id, id DESC) serves every page directly,
-// whatever plan Postgres caches.
-func auditListSQL(installWide, cursor bool) string {
-	where, n := "team_id IS NULL", 2
-	if !installWide {
-		where, n = "team_id = $2", 3
-	}
-	if cursor {
-		where += fmt.Sprintf(" AND id < $%d", n)
-	}
-	return "SELECT " + auditColumns + " FROM audit_log WHERE " + where + " ORDER BY id DESC LIMIT $1"
+	return s.ListAuditFiltered(ctx, teamID, AuditFilter{}, page)
 }
 
 func nullIfEmpty(s string) any {
