@@ -54,6 +54,7 @@ func TestRoleRefusals(t *testing.T) {
 		{"allow engine cookies", "POST", "/settings/engine-cookies", url.Values{"engine_cookies": {"on"}}, needEdit},
 		{"delete team", "POST", "/settings/delete", url.Values{"confirm": {team.Name}}, needDelete},
 		{"read audit log", "GET", "/audit", nil, needAudit},
+		{"download audit log", "GET", "/audit.csv", nil, needAudit},
 		{"try it", "POST", "/try", url.Values{"model": {"m"}, "message": {"hi"}}, needUse},
 		{"mint token", "POST", "/token", nil, needUse},
 	}

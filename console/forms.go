@@ -110,11 +110,15 @@ func teamURL(slug, path string) string {
 }
 
 func withQuery(path string, kv ...string) string {
-	q := url.Values{}
+	base, raw, _ := strings.Cut(path, "?")
+	q, _ := url.ParseQuery(raw) // our own links: a bad one just loses its query
 	for i := 0; i+1 < len(kv); i += 2 {
 		q.Set(kv[i], kv[i+1])
 	}
-	return path + "?" + q.Encode()
+	if len(q) == 0 {
+		return base
+	}
+	return base + "?" + q.Encode()
 }
 
 func statusWord(status int) string { return strconv.Itoa(status) }

@@ -90,6 +90,7 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/callers", c.callersPage)
 
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
+	t.Get("/audit.csv", c.allow(needAudit, refuseAudit), c.auditCSV)
 
 	t.Get("/settings", c.settingsPage)
 	t.Post("/settings/rename", edit, c.renameTeam)
