@@ -161,7 +161,7 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	if len(hrefs) < 12 {
 		t.Fatalf("the navigation has %d sections: %q", len(hrefs), hrefs)
 	}
-	shots := map[string]string{"/console/t/lab/": "gateway", "/console/t/lab/keys": "keys", "/console/t/lab/members": "members", "/console/t/lab/memory": "memory"}
+	shots := map[string]string{"/console/t/lab": "gateway", "/console/t/lab/keys": "keys", "/console/t/lab/members": "members", "/console/t/lab/memory": "memory"}
 	tables := 0
 	for _, href := range hrefs {
 		ui.open(href)
@@ -188,7 +188,7 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 				t.Errorf("%s at 360 px: table %s is wider than the screen with no hint to scroll", path, tc.ID)
 			}
 		}
-		if name, ok := shots[path]; ok {
+		if name, ok := shots[strings.TrimSuffix(path, "/")]; ok {
 			ui.shot("360-" + name)
 		}
 	}
@@ -201,15 +201,22 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	ui.Do(t, chromedp.ScrollIntoView(chromedp.CSS(`#keys-table td.actions details summary`)))
 	ui.click(`#keys-table td.actions details summary`)
 	ui.waitVisible(`#keys-table td.actions details[open] button`)
+	if !uiEval[bool](ui, `(() => {
+	  const b = document.querySelector("#keys-table td.actions details[open] button").getBoundingClientRect();
+	  return b.left >= 0 && b.right <= innerWidth;
+	})()`) {
+		t.Error("at 360 px the open revoke confirmation's button is off screen")
+	}
 	ui.shot("360-keys-revoke-open")
 
-	// Without script the navigation still reaches every section.
+	// Without script the navigation still reaches every section, and the
+	// last one, current, is on screen.
 	if _, err := chromedp.Call(ui.Context(), emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatalf("disable script: %v", err)
 	}
 	ui.open(gw.URL + "/console/t/lab/settings")
-	if nav := uiEval[navCheck](ui, navGeometry); len(nav.Unreachable) > 0 || nav.PageWidth > 360 {
-		t.Errorf("without script at 360 px: %q cannot be reached, page %d px wide", nav.Unreachable, nav.PageWidth)
+	if nav := uiEval[navCheck](ui, navGeometry); len(nav.Unreachable) > 0 || !nav.ActiveShown || nav.PageWidth > 360 {
+		t.Errorf("without script at 360 px: %q cannot be reached, the active tab shown: %v, page %d px wide", nav.Unreachable, nav.ActiveShown, nav.PageWidth)
 	}
 	ui.shot("360-settings-no-script")
 	if _, err := chromedp.Call(ui.Context(), emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false}); err != nil {
@@ -229,6 +236,8 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	  const wrap = document.querySelector("#memory-table").closest(".table-wrap");
 	  return {found: cell ? 1 : 0, cellScroll: cell ? cell.scrollWidth : 0, cellClient: cell ? cell.clientWidth : 0,
 	    cellRight: cell ? Math.round(cell.getBoundingClientRect().right) : 0,
+	    cellWidth: cell ? Math.round(cell.getBoundingClientRect().width) : 0,
+	    tableWidth: Math.round(document.querySelector("#memory-table").getBoundingClientRect().width),
 	    wrapRight: Math.round(wrap.getBoundingClientRect().right),
 	    wrapScroll: wrap.scrollWidth, wrapClient: wrap.clientWidth, page: document.documentElement.scrollWidth};
 	})()`)
@@ -240,6 +249,9 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	}
 	if clip["wrapScroll"] > clip["wrapClient"]+1 || clip["cellRight"] > clip["wrapRight"]+1 {
 		t.Errorf("at 1280 px the memory table does not fit its box: %v", clip)
+	}
+	if clip["cellWidth"]*100 < clip["tableWidth"]*35 {
+		t.Errorf("at 1280 px the content column is %d px of the table's %d", clip["cellWidth"], clip["tableWidth"])
 	}
 	if clip["page"] > 1280 {
 		t.Errorf("at 1280 px the memory page is %d px wide", clip["page"])

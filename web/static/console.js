@@ -180,6 +180,13 @@
   };
   if (wraps.length) {
     hintTables();
+    // A confirmation opened in a row brings itself into view, as it may
+    // open past the table's visible edge.
+    document.querySelectorAll(".table-wrap details").forEach((d) => {
+      d.addEventListener("toggle", () => {
+        if (d.open) d.scrollIntoView({ block: "nearest", inline: "nearest" });
+      });
+    });
     if (window.ResizeObserver) {
       const ro = new ResizeObserver(hintTables);
       wraps.forEach((wrap) => ro.observe(wrap));
