@@ -68,6 +68,9 @@ func narrowData(t *testing.T, gw *gateway) {
 	}
 }
 
+// longEventLink finds the link to the long note's page on the memory page.
+const longEventLink = `Array.from(document.querySelectorAll("#memory-table tr")).find(r => r.textContent.includes("reach-every-section")).querySelector("a").href`
+
 // navCheck is what the page says of its navigation's geometry.
 type navCheck struct {
 	Links       int      `json:"links"`
@@ -196,6 +199,22 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 		t.Errorf("the journey met %d tables: the team's data did not show", tables)
 	}
 
+	// The forms that have a page of their own fit too.
+	for _, path := range []string{"/engines/new", "/agents/new", "/mcp/new", "/issuers/new"} {
+		ui.open(gw.URL + "/console/t/lab" + path)
+		if w := uiEval[int](ui, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("%s at 360 px: the page is %d px wide and scrolls sideways", path, w)
+		}
+	}
+
+	ui.open(gw.URL + "/console/t/lab/memory")
+	eventURL := uiEval[string](ui, longEventLink)
+	ui.open(eventURL)
+	if w := uiEval[int](ui, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the long event's page at 360 px is %d px wide and scrolls sideways", w)
+	}
+	ui.shot("360-memory-event")
+
 	// The actions of a key can be scrolled to and used.
 	ui.open(gw.URL + "/console/t/lab/keys")
 	ui.Do(t, chromedp.ScrollIntoView(chromedp.CSS(`#keys-table td.actions details summary`)))
@@ -258,7 +277,7 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	}
 
 	// The event's page: the content wraps inside its card.
-	ui.open(uiEval[string](ui, `Array.from(document.querySelectorAll("#memory-table tr")).find(r => r.textContent.includes("reach-every-section")).querySelector("a").href`))
+	ui.open(eventURL)
 	pre := uiEval[map[string]int](ui, `(() => {
 	  const p = document.querySelector("#event-content");
 	  const card = p.closest(".card");
