@@ -227,6 +227,10 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 		t.Error("at 360 px the open revoke confirmation's button is off screen")
 	}
 	ui.shot("360-keys-revoke-open")
+	colorScheme(t, ui, "dark")
+	ui.open(gw.URL + "/console/t/lab/keys")
+	ui.shot("360-keys-dark")
+	colorScheme(t, ui, "")
 
 	// Without script the navigation still reaches every section, and the
 	// last one, current, is on screen.
@@ -288,4 +292,17 @@ func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 		t.Errorf("at 1280 px the event's content leaves its card: %v", pre)
 	}
 	ui.shot("1280-memory-event")
+}
+
+// colorScheme makes the page see the system's colour scheme as scheme;
+// "" ends the override.
+func colorScheme(t *testing.T, ui *consoleUI, scheme string) {
+	t.Helper()
+	var features []*emulation.MediaFeature
+	if scheme != "" {
+		features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+	}
+	if _, err := chromedp.Call(ui.Context(), emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features}); err != nil {
+		t.Fatalf("emulate colour scheme %q: %v", scheme, err)
+	}
 }
