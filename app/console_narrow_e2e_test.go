@@ -150,7 +150,7 @@ const tableGeometry = `Array.from(document.querySelectorAll("main table")).map(t
 // every section of the team's navigation is reachable, the section being
 // shown has its tab on screen, each table's last column (its row actions)
 // can be scrolled to, with a visible hint, and no page scrolls sideways.
-// With script off every section stays reachable. At 1280 px the memory
+// With script off the tabs wrap: every one is on screen. At 1280 px the memory
 // page's content column shows a long event without clipping it.
 func TestConsoleE2ENarrowNavAndTables(t *testing.T) {
 	t.Parallel()
