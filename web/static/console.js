@@ -177,6 +177,49 @@
     });
   }
 
+  // --- narrow screens: current tab in view, tables that scroll ------------
+  // On a narrow screen the team's sections are a row that scrolls sideways;
+  // bring the current one into view, centred where the row allows.
+  const navList = document.querySelector(".sidenav ul");
+  const current = navList && navList.querySelector('a[aria-current="page"]');
+  if (current && navList.scrollWidth > navList.clientWidth) {
+    const list = navList.getBoundingClientRect();
+    const tab = current.getBoundingClientRect();
+    navList.scrollLeft += tab.left - list.left - (navList.clientWidth - tab.width) / 2;
+  }
+
+  // A table wider than its box gets a caption saying it scrolls, kept up to
+  // date as the window changes size.
+  const wraps = document.querySelectorAll(".table-wrap");
+  const hintTables = () => {
+    wraps.forEach((wrap) => {
+      const table = wrap.querySelector("table");
+      if (!table) return;
+      let hint = wrap.previousElementSibling;
+      if (!hint || !hint.classList.contains("scroll-hint")) {
+        hint = el("p", "Scroll sideways for more →", "scroll-hint");
+        hint.dataset.scrollHint = table.id;
+        hint.setAttribute("aria-hidden", "true");
+        wrap.before(hint);
+      }
+      hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+    });
+  };
+  if (wraps.length) {
+    hintTables();
+    // A confirmation opened in a row brings itself into view, as it may
+    // open past the table's visible edge.
+    document.querySelectorAll(".table-wrap details").forEach((d) => {
+      d.addEventListener("toggle", () => {
+        if (d.open) d.scrollIntoView({ block: "nearest", inline: "nearest" });
+      });
+    });
+    if (window.ResizeObserver) {
+      const ro = new ResizeObserver(hintTables);
+      wraps.forEach((wrap) => ro.observe(wrap));
+    }
+  }
+
   // --- team switcher: Escape and a click elsewhere close it ---------------
   const switcher = document.getElementById("team-switcher");
   if (switcher) {
