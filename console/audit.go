@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -175,4 +177,51 @@ func auditWho(e tenants.AuditEntry) string {
 		return e.ActorID
 	}
 	return "the gateway"
+}
+
+// auditChangeLines says what an entry changed, one line a field: "audience:
+// api://a → api://b", "role: member → admin", "api_key: set". Entries that
+// record no change say nothing here.
+func auditChangeLines(e tenants.AuditEntry) []string {
+	var lines []string
+	if changes, ok := e.Detail["changes"].(map[string]any); ok {
+		for _, k := range slices.Sorted(maps.Keys(changes)) {
+			if ft, ok := changes[k].(map[string]any); ok {
+				lines = append(lines, k+": "+auditValue(ft["from"])+" → "+auditValue(ft["to"]))
+			} else {
+				lines = append(lines, k+": "+auditValue(changes[k]))
+			}
+		}
+		return lines
+	}
+	for _, k := range []string{"role", "name"} {
+		if prev, ok := e.Detail["previous_"+k]; ok {
+			lines = append(lines, k+": "+auditValue(prev)+" → "+auditValue(e.Detail[k]))
+		}
+	}
+	return lines
+}
+
+// auditValue renders one value of an entry's detail.
+func auditValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		if v == "" {
+			return `""`
+		}
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = auditValue(p)
+		}
+		if len(parts) == 0 {
+			return "none"
+		}
+		return strings.Join(parts, ", ")
+	default:
+		return fmt.Sprint(v)
+	}
 }

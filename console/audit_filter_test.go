@@ -19,8 +19,10 @@ func TestAuditLogFilterAndCSV(t *testing.T) {
 	team := e.team("filtered", u)
 	for i, ent := range []tenants.AuditEntry{
 		{ActorName: "ann@example.com", Action: tenants.AuditEngineCreate, TargetType: "engine", TargetName: "gpu"},
-		{ActorName: "ann@example.com", Action: tenants.AuditEngineUpdate, TargetType: "engine", TargetName: "gpu"},
-		{ActorName: "bob@example.com", Action: tenants.AuditMemberRole, TargetType: "user", TargetName: "=HYPERLINK(\"http://evil\")"},
+		{ActorName: "ann@example.com", Action: tenants.AuditEngineUpdate, TargetType: "engine", TargetName: "gpu",
+			Detail: map[string]any{"changes": map[string]any{"base_url": map[string]any{"from": "http://a:1", "to": "http://b:2"}, "api_key": "set"}}},
+		{ActorName: "bob@example.com", Action: tenants.AuditMemberRole, TargetType: "user", TargetName: "=HYPERLINK(\"http://evil\")",
+			Detail: map[string]any{"role": "admin", "previous_role": "member"}},
 	} {
 		if err := e.store.RecordAudit(testCtx(t), team.ID, ent); err != nil {
 			t.Fatal(i, err)
@@ -35,10 +37,11 @@ func TestAuditLogFilterAndCSV(t *testing.T) {
 	if r := rows(p); len(r) != 2 || !strings.Contains(r[0], tenants.AuditEngineUpdate) || !strings.Contains(r[1], tenants.AuditEngineCreate) {
 		t.Fatalf("engine. filter: %d rows: %.2000s", len(r), p.Body)
 	}
-	wantContains(t, p, `value="engine."`, `href="/console/t/filtered/audit.csv?action=engine."`)
+	wantContains(t, p, `value="engine."`, `href="/console/t/filtered/audit.csv?action=engine."`,
+		"base_url: http://a:1 → http://b:2", "api_key: set")
 
 	p = b.get(Base + "/t/filtered/audit?actor=BOB")
-	if r := rows(p); len(r) != 1 || !strings.Contains(r[0], tenants.AuditMemberRole) {
+	if r := rows(p); len(r) != 1 || !strings.Contains(r[0], tenants.AuditMemberRole) || !strings.Contains(r[0], "role: member → admin") {
 		t.Fatalf("actor filter: %d rows", len(r))
 	}
 	p = b.get(Base + "/t/filtered/audit?actor=nobody")

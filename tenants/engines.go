@@ -88,11 +88,16 @@ func (s *Store) insertEngine(ctx context.Context, tx pgx.Tx, teamID string, in E
 // engineAudit is the audit row of a change to e. Of the upstream key it
 // says only what happened to it ("set", "removed", "unchanged", "none").
 func engineAudit(action string, e attach.Engine, key string) AuditEntry {
-	d := map[string]any{"name": e.Name, "dialect": e.Dialect, "base_url": e.BaseURL, "models": e.Models, "default": e.Default}
+	d := engineFields(e)
 	if key != "" {
 		d["api_key"] = key
 	}
 	return AuditEntry{TeamID: e.TeamID, Action: action, TargetType: "engine", TargetID: e.ID, TargetName: e.Name, Detail: d}
+}
+
+// engineFields are the engine's settings as the audit log shows them.
+func engineFields(e attach.Engine) map[string]any {
+	return map[string]any{"name": e.Name, "dialect": e.Dialect, "base_url": e.BaseURL, "models": e.Models, "default": e.Default}
 }
 
 func keyChange(key *string, creating bool) string {
@@ -162,6 +167,10 @@ func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, 
 			return attach.Engine{}, err
 		}
 	}
+	before, err := scanEngine(tx.QueryRow(ctx, `SELECT `+engineColumns+` FROM engines WHERE team_id = $1 AND id = $2 FOR UPDATE`, teamID, id))
+	if err != nil {
+		return attach.Engine{}, DBError("update engine", err)
+	}
 	if in.Default {
 		if err := clearDefault(ctx, tx, teamID, id); err != nil {
 			return attach.Engine{}, err
@@ -177,7 +186,13 @@ func (s *Store) updateEngine(ctx context.Context, tx pgx.Tx, teamID, id string, 
 	if err != nil {
 		return attach.Engine{}, DBError("update engine", err)
 	}
-	return row.Engine, audit(ctx, tx, engineAudit(AuditEngineUpdate, row.Engine, keyChange(in.APIKey, false)))
+	entry := engineAudit(AuditEngineUpdate, row.Engine, "")
+	detail, changed := auditChanges(engineFields(before.Engine), engineFields(row.Engine), "api_key", keyChange(in.APIKey, false))
+	if !changed {
+		return row.Engine, nil // saved as it was: nothing to record
+	}
+	entry.Detail = detail
+	return row.Engine, audit(ctx, tx, entry)
 }
 
 // DeleteEngine removes an engine.

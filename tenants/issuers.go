@@ -37,14 +37,20 @@ func scanIssuer(row pgx.Row) (attach.Issuer, error) {
 // issuerAudit is the audit row of a change to is. Of the exchange client
 // secret it says only what happened to it ("set", "unchanged", ...).
 func issuerAudit(action string, is attach.Issuer, secret string) AuditEntry {
-	d := map[string]any{"issuer": is.URL, "audience": is.Audience, "algorithms": is.Algorithms, "user_claim": is.UserClaim}
-	if is.Exchange != nil {
-		d["exchange_client_id"] = is.Exchange.ClientID
-	}
+	d := issuerFields(is)
 	if secret != "" {
 		d["exchange_client_secret"] = secret
 	}
 	return AuditEntry{TeamID: is.TeamID, Action: action, TargetType: "issuer", TargetID: is.ID, TargetName: is.URL, Detail: d}
+}
+
+// issuerFields are the issuer's settings as the audit log shows them.
+func issuerFields(is attach.Issuer) map[string]any {
+	d := map[string]any{"issuer": is.URL, "audience": is.Audience, "algorithms": is.Algorithms, "user_claim": is.UserClaim}
+	if is.Exchange != nil {
+		d["exchange_client_id"] = is.Exchange.ClientID
+	}
+	return d
 }
 
 // issuerDBError is DBError, with the exchange issuer's constraints said as
@@ -153,6 +159,10 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 	}
 	var is attach.Issuer
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		before, err := scanIssuer(tx.QueryRow(ctx, `SELECT `+issuerColumns+` FROM issuers WHERE team_id = $1 AND id = $2 FOR UPDATE`, teamID, id))
+		if err != nil {
+			return DBError("update issuer", err)
+		}
 		is, err = scanIssuer(tx.QueryRow(ctx,
 			`UPDATE issuers SET url = $3, audience = $4, algorithms = $5, user_claim = $6,
 			   exchange_client_id = $7,
@@ -163,7 +173,13 @@ func (s *Store) UpdateIssuer(ctx context.Context, teamID, id string, in IssuerIn
 		if err != nil {
 			return issuerDBError("update issuer", err)
 		}
-		return audit(ctx, tx, issuerAudit(AuditIssuerUpdate, is, secretChange(in, false)))
+		entry := issuerAudit(AuditIssuerUpdate, is, "")
+		detail, changed := auditChanges(issuerFields(before), issuerFields(is), "exchange_client_secret", secretChange(in, false))
+		if !changed {
+			return nil // saved as it was: nothing to record
+		}
+		entry.Detail = detail
+		return audit(ctx, tx, entry)
 	})
 	return is, err
 }
