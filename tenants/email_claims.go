@@ -29,7 +29,7 @@ func claimVerifiedEmail(ctx context.Context, tx pgx.Tx, issuer, subject, email s
 		return User{}, false, DBError("find user", err)
 	}
 	var (
-		holderID, holderEmail             string
+		holderID, holderEmail              string
 		verified, hasPassword, hasProvider bool
 	)
 	err = tx.QueryRow(ctx,

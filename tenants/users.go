@@ -18,16 +18,16 @@ import (
 // User is someone who signs in to the console, with a password, through an
 // OpenID Connect provider, or both.
 type User struct {
-	ID           string     `json:"id"`
-	Email        string     `json:"email"`
-	Name         string     `json:"name"`
-	HasPassword  bool       `json:"has_password"`
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	HasPassword bool   `json:"has_password"`
 	// EmailVerified says the address was proven: a bound invite delivered
 	// there, the IdP's email_verified claim, or the install's setup link.
-	EmailVerified bool `json:"email_verified"`
-	OIDCIssuer   string     `json:"oidc_issuer,omitempty"` // "" for a local account
-	CreatedAt    time.Time  `json:"created_at"`
-	LastSignInAt *time.Time `json:"last_sign_in_at,omitempty"`
+	EmailVerified bool       `json:"email_verified"`
+	OIDCIssuer    string     `json:"oidc_issuer,omitempty"` // "" for a local account
+	CreatedAt     time.Time  `json:"created_at"`
+	LastSignInAt  *time.Time `json:"last_sign_in_at,omitempty"`
 }
 
 // UserInput is what someone signing up gives.
