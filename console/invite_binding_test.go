@@ -40,7 +40,7 @@ func TestBoundInviteSignUpIsForTheInvitedAddress(t *testing.T) {
 	// Single use: the link is spent.
 	wantStatus(t, e.browser().get(link), http.StatusNotFound)
 	b2 := e.browser()
-	wantStatus(t, b2.post(link+"/signup", url.Values{"csrf": {formCSRF(t, b2.get(Base + "/signin"))}, "email": {"x@example.test"}}), http.StatusNotFound)
+	wantStatus(t, b2.post(link+"/signup", url.Values{"csrf": {formCSRF(t, b2.get(Base+"/signin"))}, "email": {"x@example.test"}}), http.StatusNotFound)
 }
 
 // Signed in with another address, a bound invite answers a page that says
