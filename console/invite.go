@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -50,28 +49,13 @@ func (c *Console) invitePage(fc *fiber.Ctx) error {
 		if err != nil {
 			return c.internal(fc, "get user", err)
 		}
-		if refusal := wrongInvitee(in, u); refusal != "" {
-			v.Refusal = refusal
+		var refusal *attach.Error
+		if errors.As(in.Refuses(u), &refusal) {
+			v.Refusal = refusal.Message
 			return render(fc, fiber.StatusForbidden, invitePage(c.chrome(fc, "Join "+team.Name), v))
 		}
 	}
 	return render(fc, fiber.StatusOK, invitePage(c.chrome(fc, "Join "+team.Name), v))
-}
-
-// wrongInvitee says why u may not accept the bound invite in, or "".
-// The store decides again when the invite is accepted.
-func wrongInvitee(in tenants.Invite, u tenants.User) string {
-	switch {
-	case in.Anyone:
-		return ""
-	case !strings.EqualFold(u.Email, in.Email):
-		return "This invite is for " + in.Email + ", and you are signed in as " + u.Email +
-			". Sign out, then open the link again and sign in or sign up as " + in.Email + "."
-	case !u.EmailVerified:
-		return "This invite is for " + in.Email + ", and this account's address was never verified. " +
-			"Sign in with single sign-on as " + in.Email + ", or ask for a new invite."
-	}
-	return ""
 }
 
 // acceptInvite adds the signed-in user to the team.

@@ -9,6 +9,19 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
+// anyoneInviteLink makes an invite for anyone with the link through the
+// members page and returns its path.
+func anyoneInviteLink(t *testing.T, e *env, b *browser, slug, role string) string {
+	t.Helper()
+	p := b.follow(b.post(Base+"/t/"+slug+"/members/invite", url.Values{"anyone": {"1"}, "role": {role}}))
+	wantStatus(t, p, http.StatusOK)
+	m := inviteLinkRE.FindStringSubmatch(p.Body)
+	if m == nil || !strings.HasPrefix(m[1], e.URL+Base+"/invite/") {
+		t.Fatalf("no invite link in the page: %.800s", p.Body)
+	}
+	return strings.TrimPrefix(m[1], e.URL)
+}
+
 // A bound invite's sign-up makes the account for the invited address,
 // whatever the form says, and the account counts as verified.
 func TestBoundInviteSignUpIsForTheInvitedAddress(t *testing.T) {
@@ -175,8 +188,7 @@ func TestSSOOwnerIsNotLockedOutByALinkJoiner(t *testing.T) {
 	owner := e.user("hal")
 	team := e.team("crew", owner)
 	ob := e.signedIn(owner)
-	p := ob.follow(ob.post(Base+"/t/crew/members/invite", url.Values{"anyone": {"1"}, "role": {"member"}}))
-	link := strings.TrimPrefix(inviteLinkRE.FindStringSubmatch(p.Body)[1], e.URL)
+	link := anyoneInviteLink(t, e, ob, "crew", "member")
 	sb := e.browser()
 	page := sb.get(link)
 	wantRedirect(t, sb.post(link+"/signup", url.Values{"csrf": {formCSRF(t, page)}, "email": {"ceo@example.test"}, "name": {"Not the CEO"},
@@ -187,7 +199,7 @@ func TestSSOOwnerIsNotLockedOutByALinkJoiner(t *testing.T) {
 	}
 
 	cb := e.browser()
-	p = cb.get(loginAtProvider(t, cb, startSSO(t, cb, Base+"/teams"), "ceo").RequestURI())
+	p := cb.get(loginAtProvider(t, cb, startSSO(t, cb, Base+"/teams"), "ceo").RequestURI())
 	wantRedirect(t, p, Base+"/teams")
 	ceo, err := e.store.GetUserByEmail(testCtx(t), "ceo@example.test")
 	if err != nil || ceo.ID == squatter.ID || ceo.HasPassword || !ceo.EmailVerified {

@@ -295,27 +295,32 @@ const ReasonInviteWrongEmail = "invite_wrong_email"
 // checkInvitee refuses a bound invite to a user whose verified email is not
 // the invite's.
 func checkInvitee(ctx context.Context, tx pgx.Tx, iv Invite, userID string) error {
-	var email string
-	var verified bool
-	err := tx.QueryRow(ctx, "SELECT email, email_verified FROM users WHERE id = $1", userID).Scan(&email, &verified)
+	var u User
+	err := tx.QueryRow(ctx, "SELECT email, email_verified FROM users WHERE id = $1", userID).Scan(&u.Email, &u.EmailVerified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return attach.NotFound("user")
 	}
 	if err != nil {
 		return DBError("accept invite", err)
 	}
-	if iv.Anyone {
+	return iv.Refuses(u)
+}
+
+// Refuses says why u may not accept the invite, as an *attach.Error with
+// Reason ReasonInviteWrongEmail, or nil when u may. AcceptInvite checks it
+// again; pages call it to say so before anyone clicks.
+func (iv Invite) Refuses(u User) error {
+	switch {
+	case iv.Anyone:
 		return nil
-	}
-	if !strings.EqualFold(email, iv.Email) {
+	case !strings.EqualFold(u.Email, iv.Email):
 		return &attach.Error{Code: attach.CodeForbidden, Reason: ReasonInviteWrongEmail,
-			Message: "This invite is for " + iv.Email + ", and you are signed in as " + email +
+			Message: "This invite is for " + iv.Email + ", and you are signed in as " + u.Email +
 				". Sign out, then open the link again and sign in or sign up as " + iv.Email + "."}
-	}
-	if !verified {
+	case !u.EmailVerified:
 		return &attach.Error{Code: attach.CodeForbidden, Reason: ReasonInviteWrongEmail,
 			Message: "This invite is for " + iv.Email + ", and this account's address was never verified. " +
-				"Sign in with single sign-on as " + iv.Email + ", or ask for a new invite."}
+				"Sign in with single sign-on as " + iv.Email + ", or ask a team admin for an invite for anyone with the link."}
 	}
 	return nil
 }
