@@ -107,7 +107,7 @@ func TestAnyoneInviteInConsole(t *testing.T) {
 
 	b := e.browser()
 	page := b.get(link)
-	wantContains(t, page, `data-testid="invite-for">anyone with the link`)
+	wantContains(t, page, `data-testid="invite-for">anyone with the link`, `data-testid="anyone-hint"`)
 	if strings.Contains(page.Body, "readonly") {
 		t.Fatal("an anyone invite fixes the email")
 	}
