@@ -214,3 +214,33 @@ func TestSSOOwnerIsNotLockedOutByALinkJoiner(t *testing.T) {
 		t.Fatalf("joiner's membership %q, %v", r, err)
 	}
 }
+
+// An account made through a bound invite proved its address: signing in
+// later through single sign-on with that verified address is the same
+// person, and finds the same account with its teams.
+func TestSSOLinksAnInvitedPasswordAccount(t *testing.T) {
+	t.Parallel()
+	e, idp := ssoEnv(t)
+	owner := e.user("hal")
+	team := e.team("crew", owner)
+	link := inviteLink(t, e, e.signedIn(owner), "crew", "lin@example.test", "member")
+	b := e.browser()
+	page := b.get(link)
+	wantRedirect(t, b.post(link+"/signup", url.Values{"csrf": {formCSRF(t, page)}, "name": {"Lin"},
+		"password": {testPassword}, "password2": {testPassword}}), Base+"/t/crew?done=joined")
+	lin, err := e.store.GetUserByEmail(testCtx(t), "lin@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sb := e.browser()
+	p := sb.get(loginAtProvider(t, sb, startSSO(t, sb, Base+"/t/crew"), "lin").RequestURI())
+	wantRedirect(t, p, Base+"/t/crew")
+	_, u, err := e.store.GetSession(testCtx(t), sessionCookie(t, p, "attach_session").Value)
+	if err != nil || u.ID != lin.ID || u.OIDCIssuer != idp.Issuer() {
+		t.Fatalf("sso signed in as %+v (%v), want lin's account %s linked", u, err, lin.ID)
+	}
+	if r, err := e.store.RoleOf(testCtx(t), team.ID, u.ID); err != nil || r != tenants.RoleMember {
+		t.Fatalf("role %q, %v", r, err)
+	}
+}
