@@ -117,6 +117,13 @@ func TestSignUpFormsShowEveryError(t *testing.T) {
 	csrf = formCSRF(t, guest.get(link))
 	p = guest.post(link+"/signup", url.Values{"csrf": {csrf}, "email": {"not an email"}, "name": {"\x01"},
 		"password": {testPassword}, "password2": {"different"}})
+	// A bound invite's email is the invite's, whatever is typed.
+	wantFieldErrors(t, p, "name", "password2")
+
+	anyone := anyoneInviteLink(t, e, e.signedIn(owner), "door", "member")
+	csrf = formCSRF(t, guest.get(anyone))
+	p = guest.post(anyone+"/signup", url.Values{"csrf": {csrf}, "email": {"not an email"}, "name": {"\x01"},
+		"password": {testPassword}, "password2": {"different"}})
 	wantFieldErrors(t, p, "email", "name", "password2")
 }
 

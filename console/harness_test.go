@@ -126,7 +126,7 @@ func testCtx(t testing.TB) context.Context {
 // password hashing.
 func (e *env) user(name string) tenants.User {
 	e.t.Helper()
-	u, err := e.store.UpsertOIDCUser(testCtx(e.t), "https://idp.test", name, name+"@example.test", "User "+name)
+	u, err := e.store.UpsertOIDCUser(testCtx(e.t), "https://idp.test", name, name+"@example.test", "User "+name, true)
 	if err != nil {
 		e.t.Fatalf("create user %s: %v", name, err)
 	}

@@ -1,7 +1,10 @@
 package console
 
 import (
+	"errors"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -9,9 +12,13 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
-// An invite link, /console/invite/TOKEN, lets whoever holds it join the
-// team: signed in, with one click; otherwise by signing in first (and
-// coming back) or by creating an account for the invited email.
+// An invite link, /console/invite/TOKEN, lets its invitee join the team:
+// signed in, with one click; otherwise by signing in first (and coming
+// back) or by creating an account. A bound invite takes only an account
+// whose verified email is the invite's: the sign-up form is fixed to that
+// address (the link was delivered there), and a single sign-on account
+// must come with the provider's email_verified. An "anyone with the link"
+// invite takes any account; its sign-up never takes an existing address.
 
 func inviteURL(token string) string { return Base + "/invite/" + url.PathEscape(token) }
 
@@ -35,6 +42,19 @@ func (c *Console) invitePage(fc *fiber.Ctx) error {
 	}
 	v := inviteView{Token: fc.Params("token"), Invite: in, Team: team, SSO: c.sso != nil, SignedIn: me(fc) != nil}
 	v.CSRF = c.formCSRF(fc)
+	if v.SignedIn && !in.Anyone {
+		// Say at once, before any click, when this account cannot take the
+		// invite (someone back from single sign-on with another address).
+		u, err := c.store.GetUser(fc.UserContext(), me(fc).user.ID)
+		if err != nil {
+			return c.internal(fc, "get user", err)
+		}
+		var refusal *attach.Error
+		if errors.As(in.Refuses(u), &refusal) {
+			v.Refusal = refusal.Message
+			return render(fc, fiber.StatusForbidden, invitePage(c.chrome(fc, "Join "+team.Name), v))
+		}
+	}
 	return render(fc, fiber.StatusOK, invitePage(c.chrome(fc, "Join "+team.Name), v))
 }
 
@@ -55,14 +75,29 @@ func (c *Console) acceptInvite(fc *fiber.Ctx) error {
 	return seeOther(fc, teamURL(m.Team.Slug, "?done=joined"))
 }
 
-// inviteSignUp creates an account for the invited email and joins the team
-// with it.
+// lifetime says how long an invite link works, in words.
+func lifetime(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	case d >= time.Hour && d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + " hours"
+	}
+	return d.String()
+}
+
+// inviteSignUp creates an account and joins the team with it. A bound
+// invite's account is for the invited email, whatever the form says, and
+// counts as verified: the link was delivered to that address.
 func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
 	in, team, ok, err := c.openInvite(fc)
 	if !ok {
 		return err
 	}
 	user := tenants.UserInput{Email: form(fc, "email"), Name: form(fc, "name"), Password: fc.FormValue("password")}
+	if !in.Anyone {
+		user.Email, user.EmailVerified = in.Email, true
+	}
 	v := inviteView{CSRF: c.preToken(fc), Token: fc.Params("token"), Invite: in, Team: team, SSO: c.sso != nil,
 		Email: user.Email, Name: user.Name}
 	again := func(fe formErrors) error {
@@ -91,6 +126,9 @@ func (c *Console) inviteSignUp(fc *fiber.Ctx) error {
 }
 
 func inviteEmail(v inviteView) string {
+	if !v.Invite.Anyone {
+		return v.Invite.Email
+	}
 	if v.Email != "" {
 		return v.Email
 	}
@@ -100,6 +138,10 @@ func inviteEmail(v inviteView) string {
 func (c *Console) inviteFailed(fc *fiber.Ctx, err error) error {
 	if inviteGone(err) {
 		return c.fail(fc, errInviteGone())
+	}
+	var ae *attach.Error
+	if errors.As(err, &ae) && ae.Reason == tenants.ReasonInviteWrongEmail {
+		return c.fail(fc, ae)
 	}
 	return c.internal(fc, "accept invite", err)
 }

@@ -42,21 +42,22 @@ func (c *Console) renderMembers(fc *fiber.Ctx, status int, v membersView) error 
 	}
 	v.Me = me(fc).user.ID
 	v.Actor = t.role
+	v.TTL = c.cfg.InviteTTL
 	return render(fc, status, membersPage(c.teamChrome(fc, "Members", "members"), v))
 }
 
 func (c *Console) invite(fc *fiber.Ctx) error {
 	t := current(fc)
-	v := membersView{Email: form(fc, "email"), Role: tenants.Role(form(fc, "role"))}
+	v := membersView{Email: form(fc, "email"), Role: tenants.Role(form(fc, "role")), Anyone: form(fc, "anyone") != ""}
 	fe := formErrors{}
 	role, err := tenants.ParseRole(string(v.Role))
 	if err != nil {
 		fe.add("role", "Choose a role")
 		role = tenants.RoleMember
 	}
-	input := tenants.InviteInput{Email: v.Email, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL}
+	input := tenants.InviteInput{Email: v.Email, Anyone: v.Anyone, Role: role, InvitedBy: me(fc).user.ID, TTL: c.cfg.InviteTTL}
 	fe.merge(checkAll(input, tenants.InviteInput.Check, map[string]func(*tenants.InviteInput){
-		"email": func(in *tenants.InviteInput) { in.Email = "someone@example.com" },
+		"email": func(in *tenants.InviteInput) { in.Email, in.Anyone = "", true },
 	}))
 	if len(fe) > 0 {
 		v.Errors = fe
@@ -90,9 +91,9 @@ func (c *Console) revealInvite(fc *fiber.Ctx, v *membersView) {
 			continue
 		}
 		if link, ok := c.takeSecret(fc, revealInvite, in.ID); ok {
-			v.NewEmail, v.NewLink = in.Email, link
+			v.NewEmail, v.NewLink = in.For(), link
 		} else {
-			v.ShownEmail = in.Email
+			v.ShownEmail = in.For()
 		}
 		return
 	}

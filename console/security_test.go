@@ -132,7 +132,7 @@ func TestUserInputIsEscaped(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const evil = `<script>alert(1)</script>`
-	u, err := e.store.UpsertOIDCUser(testCtx(t), "https://idp.test", "x", "xss@example.test", `<img src=x onerror=alert(1)>`)
+	u, err := e.store.UpsertOIDCUser(testCtx(t), "https://idp.test", "x", "xss@example.test", `<img src=x onerror=alert(1)>`, false)
 	if err != nil {
 		t.Fatal(err)
 	}

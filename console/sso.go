@@ -221,13 +221,15 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 		return c.ssoFailed(fc, attach.CodeBadRequest, "The sign-in provider's answer was not for this sign-in. Please sign in again.")
 	}
 	var claims struct {
-		Email string `json:"email"`
-		Name  string `json:"name"`
+		Email         string `json:"email"`
+		EmailVerified any    `json:"email_verified"` // a boolean; some providers send "true"
+		Name          string `json:"name"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider's answer could not be read.")
 	}
-	u, err := c.store.UpsertOIDCUser(fc.UserContext(), c.cfg.OIDC.Issuer, idt.Subject, claims.Email, claims.Name)
+	u, err := c.store.UpsertOIDCUser(fc.UserContext(), c.cfg.OIDC.Issuer, idt.Subject, claims.Email, claims.Name,
+		claims.EmailVerified == true || claims.EmailVerified == "true")
 	if err != nil {
 		if attach.ErrorCode(err) == attach.CodeConflict {
 			return c.ssoFailed(fc, attach.CodeConflict, "An account with your email exists already. Sign in with its password instead.")

@@ -239,14 +239,15 @@ func TestSSORefusals(t *testing.T) {
 	}
 }
 
-// TestSSOEmailTaken: a provider cannot take over a password account by
-// naming its email; the person is told to use the password.
+// TestSSOEmailTaken: a provider that does not vouch for an email cannot
+// take over a password account by naming it; the person is told to use the
+// password.
 func TestSSOEmailTaken(t *testing.T) {
 	t.Parallel()
 	e, _ := ssoEnv(t)
-	e.localUser("judy@example.test")
+	e.localUser("unverified-judy@example.test")
 	b := e.browser()
-	p := b.get(loginAtProvider(t, b, startSSO(t, b, ""), "judy").RequestURI())
+	p := b.get(loginAtProvider(t, b, startSSO(t, b, ""), "unverified-judy").RequestURI())
 	wantStatus(t, p, http.StatusConflict)
 	wantContains(t, p, "An account with your email exists already")
 	if b.cookie("attach_session") != "" {

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,14 +12,16 @@ import (
 )
 
 // Invite asks someone to join a team in a role. Its token, a link the
-// inviter passes on, is shown once at creation; only its hash is kept. The
-// token is the whole credential: whoever holds it may accept, whatever the
-// email of their account (providers often know people under another
-// address than the one they were invited at).
+// inviter passes on, is shown once at creation; only its hash is kept; it
+// works once and for a few days. An invite is bound to its email: only an
+// account whose verified email is that address may accept it. An inviter
+// may instead choose "anyone with the link" (Anyone, no email): then
+// whoever holds the link may accept, with any account.
 type Invite struct {
 	ID         string     `json:"id"`
 	TeamID     string     `json:"team_id"`
-	Email      string     `json:"email"`
+	Email      string     `json:"email"` // "" when Anyone
+	Anyone     bool       `json:"anyone"`
 	Role       Role       `json:"role"`
 	InvitedBy  string     `json:"invited_by,omitempty"` // user id; "" when unknown
 	CreatedAt  time.Time  `json:"created_at"`
@@ -28,24 +31,45 @@ type Invite struct {
 
 // InviteInput is what an inviter sets.
 type InviteInput struct {
-	Email     string        `json:"email"`
+	Email     string        `json:"email"`  // required unless Anyone
+	Anyone    bool          `json:"anyone"` // anyone with the link may join
 	Role      Role          `json:"role"`
 	InvitedBy string        `json:"-"` // the inviting user's id, from the session
 	TTL       time.Duration `json:"-"` // 0: DefaultInviteTTL
 }
 
-// Invite lifetimes.
+// Invite lifetimes. A link proves access to an address only while it is
+// likely that only the person it was sent to holds it: short.
 const (
-	DefaultInviteTTL = 7 * 24 * time.Hour
-	MaxInviteTTL     = 30 * 24 * time.Hour
+	DefaultInviteTTL = 72 * time.Hour
+	MaxInviteTTL     = 7 * 24 * time.Hour
 )
 
-func (in InviteInput) normalize() (InviteInput, error) {
-	email, err := normalizeEmail(in.Email)
-	if err != nil {
-		return in, err
+// AnyoneLabel is how an invite without an email is named in pages and the
+// audit log.
+const AnyoneLabel = "anyone with the link"
+
+// For names who may accept the invite: its email, or AnyoneLabel.
+func (iv Invite) For() string {
+	if iv.Anyone {
+		return AnyoneLabel
 	}
-	in.Email = email
+	return iv.Email
+}
+
+func (in InviteInput) normalize() (InviteInput, error) {
+	if in.Anyone {
+		if strings.TrimSpace(in.Email) != "" {
+			return in, attach.Invalid("email", "must be empty for an invite anyone with the link may use")
+		}
+		in.Email = ""
+	} else {
+		email, err := normalizeEmail(in.Email)
+		if err != nil {
+			return in, err
+		}
+		in.Email = email
+	}
 	if !in.Role.Valid() {
 		return in, attach.Invalid("role", "must be owner, admin, member or viewer")
 	}
@@ -56,7 +80,7 @@ func (in InviteInput) normalize() (InviteInput, error) {
 	case in.TTL == 0:
 		in.TTL = DefaultInviteTTL
 	case in.TTL < time.Minute || in.TTL > MaxInviteTTL:
-		return in, attach.Invalid("ttl", "must be from a minute to 30 days")
+		return in, attach.Invalid("ttl", "must be from a minute to 7 days")
 	}
 	return in, nil
 }
@@ -64,7 +88,7 @@ func (in InviteInput) normalize() (InviteInput, error) {
 // inviteColumns are the columns scanInvite reads, of the table aliased as
 // alias.
 func inviteColumnsOf(alias string) string {
-	return alias + "id, " + alias + "team_id, " + alias + "email, " + alias + "role, coalesce(" + alias + "invited_by::text, ''), " +
+	return alias + "id, " + alias + "team_id, " + alias + "email, " + alias + "anyone, " + alias + "role, coalesce(" + alias + "invited_by::text, ''), " +
 		alias + "created_at, " + alias + "expires_at, " + alias + "accepted_at"
 }
 
@@ -72,20 +96,21 @@ var inviteColumns = inviteColumnsOf("")
 
 func scanInvite(row pgx.Row, extra ...any) (Invite, error) {
 	var iv Invite
-	dest := append([]any{&iv.ID, &iv.TeamID, &iv.Email, &iv.Role, &iv.InvitedBy, &iv.CreatedAt, &iv.ExpiresAt, &iv.AcceptedAt}, extra...)
+	dest := append([]any{&iv.ID, &iv.TeamID, &iv.Email, &iv.Anyone, &iv.Role, &iv.InvitedBy, &iv.CreatedAt, &iv.ExpiresAt, &iv.AcceptedAt}, extra...)
 	err := row.Scan(dest...)
 	return iv, err
 }
 
 func inviteAudit(action string, iv Invite) AuditEntry {
-	return AuditEntry{TeamID: iv.TeamID, Action: action, TargetType: "invite", TargetID: iv.ID, TargetName: iv.Email,
-		Detail: map[string]any{"email": iv.Email, "role": iv.Role, "expires_at": iv.ExpiresAt}}
+	return AuditEntry{TeamID: iv.TeamID, Action: action, TargetType: "invite", TargetID: iv.ID, TargetName: iv.For(),
+		Detail: map[string]any{"email": iv.Email, "anyone": iv.Anyone, "role": iv.Role, "expires_at": iv.ExpiresAt}}
 }
 
-// CreateInvite invites in.Email to the team and returns the invite and its
-// token (the only copy). A new invite to an address replaces that address's
-// pending one, so only the latest link works. Inviting someone who is
-// already a member is a conflict.
+// CreateInvite invites in.Email (or, with in.Anyone, whoever holds the
+// link) to the team and returns the invite and its token (the only copy).
+// A new invite to an address replaces that address's pending one, so only
+// the latest link works. Inviting someone who is already a member is a
+// conflict.
 func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput) (Invite, string, error) {
 	in, err := in.normalize()
 	if err != nil {
@@ -101,24 +126,16 @@ func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput)
 	}
 	var iv Invite
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		var member bool
-		err := tx.QueryRow(ctx,
-			`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-			                WHERE m.team_id = $1 AND lower(u.email) = lower($2))`, teamID, in.Email).Scan(&member)
-		if err != nil {
-			return DBError("create invite", err)
+		if !in.Anyone {
+			if err := replaceInvite(ctx, tx, teamID, in.Email); err != nil {
+				return err
+			}
 		}
-		if member {
-			return attach.Errorf(attach.CodeConflict, "create invite: this person is already a member")
-		}
-		if _, err := tx.Exec(ctx,
-			"DELETE FROM invites WHERE team_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL", teamID, in.Email); err != nil {
-			return DBError("replace invite", err)
-		}
+		var err error
 		iv, err = scanInvite(tx.QueryRow(ctx,
-			`INSERT INTO invites (id, team_id, email, role, token_hash, invited_by, expires_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, now() + $7::float8 * interval '1 second') RETURNING `+inviteColumns,
-			id, teamID, in.Email, in.Role, hash, nullIfEmpty(in.InvitedBy), in.TTL.Seconds()))
+			`INSERT INTO invites (id, team_id, email, anyone, role, token_hash, invited_by, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::float8 * interval '1 second') RETURNING `+inviteColumns,
+			id, teamID, in.Email, in.Anyone, in.Role, hash, nullIfEmpty(in.InvitedBy), in.TTL.Seconds()))
 		if err != nil {
 			return DBError("create invite", err)
 		}
@@ -128,6 +145,26 @@ func (s *Store) CreateInvite(ctx context.Context, teamID string, in InviteInput)
 		return Invite{}, "", err
 	}
 	return iv, token, nil
+}
+
+// replaceInvite refuses an invite for a member's address and removes the
+// pending one for it.
+func replaceInvite(ctx context.Context, tx pgx.Tx, teamID, email string) error {
+	var member bool
+	err := tx.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+			                WHERE m.team_id = $1 AND lower(u.email) = lower($2))`, teamID, email).Scan(&member)
+	if err != nil {
+		return DBError("create invite", err)
+	}
+	if member {
+		return attach.Errorf(attach.CodeConflict, "create invite: this person is already a member")
+	}
+	if _, err := tx.Exec(ctx,
+		"DELETE FROM invites WHERE team_id = $1 AND lower(email) = lower($2) AND accepted_at IS NULL", teamID, email); err != nil {
+		return DBError("replace invite", err)
+	}
+	return nil
 }
 
 // ListInvites lists a team's pending invites (not accepted, not expired),
@@ -188,8 +225,10 @@ func (s *Store) InviteByToken(ctx context.Context, token string) (Invite, attach
 
 // AcceptInvite makes userID a member of the invite's team, once: the token
 // is spent. Someone who is already a member keeps the higher of their role
-// and the invite's. Errors are those of InviteByToken, and not found for
-// an unknown user.
+// and the invite's. A bound invite takes a user whose verified email is
+// the invite's: anyone else gets an *attach.Error with Reason
+// ReasonInviteWrongEmail, and the link stays usable. Other errors are
+// those of InviteByToken, and not found for an unknown user.
 func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Membership, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
@@ -209,6 +248,9 @@ func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Members
 		}
 		if expired {
 			return attach.Errorf(attach.CodeExpired, "invite expired")
+		}
+		if err := checkInvitee(ctx, tx, iv, userID); err != nil {
+			return err
 		}
 		var previous Role
 		err = tx.QueryRow(ctx, "SELECT role FROM memberships WHERE team_id = $1 AND user_id = $2 FOR UPDATE",
@@ -236,7 +278,7 @@ func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Members
 		if m.Team, err = scanTeam(tx.QueryRow(ctx, "SELECT "+teamColumns+" FROM teams WHERE id = $1", iv.TeamID)); err != nil {
 			return DBError("accept invite", err)
 		}
-		detail := map[string]any{"invite_id": iv.ID, "invited_email": iv.Email, "role": m.Role}
+		detail := map[string]any{"invite_id": iv.ID, "invited_email": iv.Email, "anyone": iv.Anyone, "role": m.Role}
 		if previous != "" {
 			detail["previous_role"] = previous
 		}
@@ -244,4 +286,41 @@ func (s *Store) AcceptInvite(ctx context.Context, token, userID string) (Members
 			TargetName: email, Detail: detail})
 	})
 	return m, err
+}
+
+// ReasonInviteWrongEmail is the Reason of the refusal of a bound invite to
+// an account of another, or unverified, address.
+const ReasonInviteWrongEmail = "invite_wrong_email"
+
+// checkInvitee refuses a bound invite to a user whose verified email is not
+// the invite's.
+func checkInvitee(ctx context.Context, tx pgx.Tx, iv Invite, userID string) error {
+	var u User
+	err := tx.QueryRow(ctx, "SELECT email, email_verified FROM users WHERE id = $1", userID).Scan(&u.Email, &u.EmailVerified)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return attach.NotFound("user")
+	}
+	if err != nil {
+		return DBError("accept invite", err)
+	}
+	return iv.Refuses(u)
+}
+
+// Refuses says why u may not accept the invite, as an *attach.Error with
+// Reason ReasonInviteWrongEmail, or nil when u may. AcceptInvite checks it
+// again; pages call it to say so before anyone clicks.
+func (iv Invite) Refuses(u User) error {
+	switch {
+	case iv.Anyone:
+		return nil
+	case !strings.EqualFold(u.Email, iv.Email):
+		return &attach.Error{Code: attach.CodeForbidden, Reason: ReasonInviteWrongEmail,
+			Message: "This invite is for " + iv.Email + ", and you are signed in as " + u.Email +
+				". Sign out, then open the link again and sign in or sign up as " + iv.Email + "."}
+	case !u.EmailVerified:
+		return &attach.Error{Code: attach.CodeForbidden, Reason: ReasonInviteWrongEmail,
+			Message: "This invite is for " + iv.Email + ", and this account's address was never verified. " +
+				"Sign in with single sign-on as " + iv.Email + ", or ask a team admin for an invite for anyone with the link."}
+	}
+	return nil
 }

@@ -52,7 +52,13 @@ func TestInviteLifecycle(t *testing.T) {
 		t.Fatalf("InviteByToken = %+v, %+v, %v", got, gotTeam, err)
 	}
 
-	joiner := mustUser(t, s, "joiner@example.com") // another address than invited: the token decides
+	// The invite is bound to its address: another account is refused, and
+	// the link keeps working for the right one.
+	other := mustVerifiedUser(t, s, "joiner@example.com")
+	if _, err := s.AcceptInvite(ctx, token, other.ID); !isWrongInvitee(err) {
+		t.Fatalf("accept by another address: %v, want %s", err, ReasonInviteWrongEmail)
+	}
+	joiner := mustVerifiedUser(t, s, "new@EXAMPLE.com") // the address differs in case only
 	m, err := s.AcceptInvite(actorCtx(t, joiner), token, joiner.ID)
 	if err != nil || m.Team.ID != team.ID || m.Role != RoleAdmin {
 		t.Fatalf("AcceptInvite = %+v, %v", m, err)
@@ -141,9 +147,9 @@ func TestInviteKeepsTheHigherRole(t *testing.T) {
 	}
 	invite := func(email string, r Role) string {
 		t.Helper()
-		// The invitee's address differs from the member's, so it is not
-		// refused as "already a member"; the accepting account decides.
-		_, tok, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: email, Role: r})
+		// An "anyone with the link" invite, so the member may take it.
+		_ = email
+		_, tok, err := s.CreateInvite(ctx, team.ID, InviteInput{Anyone: true, Role: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,8 +180,10 @@ func TestInviteRulesAndRevocation(t *testing.T) {
 		"role":       {Email: "a@example.com", Role: "root"},
 		"invited_by": {Email: "a@example.com", Role: RoleMember, InvitedBy: "me"},
 		"ttl":        {Email: "a@example.com", Role: RoleMember, TTL: MaxInviteTTL + time.Hour},
+		"email ":     {Email: "a@example.com", Anyone: true, Role: RoleMember}, // an "anyone" invite names no one
+		"email  ":    {Role: RoleMember},
 	} {
-		if _, _, err := s.CreateInvite(ctx, team.ID, in); !isValidation(err, field) {
+		if _, _, err := s.CreateInvite(ctx, team.ID, in); !isValidation(err, strings.TrimSpace(field)) {
 			t.Errorf("%s: err = %v", field, err)
 		}
 	}
@@ -231,7 +239,7 @@ func TestInviteAcceptedOnceUnderRace(t *testing.T) {
 	t.Parallel()
 	s, pool, ctx, team := newTeamStore(t, "acme")
 	users := []User{mustUser(t, s, "a@example.com"), mustUser(t, s, "b@example.com"), mustUser(t, s, "c@example.com")}
-	_, token, err := s.CreateInvite(ctx, team.ID, InviteInput{Email: "x@example.com", Role: RoleMember})
+	_, token, err := s.CreateInvite(ctx, team.ID, InviteInput{Anyone: true, Role: RoleMember})
 	if err != nil {
 		t.Fatal(err)
 	}

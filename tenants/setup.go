@@ -85,6 +85,8 @@ func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (
 		if anyUser {
 			return attach.Errorf(attach.CodeConflict, "setup: the first account already exists")
 		}
+		// The setup link is the operator's own: its account counts as verified.
+		in.EmailVerified = true
 		if u, err = insertLocalUser(ctx, tx, in, pwHash); err != nil {
 			return err
 		}

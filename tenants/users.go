@@ -18,13 +18,16 @@ import (
 // User is someone who signs in to the console, with a password, through an
 // OpenID Connect provider, or both.
 type User struct {
-	ID           string     `json:"id"`
-	Email        string     `json:"email"`
-	Name         string     `json:"name"`
-	HasPassword  bool       `json:"has_password"`
-	OIDCIssuer   string     `json:"oidc_issuer,omitempty"` // "" for a local account
-	CreatedAt    time.Time  `json:"created_at"`
-	LastSignInAt *time.Time `json:"last_sign_in_at,omitempty"`
+	ID          string `json:"id"`
+	Email       string `json:"email"`
+	Name        string `json:"name"`
+	HasPassword bool   `json:"has_password"`
+	// EmailVerified says the address was proven: a bound invite delivered
+	// there, the IdP's email_verified claim, or the install's setup link.
+	EmailVerified bool       `json:"email_verified"`
+	OIDCIssuer    string     `json:"oidc_issuer,omitempty"` // "" for a local account
+	CreatedAt     time.Time  `json:"created_at"`
+	LastSignInAt  *time.Time `json:"last_sign_in_at,omitempty"`
 }
 
 // UserInput is what someone signing up gives.
@@ -32,6 +35,9 @@ type UserInput struct {
 	Email    string `json:"email"`
 	Name     string `json:"name"`
 	Password string `json:"password,omitempty"`
+	// EmailVerified is set by the caller that proved the address (a bound
+	// invite, the setup link), never by what the person typed.
+	EmailVerified bool `json:"-"`
 }
 
 // String hides the password from anything that prints the input.
@@ -112,11 +118,11 @@ func checkPassword(p string) error {
 	return nil
 }
 
-const userColumns = "id, email, name, password_hash IS NOT NULL, coalesce(oidc_issuer, ''), created_at, last_sign_in_at"
+const userColumns = "id, email, name, password_hash IS NOT NULL, coalesce(oidc_issuer, ''), created_at, last_sign_in_at, email_verified"
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.EmailVerified)
 	return u, err
 }
 
@@ -145,13 +151,13 @@ func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) 
 		return User{}, err
 	}
 	u, err := scanUser(tx.QueryRow(ctx,
-		"INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) RETURNING "+userColumns,
-		id, in.Email, in.Name, hash))
+		"INSERT INTO users (id, email, name, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5) RETURNING "+userColumns,
+		id, in.Email, in.Name, hash, in.EmailVerified))
 	if err != nil {
 		return User{}, DBError("create user", err)
 	}
 	return u, audit(ctx, tx, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
-		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password"}})
+		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password", "email_verified": u.EmailVerified}})
 }
 
 // AuthenticatePassword checks an email and password and records the
@@ -192,12 +198,21 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 }
 
 // UpsertOIDCUser signs in someone an OpenID Connect provider vouched for.
-// The account is found by issuer and subject, never by email: a provider's
-// email claim may be unverified, and matching on it would hand an existing
-// account to whoever controls that provider. The first sign-in creates the
-// user (a conflict when another account already has the email); later
-// ones refresh the name, and the email unless another account holds it.
-func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name string) (User, error) {
+// The account is found by issuer and subject. The email decides only
+// when the provider says it verified it (emailVerified):
+//   - an account of that address with a verified email, or without a
+//     password, and no provider identity yet is linked to this identity;
+//   - an account of that address whose email was never verified (chosen by
+//     whoever held an "anyone with the link" invite) gives the address up:
+//     it is renamed to a released-…@invalid placeholder and signed out,
+//     and the provider's person gets an account of their own. That account
+//     gets none of the other's teams or password, so nobody who typed an
+//     address takes over, or locks out, its real owner.
+//
+// Otherwise the first sign-in creates the user (a conflict when another
+// account already has the email); later ones refresh the name, and the
+// email unless another account holds it.
+func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name string, emailVerified bool) (User, error) {
 	if issuer == "" || len(issuer) > 1000 {
 		return User{}, attach.Invalid("issuer", "must be 1 to 1000 bytes")
 	}
@@ -215,26 +230,35 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name
 	}
 	var u User
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if emailVerified {
+			linked, ok, err := claimVerifiedEmail(ctx, tx, issuer, subject, email)
+			if err != nil || ok {
+				u = linked
+				return err
+			}
+		}
 		// A concurrent first sign-in of the same person makes this insert
 		// wait and then do nothing; the update below then finds the row.
 		u, err = scanUser(tx.QueryRow(ctx,
-			`INSERT INTO users (id, email, name, oidc_issuer, oidc_subject, last_sign_in_at)
-			 VALUES ($1, $2, $3, $4, $5, now())
+			`INSERT INTO users (id, email, name, oidc_issuer, oidc_subject, last_sign_in_at, email_verified)
+			 VALUES ($1, $2, $3, $4, $5, now(), $6)
 			 ON CONFLICT (oidc_issuer, oidc_subject) DO NOTHING RETURNING `+userColumns,
-			id, email, name, issuer, subject))
+			id, email, name, issuer, subject, emailVerified))
 		if err == nil {
 			return audit(ctx, tx, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
-				Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "oidc", "issuer": issuer}})
+				Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "oidc", "issuer": issuer, "email_verified": emailVerified}})
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return DBError("create user", err)
 		}
 		u, err = scanUser(tx.QueryRow(ctx,
 			`UPDATE users AS u SET name = $3, last_sign_in_at = now(),
+			   email_verified = CASE WHEN EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower($4) AND o.id <> u.id)
+			           THEN u.email_verified ELSE $5 END,
 			   email = CASE WHEN EXISTS (SELECT 1 FROM users o WHERE lower(o.email) = lower($4) AND o.id <> u.id)
 			           THEN u.email ELSE $4 END
 			 WHERE oidc_issuer = $1 AND oidc_subject = $2 RETURNING `+userColumns,
-			issuer, subject, name, email))
+			issuer, subject, name, email, emailVerified))
 		return DBError("update user", err)
 	})
 	return u, err

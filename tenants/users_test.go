@@ -92,7 +92,7 @@ func TestAuthenticatePassword(t *testing.T) {
 	if err != nil || got.ID != u.ID || got.LastSignInAt == nil {
 		t.Fatalf("right password = %+v, %v", got, err)
 	}
-	oidc, err := s.UpsertOIDCUser(ctx, "https://idp.example", "sub-1", "sso@example.com", "SSO")
+	oidc, err := s.UpsertOIDCUser(ctx, "https://idp.example", "sub-1", "sso@example.com", "SSO", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,33 +246,33 @@ func TestUpsertOIDCUser(t *testing.T) {
 	ctx := testCtx(t)
 	const iss = "https://idp.example"
 
-	first, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "kim@example.com", "Kim")
+	first, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "kim@example.com", "Kim", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.OIDCIssuer != iss || first.HasPassword || first.Name != "Kim" || first.LastSignInAt == nil {
 		t.Fatalf("first sign-in = %+v", first)
 	}
-	again, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "kim.new@example.com", "Kim N")
+	again, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "kim.new@example.com", "Kim N", false)
 	if err != nil || again.ID != first.ID || again.Email != "kim.new@example.com" || again.Name != "Kim N" || !again.LastSignInAt.After(*first.LastSignInAt) {
 		t.Fatalf("second sign-in = %+v, %v", again, err)
 	}
 	// Same subject at another issuer is another person.
-	other, err := s.UpsertOIDCUser(ctx, "https://other-idp.example", "sub-1", "kim2@example.com", "")
+	other, err := s.UpsertOIDCUser(ctx, "https://other-idp.example", "sub-1", "kim2@example.com", "", false)
 	if err != nil || other.ID == first.ID || other.Name != "kim2" {
 		t.Fatalf("other issuer = %+v, %v", other, err)
 	}
 
 	// An email held by a local account is not taken over.
 	local := mustUser(t, s, "taken@example.com")
-	if _, err := s.UpsertOIDCUser(ctx, iss, "sub-2", "TAKEN@example.com", "Mallory"); attach.ErrorCode(err) != attach.CodeConflict {
+	if _, err := s.UpsertOIDCUser(ctx, iss, "sub-2", "TAKEN@example.com", "Mallory", false); attach.ErrorCode(err) != attach.CodeConflict {
 		t.Fatalf("first sign-in with a local account's email: %v, want conflict", err)
 	}
 	if got, _ := s.GetUserByEmail(ctx, "taken@example.com"); got.ID != local.ID || got.Name != local.Name {
 		t.Fatalf("local account changed: %+v", got)
 	}
 	// A later sign-in whose email is now someone else's keeps its old one.
-	kept, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "taken@example.com", "Kim")
+	kept, err := s.UpsertOIDCUser(ctx, iss, "sub-1", "taken@example.com", "Kim", false)
 	if err != nil || kept.Email != "kim.new@example.com" {
 		t.Fatalf("refresh onto a taken email = %+v, %v", kept, err)
 	}
@@ -282,11 +282,11 @@ func TestUpsertOIDCUser(t *testing.T) {
 		"no subject": {iss, "", "a@example.com", "A", "subject"},
 		"bad email":  {iss, "s", "not an email", "A", "email"},
 	} {
-		if _, err := s.UpsertOIDCUser(ctx, c[0], c[1], c[2], c[3]); !isValidation(err, c[4]) {
+		if _, err := s.UpsertOIDCUser(ctx, c[0], c[1], c[2], c[3], false); !isValidation(err, c[4]) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
-	long, err := s.UpsertOIDCUser(ctx, iss, "sub-3", "long@example.com", strings.Repeat("x", 300)+"\x07")
+	long, err := s.UpsertOIDCUser(ctx, iss, "sub-3", "long@example.com", strings.Repeat("x", 300)+"\x07", false)
 	if err != nil || len(long.Name) != 100 {
 		t.Fatalf("long provider name = %q, %v; want it cut to 100", long.Name, err)
 	}

@@ -15,8 +15,9 @@
 // and aud = the requested resource. The "console" client signs users in with
 // the authorization code flow through the provider's development login page,
 // where any login and password is accepted and the login becomes the subject;
-// the ID token carries sub, email ("LOGIN@example.test") and name ("Test
-// User LOGIN"). LoginClient gives its credentials. The gateway-exchange
+// the ID token carries sub, email ("LOGIN@example.test"), email_verified
+// (false only for a login starting "unverified-") and name ("Test User
+// LOGIN"). LoginClient gives its credentials. The gateway-exchange
 // client has the token-exchange grant (RFC 8693): it exchanges an
 // OutsideIssuer JWT (SignOutside) or an opaque token of the provider
 // (OpaqueToken) for a JWT of the provider; see ExchangeClient.

@@ -140,7 +140,9 @@ const config = {
         return {
           sub: id,
           email: `${id}@example.test`,
-          email_verified: true,
+          // A login starting unverified- stands for a provider that did not
+          // check the address.
+          email_verified: !id.startsWith('unverified-'),
           name: `Test User ${id}`,
         };
       },
