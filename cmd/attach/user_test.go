@@ -67,8 +67,14 @@ func TestUserCreate(t *testing.T) {
 	if n, err := store.CountUsers(ctx); err != nil || n != 2 {
 		t.Fatalf("users = %d, %v; want 2", n, err)
 	}
-	if _, err := store.AuthenticatePassword(ctx, "owner@example.com", password); err != nil {
+	owner, err := store.AuthenticatePassword(ctx, "owner@example.com", password)
+	if err != nil {
 		t.Fatalf("the owner cannot sign in: %v", err)
+	}
+	// The operator vouches for the address: single sign-on with it links
+	// to this account instead of taking the address away.
+	if !owner.EmailVerified {
+		t.Error("an account made at the shell is not marked verified")
 	}
 	team, err := store.GetTeam(ctx, "research")
 	if err != nil {
