@@ -35,6 +35,11 @@ func TestCallersCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the key on the request path", func() bool {
+		s, _ := gw.dir.Team(gw.cfg.DefaultTeam)
+		_, ok := s.APIKey(key.Prefix)
+		return ok
+	})
 	oidcToken := idp.Token(t, "api://default")
 	delegated, _, err := gw.delegator.Mint(identity.Delegation{
 		TeamID: team.Team.ID, TeamSlug: team.Team.Slug, User: "gateway-rs256", Actor: "planner", Depth: 1,

@@ -47,10 +47,10 @@ func (p *Proxy) serveList(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route
 	var body any
 	answered := false
 	if r.Dialect == attach.DialectOllama {
-		list, ok := mergeOllama(team.Engines, found)
+		list, ok := mergeOllama(team, found)
 		body, answered = list, ok
 	} else {
-		list, ok := mergeOpenAI(team.Engines, found)
+		list, ok := mergeOpenAI(team, found)
 		body, answered = list, ok
 	}
 	if !answered {
@@ -120,8 +120,8 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 
 // mergeOllama builds /api/tags from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOllama(engines []attach.Engine, found []engineModels) (dialect.OllamaList, bool) {
-	models, ok := mergeModels(engines, found, dialect.Models.AsOllama,
+func mergeOllama(team *tenants.Snapshot, found []engineModels) (dialect.OllamaList, bool) {
+	models, ok := mergeModels(team, found, dialect.Models.AsOllama,
 		func(e attach.Engine, name string) dialect.OllamaModel { return dialect.OllamaEntry(name, e.UpdatedAt) },
 		func(m dialect.OllamaModel) string { return m.Name })
 	return dialect.OllamaList{Models: models}, ok
@@ -129,8 +129,8 @@ func mergeOllama(engines []attach.Engine, found []engineModels) (dialect.OllamaL
 
 // mergeOpenAI builds /v1/models from every engine's contribution, the first
 // engine to list a model winning. ok is false when no engine contributed.
-func mergeOpenAI(engines []attach.Engine, found []engineModels) (dialect.OpenAIList, bool) {
-	models, ok := mergeModels(engines, found, dialect.Models.AsOpenAI,
+func mergeOpenAI(team *tenants.Snapshot, found []engineModels) (dialect.OpenAIList, bool) {
+	models, ok := mergeModels(team, found, dialect.Models.AsOpenAI,
 		func(e attach.Engine, name string) dialect.OpenAIModel {
 			return dialect.OpenAIModel{ID: name, Created: unixOrZero(e.UpdatedAt), OwnedBy: e.Name}
 		},
@@ -146,12 +146,15 @@ func mergeOpenAI(engines []attach.Engine, found []engineModels) (dialect.OpenAIL
 // an engine that answered gives its models (listed converts them to the
 // dialect), one that did not gives the models configured for it (entry
 // makes one from its name). A model is left out when one of the same
-// canonical name came before it. ok is false when no engine contributed.
-func mergeModels[M any](engines []attach.Engine, found []engineModels, listed func(dialect.Models) []M,
+// canonical name came before it, and so is one the gateway would not route
+// to the engine that reported it (an engine not ticked default reporting a
+// model it is not configured for): the list is what a client can call.
+// ok is false when no engine contributed.
+func mergeModels[M any](team *tenants.Snapshot, found []engineModels, listed func(dialect.Models) []M,
 	entry func(e attach.Engine, name string) M, name func(M) string) (out []M, ok bool) {
 	out = []M{}
 	seen := map[string]bool{}
-	for i, e := range engines {
+	for i, e := range team.Engines {
 		var models []M
 		if found[i].err == nil {
 			models = listed(found[i].models)
@@ -164,6 +167,9 @@ func mergeModels[M any](engines []attach.Engine, found []engineModels, listed fu
 		}
 		for _, m := range models {
 			key := tenants.CanonicalModel(name(m))
+			if routed, ok := team.Engine(name(m)); !ok || routed.ID != e.ID || routed.Name != e.Name {
+				continue
+			}
 			if !seen[key] {
 				seen[key] = true
 				out = append(out, m)
