@@ -76,6 +76,11 @@ var notices = map[string]string{
 	"member-removed":     "Member removed.",
 	"already-member":     "You are already a member of this team.",
 	"issuer-no-check":    "Issuer saved.",
+	"name-saved":         "Name saved.",
+	"password-changed":   "Password changed. Every other session of yours is signed out.",
+	"session-ended":      "Session ended: that browser is signed out.",
+	"sessions-ended":     "Every other session of yours is signed out.",
+	"team-left":          "You left the team.",
 }
 
 func notice(fc *fiber.Ctx) string {

@@ -23,6 +23,14 @@ func (c *Console) Mount(r fiber.Router) {
 	r.Get("/teams", c.requireUser, c.teamsPage)
 	r.Post("/teams", c.requireUser, c.checkCSRF, c.createTeam)
 
+	acct := r.Group("/account", c.requireUser, c.checkCSRF)
+	acct.Get("/", c.accountPage)
+	acct.Post("/name", c.renameSelf)
+	acct.Post("/password", c.changePassword)
+	acct.Post("/sessions/end-others", c.endOtherSessions)
+	acct.Post("/sessions/:ref/end", c.endSession)
+	acct.Post("/teams/:team/leave", c.leaveTeam)
+
 	// A team's pages: signed in, CSRF checked on every POST, and only for
 	// the team's members; each change also names the role it takes.
 	t := r.Group("/t/:team", c.requireUser, c.checkCSRF, c.loadTeam)
