@@ -96,10 +96,16 @@ func safeNext(next string) bool {
 // token at every sign-in, so a planted one is worth nothing) and a fresh one
 // is set in the cookie.
 func (c *Console) startSession(fc *fiber.Ctx, user tenants.User) error {
+	_, err := c.newSession(fc, user)
+	return err
+}
+
+// newSession is startSession, returning the new session's token.
+func (c *Console) newSession(fc *fiber.Ctx, user tenants.User) (string, error) {
 	ctx := fc.UserContext()
 	if old := fc.Cookies(c.cookie.session); old != "" {
 		if err := c.store.DeleteSession(ctx, old); err != nil && attach.ErrorCode(err) != attach.CodeNotFound {
-			return err
+			return "", err
 		}
 	}
 	token, _, err := c.store.CreateSession(ctx, user.ID, tenants.SessionInput{
@@ -109,7 +115,7 @@ func (c *Console) startSession(fc *fiber.Ctx, user tenants.User) error {
 		MaxAge:    c.cfg.SessionMaxAge,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	// The session slides forward with use up to its maximum age, so the
 	// cookie lives that long; the store decides when the session ends.
@@ -126,7 +132,7 @@ func (c *Console) startSession(fc *fiber.Ctx, user tenants.User) error {
 	// token has done its job.
 	c.clearCookie(fc, c.cookie.pre, "/")
 	c.audit(ctx, user, fc.IP(), tenants.AuditSignIn)
-	return nil
+	return token, nil
 }
 
 // clearCookie tells the browser to drop a cookie.

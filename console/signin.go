@@ -84,14 +84,25 @@ func (c *Console) signIn(fc *fiber.Ctx) error {
 	return seeOther(fc, orHome(next))
 }
 
+// signOut ends the session here and, for a single sign-on session whose
+// provider offers RP-initiated logout, sends the browser on to end the
+// provider's session too (sso_logout.go).
 func (c *Console) signOut(fc *fiber.Ctx) error {
 	s := me(fc)
 	ctx := fc.UserContext()
+	idToken, err := c.store.SessionIDToken(ctx, s.token)
+	if err != nil {
+		c.log.Warn("console: read session id token", "err", err)
+	}
 	if err := c.store.DeleteSession(ctx, s.token); err != nil && attach.ErrorCode(err) != attach.CodeNotFound {
 		return c.internal(fc, "end session", err)
 	}
 	c.audit(ctx, s.user, fc.IP(), tenants.AuditSignOut)
 	c.clearCookie(fc, c.cookie.session, "/")
+	if to := c.providerLogoutURL(fc, idToken); to != "" {
+		fc.Set("Refresh", "0;url="+to)
+		return render(fc, fiber.StatusOK, providerSignOutPage(chrome{Title: "Signing out"}, to))
+	}
 	return seeOther(fc, Base+"/signin?done=signed-out")
 }
 

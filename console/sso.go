@@ -44,6 +44,9 @@ type ssoClient struct {
 	mu       sync.Mutex
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	// endSession is the provider's end_session_endpoint, when it offers
+	// RP-initiated logout; "" otherwise.
+	endSession string
 }
 
 func newSSOClient(cfg OIDCConfig, redirect string, client *http.Client, key []byte) *ssoClient {
@@ -72,6 +75,7 @@ func (s *ssoClient) discover(ctx context.Context) (*oauth2.Config, *oidc.IDToken
 		Scopes:       []string{oidc.ScopeOpenID, "email", "profile"},
 	}
 	s.verifier = p.Verifier(&oidc.Config{ClientID: s.cfg.ClientID})
+	s.endSession = endSessionEndpoint(p)
 	return s.oauth, s.verifier, nil
 }
 
@@ -239,8 +243,15 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 		}
 		return c.internal(fc, "save sso user", err)
 	}
-	if err := c.startSession(fc, u); err != nil {
+	token, err := c.newSession(fc, u)
+	if err != nil {
 		return c.internal(fc, "start session", err)
+	}
+	if c.sso.logoutEndpoint() != "" {
+		// Kept for signing out at the provider too (id_token_hint).
+		if _, err := c.store.KeepSessionIDToken(fc.UserContext(), token, raw); err != nil {
+			c.log.Warn("console: keep id token for sign-out", "err", err)
+		}
 	}
 	return seeOther(fc, orHome(f.Next))
 }

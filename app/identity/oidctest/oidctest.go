@@ -59,6 +59,10 @@ const stopTimeout = 5 * time.Second
 type Options struct {
 	// RedirectURIs of the "console" client; default http://127.0.0.1/callback.
 	RedirectURIs []string
+	// PostLogoutRedirectURIs of the "console" client: where the provider's
+	// end_session_endpoint (RP-initiated logout) may send the browser
+	// back to; default none.
+	PostLogoutRedirectURIs []string
 	// TokenTTL is the lifetime of access tokens; default 10 minutes.
 	TokenTTL time.Duration
 	// TrailingSlash makes the issuer http://127.0.0.1:PORT/, as some
@@ -324,6 +328,7 @@ func (p *Provider) launch() error {
 		"JWKS_FILE="+keyFile,
 		"CLIENT_SECRET="+p.secret,
 		"REDIRECT_URIS="+strings.Join(redirects, ","),
+		"POST_LOGOUT_REDIRECT_URIS="+strings.Join(p.opts.PostLogoutRedirectURIs, ","),
 		"TOKEN_TTL="+strconv.Itoa(int(ttl/time.Second)),
 		"OUTSIDE_ISSUER="+OutsideIssuer,
 		"OUTSIDE_JWKS_FILE="+outsideFile,

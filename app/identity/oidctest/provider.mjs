@@ -9,6 +9,9 @@
 //                  published (so rotation can keep old keys verifiable)
 //   CLIENT_SECRET  secret shared by every client below
 //   REDIRECT_URIS  comma-separated redirect URIs of the "console" client
+//   POST_LOGOUT_REDIRECT_URIS  comma-separated URIs the end_session_endpoint
+//                  (RP-initiated logout) may send the "console" client's
+//                  users back to
 //   TOKEN_TTL      access token lifetime in seconds (default 600)
 //   OUTSIDE_ISSUER     iss of a second, "outside" issuer whose JWTs the
 //                      token-exchange grant accepts as subject tokens
@@ -29,6 +32,9 @@
 //   console
 //       authorization code + PKCE through the development login and consent
 //       pages (any login and password is accepted; the login becomes "sub").
+//       Its users sign out at the end_session_endpoint (RP-initiated
+//       logout, on by default in oidc-provider), which asks to confirm and
+//       then sends them to one of POST_LOGOUT_REDIRECT_URIS.
 //
 // GET /__test/hits answers how many requests each path has received since
 // start, so tests can prove how often a verifier fetched the keys. Requests
@@ -54,6 +60,7 @@ const issuer = env('ISSUER');
 const jwks = JSON.parse(readFileSync(env('JWKS_FILE'), 'utf8'));
 const secret = env('CLIENT_SECRET');
 const redirectUris = env('REDIRECT_URIS', 'http://127.0.0.1/callback').split(',').filter(Boolean);
+const postLogoutRedirectUris = env('POST_LOGOUT_REDIRECT_URIS', '').split(',').filter(Boolean);
 const tokenTTL = Number(env('TOKEN_TTL', '600'));
 const outsideIssuer = env('OUTSIDE_ISSUER', '');
 const outsideKeys = outsideIssuer
@@ -98,6 +105,7 @@ const config = {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
       token_endpoint_auth_method: 'client_secret_basic',
     },
   ],
@@ -114,6 +122,7 @@ const config = {
   ttl: { ClientCredentials: tokenTTL, AccessToken: tokenTTL },
   features: {
     devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
