@@ -33,7 +33,10 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	browsertest.SkipIfShort(t)
 	ln := listenLoopback(t)
 	public := "http://" + ln.Addr().String()
-	idp := oidctest.Start(t, oidctest.Options{RedirectURIs: []string{public + "/console/sso/callback"}})
+	idp := oidctest.Start(t, oidctest.Options{
+		RedirectURIs:           []string{public + "/console/sso/callback"},
+		PostLogoutRedirectURIs: []string{public + "/console/signin?done=signed-out"},
+	})
 	eng := newEngine(t)
 	cfg := testConfig(t)
 	cfg.ConsoleOIDCIssuer = idp.Issuer()
@@ -307,8 +310,11 @@ func TestConsoleE2ESSOJourney(t *testing.T) {
 	}
 	ui.shot("10-gateway")
 
-	// Sign out: the team's pages send the browser to sign in again.
+	// Sign out, here and at the provider (which asks first): the team's
+	// pages send the browser to sign in again.
 	ui.clickToLoad("#signout")
+	ui.Do(t, chromedp.WaitVisible(chromedp.CSS(`button[name="logout"][value="yes"]`)))
+	ui.clickToLoad(`button[name="logout"][value="yes"]`)
 	if loc := ui.location(); loc.Path != "/console/signin" {
 		t.Fatalf("after sign-out the browser is at %s", loc)
 	}
