@@ -166,6 +166,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			Issuer:       cfg.ConsoleOIDCIssuer,
 			ClientID:     cfg.ConsoleOIDCClientID,
 			ClientSecret: cfg.ConsoleOIDCClientSecret,
+			LocalSignOut: cfg.ConsoleOIDCLocalSignOut,
 		},
 		CookieKey: deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
 	}, console.Deps{

@@ -75,6 +75,9 @@ type Config struct {
 	ConsoleOIDCIssuer       string // ATTACH_CONSOLE_OIDC_ISSUER
 	ConsoleOIDCClientID     string // ATTACH_CONSOLE_OIDC_CLIENT_ID
 	ConsoleOIDCClientSecret string // ATTACH_CONSOLE_OIDC_CLIENT_SECRET
+	// ConsoleOIDCLocalSignOut (ATTACH_CONSOLE_OIDC_LOCAL_SIGNOUT) signs
+	// people out of the console only, never at the provider.
+	ConsoleOIDCLocalSignOut bool
 	// AllowPrivateNetworks (ATTACH_ALLOW_PRIVATE_NETWORKS, default true)
 	// lets teams register engines and issuers on loopback and private
 	// addresses. Turn it off for a hosted install. Link-local addresses
@@ -140,6 +143,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ConsoleOIDCIssuer:       r.str("ATTACH_CONSOLE_OIDC_ISSUER"),
 		ConsoleOIDCClientID:     r.str("ATTACH_CONSOLE_OIDC_CLIENT_ID"),
 		ConsoleOIDCClientSecret: r.str("ATTACH_CONSOLE_OIDC_CLIENT_SECRET"),
+		ConsoleOIDCLocalSignOut: r.boolean(false, "ATTACH_CONSOLE_OIDC_LOCAL_SIGNOUT"),
 		AllowPrivateNetworks:    r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
 
 		MaxBodyBytes:      r.size(10<<20, "ATTACH_MAX_BODY_BYTES"),

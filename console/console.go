@@ -69,6 +69,10 @@ type OIDCConfig struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	// LocalSignOut signs people out of the console only: no RP-initiated
+	// logout even when the provider offers it (its post-logout redirect
+	// URI not registered, or a shared provider session wanted).
+	LocalSignOut bool
 }
 
 // Deps are the parts of the install the console works through.

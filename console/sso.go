@@ -247,7 +247,7 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.internal(fc, "start session", err)
 	}
-	if c.sso.logoutEndpoint() != "" {
+	if c.sso.logoutEndpoint() != "" && !c.cfg.OIDC.LocalSignOut {
 		// Kept for signing out at the provider too (id_token_hint).
 		if _, err := c.store.KeepSessionIDToken(fc.UserContext(), token, raw); err != nil {
 			c.log.Warn("console: keep id token for sign-out", "err", err)

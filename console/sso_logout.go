@@ -49,7 +49,7 @@ func (c *Console) postLogoutURL() string {
 // ID token, or "" when single sign-on is off, the provider offers no
 // RP-initiated logout or there is no ID token.
 func (c *Console) providerLogoutURL(fc *fiber.Ctx, idToken string) string {
-	if c.sso == nil || idToken == "" {
+	if c.sso == nil || idToken == "" || c.cfg.OIDC.LocalSignOut {
 		return ""
 	}
 	if _, _, err := c.sso.discover(fc.UserContext()); err != nil {

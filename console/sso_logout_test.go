@@ -17,6 +17,12 @@ import (
 // logout registers it at its provider.
 func ssoLogoutEnv(t *testing.T) (*env, *oidctest.Provider) {
 	t.Helper()
+	return ssoLogoutEnvLocal(t, false)
+}
+
+// ssoLogoutEnvLocal is ssoLogoutEnv, with OIDCConfig.LocalSignOut set to local.
+func ssoLogoutEnvLocal(t *testing.T, local bool) (*env, *oidctest.Provider) {
+	t.Helper()
 	var idp *oidctest.Provider
 	e := newEnv(t, envOptions{oidc: func(publicURL string) OIDCConfig {
 		idp = oidctest.Start(t, oidctest.Options{
@@ -24,7 +30,7 @@ func ssoLogoutEnv(t *testing.T) (*env, *oidctest.Provider) {
 			PostLogoutRedirectURIs: []string{publicURL + Base + "/signin?done=signed-out"},
 		})
 		id, secret := idp.LoginClient()
-		return OIDCConfig{Issuer: idp.Issuer(), ClientID: id, ClientSecret: secret}
+		return OIDCConfig{Issuer: idp.Issuer(), ClientID: id, ClientSecret: secret, LocalSignOut: local}
 	}})
 	return e, idp
 }
@@ -167,4 +173,22 @@ func TestPasswordSignOutStaysLocalWithSSO(t *testing.T) {
 	wantStatus(t, signInForm(t, b, "ada@example.test", testPassword, ""), http.StatusSeeOther)
 	csrf := formCSRF(t, b.get(Base+"/account"))
 	wantRedirect(t, b.post(Base+"/signout", url.Values{"csrf": {csrf}}), Base+"/signin?done=signed-out")
+}
+
+// With LocalSignOut a single sign-on session signs out of the console
+// only: the provider still remembers the browser.
+func TestSSOLocalSignOut(t *testing.T) {
+	t.Parallel()
+	e, _ := ssoLogoutEnvLocal(t, true)
+	b := e.browser()
+	cb := loginAtProvider(t, b, startSSO(t, b, ""), "grace")
+	wantStatus(t, b.get(cb.RequestURI()), http.StatusSeeOther)
+	csrf := formCSRF(t, b.get(Base+"/account"))
+	wantRedirect(t, b.post(Base+"/signout", url.Values{"csrf": {csrf}}), Base+"/signin?done=signed-out")
+	if b.cookie("attach_session") != "" {
+		t.Fatal("the session cookie is still set")
+	}
+	if providerAsksLogin(t, b, startSSO(t, b, "")) {
+		t.Fatal("the provider's session ended, though sign-out was to be local")
+	}
 }
