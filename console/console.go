@@ -2,6 +2,8 @@
 // teams and their people, registers engines, A2A agents, MCP servers and
 // identity providers, sets which DIDs may sign in, mints API keys, sees who
 // called the team's gateway and copies the team's hosted gateway URL.
+// Each user also has an account page of their own (account.go): name,
+// password, where they are signed in, and the teams they may leave.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
