@@ -46,7 +46,9 @@ func listingEngines(t *testing.T) *tenants.Snapshot {
 	updated := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	return teamOf(
 		attach.Engine{Name: "local", Dialect: attach.DialectOllama, BaseURL: ollama.URL, Default: true},
-		attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: vllm.URL + "/v1", APIKey: "vllm-key"},
+		// vllm is configured for qwen2, so requests for it (and its listing)
+		// go there; down, unreachable, is listed by its configuration.
+		attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: vllm.URL + "/v1", APIKey: "vllm-key", Models: []string{"qwen2"}},
 		attach.Engine{Name: "down", Dialect: attach.DialectOllama, BaseURL: closedPort(t), Models: []string{"phi3", "qwen2"}, UpdatedAt: updated},
 		attach.Engine{Name: "down-unconfigured", Dialect: attach.DialectOpenAI, BaseURL: closedPort(t)},
 	)
