@@ -167,7 +167,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			ClientID:     cfg.ConsoleOIDCClientID,
 			ClientSecret: cfg.ConsoleOIDCClientSecret,
 		},
-		CookieKey: deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+		CookieKey:    deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+		TeamCreators: cfg.TeamCreators,
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,
