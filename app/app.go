@@ -28,7 +28,6 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
-	"github.com/attach-dev/attach-gateway/tenants/netguard"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -119,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 
 	a.metrics = newMetrics()
-	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks, Setting: "ATTACH_ALLOW_PRIVATE_NETWORKS=true"}
+	policy := networkPolicy(cfg)
 	local, err := identity.NewLocalIssuer(cfg.PublicURL+"/console", deriveKey(a.cfg.SecretKey, "attach console tokens v1"))
 	if err != nil {
 		return nil, err

@@ -99,8 +99,14 @@ func sameButSlash(a, b string) bool {
 // probeURL asks an engine for its models: /api/tags for Ollama, /v1/models
 // for OpenAI-compatible engines.
 func (p *prober) probeURL(ctx context.Context, engineDialect, baseURL, apiKey string) ([]string, time.Duration, error) {
-	if err := p.CheckURL(ctx, baseURL); err != nil {
-		return nil, 0, err
+	// The operator's side-car engine may sit on a private address the
+	// policy refuses to teams; its exact host:port is admitted, as the
+	// proxy admits it. Any other private address is refused here and
+	// again when dialing, so "Test" cannot probe the install's network.
+	if !p.policy.Operated(baseURL) {
+		if err := p.CheckURL(ctx, baseURL); err != nil {
+			return nil, 0, err
+		}
 	}
 	path := dialect.ListPath(engineDialect)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dialect.URL(baseURL, path), nil)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -110,7 +111,7 @@ func (e *dialError) Unwrap() error { return e.err }
 
 // dialer opens connections to engines, wrapped in engineConn.
 type dialer struct {
-	net    *net.Dialer
+	net    func(ctx context.Context, network, addr string) (net.Conn, error)
 	header time.Duration
 	idle   time.Duration
 	// open holds every open engine connection by its local address, so
@@ -129,15 +130,17 @@ type dialer struct {
 // nor as one saved before the policy tightened. Both IPv4 and IPv6
 // addresses are dialed.
 func newDialer(guard *netguard.Policy, timeout, header, idle time.Duration) *dialer {
-	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	d := (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	if guard != nil {
-		d = guard.Dialer(timeout)
+		// The operator's side-car engine (guard.Operator) is reached even
+		// when teams' engines may not use private addresses.
+		d = guard.DialContext(timeout)
 	}
 	return &dialer{net: d, header: header, idle: idle}
 }
 
 func (d *dialer) dial(addr string) (net.Conn, error) {
-	conn, err := d.net.Dial("tcp", addr)
+	conn, err := d.net(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
