@@ -135,14 +135,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Local:      local,
 		Delegation: a.delegator,
 		Exchange:   a.exchanger,
-		HTTPClient: policy.HTTPClient(10 * time.Second),
+		HTTPClient: issuerPolicy(cfg).HTTPClient(10 * time.Second),
 		// A DID-JWT's aud names the team's URL under the gateway's.
 		PublicURL: cfg.PublicURL, DefaultTeam: cfg.DefaultTeam,
 	})
 	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err
 	}
-	a.probe = newProber(policy, a.verify, a.dir)
+	a.probe = newProber(policy, newSidecarEngine(cfg, a.dir), a.verify, a.dir)
 	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
@@ -151,6 +151,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Observer:              a.metrics,
 		Logger:                log,
 		Guard:                 &policy,
+		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
 	})

@@ -64,7 +64,7 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {
 		return p, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
 	}
-	p.embedder = newEmbedder(dir, networkPolicy(cfg))
+	p.embedder = newEmbedder(dir, networkPolicy(cfg), newSidecarEngine(cfg, dir))
 	return p, nil
 }
 
