@@ -6,7 +6,9 @@
 // Link-local addresses, where cloud metadata services live, are always
 // refused. Loopback and private ranges are allowed only when the install
 // says so: on by default, since a self-hosted gateway usually sits next to
-// its engines; off for a hosted, multi-tenant install.
+// its engines; off for a hosted, multi-tenant install. The addresses the
+// install's operator named itself (Policy.Operator) may be reached by
+// exactly that name even then.
 package netguard
 
 import (
@@ -58,13 +60,6 @@ func HostPort(raw string) (string, error) {
 		}
 	}
 	return net.JoinHostPort(strings.ToLower(u.Hostname()), port), nil
-}
-
-// Operated says whether a URL connects to one of the operator's
-// host:port pairs.
-func (p Policy) Operated(raw string) bool {
-	hp, err := HostPort(raw)
-	return err == nil && p.operatorAddr(hp)
 }
 
 // operatorAddr says whether a dial address (host:port, as a client dials

@@ -65,9 +65,6 @@ func TestOperatorAddressIsReachedByName(t *testing.T) {
 		t.Fatalf("operator address refused: %v", err)
 	}
 	c.Close()
-	if !p.Operated("http://" + addr + "/v1") {
-		t.Error("Operated does not know the operator's URL")
-	}
 	for _, refused := range []string{"localhost:" + port, other.Addr().String()} {
 		_, err := dial(ctx, "tcp", refused)
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "ATTACH_ALLOW_PRIVATE_NETWORKS=true") {
