@@ -78,7 +78,7 @@ func TestHostedRefusesTeamsPrivateTargetsButServesSidecar(t *testing.T) {
 	}
 	closedURL := "http://" + closed.Addr().String()
 	closed.Close()
-	var answers []string
+	var answers [2][]string // engine, agent
 	for i, base := range []string{"http://" + strings.TrimPrefix(eng.URL(), "http://"), closedURL} {
 		e, err := gw.store.CreateEngine(ctx, team.ID, tenants.EngineInput{Name: "old-" + string(rune('a'+i)), Dialect: "ollama", BaseURL: base})
 		if err != nil {
@@ -86,12 +86,25 @@ func TestHostedRefusesTeamsPrivateTargetsButServesSidecar(t *testing.T) {
 		}
 		_, _, err = gw.probe.ProbeEngine(ctx, e)
 		if err == nil || !strings.Contains(err.Error(), "ATTACH_ALLOW_PRIVATE_NETWORKS") {
-			t.Errorf("Test of %s: want a refusal naming the setting, got %v", base, err)
-			continue
+			t.Errorf("Test of engine %s: want a refusal naming the setting, got %v", base, err)
+		} else {
+			answers[0] = append(answers[0], err.Error())
 		}
-		answers = append(answers, strings.ReplaceAll(err.Error(), strings.TrimPrefix(base, "http://127.0.0.1"), ""))
+		// An agent's "Test" reads its card under the same rule.
+		ag, err := gw.store.CreateAgent(ctx, team.ID, tenants.AgentInput{Name: "old-" + string(rune('a'+i)), BaseURL: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = gw.cards.FetchAgentCard(ctx, ag)
+		if err == nil || !strings.Contains(err.Error(), "ATTACH_ALLOW_PRIVATE_NETWORKS") {
+			t.Errorf("Test of agent %s: want a refusal naming the setting, got %v", base, err)
+		} else {
+			answers[1] = append(answers[1], err.Error())
+		}
 	}
-	if len(answers) == 2 && answers[0] != answers[1] {
-		t.Errorf("open and closed ports answer differently:\n%s\n%s", answers[0], answers[1])
+	for _, a := range answers {
+		if len(a) == 2 && a[0] != a[1] {
+			t.Errorf("open and closed ports answer differently:\n%s\n%s", a[0], a[1])
+		}
 	}
 }
