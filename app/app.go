@@ -28,7 +28,6 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
-	"github.com/attach-dev/attach-gateway/tenants/netguard"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -119,7 +118,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 
 	a.metrics = newMetrics()
-	policy := netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks, Setting: "ATTACH_ALLOW_PRIVATE_NETWORKS=true"}
+	policy := networkPolicy(cfg)
 	local, err := identity.NewLocalIssuer(cfg.PublicURL+"/console", deriveKey(a.cfg.SecretKey, "attach console tokens v1"))
 	if err != nil {
 		return nil, err
@@ -136,14 +135,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Local:      local,
 		Delegation: a.delegator,
 		Exchange:   a.exchanger,
-		HTTPClient: policy.HTTPClient(10 * time.Second),
+		HTTPClient: issuerPolicy(cfg).HTTPClient(10 * time.Second),
 		// A DID-JWT's aud names the team's URL under the gateway's.
 		PublicURL: cfg.PublicURL, DefaultTeam: cfg.DefaultTeam,
 	})
 	if a.mem, err = a.startMemory(ctx); err != nil {
 		return nil, err
 	}
-	a.probe = newProber(policy, a.verify, a.dir)
+	a.probe = newProber(policy, newSidecarEngine(cfg, a.dir), a.verify, a.dir)
 	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
@@ -152,6 +151,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Observer:              a.metrics,
 		Logger:                log,
 		Guard:                 &policy,
+		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
 	})
@@ -168,7 +168,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			ClientSecret: cfg.ConsoleOIDCClientSecret,
 			LocalSignOut: cfg.ConsoleOIDCLocalSignOut,
 		},
-		CookieKey: deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+		CookieKey:    deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+		TeamCreators: cfg.TeamCreators,
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/console"
 	"github.com/attach-dev/attach-gateway/memory"
 )
 
@@ -78,11 +79,18 @@ type Config struct {
 	// ConsoleOIDCLocalSignOut (ATTACH_CONSOLE_OIDC_LOCAL_SIGNOUT) signs
 	// people out of the console only, never at the provider.
 	ConsoleOIDCLocalSignOut bool
-	// AllowPrivateNetworks (ATTACH_ALLOW_PRIVATE_NETWORKS, default true)
-	// lets teams register engines and issuers on loopback and private
-	// addresses. Turn it off for a hosted install. Link-local addresses
-	// (cloud metadata) are refused either way.
+	// AllowPrivateNetworks (ATTACH_ALLOW_PRIVATE_NETWORKS) lets teams
+	// register engines and issuers on loopback and private addresses.
+	// Default true on the embedded install, false when DATABASE_URL is set
+	// (a hosted, shared install). The side-car ENGINE_URL and OIDC_ISSUER
+	// are reachable either way: the operator named them. Link-local
+	// addresses (cloud metadata) are refused either way.
 	AllowPrivateNetworks bool
+	// TeamCreators (ATTACH_TEAM_CREATORS: everyone, none or
+	// domain:example.com[,other.org]) says who may create teams in the
+	// console. Default everyone on the embedded install, none when
+	// DATABASE_URL is set.
+	TeamCreators console.TeamCreators
 
 	MaxBodyBytes int // ATTACH_MAX_BODY_BYTES, default 10 MiB
 	// BodyMemory (ATTACH_BODY_MEMORY, default 256 MiB) bounds what all
@@ -144,7 +152,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ConsoleOIDCClientID:     r.str("ATTACH_CONSOLE_OIDC_CLIENT_ID"),
 		ConsoleOIDCClientSecret: r.str("ATTACH_CONSOLE_OIDC_CLIENT_SECRET"),
 		ConsoleOIDCLocalSignOut: r.boolean(false, "ATTACH_CONSOLE_OIDC_LOCAL_SIGNOUT"),
-		AllowPrivateNetworks:    r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
+		// Defaults that depend on the mode are set below.
+		AllowPrivateNetworks: r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
 
 		MaxBodyBytes:      r.size(10<<20, "ATTACH_MAX_BODY_BYTES"),
 		BodyMemory:        r.size(256<<20, "ATTACH_BODY_MEMORY"),
@@ -170,7 +179,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:" + strconv.Itoa(c.Port)
 	}
+	// A shared install (DATABASE_URL) defaults to the careful choices:
+	// teams neither reach the install's own network nor are made by
+	// whoever signs in.
+	hosted := c.DatabaseURL != ""
+	if hosted && r.str("ATTACH_ALLOW_PRIVATE_NETWORKS") == "" {
+		c.AllowPrivateNetworks = false
+	}
+	creators := "everyone"
+	if hosted {
+		creators = "none"
+	}
 	var err error
+	if c.TeamCreators, err = console.ParseTeamCreators(r.strOr(creators, "ATTACH_TEAM_CREATORS")); err != nil {
+		return Config{}, &ConfigError{"ATTACH_TEAM_CREATORS", err.Error()}
+	}
 	if c.MemBackend, err = memory.ParseBackend(r.str("ATTACH_MEM_BACKEND", "MEM_BACKEND")); err != nil {
 		return Config{}, &ConfigError{"MEM_BACKEND", err.Error()}
 	}

@@ -20,12 +20,14 @@ import (
 // /v1/embeddings. It calls engines under the same network policy as the
 // proxy.
 type embedder struct {
-	dir    *tenants.Directory
-	client *http.Client
+	dir     *tenants.Directory
+	client  *http.Client
+	own     *http.Client  // for the side-car engine, which may be private
+	sidecar sidecarEngine // recognises it
 }
 
-func newEmbedder(dir *tenants.Directory, policy netguard.Policy) *embedder {
-	return &embedder{dir: dir, client: policy.HTTPClient(60 * time.Second)}
+func newEmbedder(dir *tenants.Directory, policy netguard.Policy, sidecar sidecarEngine) *embedder {
+	return &embedder{dir: dir, client: policy.HTTPClient(60 * time.Second), own: ownPolicy.HTTPClient(60 * time.Second), sidecar: sidecar}
 }
 
 func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []string) ([][]float32, error) {
@@ -50,7 +52,11 @@ func (e *embedder) Embed(ctx context.Context, teamID, model string, texts []stri
 	if eng.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+eng.APIKey)
 	}
-	resp, err := e.client.Do(req)
+	client := e.client
+	if e.sidecar.Is(eng) {
+		client = e.own
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", eng.Name, plainNetError(err))
 	}

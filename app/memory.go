@@ -15,7 +15,6 @@ import (
 	"github.com/attach-dev/attach-gateway/memory"
 	"github.com/attach-dev/attach-gateway/memory/weaviate"
 	"github.com/attach-dev/attach-gateway/tenants"
-	"github.com/attach-dev/attach-gateway/tenants/netguard"
 )
 
 // memoryBus is the memory side of one process: the recorder the proxy's tap
@@ -65,7 +64,7 @@ func newMemoryParts(ctx context.Context, cfg Config, pool *pgxpool.Pool, dir *te
 	if p.redactor, err = memory.NewRedactor(cfg.MemRedact); err != nil {
 		return p, &ConfigError{"ATTACH_MEM_REDACT", err.Error()}
 	}
-	p.embedder = newEmbedder(dir, netguard.Policy{AllowPrivate: cfg.AllowPrivateNetworks, Setting: "ATTACH_ALLOW_PRIVATE_NETWORKS=true"})
+	p.embedder = newEmbedder(dir, networkPolicy(cfg), newSidecarEngine(cfg, dir))
 	return p, nil
 }
 

@@ -25,12 +25,20 @@ import (
 type prober struct {
 	policy netguard.Policy
 	client *http.Client
-	verify *identity.Verifier
-	dir    *tenants.Directory // holds engines' upstream keys in clear
+	// own tests the side-car engine, the operator's, which may sit on a
+	// private address the policy refuses to teams; sidecar recognises it.
+	own     *http.Client
+	sidecar sidecarEngine
+	verify  *identity.Verifier
+	dir     *tenants.Directory // holds engines' upstream keys in clear
 }
 
-func newProber(policy netguard.Policy, verify *identity.Verifier, dir *tenants.Directory) *prober {
-	return &prober{policy: policy, client: policy.HTTPClient(10 * time.Second), verify: verify, dir: dir}
+func newProber(policy netguard.Policy, sidecar sidecarEngine, verify *identity.Verifier, dir *tenants.Directory) *prober {
+	return &prober{
+		policy: policy, client: policy.HTTPClient(10 * time.Second),
+		own: ownPolicy.HTTPClient(10 * time.Second), sidecar: sidecar,
+		verify: verify, dir: dir,
+	}
 }
 
 // ProbeEngine tests a saved engine with its upstream key, which only the
@@ -55,6 +63,9 @@ func (p *prober) ProbeEngine(ctx context.Context, e attach.Engine) ([]string, ti
 	})
 	if err != nil {
 		return nil, 0, errors.New("the engine's saved settings have not reached this server yet; try again in a moment")
+	}
+	if p.sidecar.Is(current) {
+		return p.probeWith(ctx, p.own, current.Dialect, current.BaseURL, current.APIKey)
 	}
 	return p.probeURL(ctx, current.Dialect, current.BaseURL, current.APIKey)
 }
@@ -98,10 +109,17 @@ func sameButSlash(a, b string) bool {
 
 // probeURL asks an engine for its models: /api/tags for Ollama, /v1/models
 // for OpenAI-compatible engines.
+// A refused address is refused here and again when dialing, before any
+// connection: "Test" says the same of an open port and a closed one, so it
+// cannot scan the install's network.
 func (p *prober) probeURL(ctx context.Context, engineDialect, baseURL, apiKey string) ([]string, time.Duration, error) {
 	if err := p.CheckURL(ctx, baseURL); err != nil {
 		return nil, 0, err
 	}
+	return p.probeWith(ctx, p.client, engineDialect, baseURL, apiKey)
+}
+
+func (p *prober) probeWith(ctx context.Context, client *http.Client, engineDialect, baseURL, apiKey string) ([]string, time.Duration, error) {
 	path := dialect.ListPath(engineDialect)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dialect.URL(baseURL, path), nil)
 	if err != nil {
@@ -111,7 +129,7 @@ func (p *prober) probeURL(ctx context.Context, engineDialect, baseURL, apiKey st
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 	}
 	start := time.Now()
-	resp, err := p.client.Do(req)
+	resp, err := client.Do(req)
 	rtt := time.Since(start)
 	if err != nil {
 		return nil, rtt, plainNetError(err)

@@ -64,6 +64,9 @@ type Config struct {
 	// GatewayClient makes those calls; default a client with a 2 minute
 	// timeout.
 	GatewayClient *http.Client
+	// TeamCreators says who may create teams here; the zero value lets
+	// every signed-in user.
+	TeamCreators TeamCreators
 }
 
 // OIDCConfig names the provider users sign in with.

@@ -55,6 +55,7 @@ type envOptions struct {
 	tasks     TaskReader                        // the team's A2A tasks, for the tasks pages
 	backends  []string                          // memory backends a team may choose
 	recorder  Recorder                          // the gateway's recorder, for the memory page
+	creators  TeamCreators                      // who may create teams; zero: everyone
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -79,7 +80,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		t.Fatal(err)
 	}
 	e.URL = "http://" + ln.Addr().String()
-	cfg := Config{PublicURL: e.URL, CookieKey: bytes.Repeat([]byte{9}, 32)}
+	cfg := Config{PublicURL: e.URL, CookieKey: bytes.Repeat([]byte{9}, 32), TeamCreators: o.creators}
 	if o.publicURL != "" {
 		cfg.PublicURL = o.publicURL
 		cfg.GatewayURL = e.URL

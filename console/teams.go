@@ -16,12 +16,20 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 		return c.internal(fc, "list teams", err)
 	}
 	v.Teams = ms
+	if c.cfg.TeamCreators.Allows(me(fc).user) {
+		v.CanCreate = true
+	} else {
+		v.CreateRefused = c.cfg.TeamCreators.refusal()
+	}
 	ch := c.chrome(fc, "Teams")
 	ch.Teams = ms
 	return render(fc, status, teamsPage(ch, v))
 }
 
 func (c *Console) createTeam(fc *fiber.Ctx) error {
+	if !c.cfg.TeamCreators.Allows(me(fc).user) {
+		return c.forbidden(fc, c.cfg.TeamCreators.refusal())
+	}
 	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
 	if fe := checkAll(in, tenants.TeamInput.Check, map[string]func(*tenants.TeamInput){
 		"slug": func(in *tenants.TeamInput) { in.Slug = "team" },

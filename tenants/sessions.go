@@ -111,10 +111,10 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, User, er
 	var sess Session
 	var u User
 	var stale bool
-	dest := append(sessionDest(&sess), &u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &stale)
+	dest := append(sessionDest(&sess), &u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.EmailVerified, &stale)
 	err := s.pool.QueryRow(ctx,
 		`SELECT `+sessionColumns+`, u.id, u.email, u.name, u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''),
-		        u.created_at, u.last_sign_in_at, s.last_seen_at < now() - $2::float8 * interval '1 second'
+		        u.created_at, u.last_sign_in_at, u.email_verified, s.last_seen_at < now() - $2::float8 * interval '1 second'
 		 FROM console_sessions s JOIN users u ON u.id = s.user_id
 		 WHERE s.token_hash = $1 AND s.expires_at > now()`, hash, sessionTouchEvery.Seconds()).Scan(dest...)
 	if err != nil {

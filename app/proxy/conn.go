@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -110,7 +111,9 @@ func (e *dialError) Unwrap() error { return e.err }
 
 // dialer opens connections to engines, wrapped in engineConn.
 type dialer struct {
-	net    *net.Dialer
+	net func(ctx context.Context, network, addr string) (net.Conn, error)
+	// own dials the operator's own engines: private addresses allowed.
+	own    func(ctx context.Context, network, addr string) (net.Conn, error)
 	header time.Duration
 	idle   time.Duration
 	// open holds every open engine connection by its local address, so
@@ -129,15 +132,21 @@ type dialer struct {
 // nor as one saved before the policy tightened. Both IPv4 and IPv6
 // addresses are dialed.
 func newDialer(guard *netguard.Policy, timeout, header, idle time.Duration) *dialer {
-	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	d := (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	own := d
 	if guard != nil {
-		d = guard.Dialer(timeout)
+		d = guard.Dialer(timeout).DialContext
+		own = netguard.Policy{AllowPrivate: true}.Dialer(timeout).DialContext
 	}
-	return &dialer{net: d, header: header, idle: idle}
+	return &dialer{net: d, own: own, header: header, idle: idle}
 }
 
-func (d *dialer) dial(addr string) (net.Conn, error) {
-	conn, err := d.net.Dial("tcp", addr)
+func (d *dialer) dial(addr string) (net.Conn, error) { return d.connect(d.net, addr) }
+
+func (d *dialer) dialOwn(addr string) (net.Conn, error) { return d.connect(d.own, addr) }
+
+func (d *dialer) connect(dial func(ctx context.Context, network, addr string) (net.Conn, error), addr string) (net.Conn, error) {
+	conn, err := dial(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, &dialError{err: err}
 	}

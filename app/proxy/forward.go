@@ -64,7 +64,7 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 
 	start := time.Now()
 	tap.started(start)
-	err := p.client.Do(req, resp)
+	err := p.clientFor(e).Do(req, resp)
 	took := time.Since(start)
 	fasthttp.ReleaseRequest(req)
 	if err != nil {

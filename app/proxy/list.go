@@ -93,7 +93,7 @@ func (p *Proxy) getJSON(e attach.Engine, path string) ([]byte, error) {
 		req.Header.Set("Authorization", "Bearer "+e.APIKey)
 	}
 	start := time.Now()
-	err := p.client.DoTimeout(req, resp, min(listTimeout, p.cfg.ResponseHeaderTimeout))
+	err := p.clientFor(e).DoTimeout(req, resp, min(listTimeout, p.cfg.ResponseHeaderTimeout))
 	took := time.Since(start)
 	if err != nil {
 		p.observe(e.Name, path, web.Status(upstreamError(e, err)), took)

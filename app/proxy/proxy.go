@@ -33,6 +33,11 @@ type Config struct {
 	Tap                   Tap              // may be nil: nothing is mirrored
 	Guard                 *netguard.Policy // addresses engines may have; nil allows any
 	TapLimit              int              // bytes of one answer kept for the tap, default 4 MiB
+	// Own says whether an engine is the operator's own (the side-car
+	// engine named in the environment). Such an engine is dialed with
+	// private addresses allowed even when Guard refuses them to teams;
+	// link-local ones stay refused. Nil: no engine is.
+	Own func(attach.Engine) bool
 	// Via names this install in the Via header of every request it sends
 	// (RFC 9110), so that a request that comes back to it is refused as
 	// a loop (see LoopCheck).
@@ -64,6 +69,7 @@ type Proxy struct {
 	cfg    Config
 	log    *slog.Logger
 	client *fasthttp.Client
+	own    *fasthttp.Client // for the engines Config.Own names
 	dialer *dialer
 	bufs   sync.Pool // *[]byte of copyBufSize
 }
@@ -98,8 +104,17 @@ func New(cfg Config) *Proxy {
 		b := make([]byte, copyBufSize)
 		return &b
 	}
-	p.client = &fasthttp.Client{
-		Dial:               d.dial,
+	p.client = newClient(cfg, d, d.dial)
+	// The same settings and connection bookkeeping, through the dialer
+	// that admits private addresses.
+	p.own = newClient(cfg, d, d.dialOwn)
+	return p
+}
+
+// newClient is a client to engines that connects through dial.
+func newClient(cfg Config, d *dialer, dial fasthttp.DialFunc) *fasthttp.Client {
+	return &fasthttp.Client{
+		Dial:               dial,
 		StreamResponseBody: true,
 		// Engines hold a connection per running generation; many streams
 		// at once are normal.
@@ -115,12 +130,20 @@ func New(cfg Config) *Proxy {
 		MaxIdemponentCallAttempts: 2,
 		RetryIfErr:                d.retryStale,
 	}
-	return p
+}
+
+// clientFor is the client that may reach engine e.
+func (p *Proxy) clientFor(e attach.Engine) *fasthttp.Client {
+	if p.cfg.Own != nil && p.cfg.Own(e) {
+		return p.own
+	}
+	return p.client
 }
 
 // Close drops the idle connections to engines. Streams in flight finish.
 func (p *Proxy) Close() {
 	p.client.CloseIdleConnections()
+	p.own.CloseIdleConnections()
 }
 
 // retryStale resends a request once when a kept-alive connection turned out

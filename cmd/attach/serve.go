@@ -33,7 +33,10 @@ default):
   ENGINE_URL, ENGINE_DIALECT  side-car: the default team's engine
   MEM_BACKEND, WEAVIATE_URL   memory store: postgres (default), weaviate, none
   ATTACH_CONSOLE_OIDC_*       console single sign-on
-  ATTACH_ALLOW_PRIVATE_NETWORKS  engines and issuers on private addresses
+  ATTACH_ALLOW_PRIVATE_NETWORKS  teams' engines and issuers on private addresses
+                              (default true; false with DATABASE_URL)
+  ATTACH_TEAM_CREATORS        who creates teams in the console: everyone, none,
+                              domain:example.com (default everyone; none with DATABASE_URL)
   ATTACH_LOG_LEVEL            debug, info, warn, error
 
 Flags (each wins over its variables):

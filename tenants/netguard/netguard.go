@@ -6,7 +6,9 @@
 // Link-local addresses, where cloud metadata services live, are always
 // refused. Loopback and private ranges are allowed only when the install
 // says so: on by default, since a self-hosted gateway usually sits next to
-// its engines; off for a hosted, multi-tenant install.
+// its engines; off for a hosted, multi-tenant install. The addresses the
+// install's operator named itself (Policy.Operator) may be reached by
+// exactly that name even then.
 package netguard
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -33,6 +36,46 @@ type Policy struct {
 	// message (e.g. "ATTACH_ALLOW_PRIVATE_NETWORKS=true"); empty says
 	// nothing more.
 	Setting string
+	// Operator lists host:port pairs (as HostPort writes them) that the
+	// install's operator named in its own configuration, such as the
+	// side-car engine and issuer. Connections made by that name reach
+	// private addresses even when AllowPrivate is off; link-local stays
+	// refused. Nothing a team sets may go here, and CheckURL, the check
+	// before a team's URL is saved, does not consult it.
+	Operator []string
+}
+
+// HostPort returns the lowercased host:port an http(s) URL connects to,
+// with the scheme's port when the URL names none.
+func HostPort(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return "", fmt.Errorf("%w: not an absolute http or https URL", ErrRefused)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port), nil
+}
+
+// operatorAddr says whether a dial address (host:port, as a client dials
+// it before resolving) is one of the operator's.
+func (p Policy) operatorAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	addr = net.JoinHostPort(strings.ToLower(host), port)
+	for _, o := range p.Operator {
+		if o == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // Ranges that are never a team's engine: link-local (cloud metadata at
@@ -116,17 +159,37 @@ func (p Policy) control(_, address string, _ syscall.RawConn) error {
 	return p.CheckIP(ap.Addr())
 }
 
-// Dialer returns a net.Dialer that refuses addresses the policy forbids.
+// Dialer returns a net.Dialer that refuses addresses the policy forbids,
+// the operator's own included: it is for calls to what teams name.
 func (p Policy) Dialer(timeout time.Duration) *net.Dialer {
 	return &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: p.control}
 }
 
+// DialContext is Dialer's DialContext, except that an address named
+// exactly as one of the operator's (Operator) may resolve to a private
+// address. The decision is made on the name being dialed, before it is
+// resolved, so a team's URL that resolves to the same address is still
+// refused.
+func (p Policy) DialContext(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	strict := p.Dialer(timeout)
+	if len(p.Operator) == 0 || p.AllowPrivate {
+		return strict.DialContext
+	}
+	own := Policy{AllowPrivate: true}.Dialer(timeout)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if p.operatorAddr(addr) {
+			return own.DialContext(ctx, network, addr)
+		}
+		return strict.DialContext(ctx, network, addr)
+	}
+}
+
 // HTTPClient returns a client whose every connection, redirects included,
-// obeys the policy.
+// obeys the policy (with the operator's own addresses, see DialContext).
 func (p Policy) HTTPClient(timeout time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil // a proxy would connect on our behalf, out of the policy's sight
-	t.DialContext = p.Dialer(10 * time.Second).DialContext
+	t.DialContext = p.DialContext(10 * time.Second)
 	return &http.Client{
 		Timeout:   timeout,
 		Transport: t,
