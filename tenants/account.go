@@ -207,20 +207,5 @@ func (s *Store) LeaveTeam(ctx context.Context, teamID, userID string) error {
 	if !attach.ValidID(teamID) || !attach.ValidID(userID) {
 		return attach.NotFound("member")
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		m, err := lockMember(ctx, tx, teamID, userID)
-		if err != nil {
-			return err
-		}
-		if m.Role == RoleOwner {
-			if err := keepAnOwner(ctx, tx, teamID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM memberships WHERE team_id = $1 AND user_id = $2", teamID, userID); err != nil {
-			return DBError("leave team", err)
-		}
-		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberLeave, TargetType: "user", TargetID: userID,
-			TargetName: m.User.Email, Detail: map[string]any{"role": m.Role}})
-	})
+	return s.dropMember(ctx, teamID, userID, AuditMemberLeave)
 }

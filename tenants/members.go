@@ -162,6 +162,12 @@ func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
 	if !attach.ValidID(userID) {
 		return attach.NotFound("member")
 	}
+	return s.dropMember(ctx, teamID, userID, AuditMemberRemove)
+}
+
+// dropMember deletes a membership, never the team's last owner, and audits
+// it as action (a removal, or the member leaving).
+func (s *Store) dropMember(ctx context.Context, teamID, userID, action string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		m, err := lockMember(ctx, tx, teamID, userID)
 		if err != nil {
@@ -175,7 +181,7 @@ func (s *Store) RemoveMember(ctx context.Context, teamID, userID string) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM memberships WHERE team_id = $1 AND user_id = $2", teamID, userID); err != nil {
 			return DBError("remove member", err)
 		}
-		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberRemove, TargetType: "user", TargetID: userID,
+		return audit(ctx, tx, AuditEntry{TeamID: teamID, Action: action, TargetType: "user", TargetID: userID,
 			TargetName: m.User.Email, Detail: map[string]any{"role": m.Role}})
 	})
 }

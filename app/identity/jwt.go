@@ -140,15 +140,8 @@ func (v *Verifier) verifyJWT(ctx context.Context, team *tenants.Snapshot, token,
 		}
 		return attach.Principal{}, fail(ReasonWrongAudience, "token audience does not include %s", strings.Join(want, " or "))
 	}
-	userClaim := issuer.UserClaim
-	if userClaim == "" {
-		userClaim = "sub"
-	}
-	var subject string
-	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
-		return attach.Principal{}, fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
-	}
-	if err := checkSubject(subject, userClaim); err != nil {
+	subject, err := userOf(cl, issuer.UserClaim)
+	if err != nil {
 		return attach.Principal{}, err
 	}
 	return attach.Principal{
@@ -214,6 +207,22 @@ func unavailable(iss string, cause error) *attach.Error {
 		Message: "the keys of issuer " + quote(redact(iss)) + " could not be fetched",
 		Err:     cause,
 	}
+}
+
+// userOf is the user a token names in userClaim ("" for sub), checked as
+// every subject is (checkSubject).
+func userOf(cl claims, userClaim string) (string, error) {
+	if userClaim == "" {
+		userClaim = "sub"
+	}
+	var subject string
+	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
+		return "", fail(ReasonMissingSubject, "token has no %s claim naming the user", quote(userClaim))
+	}
+	if err := checkSubject(subject, userClaim); err != nil {
+		return "", err
+	}
+	return subject, nil
 }
 
 func (v *Verifier) checkTimes(cl claims, now time.Time) error {

@@ -271,15 +271,8 @@ func (v *Verifier) checkExchanged(ctx context.Context, team *tenants.Snapshot, i
 	if !slices.Contains(cl.aud, v.teamURL(team, is)) && !slices.Contains(cl.aud, is.Audience) {
 		return attach.Principal{}, fail(ReasonWrongAudience, "its audience includes neither %s nor %s", quote(v.teamURL(team, is)), quote(is.Audience))
 	}
-	userClaim := is.UserClaim
-	if userClaim == "" {
-		userClaim = "sub"
-	}
-	var subject string
-	if err := json.Unmarshal(cl.raw[userClaim], &subject); err != nil || subject == "" {
-		return attach.Principal{}, fail(ReasonMissingSubject, "it has no %s claim naming the user", quote(userClaim))
-	}
-	if err := checkSubject(subject, userClaim); err != nil {
+	subject, err := userOf(cl, is.UserClaim)
+	if err != nil {
 		return attach.Principal{}, err
 	}
 	return attach.Principal{
