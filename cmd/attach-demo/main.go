@@ -117,6 +117,10 @@ func (d *demo) run(ctx context.Context) error {
 	gw, err := d.start("gateway", []string{
 		"ATTACH_HOST=" + host, "ATTACH_PORT=" + port, "ATTACH_DATA_DIR=" + o.dataDir,
 		"ATTACH_PUBLIC_URL=" + gateway, "ENGINE_URL=" + engineURL,
+		// The demo's agents listen on loopback, also when DATABASE_URL is
+		// set in the environment (where private addresses are refused by
+		// default).
+		"ATTACH_ALLOW_PRIVATE_NETWORKS=true",
 	}, filepath.Join(o.binDir, "attach"), "serve")
 	if err != nil {
 		return err

@@ -48,6 +48,9 @@ func newGatewayProcess(t *testing.T) *gatewayProcess {
 		"PORT=" + addr[strings.LastIndex(addr, ":")+1:],
 		"ATTACH_PUBLIC_URL=" + url,
 		"ATTACH_LOG_LEVEL=warn",
+		// The agents it hands off to are on loopback; with DATABASE_URL the
+		// gateway refuses private addresses unless told otherwise.
+		"ATTACH_ALLOW_PRIVATE_NETWORKS=true",
 	}}
 }
 
