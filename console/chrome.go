@@ -21,6 +21,9 @@ type chrome struct {
 	Section string               // the team page shown, for the navigation
 	Notice  string               // what the last action did
 	Scripts []string             // page scripts beyond console.js
+	// MayCreateTeams: the install lets this user create teams
+	// (ATTACH_TEAM_CREATORS), so the switcher offers it.
+	MayCreateTeams bool
 }
 
 func (c *Console) chrome(fc *fiber.Ctx, title string) chrome {
@@ -29,6 +32,7 @@ func (c *Console) chrome(fc *fiber.Ctx, title string) chrome {
 		u := s.user
 		ch.User = &u
 		ch.CSRF = s.session.CSRF
+		ch.MayCreateTeams = c.cfg.TeamCreators.Allows(u)
 	}
 	if t := current(fc); t != nil {
 		team := t.team

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/attach-dev/attach-gateway/tenants"
@@ -34,6 +35,7 @@ func TestTeamCreatorsByDomain(t *testing.T) {
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p, `id="team-form"`, `id="create-team"`)
 	wantRedirect(t, ok.post(Base+"/teams", url.Values{"slug": {"allowed"}, "name": {"Allowed"}}), Base+"/t/allowed?done=team-created")
+	wantContains(t, ok.get(Base+"/t/allowed"), "All teams · new team")
 
 	for _, u := range []tenants.User{
 		e.oidcUser("other", "x@other.org", true),
@@ -58,7 +60,13 @@ func TestTeamCreatorsByDomain(t *testing.T) {
 func TestTeamCreatorsNone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{creators: TeamCreators{None: true}})
-	b := e.signedIn(e.oidcUser("ada", "ada@example.com", true))
+	ada := e.oidcUser("ada", "ada@example.com", true)
+	e.team("given", ada) // made for her by the install
+	b := e.signedIn(ada)
+	// The team switcher offers no team creation either.
+	if p := b.get(Base + "/t/given"); !strings.Contains(p.Body, `id="all-teams">All teams<`) || strings.Contains(p.Body, "new team") {
+		t.Fatalf("the switcher offers a new team: %.300s", p.Body[strings.Index(p.Body, "all-teams"):])
+	}
 	p := b.get(Base + "/teams")
 	wantLacks(t, p, `id="team-form"`)
 	wantContains(t, p, `id="create-team-refused"`, "created by the install")
