@@ -48,6 +48,7 @@ func newGatewayProcess(t *testing.T) *gatewayProcess {
 		"PORT=" + addr[strings.LastIndex(addr, ":")+1:],
 		"ATTACH_PUBLIC_URL=" + url,
 		"ATTACH_LOG_LEVEL=warn",
+		"ATTACH_DATA_DIR=" + t.TempDir(), // the memory journal, not in the checkout
 		// The agents it hands off to are on loopback; with DATABASE_URL the
 		// gateway refuses private addresses unless told otherwise.
 		"ATTACH_ALLOW_PRIVATE_NETWORKS=true",

@@ -110,6 +110,7 @@ func startCommandOut(t *testing.T, name string) (addr string, out func() string,
 	t.Helper()
 	t.Setenv("DATABASE_URL", pgtest.NewDSN(t))
 	t.Setenv("ATTACH_SECRET_KEY", "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
+	t.Setenv("ATTACH_DATA_DIR", t.TempDir()) // the memory journal, not in the checkout
 	t.Setenv("ATTACH_HOST", "127.0.0.1")
 	t.Setenv("PORT", "0")
 	t.Setenv("ATTACH_LOG_LEVEL", "warn")
