@@ -1,9 +1,6 @@
 package identity
 
 import (
-	"crypto/ed25519"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,7 +35,7 @@ const keyPeriod = 24 * time.Hour
 // stored.
 type Delegator struct {
 	issuer string // the gateway's public URL: the tokens' iss
-	secret []byte
+	keys   periodKeys
 	now    func() time.Time
 }
 
@@ -47,7 +44,8 @@ func NewDelegator(publicURL string, secret []byte) (*Delegator, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("delegation tokens need a secret key")
 	}
-	return &Delegator{issuer: strings.TrimRight(publicURL, "/"), secret: slices.Clone(secret), now: time.Now}, nil
+	keys := periodKeys{secret: slices.Clone(secret), info: "attach delegation token signing key ", kidPrefix: "dlg-", what: "delegation key"}
+	return &Delegator{issuer: strings.TrimRight(publicURL, "/"), keys: keys, now: time.Now}, nil
 }
 
 // Issuer is the iss of the tokens it signs.
@@ -55,15 +53,6 @@ func (d *Delegator) Issuer() string { return d.issuer }
 
 // Audience is the aud of a token for a team: the team's gateway URL.
 func (d *Delegator) Audience(teamSlug string) string { return d.issuer + "/t/" + teamSlug }
-
-// key is the signing key of period p.
-func (d *Delegator) key(p int64) (ed25519.PrivateKey, string, error) {
-	seed, err := hkdf.Key(sha256.New, d.secret, nil, "attach delegation token signing key "+strconv.FormatInt(p, 10), ed25519.SeedSize)
-	if err != nil {
-		return nil, "", fmt.Errorf("derive delegation key: %w", err)
-	}
-	return ed25519.NewKeyFromSeed(seed), "dlg-" + strconv.FormatInt(p, 10), nil
-}
 
 func period(t time.Time) int64 { return t.Unix() / int64(keyPeriod/time.Second) }
 
@@ -94,7 +83,7 @@ type actor struct {
 // Mint signs a delegation token valid for DelegationTTL.
 func (d *Delegator) Mint(dl Delegation) (string, time.Time, error) {
 	now := d.now()
-	key, kid, err := d.key(period(now))
+	key, kid, err := d.keys.key(period(now))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -123,16 +112,8 @@ func (d *Delegator) Mint(dl Delegation) (string, time.Time, error) {
 // JWKS is the public key set the tokens verify against: the keys of the
 // previous, current and next periods.
 func (d *Delegator) JWKS() (jose.JSONWebKeySet, error) {
-	p := period(d.now())
-	var set jose.JSONWebKeySet
-	for _, q := range []int64{p - 1, p, p + 1} {
-		key, kid, err := d.key(q)
-		if err != nil {
-			return set, err
-		}
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: key.Public(), KeyID: kid, Algorithm: string(jose.EdDSA), Use: "sig"})
-	}
-	return set, nil
+	keys, err := d.keys.around(d.now())
+	return jose.JSONWebKeySet{Keys: keys}, err
 }
 
 // verify checks a token that names the gateway as issuer: signature by a
@@ -143,12 +124,12 @@ func (d *Delegator) verify(team *tenants.Snapshot, token string, now time.Time, 
 	if err != nil || len(tok.Headers) != 1 {
 		return attach.Principal{}, fail(ReasonAlgNotAllowed, "delegation tokens are EdDSA JWTs")
 	}
-	kid, ok := strings.CutPrefix(tok.Headers[0].KeyID, "dlg-")
+	kid, ok := strings.CutPrefix(tok.Headers[0].KeyID, d.keys.kidPrefix)
 	p, perr := strconv.ParseInt(kid, 10, 64)
 	if !ok || perr != nil || p < period(now)-1 || p > period(now)+1 {
 		return attach.Principal{}, fail(ReasonUnknownKey, "delegation token names no current gateway key")
 	}
-	key, _, err := d.key(p)
+	key, _, err := d.keys.key(p)
 	if err != nil {
 		return attach.Principal{}, err
 	}

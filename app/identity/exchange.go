@@ -1,10 +1,7 @@
 package identity
 
 import (
-	"crypto/ed25519"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,7 +36,7 @@ const exchangeKidPrefix = "xch-"
 // are derived from the install's secret key and the period they sign in.
 type Exchanger struct {
 	issuer string // the gateway's public URL: the tokens' iss
-	secret []byte
+	keys   periodKeys
 	now    func() time.Time
 }
 
@@ -48,7 +45,8 @@ func NewExchanger(publicURL string, secret []byte) (*Exchanger, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("exchanged tokens need a secret key")
 	}
-	return &Exchanger{issuer: strings.TrimRight(publicURL, "/"), secret: slices.Clone(secret), now: time.Now}, nil
+	keys := periodKeys{secret: slices.Clone(secret), info: "attach exchanged token signing key ", kidPrefix: exchangeKidPrefix, what: "exchanged token key"}
+	return &Exchanger{issuer: strings.TrimRight(publicURL, "/"), keys: keys, now: time.Now}, nil
 }
 
 // Issuer is the iss of the tokens it signs: the gateway's public URL, as
@@ -67,14 +65,6 @@ func (x *Exchanger) AgentAudience(teamSlug, agent string) string {
 // MCPAudience is the audience of one of the team's MCP servers.
 func (x *Exchanger) MCPAudience(teamSlug, server string) string {
 	return x.TeamAudience(teamSlug) + "/mcp/" + server
-}
-
-func (x *Exchanger) key(p int64) (ed25519.PrivateKey, string, error) {
-	seed, err := hkdf.Key(sha256.New, x.secret, nil, "attach exchanged token signing key "+strconv.FormatInt(p, 10), ed25519.SeedSize)
-	if err != nil {
-		return nil, "", fmt.Errorf("derive exchanged token key: %w", err)
-	}
-	return ed25519.NewKeyFromSeed(seed), exchangeKidPrefix + strconv.FormatInt(p, 10), nil
 }
 
 // Exchange is what an exchanged token says: Subject, as verified from the
@@ -122,7 +112,7 @@ func (x *Exchanger) Mint(e Exchange) (string, time.Time, error) {
 	if e.Audience == "" || e.Subject == "" || e.TeamID == "" {
 		return "", time.Time{}, errors.New("exchanged token needs a team, a subject and an audience")
 	}
-	key, kid, err := x.key(period(now))
+	key, kid, err := x.keys.key(period(now))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -158,18 +148,7 @@ func (x *Exchanger) Mint(e Exchange) (string, time.Time, error) {
 
 // Keys are the public keys exchanged tokens verify against: those of the
 // previous, current and next periods, for the gateway's JWKS.
-func (x *Exchanger) Keys() ([]jose.JSONWebKey, error) {
-	p := period(x.now())
-	var keys []jose.JSONWebKey
-	for _, q := range []int64{p - 1, p, p + 1} {
-		key, kid, err := x.key(q)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, jose.JSONWebKey{Key: key.Public(), KeyID: kid, Algorithm: string(jose.EdDSA), Use: "sig"})
-	}
-	return keys, nil
-}
+func (x *Exchanger) Keys() ([]jose.JSONWebKey, error) { return x.keys.around(x.now()) }
 
 // verify checks an exchanged token for the team. With resource set
 // (VerifyResource) the token's audience must be exactly resource; without,
@@ -185,7 +164,7 @@ func (x *Exchanger) verify(team *tenants.Snapshot, token, resource string, now t
 	if !ok || perr != nil || p < period(now)-1 || p > period(now)+1 {
 		return attach.Principal{}, fail(ReasonUnknownKey, "exchanged token names no current gateway key")
 	}
-	key, _, err := x.key(p)
+	key, _, err := x.keys.key(p)
 	if err != nil {
 		return attach.Principal{}, err
 	}
