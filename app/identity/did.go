@@ -158,6 +158,15 @@ func (v *Verifier) verifyDID(ctx context.Context, team *tenants.Snapshot, token 
 	}, nil
 }
 
+// teamGatewayURL is the team's hosted gateway URL, PublicURL/t/SLUG; ""
+// when the verifier was given no public URL.
+func (v *Verifier) teamGatewayURL(team *tenants.Snapshot) string {
+	if v.cfg.PublicURL == "" {
+		return ""
+	}
+	return v.cfg.PublicURL + "/t/" + team.Team.Slug
+}
+
 // didAudiences are the aud values a DID token for the team may carry: the
 // team's gateway URL (and the bare gateway URL for the default team) and
 // the team's configured audiences; for a resource, that resource only.
@@ -166,8 +175,8 @@ func (v *Verifier) didAudiences(team *tenants.Snapshot, resource string) []strin
 		return []string{resource}
 	}
 	var want []string
-	if v.cfg.PublicURL != "" {
-		want = append(want, v.cfg.PublicURL+"/t/"+team.Team.Slug)
+	if u := v.teamGatewayURL(team); u != "" {
+		want = append(want, u)
 		if v.cfg.DefaultTeam != "" && team.Team.Slug == v.cfg.DefaultTeam {
 			want = append(want, v.cfg.PublicURL)
 		}

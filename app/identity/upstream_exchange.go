@@ -88,10 +88,10 @@ func unverifiedExp(token string) (time.Time, bool) {
 // teamURL is the team's gateway URL, the audience the gateway asks the
 // exchange issuer for; without a public URL, the issuer's audience.
 func (v *Verifier) teamURL(team *tenants.Snapshot, is attach.Issuer) string {
-	if v.cfg.PublicURL == "" {
-		return is.Audience
+	if u := v.teamGatewayURL(team); u != "" {
+		return u
 	}
-	return v.cfg.PublicURL + "/t/" + team.Team.Slug
+	return is.Audience
 }
 
 // exchangeAtIssuer exchanges token at the team's exchange issuer is. One
