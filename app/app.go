@@ -66,6 +66,12 @@ type App struct {
 	stopBackground context.CancelFunc
 	background     sync.WaitGroup
 	closeOnce      sync.Once
+
+	// serving is the listener Serve was given; stopping is set once
+	// Shutdown began, so a Serve that starts after it returns at once.
+	serveMu  sync.Mutex
+	serving  net.Listener
+	stopping bool
 }
 
 // New prepares a gateway: Postgres up and migrated, the default team in place,
@@ -239,8 +245,15 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 	return a.cfg.PublicURL + "/console/setup?token=" + tok, nil
 }
 
-// Serve answers requests on ln until Shutdown.
+// Serve answers requests on ln until Shutdown, which closes ln.
 func (a *App) Serve(ln net.Listener) error {
+	a.serveMu.Lock()
+	if a.stopping {
+		a.serveMu.Unlock()
+		return ln.Close()
+	}
+	a.serving = ln
+	a.serveMu.Unlock()
 	return a.http.Listener(ln)
 }
 
@@ -259,7 +272,16 @@ func (a *App) Shutdown(ctx context.Context) error {
 		requests, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
+	a.serveMu.Lock()
+	a.stopping = true
+	ln := a.serving
+	a.serveMu.Unlock()
 	err := a.http.ShutdownWithContext(requests)
+	if ln != nil {
+		// A Shutdown that comes before the server has taken ln over finds
+		// nothing of it to close; closing it here ends Serve either way.
+		ln.Close()
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Some connection was still busy: a request or stream that did not
 		// finish in its share of the grace.

@@ -87,11 +87,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	err = gw.Shutdown(sctx)
-	// A stop that comes before Serve has taken the listener over finds
-	// nothing to close in the server: closing it here ends Serve either way.
-	ln.Close()
-	if err != nil {
+	if err := gw.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-served
