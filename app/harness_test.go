@@ -115,6 +115,7 @@ func testConfig(t testing.TB) Config {
 		t.Fatal(err)
 	}
 	cfg.DatabaseURL = pgtest.NewDSN(t)
+	cfg.DataDir = t.TempDir() // the memory journal, not in the checkout
 	cfg.SecretKey = make([]byte, 32)
 	rand.Read(cfg.SecretKey)
 	cfg.AdminToken = "test-admin-token-0123456789"
