@@ -154,7 +154,7 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 		if err := a.bodies.Read(c, a.cfg.MaxBodyBytes); err != nil {
 			return err
 		}
-		id := proxy.Identity{User: p.Subject, Tenant: team.Team.Slug, Session: session}
+		id := proxy.Identity{User: p.Subject, Tenant: team.Team.Slug, Session: session, KeyID: p.KeyID, Agent: p.Actor}
 		return a.proxy.Serve(c, team, path, id)
 	}
 }

@@ -31,6 +31,7 @@ type Config struct {
 	StreamIdleTimeout     time.Duration    // max gap between chunks of a stream, default 120s
 	Observer              Observer         // may be nil
 	Tap                   Tap              // may be nil: nothing is mirrored
+	Meter                 Meter            // may be nil: nothing is counted
 	Guard                 *netguard.Policy // addresses engines may have; nil allows any
 	TapLimit              int              // bytes of one answer kept for the tap, default 4 MiB
 	// Own says whether an engine is the operator's own (the side-car
@@ -59,9 +60,18 @@ type Observer interface {
 	ObserveUpstream(engine, route string, status int, d time.Duration)
 }
 
-// Identity is what the gateway stamps on the upstream request.
+// Identity is what the gateway stamps on the upstream request, and whom
+// the exchange's usage is counted for (KeyID and Agent are not sent on).
 type Identity struct {
 	User, Session, Tenant string
+	KeyID, Agent          string
+}
+
+// Meter is told the usage of every finished chat, completion and embedding
+// exchange. Measure is called after the client has its answer and must
+// return quickly.
+type Meter interface {
+	Measure(u attach.Usage)
 }
 
 // Proxy forwards requests to engines. It is safe for concurrent use.
