@@ -45,14 +45,14 @@ type openaiOut struct {
 
 // ollamaAnswer is an Ollama answer or stream line, chat or generate.
 type ollamaAnswer struct {
-	Model      string         `json:"model"`
-	CreatedAt  string         `json:"created_at"`
-	Message    *ollamaOutMsg  `json:"message,omitempty"`
-	Response   *string        `json:"response,omitempty"`
-	Done       bool           `json:"done"`
-	DoneReason string         `json:"done_reason,omitempty"`
-	Prompt     *int           `json:"prompt_eval_count,omitempty"`
-	Eval       *int           `json:"eval_count,omitempty"`
+	Model      string        `json:"model"`
+	CreatedAt  string        `json:"created_at"`
+	Message    *ollamaOutMsg `json:"message,omitempty"`
+	Response   *string       `json:"response,omitempty"`
+	Done       bool          `json:"done"`
+	DoneReason string        `json:"done_reason,omitempty"`
+	Prompt     *int          `json:"prompt_eval_count,omitempty"`
+	Eval       *int          `json:"eval_count,omitempty"`
 }
 
 type ollamaOutMsg struct {
@@ -170,7 +170,7 @@ type answerState struct {
 	now          time.Time
 	model        string
 	created      int64
-	keepText     bool         // gather the text, for a whole answer
+	keepText     bool // gather the text, for a whole answer
 	text         bytes.Buffer
 	finish       string
 	prompt, eval *int
