@@ -109,6 +109,9 @@ func (t *Translation) Answer(status int, body []byte, now time.Time) ([]byte, er
 // {"embedding": [...]}, the vectors in the order of the inputs. The
 // numbers are passed on as the engine wrote them.
 func (t *Translation) embedAnswer(a *openaiAnswer) ([]byte, error) {
+	if a.Data == nil {
+		return nil, fmt.Errorf("the engine's answer holds no embeddings")
+	}
 	vectors := make([]json.RawMessage, len(a.Data))
 	for _, d := range a.Data {
 		if d.Index < 0 || d.Index >= len(vectors) || len(d.Embedding) == 0 || d.Embedding[0] != '[' {
