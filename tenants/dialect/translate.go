@@ -338,10 +338,12 @@ func withImages(text string, images []string, field string) (any, error) {
 		parts = append(parts, contentPart{Type: "text", Text: text})
 	}
 	for _, img := range images {
+		// The head tells the type; the rest only needs to be base64 for
+		// the engine to decode it.
 		head := img[:min(len(img), 64)]
 		head = head[:len(head)/4*4]
 		raw, err := base64.StdEncoding.DecodeString(head)
-		if err != nil || len(img) == 0 {
+		if err != nil || len(img) < 4 || !isBase64(img) {
 			return nil, &FieldError{Field: field, Message: "an image is not base64"}
 		}
 		mime := http.DetectContentType(raw)
@@ -351,6 +353,16 @@ func withImages(text string, images []string, field string) (any, error) {
 		parts = append(parts, contentPart{Type: "image_url", ImageURL: &imageURL{URL: "data:" + mime + ";base64," + img}})
 	}
 	return parts, nil
+}
+
+func isBase64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkInput accepts what /api/embed takes: a string or a list of strings.
