@@ -274,7 +274,7 @@ func TestStream(t *testing.T) {
 			want: `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Paris"}}}]},"done":true,"done_reason":"stop"}` + "\n"},
 		{name: "an error event ends it", tr: chat, status: 200, sse: true,
 			parts: []string{"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n" + sse("more")},
-			want: `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"a"},"done":false}` + "\n" + `{"error":"boom"}` + "\n"},
+			want:  `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"a"},"done":false}` + "\n" + `{"error":"boom"}` + "\n"},
 		{name: "a failure status in pieces", tr: chat, status: 500, sse: false,
 			parts: []string{`{"error":{"mess`, `age":"down"}}`},
 			want:  `{"error":"down"}` + "\n"},
