@@ -2,6 +2,13 @@
 // to the team's engines: it picks the engine from the request's model,
 // stamps the caller's identity on the upstream request and passes the answer
 // back, streamed chunk by chunk when the engine streams.
+//
+// Any client reaches any engine. OpenAI routes go to engines of both
+// dialects as they are (Ollama serves them). An Ollama chat, generate or
+// embedding request for an engine that speaks only the OpenAI API is
+// translated (package dialect says how): the engine gets the OpenAI request,
+// and its answer is turned back into Ollama's, a stream event by event as
+// it arrives. The memory tap records such an exchange as the engine saw it.
 package proxy
 
 import (
