@@ -219,3 +219,22 @@ func TestTranslatedFailures(t *testing.T) {
 		wantError(t, post(t, gw+"/api/show", `{"model":"x"}`), http.StatusBadRequest, attach.CodeDialectMismatch)
 	})
 }
+
+// An answer too large to copy at once (over 1 MiB: many embeddings) is
+// passed through the streaming path; translated, it is gathered and comes
+// out whole, as the client asked.
+func TestTranslatedLargeAnswer(t *testing.T) {
+	t.Parallel()
+	vector := "[" + strings.Repeat("0.123456789,", 50_000) + "1]"
+	engine := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"model":"e","data":[{"index":0,"embedding":`+vector+`},{"index":1,"embedding":`+vector+`},{"index":2,"embedding":[2]}]}`)
+	}))
+	gw := startGateway(t, Config{}, teamOf(attach.Engine{Name: "vllm", Dialect: attach.DialectOpenAI, BaseURL: engine.URL, Default: true}))
+	resp := post(t, gw+"/api/embed", `{"model":"e","input":["a","b","c"]}`)
+	body := readBody(t, resp)
+	want := `{"model":"e","embeddings":[` + vector + `,` + vector + `,[2]]}`
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" || body != want {
+		t.Errorf("status %d, Content-Type %q, %d bytes (want %d): %.100s", resp.StatusCode, resp.Header.Get("Content-Type"), len(body), len(want), body)
+	}
+}
