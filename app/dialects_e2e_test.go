@@ -115,8 +115,10 @@ func TestDialectsRealClientsRealOllama(t *testing.T) {
 					t.Error("the Ollama client made no /api/embeddings call")
 				}
 			}
-			if c := res["unknown_model"]; c.Status != 404 || !strings.Contains(c.Error, missingModel) {
-				t.Errorf("a model the engine does not serve: status %d, error %q; want 404 naming the model", c.Status, c.Error)
+			for _, name := range []string{"unknown_model", "unknown_model_stream"} {
+				if c := res[name]; c.Status != 404 || !strings.Contains(c.Error, missingModel) {
+					t.Errorf("%s, a model the engine does not serve: status %d, error %q; want 404 naming the model", name, c.Status, c.Error)
+				}
 			}
 		})
 	}

@@ -52,9 +52,14 @@ func (p *Proxy) translateAnswer(out *fasthttp.Response, tr *dialect.Translation,
 		out.ResetBody()
 		return attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s gave an answer that is not an OpenAI answer", e.Name)
 	}
+	ct := tr.ContentType(out.StatusCode())
+	if ct == "application/x-ndjson" {
+		// A stream the engine answered whole: one line, done.
+		b = append(b, '\n')
+	}
 	out.SetBodyRaw(b)
 	out.Header.Del(fasthttp.HeaderContentEncoding)
-	out.Header.SetContentType(tr.ContentType())
+	out.Header.SetContentType(ct)
 	return nil
 }
 
@@ -62,10 +67,11 @@ func (p *Proxy) translateAnswer(out *fasthttp.Response, tr *dialect.Translation,
 // when the client streams, else as one JSON answer at its end.
 func (s *upstreamStream) translate(h *fasthttp.ResponseHeader, tr *dialect.Translation) {
 	s.tr = tr.NewStream(s.status, s.format == formatSSE, time.Now)
-	h.SetContentType(tr.ContentType())
+	ct := tr.ContentType(s.status)
+	h.SetContentType(ct)
 	h.Del(fasthttp.HeaderContentEncoding)
 	s.format = formatPlain
-	if tr.Stream {
+	if ct == "application/x-ndjson" {
 		s.format = formatNDJSON
 	}
 }

@@ -188,8 +188,8 @@ func TestTranslatedFailures(t *testing.T) {
 		for _, stream := range []string{"false", "true"} {
 			resp := post(t, gw+"/api/chat", `{"model":"missing","stream":`+stream+`,"messages":[]}`)
 			body := readBody(t, resp)
-			if resp.StatusCode != 404 || strings.TrimSpace(body) != `{"error":"The model missing does not exist"}` {
-				t.Errorf("stream %s: %d %s", stream, resp.StatusCode, body)
+			if resp.StatusCode != 404 || body != `{"error":"The model missing does not exist"}` || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+				t.Errorf("stream %s: %d %s %s", stream, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 		}
 	})

@@ -47,13 +47,18 @@ func (t *Translation) NewStream(status int, sse bool, now func() time.Time) *Str
 	return &Stream{t: t, state: st, sse: sse && status < 400, status: status, now: now}
 }
 
-// ContentType is the media type of what the client is sent.
-func (t *Translation) ContentType() string {
-	if t.Stream {
+// ContentType is the media type of what the client is sent for an answer
+// with status: NDJSON lines when it streams, else one JSON document (an
+// error too, as Ollama answers errors and its clients read them).
+func (t *Translation) ContentType(status int) string {
+	if t.lines(status) {
 		return "application/x-ndjson"
 	}
 	return "application/json; charset=utf-8"
 }
+
+// lines says whether the client gets NDJSON lines, each ended by a newline.
+func (t *Translation) lines(status int) bool { return t.Stream && status < 400 }
 
 // Write reads p, the next bytes of the engine's answer, and appends to dst
 // what the client is sent for them: nothing, or whole NDJSON lines.
@@ -102,7 +107,7 @@ func (s *Stream) End(dst []byte) []byte {
 			out, _ = json.Marshal(errorLine{err.Error()})
 		}
 		dst = append(dst, out...)
-		if s.t.Stream {
+		if s.t.lines(s.status) {
 			dst = append(dst, '\n')
 		}
 		return dst
@@ -182,7 +187,7 @@ func (s *Stream) fail(dst []byte, msg string) []byte {
 	s.over = true
 	b, _ := json.Marshal(errorLine{msg})
 	dst = append(dst, b...)
-	if s.t.Stream {
+	if s.t.lines(s.status) {
 		dst = append(dst, '\n')
 	}
 	return dst

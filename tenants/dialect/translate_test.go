@@ -277,7 +277,7 @@ func TestStream(t *testing.T) {
 			want:  `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"a"},"done":false}` + "\n" + `{"error":"boom"}` + "\n"},
 		{name: "a failure status in pieces", tr: chat, status: 500, sse: false,
 			parts: []string{`{"error":{"mess`, `age":"down"}}`},
-			want:  `{"error":"down"}` + "\n"},
+			want:  `{"error":"down"}`},
 		{name: "a whole answer to a streaming client", tr: chat, status: 200, sse: false,
 			parts: []string{`{"model":"served","choices":[{"message":{"content":"Hello"},"finish_reason":"stop"}]}`},
 			want:  `{"model":"served",` + at + `,"message":{"role":"assistant","content":"Hello"},"done":true,"done_reason":"stop"}` + "\n"},

@@ -47,7 +47,8 @@ type Case struct {
 
 // Results are a client's cases by name: chat, chat_stream, generate,
 // generate_stream, embed, embeddings (Ollama's older route; Ollama client
-// only) and unknown_model (a chat naming a model nobody serves).
+// only), and unknown_model and unknown_model_stream (a chat naming a model
+// the engine does not serve, "no-such-model").
 type Results map[string]Case
 
 // Run runs client (Ollama or OpenAI) against base, the gateway URL a client

@@ -79,6 +79,12 @@ async function ollamaCases() {
     const r = await ollama.chat({ model: 'no-such-model', messages, stream: false });
     return { text: r.message.content };
   });
+  await run('unknown_model_stream', async () => {
+    const s = await ollama.chat({ model: 'no-such-model', messages, stream: true });
+    const res = { text: '' };
+    for await (const part of s) res.text += part.message?.content ?? '';
+    return res;
+  });
 }
 
 async function openaiCases() {
@@ -127,6 +133,12 @@ async function openaiCases() {
   await run('unknown_model', async () => {
     const r = await openai.chat.completions.create({ model: 'no-such-model', messages });
     return { text: r.choices[0].message.content };
+  });
+  await run('unknown_model_stream', async () => {
+    const s = await openai.chat.completions.create({ model: 'no-such-model', messages, stream: true });
+    const res = { text: '' };
+    for await (const part of s) res.text += part.choices?.[0]?.delta?.content ?? '';
+    return res;
   });
 }
 
