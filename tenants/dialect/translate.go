@@ -189,7 +189,9 @@ func Translate(r *Route, body []byte) (*Translation, error) {
 			return nil, err
 		}
 		out.Messages = msgs
-		out.Tools = in.Tools
+		if string(in.Tools) != "null" {
+			out.Tools = in.Tools
+		}
 	case "/api/generate":
 		t.answer = answerGenerate
 		prompt := ""

@@ -33,7 +33,7 @@ func TestTranslate(t *testing.T) {
 		{
 			name: "chat streams by default, asks for usage, maps options and ignores the rest",
 			path: "/api/chat",
-			body: `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi"}],"keep_alive":"5m","think":true,` +
+			body: `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi"}],"keep_alive":"5m","think":true,"tools":null,` +
 				`"options":{"temperature":0.2,"top_p":0.9,"top_k":40,"num_ctx":4096,"num_predict":-1,"stop":["\n\n"],"seed":7,"frequency_penalty":0.1,"presence_penalty":0.3}}`,
 			engine: "/v1/chat/completions", stream: true,
 			want: `{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},` +
