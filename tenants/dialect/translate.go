@@ -22,7 +22,8 @@ import (
 // to /v1/embeddings. The options temperature, top_p, num_predict
 // (max_tokens), stop, seed, frequency_penalty and presence_penalty; format
 // "json" or a JSON schema (response_format); images (data URL parts);
-// tools and tool calls. Everything else Ollama reads (top_k, num_ctx,
+// tools and tool calls; in answers, a thinking model's reasoning (Ollama's
+// thinking). Everything else Ollama reads (top_k, num_ctx,
 // keep_alive, think, context, template...) has no OpenAI counterpart and
 // is left out.
 type Translation struct {

@@ -32,8 +32,12 @@ type openaiAnswer struct {
 
 // openaiOut is the message of a whole chat answer or the delta of a chunk.
 type openaiOut struct {
-	Content   *string `json:"content"`
-	ToolCalls []struct {
+	Content *string `json:"content"`
+	// Reasoning is a thinking model's thought: "reasoning" in Ollama's
+	// and others' OpenAI API, "reasoning_content" in vLLM's and DeepSeek's.
+	Reasoning        *string `json:"reasoning"`
+	ReasoningContent *string `json:"reasoning_content"`
+	ToolCalls        []struct {
 		Index    int    `json:"index"`
 		ID       string `json:"id"`
 		Function struct {
@@ -49,6 +53,7 @@ type ollamaAnswer struct {
 	CreatedAt  string        `json:"created_at"`
 	Message    *ollamaOutMsg `json:"message,omitempty"`
 	Response   *string       `json:"response,omitempty"`
+	Thinking   string        `json:"thinking,omitempty"` // of generate
 	Done       bool          `json:"done"`
 	DoneReason string        `json:"done_reason,omitempty"`
 	Prompt     *int          `json:"prompt_eval_count,omitempty"`
@@ -58,6 +63,7 @@ type ollamaAnswer struct {
 type ollamaOutMsg struct {
 	Role      string          `json:"role"`
 	Content   string          `json:"content"`
+	Thinking  string          `json:"thinking,omitempty"`
 	ToolCalls []ollamaOutCall `json:"tool_calls,omitempty"`
 }
 
@@ -175,6 +181,7 @@ type answerState struct {
 	created      int64
 	keepText     bool // gather the text, for a whole answer
 	text         bytes.Buffer
+	thinking     bytes.Buffer
 	finish       string
 	prompt, eval *int
 	calls        []*toolCall
@@ -190,9 +197,13 @@ func (t *Translation) newState(now time.Time) *answerState {
 	return &answerState{t: t, now: now, model: t.Model}
 }
 
-// add reads one answer or chunk, gathering its text into s.text, and
-// returns the text it carried.
-func (s *answerState) add(a *openaiAnswer) string {
+// piece is what one answer or chunk says: text, and a thinking model's
+// thought.
+type piece struct{ text, thinking string }
+
+// add reads one answer or chunk, gathering its text for a whole answer,
+// and returns what it carried.
+func (s *answerState) add(a *openaiAnswer) piece {
 	if a.Model != "" {
 		s.model = a.Model
 	}
@@ -204,29 +215,35 @@ func (s *answerState) add(a *openaiAnswer) string {
 		s.prompt, s.eval = &p, &e
 	}
 	if len(a.Choices) == 0 {
-		return ""
+		return piece{}
 	}
 	c := &a.Choices[0]
-	var text string
+	var p piece
 	for _, m := range []*openaiOut{c.Message, c.Delta} {
 		if m == nil {
 			continue
 		}
 		if m.Content != nil {
-			text += *m.Content
+			p.text += *m.Content
+		}
+		for _, r := range []*string{m.Reasoning, m.ReasoningContent} {
+			if r != nil {
+				p.thinking += *r
+			}
 		}
 		s.addCalls(m)
 	}
 	if c.Text != nil {
-		text += *c.Text
+		p.text += *c.Text
 	}
 	if c.FinishReason != nil && *c.FinishReason != "" {
 		s.finish = *c.FinishReason
 	}
 	if s.keepText {
-		s.text.WriteString(text)
+		s.text.WriteString(p.text)
+		s.thinking.WriteString(p.thinking)
 	}
-	return text
+	return p
 }
 
 // addCalls gathers tool calls: whole in an answer, in pieces by index in
@@ -251,13 +268,13 @@ func (s *answerState) addCalls(m *openaiOut) {
 	}
 }
 
-// line is a stream line carrying text.
-func (s *answerState) line(text string) ollamaAnswer {
+// line is a stream line carrying p.
+func (s *answerState) line(p piece) ollamaAnswer {
 	out := s.base()
 	if s.t.answer == answerGenerate {
-		out.Response = &text
+		out.Response, out.Thinking = &p.text, p.thinking
 	} else {
-		out.Message = &ollamaOutMsg{Role: "assistant", Content: text}
+		out.Message = &ollamaOutMsg{Role: "assistant", Content: p.text, Thinking: p.thinking}
 	}
 	return out
 }
@@ -273,11 +290,11 @@ func (s *answerState) base() ollamaAnswer {
 // final is the answer's last line, marked done, with why it stopped and
 // the token counts when the engine gave them; whole, it carries the text.
 func (s *answerState) final(whole bool) ollamaAnswer {
-	text := ""
+	var p piece
 	if whole {
-		text = s.text.String()
+		p = piece{s.text.String(), s.thinking.String()}
 	}
-	out := s.line(text)
+	out := s.line(p)
 	out.Done = true
 	out.DoneReason = doneReason(s.finish)
 	out.Prompt, out.Eval = s.prompt, s.eval

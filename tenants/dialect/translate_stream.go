@@ -165,9 +165,9 @@ func (s *Stream) dispatch(dst []byte) []byte {
 	if len(a.Error) > 0 && string(a.Error) != "null" {
 		return s.fail(dst, errorText(a.Error))
 	}
-	text := s.state.add(&a)
-	if s.t.Stream && text != "" {
-		dst = appendLine(dst, s.state.line(text))
+	p := s.state.add(&a)
+	if s.t.Stream && (p.text != "" || p.thinking != "") {
+		dst = appendLine(dst, s.state.line(p))
 	}
 	return dst
 }

@@ -162,6 +162,11 @@ func TestAnswer(t *testing.T) {
 			want: `{"model":"asked","created_at":"2025-05-01T10:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Paris"}}},{"function":{"name":"bad","arguments":"{not json"}}]},"done":true,"done_reason":"stop"}`,
 		},
 		{
+			name: "a thinking model's whole answer", tr: chat, status: 200,
+			body: `{"model":"r1","created":1746093600,"choices":[{"message":{"role":"assistant","content":"4","reasoning_content":"2+2"},"finish_reason":"stop"}]}`,
+			want: `{"model":"r1","created_at":"2025-05-01T10:00:00Z","message":{"role":"assistant","content":"4","thinking":"2+2"},"done":true,"done_reason":"stop"}`,
+		},
+		{
 			name: "an OpenAI error keeps its text", tr: chat, status: 429,
 			body: `{"error":{"message":"Rate limit reached","type":"requests"}}`,
 			want: `{"error":"Rate limit reached"}`,
@@ -272,6 +277,11 @@ func TestStream(t *testing.T) {
 				"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n" +
 				"data: [DONE]\n\n"},
 			want: `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"weather","arguments":{"city":"Paris"}}}]},"done":true,"done_reason":"stop"}` + "\n"},
+		{name: "a thinking model's thought", tr: gen, status: 200, sse: true,
+			parts: []string{"data: {\"choices\":[{\"delta\":{\"reasoning\":\"hmm\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"reasoning_content\":\"!\",\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"},
+			want: `{"model":"asked",` + at + `,"response":"","thinking":"hmm","done":false}` + "\n" +
+				`{"model":"asked",` + at + `,"response":"Hi","thinking":"!","done":false}` + "\n" +
+				`{"model":"asked",` + at + `,"response":"","done":true,"done_reason":"stop"}` + "\n"},
 		{name: "an error event ends it", tr: chat, status: 200, sse: true,
 			parts: []string{"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: {\"error\":{\"message\":\"boom\"}}\n\n" + sse("more")},
 			want:  `{"model":"asked",` + at + `,"message":{"role":"assistant","content":"a"},"done":false}` + "\n" + `{"error":"boom"}` + "\n"},
