@@ -276,8 +276,6 @@ func kindName(k string) string {
 		return "an object"
 	case "bool":
 		return "true or false"
-	case "ptr":
-		return "a value of another kind"
 	}
 	return "a number"
 }
