@@ -24,8 +24,9 @@ import (
 const maxBuffered = 1 << 20
 
 // forward sends the client's request to engine e of team and passes the
-// answer back. body is nil for requests without one.
-func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture) error {
+// answer back. body is nil for requests without one. With tr, r and body
+// are the translated request, and the answer is translated back.
+func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture, tr *dialect.Translation) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -46,6 +47,9 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		// The client's body stays valid until this handler returns, and Do
 		// has sent it by then: no copy needed.
 		req.SetBodyRaw(body)
+	}
+	if tr != nil {
+		translatedHeaders(&req.Header)
 	}
 
 	// A client that leaves while the engine works on its answer closes the
@@ -112,6 +116,11 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		copyResponseHeaders(&out.Header, &resp.Header, team.Team.EngineCookies)
 		fasthttp.ReleaseResponse(resp)
 		tap.add(out.Body())
+		if err := p.translateAnswer(out, tr, e); err != nil {
+			werr := web.WriteError(c, err)
+			p.finishCapture(tap, http.StatusBadGateway)
+			return werr
+		}
 		p.finishCapture(tap, out.StatusCode())
 		return nil
 	}
@@ -132,6 +141,9 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		status: resp.StatusCode(),
 		client: c.Context().Conn(),
 		local:  resp.LocalAddr(),
+	}
+	if tr != nil {
+		s.translate(&out.Header, tr)
 	}
 	c.Context().SetBodyStreamWriter(s.pump)
 	return nil

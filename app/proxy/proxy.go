@@ -2,6 +2,13 @@
 // to the team's engines: it picks the engine from the request's model,
 // stamps the caller's identity on the upstream request and passes the answer
 // back, streamed chunk by chunk when the engine streams.
+//
+// Any client reaches any engine. OpenAI routes go to engines of both
+// dialects as they are (Ollama serves them). An Ollama chat, generate or
+// embedding request for an engine that speaks only the OpenAI API is
+// translated (package dialect says how): the engine gets the OpenAI request,
+// and its answer is turned back into Ollama's, a stream event by event as
+// it arrives. The memory tap records such an exchange as the engine saw it.
 package proxy
 
 import (
@@ -197,7 +204,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		if !ok {
 			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
 		}
-		return p.forward(c, team, r, e, nil, id, nil)
+		return p.forward(c, team, r, e, nil, id, nil, nil)
 	}
 
 	body := c.Request().Body()
@@ -217,7 +224,17 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 	if !ok {
 		return noEngineFor(team, model)
 	}
-	if !r.Accepts(e.Dialect) {
+	// An Ollama request for an engine that speaks only the OpenAI API is
+	// sent as the OpenAI request that does the same: from here on r and
+	// body are what the engine gets, and tr turns its answer back.
+	var tr *dialect.Translation
+	switch {
+	case r.Translates(e.Dialect):
+		if tr, err = translateRequest(r, body); err != nil {
+			return err
+		}
+		r, body = tr.Engine, tr.Body
+	case !r.Accepts(e.Dialect):
 		return attach.Errorf(attach.CodeDialectMismatch, "engine %s speaks the OpenAI API; use %s instead of %s", e.Name, r.OpenAIPath, r.Path)
 	}
 	tap := p.startCapture(r, team.Team.ID, id, e.Name, model, body)
@@ -226,7 +243,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 			return err
 		}
 	}
-	return p.forward(c, team, r, e, body, id, tap)
+	return p.forward(c, team, r, e, body, id, tap, tr)
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its

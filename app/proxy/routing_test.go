@@ -56,10 +56,17 @@ func TestModelRouting(t *testing.T) {
 		})
 	}
 
+	t.Run("ollama route on an openai engine is translated", func(t *testing.T) {
+		// The stand-in engine's {"ok":true} is no OpenAI answer: 502.
+		wantError(t, post(t, gw+"/api/chat", `{"model":"qwen2","stream":false}`), http.StatusBadGateway, attach.CodeUpstreamUnavailable)
+		if r := <-vllmSeen; r.path != "/v1/chat/completions" || r.body != `{"model":"qwen2"}` {
+			t.Errorf("engine saw %s %s", r.path, r.body)
+		}
+	})
 	t.Run("dialect mismatch", func(t *testing.T) {
-		msg := wantError(t, post(t, gw+"/api/chat", `{"model":"qwen2"}`), http.StatusBadRequest, attach.CodeDialectMismatch)
-		if !strings.Contains(msg, "/v1/chat/completions") || !strings.Contains(msg, "vllm") {
-			t.Errorf("message %q should name the engine and point to /v1/chat/completions", msg)
+		msg := wantError(t, post(t, gw+"/api/show", `{"model":"qwen2"}`), http.StatusBadRequest, attach.CodeDialectMismatch)
+		if !strings.Contains(msg, "/v1/models") || !strings.Contains(msg, "vllm") {
+			t.Errorf("message %q should name the engine and point to /v1/models", msg)
 		}
 	})
 	t.Run("invalid json", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -46,6 +47,8 @@ type upstreamStream struct {
 	client net.Conn // the client's connection, watched for its leaving
 	local  net.Addr // the engine connection's local address
 	left   atomic.Bool
+	tr     *dialect.Stream // translates the answer for the client; nil passes it as it is
+	out    []byte          // the translated part, reused
 }
 
 // pump copies the engine's answer to w, flushing after every read so each
@@ -66,12 +69,12 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				s.tap.stop()
-				s.abort(err)
-				return
+			part := buf[:n]
+			if s.tr != nil {
+				s.out = s.tr.Write(s.out[:0], part)
+				part = s.out
 			}
-			if err := w.Flush(); err != nil {
+			if err := send(w, part); err != nil {
 				s.tap.stop()
 				s.abort(err)
 				return
@@ -85,6 +88,9 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 			}
 		}
 		if rerr == io.EOF {
+			if s.tr != nil {
+				_ = send(w, s.tr.End(s.out[:0]))
+			}
 			return
 		}
 		if rerr != nil && s.left.Load() {

@@ -43,8 +43,9 @@ $only_run && exit 0
 # The Node programs the tests run: the real OpenID Connect provider (npm
 # oidc-provider), the real A2A 1.0 agent and client (npm @a2a-js/sdk) and
 # the real DID-JWT library agents sign in with (npm did-jwt) and the real
-# MCP client (npm @modelcontextprotocol/sdk).
-for dir in app/identity/oidctest app/identity/didtest/js a2a/a2atest/js app/mcp/mcptest/js; do
+# MCP client (npm @modelcontextprotocol/sdk), and the real Ollama and OpenAI
+# clients (npm ollama, openai) the dialect tests drive.
+for dir in app/identity/oidctest app/identity/didtest/js a2a/a2atest/js app/mcp/mcptest/js app/proxy/dialecttest/js; do
 	if [[ ! -d $dir/node_modules ]] || [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
 		echo "deps: npm ci in $dir"
 		npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

@@ -3,7 +3,10 @@
 // URL of an engine route, where an engine lists its models and computes
 // embeddings and the shapes of those answers, and how to read a chat or
 // completion exchange (the prompt; the answer's text, finish reason and
-// token counts, whole or streamed as NDJSON or SSE). It is plain Go over
+// token counts, whole or streamed as NDJSON or SSE), and how to translate
+// an Ollama chat, generate or embedding request for an engine that speaks
+// only the OpenAI API and its answer back, whole or as a stream (Translate,
+// Translation.Answer, Translation.NewStream). It is plain Go over
 // encoding/json: no HTTP framework, no database.
 package dialect
 
