@@ -197,7 +197,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		if !ok {
 			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
 		}
-		return p.forward(c, team, r, e, nil, id, nil)
+		return p.forward(c, team, r, e, nil, id, nil, nil)
 	}
 
 	body := c.Request().Body()
@@ -226,7 +226,8 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 			return err
 		}
 	}
-	return p.forward(c, team, r, e, body, id, tap)
+	m := p.startMetering(r, team.Team.ID, id, e.Name, model, body)
+	return p.forward(c, team, r, e, m.request(body), id, tap, m)
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its

@@ -41,7 +41,8 @@ type upstreamStream struct {
 	buf    *[]byte
 	engine string
 	format streamFormat
-	tap    *capture // nil when the exchange is not mirrored
+	tap    *capture  // nil when the exchange is not mirrored
+	meter  *metering // nil when the exchange is not counted
 	status int
 	client net.Conn // the client's connection, watched for its leaving
 	local  net.Addr // the engine connection's local address
@@ -66,7 +67,7 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			if _, err := w.Write(s.meter.pass(buf[:n])); err != nil {
 				s.tap.stop()
 				s.abort(err)
 				return
@@ -80,11 +81,13 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 			// it left went nowhere.
 			if s.left.Load() {
 				s.tap.stop()
+				s.meter.stop()
 			} else {
 				s.tap.add(buf[:n])
 			}
 		}
 		if rerr == io.EOF {
+			s.writeRest(w)
 			return
 		}
 		if rerr != nil && s.left.Load() {
@@ -114,6 +117,7 @@ func (s *upstreamStream) release() {
 	// Whatever part of the answer went by is recorded, even when the
 	// client or the engine broke the stream off.
 	s.proxy.finishCapture(s.tap, s.status)
+	s.meter.ended(s.status)
 	_ = s.resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(s.resp)
 	s.proxy.bufs.Put(s.buf)
