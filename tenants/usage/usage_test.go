@@ -188,7 +188,7 @@ func TestParseQuery(t *testing.T) {
 		{map[string]string{"interval": "week"}, "interval"},
 		{map[string]string{"from": "yesterday"}, "from"},
 		{map[string]string{"to": "1700000000"}, "to"},
-		{map[string]string{"from": "2026-11-04"}, "from"},                      // after to
+		{map[string]string{"from": "2026-11-04"}, "from"},                       // after to
 		{map[string]string{"from": "2026-11-01", "interval": "minute"}, "from"}, // two days of minutes
 		{map[string]string{"from": "2024-01-01", "interval": "day"}, "from"},    // beyond 13 months
 	}
