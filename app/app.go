@@ -28,6 +28,7 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/usage"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -46,6 +47,8 @@ type App struct {
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
+	ledger  *usage.Ledger
+	export  *usage.Exporter // nil unless ATTACH_USAGE_EXPORT_URL is set
 	callers *callerCounts
 	http    *fiber.App
 	console *console.Console
@@ -160,6 +163,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
+		Meter:                 a.startUsage(a.metrics.registry, log),
 	})
 	a.a2a = a.newA2A(&policy)
 	a.mcp = a.newMCP(&policy)
@@ -200,6 +204,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
 	a.spawn(func() { a.callers.run(bg) })
+	a.runUsage(bg)
 	// Tasks whose client stopped following them (or whose gateway died)
 	// are settled with their agents.
 	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })
