@@ -88,7 +88,8 @@ func ParseQuery(get func(string) string, now time.Time, allowed []string) (Query
 	if !ok {
 		return q, attach.Invalid("interval", "must be minute, hour or day")
 	}
-	if q.To.Sub(q.From) > longest {
+	// From is cut to its minute: up to a minute more is the same range.
+	if q.To.Sub(q.From) > longest+time.Minute {
 		return q, attach.Invalid("from", fmt.Sprintf("the range is too long for interval %s: at most %s; narrow it or use a longer interval",
 			q.Interval, formatSpan(longest)))
 	}
@@ -116,6 +117,9 @@ func parseTime(v string) (time.Time, error) {
 }
 
 func formatSpan(d time.Duration) string {
+	if d == 24*time.Hour {
+		return "a day"
+	}
 	if d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%d days", d/(24*time.Hour))
 	}
