@@ -92,6 +92,8 @@ func New(pool *pgxpool.Pool, cfg Config) *Ledger {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
+	// A full buffer is written at once, not held until the next tick.
+	cfg.BatchSize = min(cfg.BatchSize, cfg.Buffer)
 	if cfg.RawRetention <= 0 {
 		cfg.RawRetention = DefaultRawRetention
 	}
