@@ -214,6 +214,17 @@ func TestUsageCountsWhatTheEngineReported(t *testing.T) {
 		}
 	}
 
+	// Prometheus counts the same tokens by team, engine and model.
+	var olPrompt int64
+	if err := gw.pool.QueryRow(context.Background(), "SELECT sum(prompt_tokens) FROM usage_records WHERE team_id = $1",
+		teamIDs["ol"]).Scan(&olPrompt); err != nil {
+		t.Fatal(err)
+	}
+	series := `attach_usage_tokens_total{engine="ollama",kind="prompt",model="tiny",team="` + teamIDs["ol"] + `"}`
+	if got := metricValue(t, gw, series); int64(got) != olPrompt {
+		t.Errorf("%s = %v, the ledger holds %d", series, got, olPrompt)
+	}
+
 	// The usage API adds up the same counts (the key sees its own).
 	var prompt, completion int64
 	if err := gw.pool.QueryRow(context.Background(), "SELECT sum(prompt_tokens), sum(completion_tokens) FROM usage_records WHERE team_id = $1",

@@ -120,7 +120,7 @@ func (e *Exporter) Failures() int64 { return e.failedAttempts.Load() }
 
 // Run sends batches until ctx ends.
 func (e *Exporter) Run(ctx context.Context) {
-	wait := time.Second
+	wait := min(time.Second, e.cfg.RetryMax)
 	for {
 		var batch []event
 		select {
@@ -142,7 +142,7 @@ func (e *Exporter) Run(ctx context.Context) {
 			err := e.send(ctx, batch)
 			if err == nil {
 				e.sent.Add(int64(len(batch)))
-				wait = time.Second
+				wait = min(time.Second, e.cfg.RetryMax)
 				break
 			}
 			e.failedAttempts.Add(1)
