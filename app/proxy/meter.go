@@ -24,6 +24,10 @@ type metering struct {
 	// OpenAI stream, which the client did not ask for.
 	strip bool
 	tally *dialect.Tally
+	// tail is the end of a plain answer too large to copy whole, where
+	// both dialects put their counts.
+	tail  []byte
+	plain bool
 	left  bool // the client left: what was sent is what counts
 	done  bool
 }
@@ -71,8 +75,9 @@ func (m *metering) streaming(format streamFormat) {
 	m.promptRunes = dialect.PromptRunes(m.body)
 	m.body = nil
 	if format == formatPlain {
-		// An answer of fixed length too large to copy whole: counted
-		// from the text around, estimated.
+		// A JSON answer too large to copy whole (embeddings of a large
+		// batch): its counts are at its end.
+		m.plain = true
 		return
 	}
 	m.tally = dialect.NewTally(format == formatSSE, m.strip)
@@ -81,10 +86,29 @@ func (m *metering) streaming(format streamFormat) {
 // pass counts a part of a stream and returns what of it goes on to the
 // client (the part itself, unless the usage chunk is stripped from it).
 func (m *metering) pass(b []byte) []byte {
-	if m == nil || m.tally == nil || m.left {
+	if m == nil || m.left {
+		return b
+	}
+	if m.plain {
+		m.keepTail(b)
+		return b
+	}
+	if m.tally == nil {
 		return b
 	}
 	return m.tally.Pass(b)
+}
+
+// keepTail keeps the last dialect.TailSize bytes of a plain answer.
+func (m *metering) keepTail(b []byte) {
+	if len(b) >= dialect.TailSize {
+		m.tail = append(m.tail[:0], b[len(b)-dialect.TailSize:]...)
+		return
+	}
+	if over := len(m.tail) + len(b) - dialect.TailSize; over > 0 {
+		m.tail = append(m.tail[:0], m.tail[over:]...)
+	}
+	m.tail = append(m.tail, b...)
 }
 
 // rest is what the stream held back at its end (see dialect.Tally.End).
@@ -128,8 +152,12 @@ func (m *metering) ended(status int) {
 		return
 	}
 	var c dialect.Counts
-	if m.tally != nil {
+	switch {
+	case m.tally != nil:
 		c = m.tally.Counts()
+	case m.plain:
+		c = dialect.TailCounts(m.tail)
+		m.tail = nil
 	}
 	m.finish(status, c)
 }

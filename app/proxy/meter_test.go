@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,5 +168,31 @@ func TestMeterFailedAndUnmeteredExchanges(t *testing.T) {
 	// Measures arrive in order: the next is the embedding's, not the show's.
 	if u := meter.wait(t); u.Path != "/api/embed" {
 		t.Errorf("measured %s, want /api/embed only", u.Path)
+	}
+}
+
+// An answer too large to copy whole (embeddings of a large batch) is
+// passed on as it comes; its counts are read from its end.
+func TestMeterReadsTheCountsAtTheEndOfALargeAnswer(t *testing.T) {
+	var vectors strings.Builder
+	for i := 0; vectors.Len() < 3<<20; i++ {
+		if i > 0 {
+			vectors.WriteByte(',')
+		}
+		vectors.WriteString(`{"object":"embedding","index":` + strconv.Itoa(i) + `,"embedding":[0.0123456789,-0.987654321,0.5]}`)
+	}
+	answer := `{"object":"list","data":[` + vectors.String() + `],"model":"m","usage":{"prompt_tokens":4321,"total_tokens":4321}}`
+	up := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+		_, _ = io.WriteString(w, answer)
+	}))
+	meter := newRecordingMeter()
+	url := startGateway(t, Config{Meter: meter}, teamOf(attach.Engine{Name: "oa", Dialect: attach.DialectOpenAI, BaseURL: up.URL, Default: true}))
+	if got := readBody(t, post(t, url+"/v1/embeddings", `{"model":"m","input":["a","b"]}`)); got != answer {
+		t.Fatalf("the client got %d bytes of the %d", len(got), len(answer))
+	}
+	if u := meter.wait(t); u.PromptTokens != 4321 || u.CompletionTokens != 0 || u.Estimated {
+		t.Errorf("measured %+v", u)
 	}
 }

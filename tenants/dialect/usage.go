@@ -355,3 +355,37 @@ func WithStreamUsage(body []byte) ([]byte, bool) {
 	}
 	return out, true
 }
+
+// TailSize is how much of the end of an answer too large to hold whole
+// is kept for TailCounts: both dialects put their counts last (Ollama's
+// prompt_eval_count and eval_count, OpenAI's usage), after the embeddings
+// or text that make the answer large.
+const TailSize = 16 << 10
+
+// TailCounts reads the counts from the end of a JSON answer, for answers
+// too large to hold whole (a large batch of embeddings): the last value of
+// each count field found in tail, decoded as JSON.
+func TailCounts(tail []byte) Counts {
+	var c Counts
+	field := func(name string, v any) bool {
+		i := bytes.LastIndex(tail, []byte(`"`+name+`"`))
+		if i < 0 {
+			return false
+		}
+		rest := bytes.TrimLeft(tail[i+len(name)+2:], " \t\r\n")
+		rest, ok := bytes.CutPrefix(rest, []byte(":"))
+		return ok && json.NewDecoder(bytes.NewReader(rest)).Decode(v) == nil
+	}
+	var usage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	}
+	if field("usage", &usage) {
+		c.Prompt, c.Completion = usage.PromptTokens, usage.CompletionTokens
+	} else {
+		field("prompt_eval_count", &c.Prompt)
+		field("eval_count", &c.Completion)
+	}
+	c.Reported = c.Prompt != 0 || c.Completion != 0
+	return c
+}

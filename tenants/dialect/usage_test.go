@@ -209,3 +209,32 @@ func FuzzWithStreamUsage(f *testing.F) {
 		}
 	})
 }
+
+func TestTailCounts(t *testing.T) {
+	cases := []struct {
+		tail string
+		want Counts
+	}{
+		{`0.25,0.5]],"total_duration":123,"load_duration":4,"prompt_eval_count":1800}`, Counts{Prompt: 1800, Reported: true}},
+		{`0.5]}],"model":"m","usage":{"prompt_tokens":900,"total_tokens":900}}`, Counts{Prompt: 900, Reported: true}},
+		{`"eval_count": 7, "prompt_eval_count" : 3}`, Counts{Prompt: 3, Completion: 7, Reported: true}},
+		{`0.1,0.2]]}`, Counts{}},
+		{`"usage":`, Counts{}},
+	}
+	for _, tc := range cases {
+		if got := TailCounts([]byte(tc.tail)); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.tail, got, tc.want)
+		}
+	}
+}
+
+func FuzzTailCounts(f *testing.F) {
+	f.Add([]byte(`"prompt_eval_count":12}`))
+	f.Add([]byte(`"usage":{"prompt_tokens":1}}`))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		c := TailCounts(tail)
+		if c.Reported != (c.Prompt != 0 || c.Completion != 0) {
+			t.Fatalf("%+v", c)
+		}
+	})
+}
