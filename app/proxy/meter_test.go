@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -194,5 +196,42 @@ func TestMeterReadsTheCountsAtTheEndOfALargeAnswer(t *testing.T) {
 	}
 	if u := meter.wait(t); u.PromptTokens != 4321 || u.CompletionTokens != 0 || u.Estimated {
 		t.Errorf("measured %+v", u)
+	}
+}
+
+// A client that leaves in the middle of a stream is counted for what it
+// was sent: the engine never reported counts, so they are estimated from
+// the prompt and the text that went out.
+func TestMeterCountsWhatALeavingClientWasSent(t *testing.T) {
+	sent := make(chan struct{})
+	up := startEngine(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, _ = io.WriteString(w, `{"message":{"role":"assistant","content":"12345678"},"done":false}`+"\n")
+		w.(http.Flusher).Flush()
+		close(sent)
+		<-r.Context().Done() // the gateway closes the connection once the client left
+	}))
+	meter := newRecordingMeter()
+	gw := startGateway(t, Config{Meter: meter, ResponseHeaderTimeout: time.Hour, StreamIdleTimeout: time.Hour},
+		teamOf(attach.Engine{Name: "gpu", Dialect: attach.DialectOllama, BaseURL: up.URL, Default: true}))
+	conn := dialGateway(t, gw)
+	body := `{"model":"m","messages":[{"role":"user","content":"1234"}]}`
+	fmt.Fprintf(conn, "POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	r := bufio.NewReader(conn)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read the stream: %v", err)
+		}
+		if strings.Contains(line, "12345678") {
+			break
+		}
+	}
+	<-sent
+	conn.Close()
+	u := meter.wait(t)
+	if !u.Estimated || u.PromptTokens != 1 || u.CompletionTokens != 2 || u.Status != 200 {
+		t.Errorf("measured %d+%d estimated %v status %d; want 1+2 estimated, 200", u.PromptTokens, u.CompletionTokens, u.Estimated, u.Status)
 	}
 }
