@@ -2,7 +2,8 @@
 // connects to Postgres, wires stores, verifiers, the proxy and the routes, and
 // runs the HTTP server until it is told to stop. It holds the handlers that
 // are not the console's or the proxy's: the management API (admin*.go), the
-// memory API (memory_api.go), the token endpoint (oauth*.go), the MCP routes
+// memory API (memory_api.go), the usage API and the wiring of usage counting
+// (usage.go), the token endpoint (oauth*.go), the MCP routes
 // (mcp.go, relaying through app/mcp) and the A2A routes (a2a.go).
 package app
 

@@ -3,7 +3,9 @@
 // URL of an engine route, where an engine lists its models and computes
 // embeddings and the shapes of those answers, and how to read a chat or
 // completion exchange (the prompt; the answer's text, finish reason and
-// token counts, whole or streamed as NDJSON or SSE). It is plain Go over
+// token counts, whole or streamed as NDJSON or SSE), and how to count an
+// exchange's tokens as its stream goes by (Tally, which also takes out the
+// usage chunk the gateway asked an OpenAI stream for). It is plain Go over
 // encoding/json: no HTTP framework, no database.
 package dialect
 
