@@ -137,8 +137,9 @@ func (a *App) startUsage(reg *prometheus.Registry, log *slog.Logger) proxy.Meter
 			}, func() float64 { return float64(a.export.Failures()) }),
 		)
 	}
-	if !cfg.Enabled && cfg.ExportURL == "" {
-		return nil
+	// Quotas, or any other meter, go here: all = append(all, m).
+	if len(all) == 1 {
+		return nil // the token counter alone: usage is off, and nothing is counted
 	}
 	return all
 }
