@@ -89,21 +89,36 @@ func deref(p *int) int {
 
 // usageChunk is what the tally reads of one streamed chunk, in either
 // dialect: the text it adds, the counts it reports, and whether it is
-// OpenAI's usage-only chunk (no choices, a usage object).
+// OpenAI's usage-only chunk (no choices, a usage object). Texts stay raw
+// JSON: the tally only needs their length, and decoding them would cost
+// every chunk of every stream a second pass.
 type usageChunk struct {
-	Message         *message `json:"message"`
-	Response        *string  `json:"response"`
-	PromptEvalCount *int     `json:"prompt_eval_count"`
-	EvalCount       *int     `json:"eval_count"`
+	Message         *rawContent     `json:"message"`
+	Response        json.RawMessage `json:"response"`
+	PromptEvalCount *int            `json:"prompt_eval_count"`
+	EvalCount       *int            `json:"eval_count"`
 	Choices         []struct {
-		Delta   *message `json:"delta"`
-		Message *message `json:"message"`
-		Text    *string  `json:"text"`
+		Delta   *rawContent     `json:"delta"`
+		Message *rawContent     `json:"message"`
+		Text    json.RawMessage `json:"text"`
 	} `json:"choices"`
 	Usage *struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
+}
+
+type rawContent struct {
+	Content json.RawMessage `json:"content"`
+}
+
+// rawRunes is the length of a JSON text as written, without its quotes:
+// an escape counts as its characters, close enough for an estimate.
+func rawRunes(raw json.RawMessage) int {
+	if len(raw) < 2 || raw[0] != '"' {
+		return 0 // null, or parts (a multimodal answer): not counted
+	}
+	return utf8.RuneCount(raw) - 2
 }
 
 // ChunkCounts reads one JSON chunk of a stream: the counts it reports
@@ -118,21 +133,17 @@ func ChunkCounts(payload []byte) (c Counts, usageOnly, ok bool) {
 		return Counts{}, false, false
 	}
 	if ch.Message != nil {
-		c.TextRunes += utf8.RuneCountInString(string(ch.Message.Content))
+		c.TextRunes += rawRunes(ch.Message.Content)
 	}
-	if ch.Response != nil {
-		c.TextRunes += utf8.RuneCountInString(*ch.Response)
-	}
+	c.TextRunes += rawRunes(ch.Response)
 	if len(ch.Choices) > 0 {
 		first := &ch.Choices[0]
-		for _, m := range []*message{first.Delta, first.Message} {
+		for _, m := range []*rawContent{first.Delta, first.Message} {
 			if m != nil {
-				c.TextRunes += utf8.RuneCountInString(string(m.Content))
+				c.TextRunes += rawRunes(m.Content)
 			}
 		}
-		if first.Text != nil {
-			c.TextRunes += utf8.RuneCountInString(*first.Text)
-		}
+		c.TextRunes += rawRunes(first.Text)
 	}
 	if ch.PromptEvalCount != nil || ch.EvalCount != nil {
 		c.Prompt, c.Completion = deref(ch.PromptEvalCount), deref(ch.EvalCount)
