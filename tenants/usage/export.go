@@ -127,6 +127,7 @@ func (e *Exporter) Run(ctx context.Context) {
 		case ev := <-e.in:
 			batch = append(batch, ev)
 		case <-ctx.Done():
+			e.abandon(0)
 			return
 		}
 	fill:
@@ -155,11 +156,21 @@ func (e *Exporter) Run(ctx context.Context) {
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				e.dropped.Add(int64(len(batch)))
+				e.abandon(len(batch))
 				return
 			}
 			wait = min(2*wait, e.cfg.RetryMax)
 		}
+	}
+}
+
+// abandon counts what is left unsent when the exporter stops: held, plus
+// whatever waits in the queue.
+func (e *Exporter) abandon(held int) {
+	n := held + len(e.in)
+	if n > 0 {
+		e.dropped.Add(int64(n))
+		e.cfg.Logger.Warn("usage export stopped with records unsent", "records", n)
 	}
 }
 
