@@ -190,8 +190,8 @@ func ok(status int) bool { return status >= 200 && status < 300 }
 // a last event that came without the blank line closing it.
 func (s *upstreamStream) writeRest(w *bufio.Writer) {
 	if rest := s.meter.rest(); len(rest) > 0 {
-		if _, err := w.Write(rest); err == nil {
-			_ = w.Flush()
+		if _, err := w.Write(rest); err == nil && w.Flush() == nil {
+			s.tap.add(rest)
 		}
 	}
 }

@@ -67,7 +67,10 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(s.meter.pass(buf[:n])); err != nil {
+			// What goes on: the engine's bytes, less the usage chunk the
+			// gateway asked for and the client did not.
+			out := s.meter.pass(buf[:n])
+			if _, err := w.Write(out); err != nil {
 				s.tap.stop()
 				s.abort(err)
 				return
@@ -83,7 +86,7 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 				s.tap.stop()
 				s.meter.stop()
 			} else {
-				s.tap.add(buf[:n])
+				s.tap.add(out)
 			}
 		}
 		if rerr == io.EOF {
