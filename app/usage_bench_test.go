@@ -19,11 +19,15 @@ import (
 // time per request and the ratios on/off and control/off; memory
 // mirroring is off in all three. "chat" is a whole Ollama answer,
 // "openai-stream" an SSE stream whose usage chunk the gateway asks for and
-// strips.
+// takes out, "openai-stream-asked" one whose client asked for it.
 func BenchmarkGatewayUsage(b *testing.B) {
 	b.Run("chat", func(b *testing.B) { benchGatewayUsage(b, "/api/chat", chatBody) })
 	b.Run("openai-stream", func(b *testing.B) {
 		benchGatewayUsage(b, "/v1/chat/completions", `{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	})
+	// The client asks for the usage chunk itself: nothing to add or take out.
+	b.Run("openai-stream-asked", func(b *testing.B) {
+		benchGatewayUsage(b, "/v1/chat/completions", `{"model":"tiny","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
 	})
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"time"
 
 	attach "github.com/attach-dev/attach-gateway"
@@ -66,14 +67,23 @@ func (m *metering) started(t time.Time) {
 	}
 }
 
-// streaming prepares for an answer passed on chunk by chunk. It reads the
-// prompt's length now: the client's body is gone by the end.
+// maxKeptPrompt bounds the request body a stream keeps for an estimate of
+// its prompt: a larger one is read at once.
+const maxKeptPrompt = 64 << 10
+
+// streaming prepares for an answer passed on chunk by chunk. The client's
+// body is gone by the end, so a copy is kept for an estimate of the prompt
+// (or, when large, its length is read now).
 func (m *metering) streaming(format streamFormat) {
 	if m == nil {
 		return
 	}
-	m.promptRunes = dialect.PromptRunes(m.body)
-	m.body = nil
+	if len(m.body) <= maxKeptPrompt {
+		// Read only if the engine reports no counts, which is rare.
+		m.body = bytes.Clone(m.body)
+	} else {
+		m.promptRunes, m.body = dialect.PromptRunes(m.body), nil
+	}
 	if format == formatPlain {
 		// A JSON answer too large to copy whole (embeddings of a large
 		// batch): its counts are at its end.
@@ -131,11 +141,7 @@ func (m *metering) whole(status int, answer []byte) {
 	if m == nil {
 		return
 	}
-	c := dialect.CountAnswer(answer)
-	if !c.Reported && ok(status) {
-		m.promptRunes = dialect.PromptRunes(m.body)
-	}
-	m.finish(status, c)
+	m.finish(status, dialect.CountAnswer(answer))
 }
 
 // failed hands over an exchange the engine gave no answer to (or one the
@@ -170,13 +176,16 @@ func (m *metering) finish(status int, c dialect.Counts) {
 		return
 	}
 	m.done = true
-	m.body = nil
+	defer func() { m.body = nil }()
 	m.u.Status = status
 	m.u.Latency = time.Since(m.u.Time)
 	switch {
 	case c.Reported:
 		m.u.PromptTokens, m.u.CompletionTokens = c.Prompt, c.Completion
 	case ok(status):
+		if m.body != nil {
+			m.promptRunes = dialect.PromptRunes(m.body)
+		}
 		m.u.PromptTokens = dialect.EstimateTokens(m.promptRunes)
 		m.u.CompletionTokens = dialect.EstimateTokens(c.TextRunes)
 		m.u.Estimated = true

@@ -238,3 +238,15 @@ func FuzzTailCounts(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTally is the cost of counting one short OpenAI stream (three
+// chunks, the usage chunk, [DONE]) and taking its usage chunk out.
+func BenchmarkTally(b *testing.B) {
+	stream := []byte(openAIStream)
+	b.SetBytes(int64(len(stream)))
+	for b.Loop() {
+		t := NewTally(true, true)
+		t.Pass(stream)
+		t.End()
+	}
+}
