@@ -11,6 +11,11 @@
 // so that usage never vanishes silently, and a request never waits on the
 // ledger.
 //
+// Old rows are pruned by each replica's writer every hour under a Postgres
+// advisory lock, so one replica deletes at a time, in batches. The River
+// queue is not used for it: the only River client is the seed's, and a
+// periodic DELETE needs neither retries nor job rows.
+//
 // It lives under tenants because it is team data in the same Postgres,
 // read by the same API and console as the rest of tenants, and quotas
 // read it; it is a package of its own because it has its own life (a
