@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -252,4 +253,47 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// An answer that would be too long is refused, naming the range.
+func TestSumsRefuseTooManyRows(t *testing.T) {
+	pool := pgtest.New(t)
+	s, ctx := NewStore(pool), testCtx(t)
+	team := newTeam(t, pool, "acme")
+	records := make([]attach.Usage, MaxRows+1)
+	for i := range records {
+		records[i] = rec(team, fmt.Sprintf("user-%d", i), "", "tiny", t0, 1, 1)
+	}
+	if err := s.Write(ctx, records); err != nil {
+		t.Fatal(err)
+	}
+	q := Query{TeamID: team, From: t0, To: t0.Add(time.Hour), Interval: "hour", GroupBy: "user"}
+	if _, err := s.Sums(ctx, q); attach.AsError(err) == nil || attach.AsError(err).Field != "from" {
+		t.Fatalf("%d groups: %v, want a refusal naming from", len(records), err)
+	}
+	q.GroupBy = ""
+	if b, err := s.Sums(ctx, q); err != nil || len(b) != 1 || b[0].Requests != int64(len(records)) {
+		t.Fatalf("ungrouped: %+v %v", b, err)
+	}
+}
+
+func FuzzParseQuery(f *testing.F) {
+	f.Add("2026-11-01", "2026-11-02T10:00:00Z", "minute", "user")
+	f.Add("", "", "day", "team")
+	f.Add("2026-11-03T09:00:00+02:00", "", "hour", "")
+	f.Fuzz(func(t *testing.T, from, to, interval, groupBy string) {
+		params := map[string]string{"from": from, "to": to, "interval": interval, "group_by": groupBy}
+		q, err := ParseQuery(func(k string) string { return params[k] }, t0, []string{"user", "key", "model", "engine"})
+		if err != nil {
+			e := attach.AsError(err)
+			if e == nil || e.Code != attach.CodeInvalid || params[e.Field] == "" && e.Field != "from" {
+				t.Fatalf("%v: %v", params, err)
+			}
+			return
+		}
+		longest := Intervals[q.Interval]
+		if longest == 0 || !q.From.Before(q.To) || q.To.Sub(q.From) > longest+time.Minute || q.From.Location() != time.UTC {
+			t.Fatalf("%v: accepted %+v", params, q)
+		}
+	})
 }
