@@ -156,3 +156,33 @@ func TestUsageConsoleRoles(t *testing.T) {
 		t.Error("an OIDC token reads the team's usage without the usage:read scope")
 	}
 }
+
+// Through the side-car with a real OIDC provider's tokens: each user's
+// chats are counted for that user (estimated: the engine here counts
+// nothing); a user reads their own usage at /usage, and a token with the
+// usage:read scope the whole team's.
+func TestUsageOfOIDCUsers(t *testing.T) {
+	t.Parallel()
+	gw, idp, _ := sidecar(t)
+	alice := memberToken(t, idp, "api://default", "alice")
+	carol := memberToken(t, idp, "api://default", "carol")
+	auditor := memberToken(t, idp, "api://default", "auditor", "usage:read")
+	chat := `{"model":"tiny","stream":false,"messages":[{"role":"user","content":"count me"}]}`
+	for _, tok := range []string{alice, alice, carol} {
+		if resp, body := call(t, "POST", gw.URL+"/api/chat", tok, chat); resp.StatusCode != 200 {
+			t.Fatalf("chat: %d %s", resp.StatusCode, body)
+		}
+	}
+	pollUntil(t, 30*time.Second, "three chats in the ledger", func() bool { return gw.ledger.Stats().Written >= 3 })
+
+	own, _ := getUsage(t, gw, "/usage?group_by=user", alice, 200)
+	if own.Scope != "own" || len(own.Buckets) != 1 || own.Buckets[0].Group != "alice" || own.Buckets[0].Requests != 2 ||
+		own.Buckets[0].EstimatedRequests != 2 || own.Buckets[0].PromptTokens != 4 || own.Buckets[0].CompletionTokens != 4 {
+		t.Errorf("alice's usage: %+v", own)
+	}
+	team, _ := getUsage(t, gw, "/usage?group_by=user", auditor, 200)
+	if team.Scope != "team" || len(team.Buckets) != 2 || team.Buckets[0].Group != "alice" || team.Buckets[1].Group != "carol" {
+		t.Errorf("the team's usage: %+v", team)
+	}
+	getUsage(t, gw, "/usage", "", 401)
+}
