@@ -79,7 +79,8 @@ test-short: deps
 # Load test: an upstream called directly, through nginx, and through the
 # gateway with JWT verification, memory mirroring off and on, in one run,
 # taking turns over three rounds. Prints the medians of req/s, p50, p99 and
-# the ratios. Then the memory delivery rates (events/s:
+# the ratios; then what usage recording costs a request (on/off, with a
+# control/off ratio for the noise). Then the memory delivery rates (events/s:
 # outbox into a real Weaviate, the sink alone, the Postgres recorder) and the
 # console's page render times with 1,000 engines and 10,000 audit rows.
 bench: build deps
@@ -89,6 +90,7 @@ bench: build deps
 	$(GO) test -run '^$$' -bench 'Recorder|WorkerDelivery|ExchangeEvents|Redact' ./memory
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 	$(GO) test -run '^$$' -bench 'A2ARelay' -benchtime 500x ./app
+	$(GO) test -run '^$$' -bench 'GatewayUsage' -benchtime 3000x ./app
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 2000x ./app/identity
 
 docker:

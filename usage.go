@@ -12,7 +12,7 @@ type Usage struct {
 	Agent  string // the delegated agent, when an agent called for a user
 	Engine string
 	Model  string // the model that served the answer (or was asked for)
-	Path   string // the route, e.g. /api/chat or /v1/chat/completions
+	Path   string // the engine's route, e.g. /api/chat or /v1/chat/completions (an Ollama call translated for an OpenAI engine: the OpenAI route)
 
 	PromptTokens     int
 	CompletionTokens int

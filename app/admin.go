@@ -60,6 +60,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 
 	r.Get("/teams/:team/memory", a.getMemorySettings)
 	r.Put("/teams/:team/memory", a.putMemorySettings)
+	r.Get("/usage", a.adminUsage)
 
 	r.Use(func(c *fiber.Ctx) error {
 		return attach.Errorf(attach.CodeNotFound, "no management route for %s %s", c.Method(), c.Path())

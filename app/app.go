@@ -2,7 +2,8 @@
 // connects to Postgres, wires stores, verifiers, the proxy and the routes, and
 // runs the HTTP server until it is told to stop. It holds the handlers that
 // are not the console's or the proxy's: the management API (admin*.go), the
-// memory API (memory_api.go), the token endpoint (oauth*.go), the MCP routes
+// memory API (memory_api.go), the usage API and the wiring of usage counting
+// (usage.go), the token endpoint (oauth*.go), the MCP routes
 // (mcp.go, relaying through app/mcp) and the A2A routes (a2a.go).
 package app
 
@@ -28,6 +29,7 @@ import (
 	"github.com/attach-dev/attach-gateway/deploy/pglocal"
 	"github.com/attach-dev/attach-gateway/migrations"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/usage"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -46,6 +48,8 @@ type App struct {
 	proxy   *proxy.Proxy
 	metrics *metrics
 	usage   *keyUsage
+	ledger  *usage.Ledger
+	export  *usage.Exporter // nil unless ATTACH_USAGE_EXPORT_URL is set
 	callers *callerCounts
 	http    *fiber.App
 	console *console.Console
@@ -160,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
+		Meter:                 a.startUsage(a.metrics.registry, log),
 	})
 	a.a2a = a.newA2A(&policy)
 	a.mcp = a.newMCP(&policy)
@@ -200,6 +205,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.stopBackground = cancel
 	a.spawn(func() { a.usage.run(bg) })
 	a.spawn(func() { a.callers.run(bg) })
+	a.runUsage(bg)
 	// Tasks whose client stopped following them (or whose gateway died)
 	// are settled with their agents.
 	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })

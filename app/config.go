@@ -114,6 +114,8 @@ type Config struct {
 	TrustedProxies []string
 
 	LogLevel slog.Level // ATTACH_LOG_LEVEL: debug, info (default), warn, error
+
+	Usage UsageConfig // ATTACH_USAGE_*: see usage.go
 }
 
 // ConfigError names the variable that stopped start-up.
@@ -165,6 +167,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		KeyUsageInterval:  10 * time.Second,
 		TrustedProxies:    r.list("ATTACH_TRUSTED_PROXIES"),
 		LogLevel:          r.level("ATTACH_LOG_LEVEL"),
+		Usage:             loadUsageConfig(&r),
 	}
 	if r.err != nil {
 		return Config{}, r.err

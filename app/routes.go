@@ -68,6 +68,7 @@ func (a *App) routes() *fiber.App {
 	a.seedRoutes(f)
 	a.a2aRoutes(f)
 	a.mcpRoutes(f)
+	a.usageRoutes(f)
 
 	f.Use(func(c *fiber.Ctx) error {
 		return attach.Errorf(attach.CodeNotFound, "no route for %s %s", c.Method(), c.Path())

@@ -26,7 +26,7 @@ const maxBuffered = 1 << 20
 // forward sends the client's request to engine e of team and passes the
 // answer back. body is nil for requests without one. With tr, r and body
 // are the translated request, and the answer is translated back.
-func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture, tr *dialect.Translation) error {
+func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, e attach.Engine, body []byte, id Identity, tap *capture, tr *dialect.Translation, m *metering) error {
 	bp := p.bufs.Get().(*[]byte)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -68,6 +68,7 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 
 	start := time.Now()
 	tap.started(start)
+	m.started(start)
 	err := p.clientFor(e).Do(req, resp)
 	took := time.Since(start)
 	fasthttp.ReleaseRequest(req)
@@ -75,10 +76,12 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		fasthttp.ReleaseResponse(resp)
 		p.bufs.Put(bp)
 		if unwatch() {
+			m.failed(statusClientClosed)
 			return p.departed(c, e, r, took)
 		}
 		answer := upstreamError(e, err)
 		status := web.Status(answer)
+		defer m.failed(status)
 		p.observe(e.Name, r.Path, status, took)
 		p.log.Warn("engine request failed", "engine", e.Name, "route", r.Path, "status", status, "err", err)
 		// Written here rather than by the error handler: the answer is
@@ -100,6 +103,7 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		if left {
 			fasthttp.ReleaseResponse(resp)
 			out.ResetBody()
+			m.failed(statusClientClosed)
 			return p.departed(c, e, r, took)
 		}
 		p.observe(e.Name, r.Path, resp.StatusCode(), took)
@@ -110,6 +114,7 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 			werr := web.WriteError(c, attach.Errorf(attach.CodeUpstreamUnavailable, "engine %s broke off its answer", e.Name))
 			tap.add(out.Body())
 			p.finishCapture(tap, http.StatusBadGateway)
+			m.failed(http.StatusBadGateway)
 			return werr
 		}
 		out.SetStatusCode(resp.StatusCode())
@@ -119,9 +124,11 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		if err := p.translateAnswer(out, tr, e); err != nil {
 			werr := web.WriteError(c, err)
 			p.finishCapture(tap, http.StatusBadGateway)
+			m.failed(http.StatusBadGateway)
 			return werr
 		}
 		p.finishCapture(tap, out.StatusCode())
+		m.whole(out.StatusCode(), out.Body())
 		return nil
 	}
 
@@ -138,10 +145,14 @@ func (p *Proxy) forward(c *fiber.Ctx, team *tenants.Snapshot, r *dialect.Route, 
 		engine: e.Name,
 		format: streamFormatOf(resp.Header.ContentType()),
 		tap:    tap,
+		meter:  m,
 		status: resp.StatusCode(),
 		client: c.Context().Conn(),
 		local:  resp.LocalAddr(),
 	}
+	// The meter reads the engine's framing; a translation then sets the
+	// client's.
+	m.streaming(s.format)
 	if tr != nil {
 		s.translate(&out.Header, tr)
 	}

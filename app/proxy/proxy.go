@@ -204,7 +204,7 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 		if !ok {
 			return attach.Errorf(attach.CodeNoEngine, "team %s has no Ollama engine", team.Team.Slug)
 		}
-		return p.forward(c, team, r, e, nil, id, nil, nil)
+		return p.forward(c, team, r, e, nil, id, nil, nil, nil)
 	}
 
 	body := c.Request().Body()
@@ -243,7 +243,8 @@ func (p *Proxy) Serve(c *fiber.Ctx, team *tenants.Snapshot, path string, id Iden
 			return err
 		}
 	}
-	return p.forward(c, team, r, e, body, id, tap, tr)
+	m := p.startMetering(r, team.Team.ID, id, e.Name, model, body)
+	return p.forward(c, team, r, e, m.request(body), id, tap, tr, m)
 }
 
 // defaultOllama is the team's default engine when it speaks Ollama, else its

@@ -42,7 +42,8 @@ type upstreamStream struct {
 	buf    *[]byte
 	engine string
 	format streamFormat
-	tap    *capture // nil when the exchange is not mirrored
+	tap    *capture  // nil when the exchange is not mirrored
+	meter  *metering // nil when the exchange is not counted
 	status int
 	client net.Conn // the client's connection, watched for its leaving
 	local  net.Addr // the engine connection's local address
@@ -69,7 +70,11 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 	for {
 		n, rerr := s.body.Read(buf)
 		if n > 0 {
-			part := buf[:n]
+			// What goes on: the engine's bytes, less the usage chunk the
+			// gateway asked for and the client did not; translated into
+			// the client's dialect when it speaks another.
+			engine := s.meter.pass(buf[:n])
+			part := engine
 			if s.tr != nil {
 				s.out = s.tr.Write(s.out[:0], part)
 				part = s.out
@@ -83,14 +88,13 @@ func (s *upstreamStream) pump(w *bufio.Writer) {
 			// it left went nowhere.
 			if s.left.Load() {
 				s.tap.stop()
+				s.meter.stop()
 			} else {
-				s.tap.add(buf[:n])
+				s.tap.add(engine)
 			}
 		}
 		if rerr == io.EOF {
-			if s.tr != nil {
-				_ = send(w, s.tr.End(s.out[:0]))
-			}
+			s.writeRest(w)
 			return
 		}
 		if rerr != nil && s.left.Load() {
@@ -120,6 +124,7 @@ func (s *upstreamStream) release() {
 	// Whatever part of the answer went by is recorded, even when the
 	// client or the engine broke the stream off.
 	s.proxy.finishCapture(s.tap, s.status)
+	s.meter.ended(s.status)
 	_ = s.resp.CloseBodyStream()
 	fasthttp.ReleaseResponse(s.resp)
 	s.proxy.bufs.Put(s.buf)

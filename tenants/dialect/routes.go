@@ -6,7 +6,9 @@
 // token counts, whole or streamed as NDJSON or SSE), and how to translate
 // an Ollama chat, generate or embedding request for an engine that speaks
 // only the OpenAI API and its answer back, whole or as a stream (Translate,
-// Translation.Answer, Translation.NewStream). It is plain Go over
+// Translation.Answer, Translation.NewStream), and how to count an
+// exchange's tokens as its stream goes by (Tally, which also takes out the
+// usage chunk the gateway asked an OpenAI stream for). It is plain Go over
 // encoding/json: no HTTP framework, no database.
 package dialect
 
