@@ -192,6 +192,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		MemoryBackends: a.mem.sinks.Names(),
 		// The memory page says when events wait in the journal.
 		Recorder: a.mem.recorder,
+		Usage:    a.consoleUsage(),
 		Logger:   log,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/app/identity"
 	"github.com/attach-dev/attach-gateway/app/proxy"
+	"github.com/attach-dev/attach-gateway/console"
 	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/tenants/usage"
 )
@@ -239,4 +240,13 @@ func (a *App) answerUsage(c *fiber.Ctx, q usage.Query, extra fiber.Map) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(http.StatusOK).JSON(out)
+}
+
+// consoleUsage is what the console's Usage and Keys pages read: the
+// ledger, unless usage is off (an untyped nil then, so the pages say so).
+func (a *App) consoleUsage() console.UsageReader {
+	if !a.cfg.Usage.Enabled || a.ledger == nil {
+		return nil
+	}
+	return a.ledger.Store()
 }

@@ -99,6 +99,9 @@ type Deps struct {
 	// Callers serves the Callers page: who called each team; default
 	// Store.
 	Callers CallerLister
+	// Usage reads the usage ledger for the Usage and Keys pages; nil when
+	// the install records no usage.
+	Usage UsageReader
 	// MemoryBackends are the backends a team may choose for its memory
 	// (memory.Sinks.Names()); empty offers only "none" beside the default.
 	MemoryBackends []string
@@ -119,6 +122,7 @@ type Console struct {
 	mem         MemoryStore
 	tasks       TaskReader
 	callers     CallerLister
+	usage       UsageReader
 	memBackends []string
 	rec         Recorder
 	log         *slog.Logger
@@ -182,6 +186,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		mem:         deps.Memory,
 		tasks:       deps.Tasks,
 		callers:     deps.Callers,
+		usage:       deps.Usage,
 		memBackends: slices.Clone(deps.MemoryBackends),
 		rec:         deps.Recorder,
 		log:         log,

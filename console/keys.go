@@ -49,6 +49,9 @@ func (c *Console) renderKeys(fc *fiber.Ctx, status int, v keysView) error {
 		v.Creators[m.User.ID] = userName(m.User)
 	}
 	v.CanEdit = t.role.CanManageTeam()
+	if v.Tokens, err = c.keyTokens(fc.UserContext(), t.team.ID); err != nil {
+		return c.usageFail(fc, err)
+	}
 	return render(fc, status, keysPage(c.teamChrome(fc, "API keys", "keys"), v))
 }
 

@@ -96,6 +96,8 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Post("/memory/settings", edit, c.setMemorySettings)
 
 	t.Get("/callers", c.callersPage)
+	t.Get("/usage", c.usagePage)
+	t.Get("/usage.csv", c.usageCSV)
 
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
 	t.Get("/audit.csv", c.allow(needAudit, refuseAudit), c.auditCSV)

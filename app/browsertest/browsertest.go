@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,13 +138,19 @@ func (b *Browser) Screenshot(t testing.TB, name string) {
 	}
 }
 
+// emptied holds the screenshot folders already emptied in this run.
+var emptied sync.Map
+
 // ScreenshotDir is testout/screenshots/TEST at the repository root
-// (git-ignored), made fresh for the test.
+// (git-ignored), made fresh for the test: emptied the first time, so the
+// shots of a test's second browser join those of its first.
 func ScreenshotDir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	dir := filepath.Join(root, "testout", "screenshots", filepath.Base(t.Name()))
-	_ = os.RemoveAll(dir)
+	if _, seen := emptied.LoadOrStore(dir, true); !seen {
+		_ = os.RemoveAll(dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatalf("screenshot folder: %v", err)
 	}

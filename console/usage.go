@@ -1,0 +1,284 @@
+package console
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/usage"
+)
+
+// UsageReader answers usage sums from the ledger (tenants/usage.Store).
+type UsageReader interface {
+	Sums(ctx context.Context, q usage.Query) ([]usage.Bucket, error)
+}
+
+// needTeamUsage: owners and admins see the whole team's usage; members
+// and viewers their own, as on the usage API.
+var needTeamUsage need = tenants.Role.CanManageTeam
+
+// usageRange is one of the periods the page offers, with the bucket size
+// its chart uses.
+type usageRange struct {
+	Name     string
+	Label    string
+	Span     time.Duration
+	Interval string
+	Step     time.Duration
+}
+
+var usageRanges = []usageRange{
+	{"24h", "Last 24 hours", 24 * time.Hour, "hour", time.Hour},
+	{"7d", "Last 7 days", 7 * 24 * time.Hour, "hour", 6 * time.Hour},
+	{"30d", "Last 30 days", 30 * 24 * time.Hour, "day", 24 * time.Hour},
+}
+
+// usageGroups are what the chart can be split by.
+var usageGroups = []string{"model", "user"}
+
+// usageView is what the Usage page shows.
+type usageView struct {
+	Range, By string
+	Ranges    []usageRange
+	All       bool // the team's usage, not only the viewer's
+	Off       bool // the install records no usage
+	Chart     usageChart
+	Users     []usageRow
+	Keys      []usageRow
+	From, To  time.Time
+}
+
+// usageRow is one line of the per-user or per-key table.
+type usageRow struct {
+	Name     string // a person's or key's name; the subject when unknown
+	Subject  string // the X-Attach-User of a person or key
+	Requests int64
+	Prompt   int64
+	Output   int64
+	Total    int64
+	Share    int // percent of the period's tokens
+}
+
+// usageQuery reads the page's range and grouping from the URL; unknown
+// values fall back to the defaults (the form offers only valid ones).
+func usageQuery(fc *fiber.Ctx) (usageRange, string) {
+	r := usageRanges[0]
+	for _, x := range usageRanges {
+		if x.Name == fc.Query("range") {
+			r = x
+		}
+	}
+	by := usageGroups[0]
+	if slices.Contains(usageGroups, fc.Query("by")) {
+		by = fc.Query("by")
+	}
+	return r, by
+}
+
+func (c *Console) usagePage(fc *fiber.Ctx) error {
+	t := current(fc)
+	r, by := usageQuery(fc)
+	v := usageView{Range: r.Name, By: by, Ranges: usageRanges, All: needTeamUsage(t.role), Off: c.usage == nil}
+	ch := c.teamChrome(fc, "Usage", "usage")
+	if v.Off {
+		return render(fc, fiber.StatusOK, usagePage(ch, v))
+	}
+	ctx := fc.UserContext()
+	now := time.Now().UTC()
+	v.To = now.Truncate(time.Minute).Add(time.Minute)
+	v.From = v.To.Add(-r.Span).Truncate(r.Step)
+	q := usage.Query{TeamID: t.team.ID, From: v.From, To: v.To, Interval: r.Interval}
+	if !v.All {
+		q.Subject = attach.UserSubject(me(fc).user.ID)
+	}
+
+	names, err := c.memberNames(ctx, t.team.ID, me(fc).user, v.All)
+	if err != nil {
+		return c.internal(fc, "name members", err)
+	}
+	group := by
+	q.GroupBy = group
+	buckets, err := c.usage.Sums(ctx, q)
+	if attach.ErrorCode(err) == attach.CodeInvalid && q.Interval != "day" {
+		// Too many rows at this grain (a large team over a week): the
+		// chart draws days instead.
+		q.Interval, r.Step = "day", 24*time.Hour
+		v.From = v.From.Truncate(r.Step)
+		buckets, err = c.usage.Sums(ctx, q)
+	}
+	if err != nil {
+		return c.usageFail(fc, err)
+	}
+	points := make([]usagePoint, 0, len(buckets))
+	for _, b := range buckets {
+		key := groupName(b.Group)
+		if by == "user" {
+			key = subjectName(names, key)
+		}
+		points = append(points, usagePoint{Bucket: b.Start, Key: key, Tokens: b.TotalTokens})
+	}
+	v.Chart = buildUsageChart(points, v.From, v.To, r.Step)
+
+	// The tables add the whole period up, per user and per key.
+	whole := q
+	whole.Interval = "day"
+	if v.Users, err = c.usageTable(ctx, whole, "user", names); err != nil {
+		return c.usageFail(fc, err)
+	}
+	if v.All {
+		if v.Keys, err = c.usageTable(ctx, whole, "key", names); err != nil {
+			return c.usageFail(fc, err)
+		}
+	}
+	return render(fc, fiber.StatusOK, usagePage(ch, v))
+}
+
+// usageTable sums q's period per group (user or key), largest first.
+func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, names map[string]string) ([]usageRow, error) {
+	q.GroupBy = group
+	buckets, err := c.usage.Sums(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[string]*usageRow{}
+	var total int64
+	for _, b := range buckets {
+		key := groupName(b.Group)
+		r := rows[key]
+		if r == nil {
+			if group == "key" && key != "" {
+				key = attach.SubjectPrefixAPIKey + key
+			}
+			r = &usageRow{Name: subjectName(names, key), Subject: key}
+			rows[groupName(b.Group)] = r
+		}
+		r.Requests += b.Requests
+		r.Prompt += b.PromptTokens
+		r.Output += b.CompletionTokens
+		r.Total += b.TotalTokens
+		total += b.TotalTokens
+	}
+	out := make([]usageRow, 0, len(rows))
+	for k, r := range rows {
+		if group == "key" && k == "" {
+			continue // calls made without a key
+		}
+		if total > 0 {
+			r.Share = int(r.Total * 100 / total)
+		}
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b usageRow) int {
+		if a.Total != b.Total {
+			if a.Total > b.Total {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+func groupName(g *string) string {
+	if g == nil {
+		return ""
+	}
+	return *g
+}
+
+// subjectName is a user's or key's name for a subject, else the subject.
+func subjectName(names map[string]string, subject string) string {
+	if n, ok := names[subject]; ok {
+		return n
+	}
+	return subject
+}
+
+// usageCSV downloads the period's sums per bucket and group, as the
+// usage API answers them: for a spreadsheet or a bill.
+func (c *Console) usageCSV(fc *fiber.Ctx) error {
+	if c.usage == nil {
+		return c.notFound(fc)
+	}
+	t := current(fc)
+	r, by := usageQuery(fc)
+	now := time.Now().UTC()
+	to := now.Truncate(time.Minute).Add(time.Minute)
+	q := usage.Query{TeamID: t.team.ID, From: to.Add(-r.Span).Truncate(r.Step), To: to, Interval: r.Interval, GroupBy: by}
+	all := needTeamUsage(t.role)
+	if !all {
+		q.Subject = attach.UserSubject(me(fc).user.ID)
+	}
+	buckets, err := c.usage.Sums(fc.UserContext(), q)
+	if err != nil {
+		return c.usageFail(fc, err)
+	}
+	names := map[string]string{}
+	if by == "user" {
+		if names, err = c.memberNames(fc.UserContext(), t.team.ID, me(fc).user, all); err != nil {
+			return c.internal(fc, "name members", err)
+		}
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"start", by, "name", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "estimated_requests", "failed_requests"})
+	for _, x := range buckets {
+		g := groupName(x.Group)
+		name := g
+		if by == "user" {
+			name = subjectName(names, g)
+		}
+		_ = w.Write([]string{isoTime(x.Start), csvSafe(g), csvSafe(name),
+			strconv.FormatInt(x.Requests, 10), strconv.FormatInt(x.PromptTokens, 10),
+			strconv.FormatInt(x.CompletionTokens, 10), strconv.FormatInt(x.TotalTokens, 10),
+			strconv.FormatInt(x.EstimatedRequests, 10), strconv.FormatInt(x.FailedRequests, 10)})
+	}
+	w.Flush()
+	fc.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	fc.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="usage-%s-%s-by-%s.csv"`, t.team.Slug, r.Name, by))
+	fc.Set(fiber.HeaderCacheControl, "no-store")
+	return fc.SendString(b.String())
+}
+
+// usageFail answers a failed ledger read: a deleted team is 404, the rest
+// is ours.
+func (c *Console) usageFail(fc *fiber.Ctx, err error) error {
+	if attach.ErrorCode(err) == attach.CodeNotFound {
+		return c.notFound(fc)
+	}
+	return c.internal(fc, "read usage", err)
+}
+
+// keyTokens is each key's tokens of the last 24 hours, by key id, for the
+// Keys page; nil when the install records no usage.
+func (c *Console) keyTokens(ctx context.Context, teamID string) (map[string]int64, error) {
+	if c.usage == nil {
+		return nil, nil
+	}
+	to := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	buckets, err := c.usage.Sums(ctx, usage.Query{TeamID: teamID, From: to.Add(-24 * time.Hour), To: to, Interval: "day", GroupBy: "key"})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, b := range buckets {
+		out[groupName(b.Group)] += b.TotalTokens
+	}
+	return out, nil
+}
+
+func usageCaption(v usageView) string {
+	if v.By == "user" {
+		return "Tokens by user or key"
+	}
+	return "Tokens by model"
+}
