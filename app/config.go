@@ -114,6 +114,13 @@ type Config struct {
 	TrustedProxies []string
 
 	LogLevel slog.Level // ATTACH_LOG_LEVEL: debug, info (default), warn, error
+
+	// Quotas (quotas.go): MaxTokensPerMin (ATTACH_MAX_TOKENS_PER_MIN or
+	// MAX_TOKENS_PER_MIN) limits each user of the default team; the budget
+	// and retry say how long requests wait for Postgres, and how long a
+	// replica keeps to its own counts after Postgres failed.
+	MaxTokensPerMin             int64
+	QuotaDBBudget, QuotaDBRetry time.Duration
 }
 
 // ConfigError names the variable that stopped start-up.
@@ -165,6 +172,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		KeyUsageInterval:  10 * time.Second,
 		TrustedProxies:    r.list("ATTACH_TRUSTED_PROXIES"),
 		LogLevel:          r.level("ATTACH_LOG_LEVEL"),
+		MaxTokensPerMin:   r.limit("ATTACH_MAX_TOKENS_PER_MIN", "MAX_TOKENS_PER_MIN"),
+		QuotaDBBudget:     r.duration(250*time.Millisecond, "ATTACH_QUOTA_DB_BUDGET"),
+		QuotaDBRetry:      r.duration(time.Second, "ATTACH_QUOTA_DB_RETRY"),
 	}
 	if r.err != nil {
 		return Config{}, r.err

@@ -21,6 +21,7 @@ type Snapshot struct {
 	MCPServers []attach.MCPServer
 	Memory     MemorySettings
 	DID        attach.DIDPolicy // which DID-JWTs the team accepts
+	Quotas     *Quotas          // the team's limits; nil when it has none
 	// Version grows every time the Directory rebuilds this team, so caches keyed
 	// on it forget what they learnt under an older configuration.
 	Version uint64

@@ -1,0 +1,205 @@
+package quota
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// bucket is this replica's share of one limit (a scope and a kind) in the
+// current window: the units it leased from Postgres and has not spent yet.
+type bucket struct {
+	l      *Limiter
+	name   string // the counter row's key: team, scope, subject, kind
+	kind   *kind
+	field  string // the limit as errors name it: "user.rpm"
+	policy string // the policy's name in the RateLimit headers: "user-rpm"
+
+	mu    sync.Mutex
+	limit int64
+	start time.Time
+	end   time.Time
+	// lease is what this replica may still spend; below zero it is a debt:
+	// tokens charged past the lease, settled with the next lease.
+	lease     int64
+	lastGrant int64
+	// exhausted is set when Postgres had nothing left to lease in this
+	// window; requests are then refused until the window ends.
+	exhausted bool
+	// remaining is the window's allowance left at the last lease, for the
+	// RateLimit header.
+	remaining int64
+	// fetching is open while a lease is being taken; waiters block on it.
+	fetching chan struct{}
+	// downUntil: Postgres failed, so until then this replica enforces the
+	// limit on its own count (local) without asking.
+	downUntil time.Time
+	local     int64 // units spent by this replica in the window
+	lastUsed  time.Time
+}
+
+// roll moves the bucket to the window holding now. The previous window's
+// lease is left behind: it is counted in that window's row only.
+func (b *bucket) roll(now time.Time, limit int64) {
+	if now.Before(b.end) && !now.Before(b.start) {
+		if limit != b.limit {
+			// The team changed the limit: what remains is worth asking again.
+			b.limit, b.exhausted = limit, false
+		}
+		return
+	}
+	b.start, b.end = b.kind.window(now)
+	b.limit = limit
+	b.lease, b.lastGrant, b.local = 0, 0, 0
+	b.exhausted = false
+	b.remaining = limit
+}
+
+// admit decides one request. cost is what it spends now (1 for a request
+// limit, 0 for a token limit, which only needs something left: Measure
+// charges the tokens afterwards). It waits for Postgres at most the
+// limiter's budget, and only when this replica's lease is spent.
+func (b *bucket) admit(ctx context.Context, now time.Time, limit, cost int64) (bool, error) {
+	need := max(cost, 1)
+	b.mu.Lock()
+	b.roll(now, limit)
+	b.lastUsed = now
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		switch {
+		case limit == 0:
+			b.mu.Unlock()
+			return false, nil
+		case b.lease >= need:
+			b.spend(cost)
+			b.mu.Unlock()
+			return true, nil
+		case b.exhausted:
+			b.mu.Unlock()
+			return false, nil
+		case now.Before(b.downUntil):
+			ok := b.local+need <= limit
+			if ok {
+				b.spend(cost)
+			}
+			b.mu.Unlock()
+			return ok, nil
+		}
+		if b.fetching == nil {
+			b.startFetch()
+		}
+		wait := b.fetching
+		b.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(b.l.cfg.Budget)
+		}
+		select {
+		case <-wait:
+			b.mu.Lock()
+		case <-timer.C:
+			// Postgres is slow: this request is decided on the replica's
+			// own count, and the lease, when it comes, still counts.
+			b.mu.Lock()
+			ok := b.local+need <= limit
+			if ok {
+				b.spend(cost)
+			}
+			b.mu.Unlock()
+			b.l.slow.Add(1)
+			return ok, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// spend takes cost from the lease; with b.mu held.
+func (b *bucket) spend(cost int64) {
+	b.lease -= cost
+	b.local += cost
+	b.remaining = max(b.remaining-cost, 0)
+	b.prefetch()
+}
+
+// charge spends tokens already used (Measure): the lease may go below
+// zero, and the debt is settled with the next lease, taken in the
+// background.
+func (b *bucket) charge(now time.Time, limit, n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roll(now, limit)
+	b.lastUsed = now
+	b.lease -= n
+	b.local += n
+	b.remaining = max(b.remaining-n, 0)
+	b.prefetch()
+}
+
+// prefetch takes the next lease in the background before this one is
+// spent, so requests rarely wait for Postgres; with b.mu held.
+func (b *bucket) prefetch() {
+	if b.fetching != nil || time.Now().Before(b.downUntil) {
+		return
+	}
+	if b.lease < 0 || (!b.exhausted && b.lease <= b.lastGrant/4) {
+		b.startFetch()
+	}
+}
+
+// startFetch takes a lease in its own goroutine, so a waiter that gives up
+// never loses a lease Postgres granted; with b.mu held.
+func (b *bucket) startFetch() {
+	b.fetching = make(chan struct{})
+	debt := max(-b.lease, 0)
+	b.lease += debt
+	start, end, limit := b.start, b.end, b.limit
+	div, leaseCap := b.l.cfg.LeaseDivisor, max(limit/b.kind.capDiv, 1)
+	b.l.fetches.Add(1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), b.l.cfg.FetchTimeout)
+		granted, used, err := lease(ctx, b.l.cfg.DB, b.name, start, end, limit, debt, div, leaseCap)
+		cancel()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		done := b.fetching
+		b.fetching = nil
+		defer close(done)
+		if !b.start.Equal(start) {
+			return // the window rolled meanwhile; the grant is the old window's
+		}
+		if err != nil {
+			b.lease -= debt
+			b.downUntil = time.Now().Add(b.l.cfg.Retry)
+			b.l.failed(err)
+			return
+		}
+		b.lease += granted
+		b.lastGrant = granted
+		b.remaining = max(limit-used, 0) + max(b.lease, 0)
+		if granted == 0 {
+			b.exhausted = true
+		}
+		if b.lease < 0 {
+			// Charged more while this lease was on its way: settle it too.
+			b.startFetch()
+		}
+	}()
+}
+
+// release gives back what this replica holds in the current window: the
+// unspent lease, or the debt not yet charged.
+func (b *bucket) release(ctx context.Context) error {
+	b.mu.Lock()
+	n, start := b.lease, b.start
+	b.lease = 0
+	b.mu.Unlock()
+	if n == 0 || start.IsZero() {
+		return nil
+	}
+	return giveBack(ctx, b.l.cfg.DB, b.name, start, n)
+}

@@ -1,0 +1,307 @@
+// Package quota enforces a team's quotas (requests per minute, tokens per
+// minute, per day and per month, for the team, each user and each API key)
+// across every replica of the gateway, without a Postgres round trip per
+// request.
+//
+// # Leases
+//
+// Postgres keeps one counter row per limit and window (quota_counters).
+// A replica never asks it about a single request: it leases a slice of what
+// remains in the window (one INSERT ... ON CONFLICT DO UPDATE ... RETURNING)
+// and spends the slice in memory. A lease is an eighth of the remainder,
+// capped per kind (an eighth of a minute's limit, a hundredth of a day's,
+// a thousandth of a month's), at least 1 and never more than remains; the
+// row lock orders concurrent leases. The next lease is taken in the
+// background when a quarter of the last one is left, so requests wait for
+// Postgres only when a replica runs dry, and then for at most the budget.
+//
+// # Bounds
+//
+// Requests: a request is admitted only by spending a leased unit, and the
+// leases of a window add up to at most the limit, so replicas together
+// never admit more than the limit. What they may admit less is what they
+// hold unspent when the window's allowance runs out: an eighth of the
+// remainder at most per replica, which shrinks with the remainder (near
+// the end leases are single units) and which traffic reaching that
+// replica still spends. Leases left at shutdown are given back.
+//
+// Tokens: the engine's count arrives after the answer (Measure), so a
+// request is admitted while the team still holds tokens, and its tokens are
+// charged afterwards, past the lease if need be; the debt is charged to
+// the window with the next lease, in the background. Tokens used can
+// therefore pass the limit by what the requests in flight when it ran out
+// use; never by more.
+//
+// # Postgres outages
+//
+// A hosted gateway fails open, to local limits: when a lease cannot be had
+// within the budget (ATTACH_QUOTA_DB_BUDGET, default 250 ms), the request is
+// decided on this replica's own count against the whole limit, and after a
+// failure the replica does not ask again for ATTACH_QUOTA_DB_RETRY (1 s).
+// So an outage never blocks requests longer than the budget, and every
+// replica still holds each caller to the limit on its own; the total across
+// N replicas may reach N times the limit for as long as Postgres is away.
+// Refusing everything while Postgres is away would turn a database blip into
+// an outage of every team's traffic, which quotas exist to shape, not stop.
+package quota
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
+)
+
+// Config is how a Limiter reaches Postgres and how patient it is.
+type Config struct {
+	DB DB
+	// Budget is the longest a request waits for a lease before it is
+	// decided on the replica's own count.
+	Budget time.Duration
+	// Retry is how long a replica keeps to its own counts after Postgres
+	// failed, before asking again.
+	Retry time.Duration
+	// FetchTimeout bounds one lease statement in the background.
+	FetchTimeout time.Duration
+	// LeaseDivisor: a lease is 1/LeaseDivisor of what remains. Default 8.
+	LeaseDivisor int64
+	// DefaultTeam and UserTPM are side-car mode's MAX_TOKENS_PER_MIN: a
+	// tokens-per-minute limit for every user of the default team that
+	// the team's quotas do not set otherwise. 0 is none.
+	DefaultTeam string
+	UserTPM     int64
+	// Team finds a team by id, for Measure.
+	Team   func(id string) (*tenants.Snapshot, bool)
+	Logger *slog.Logger
+}
+
+// Limiter admits requests and charges tokens against the quotas.
+type Limiter struct {
+	cfg     Config
+	buckets sync.Map // bucket name -> *bucket
+
+	fetches atomic.Int64 // leases asked for
+	slow    atomic.Int64 // requests decided locally because Postgres was slow
+	lastLog atomic.Int64 // unix seconds of the last failure logged
+}
+
+// New makes a Limiter; call Run in the background and Close at shutdown.
+func New(cfg Config) *Limiter {
+	if cfg.Budget <= 0 {
+		cfg.Budget = 250 * time.Millisecond
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = time.Second
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 5 * time.Second
+	}
+	if cfg.LeaseDivisor <= 0 {
+		cfg.LeaseDivisor = 8
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Limiter{cfg: cfg}
+}
+
+// scope is one set of limits a request counts against.
+type scope struct {
+	name    string // team, user, key
+	subject string
+	limits  tenants.Limits
+}
+
+// scopes lists the scopes of a request by user (and keyID, when a key made
+// it) to team, into buf.
+func (l *Limiter) scopes(team *tenants.Snapshot, user, keyID string, buf []scope) []scope {
+	q := team.Quotas
+	if q.Empty() && (l.cfg.UserTPM == 0 || team.Team.Slug != l.cfg.DefaultTeam) {
+		return buf
+	}
+	if q != nil && q.Team.Any() {
+		buf = append(buf, scope{name: "team", limits: q.Team})
+	}
+	ul, ok := q.User(user)
+	if l.cfg.UserTPM > 0 && ul.TPM == nil && team.Team.Slug == l.cfg.DefaultTeam {
+		tpm := l.cfg.UserTPM
+		ul.TPM, ok = &tpm, true
+	}
+	if ok && ul.Any() {
+		buf = append(buf, scope{name: "user", subject: user, limits: ul})
+	}
+	if kl, ok := q.Key(keyID); ok && kl.Any() {
+		buf = append(buf, scope{name: "key", subject: keyID, limits: kl})
+	}
+	return buf
+}
+
+// bucket finds or makes the bucket of team's scope s and kind k.
+func (l *Limiter) bucket(teamID string, s scope, k *kind) *bucket {
+	name := teamID + "|" + s.name + "|" + s.subject + "|" + k.name
+	if b, ok := l.buckets.Load(name); ok {
+		return b.(*bucket)
+	}
+	b := &bucket{l: l, name: name, kind: k, field: s.name + "." + k.name, policy: s.name + "-" + k.name}
+	actual, _ := l.buckets.LoadOrStore(name, b)
+	return actual.(*bucket)
+}
+
+// Admit decides whether a request of user (through API key keyID, or "")
+// to team may go to the engine. It returns nil to admit, a *Refusal when a
+// limit is reached, or ctx's error. It spends a request from every request
+// limit that applies and checks that every token limit has tokens left.
+func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID string) error {
+	var buf [3]scope
+	scopes := l.scopes(team, user, keyID, buf[:0])
+	if len(scopes) == 0 {
+		return nil
+	}
+	now := time.Now()
+	var spent [3]*bucket
+	n := 0
+	refund := func() {
+		for _, b := range spent[:n] {
+			b.mu.Lock()
+			b.lease++
+			b.local--
+			b.mu.Unlock()
+		}
+	}
+	for _, s := range scopes {
+		for _, k := range []*kind{kindTPM, kindDay, kindMon, kindRPM} {
+			limit := limitOf(s.limits, k)
+			if limit == nil {
+				continue
+			}
+			cost := int64(0)
+			if k == kindRPM {
+				cost = 1
+			}
+			b := l.bucket(team.Team.ID, s, k)
+			ok, err := b.admit(ctx, now, *limit, cost)
+			if err != nil {
+				refund()
+				return err
+			}
+			if !ok {
+				refund()
+				return b.refusal(now)
+			}
+			if cost > 0 {
+				spent[n] = b
+				n++
+			}
+		}
+	}
+	return nil
+}
+
+// Measure charges the tokens of one exchange to every token limit of its
+// team, user and key. It never waits for Postgres.
+func (l *Limiter) Measure(u attach.Usage) {
+	n := int64(u.Tokens())
+	if n <= 0 || l.cfg.Team == nil {
+		return
+	}
+	team, ok := l.cfg.Team(u.TeamID)
+	if !ok {
+		return
+	}
+	var buf [3]scope
+	now := time.Now()
+	for _, s := range l.scopes(team, u.User, u.KeyID, buf[:0]) {
+		for _, k := range tokenKinds {
+			if limit := limitOf(s.limits, k); limit != nil {
+				l.bucket(team.Team.ID, s, k).charge(now, *limit, n)
+			}
+		}
+	}
+}
+
+// Stats are counters for tests and metrics.
+type Stats struct {
+	Leases int64 // lease statements sent to Postgres
+	Slow   int64 // requests decided locally because Postgres was slower than the budget
+}
+
+// Stats returns the limiter's counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{Leases: l.fetches.Load(), Slow: l.slow.Load()}
+}
+
+// failed logs a Postgres failure, at most once a minute.
+func (l *Limiter) failed(err error) {
+	now := time.Now().Unix()
+	last := l.lastLog.Load()
+	if now-last < 60 || !l.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	l.cfg.Logger.Warn("quotas: postgres unavailable, each replica enforces limits on its own counts", "err", err)
+}
+
+// Run forgets buckets idle for a window and deletes old counter rows until
+// ctx ends.
+func (l *Limiter) Run(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		l.buckets.Range(func(k, v any) bool {
+			b := v.(*bucket)
+			b.mu.Lock()
+			idle := b.fetching == nil && now.After(b.end) && now.Sub(b.lastUsed) > time.Minute
+			b.mu.Unlock()
+			if idle {
+				l.buckets.Delete(k)
+			}
+			return true
+		})
+		if err := prune(ctx, l.cfg.DB, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+			l.failed(err)
+		}
+	}
+}
+
+// Close gives back the leases this replica holds, so the allowance they
+// stood for is not lost to the window.
+func (l *Limiter) Close(ctx context.Context) {
+	l.buckets.Range(func(_, v any) bool {
+		if err := v.(*bucket).release(ctx); err != nil {
+			l.failed(err)
+		}
+		return ctx.Err() == nil
+	})
+}
+
+// Refusal says which limit turned a request away and when to come back.
+type Refusal struct {
+	Field      string        // the limit, as the quotas name it: "user.rpm"
+	Policy     string        // its name in the RateLimit headers: "user-rpm"
+	Limit      int64         // the limit
+	Window     time.Duration // its window
+	RetryAfter time.Duration // until the window ends
+	Unit       string        // "requests per minute"
+}
+
+func (r *Refusal) Error() string {
+	return "limit of " + strconv.FormatInt(r.Limit, 10) + " " + r.Unit + " reached"
+}
+
+// refusal describes b's limit as reached at now.
+func (b *bucket) refusal(now time.Time) *Refusal {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return &Refusal{Field: b.field, Policy: b.policy, Limit: b.limit, Window: b.end.Sub(b.start),
+		RetryAfter: b.end.Sub(now), Unit: b.kind.unit}
+}
