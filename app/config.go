@@ -121,6 +121,7 @@ type Config struct {
 	// replica keeps to its own counts after Postgres failed.
 	MaxTokensPerMin             int64
 	QuotaDBBudget, QuotaDBRetry time.Duration
+	quotaNow                    func() time.Time // tests fix the quota windows' clock
 }
 
 // ConfigError names the variable that stopped start-up.

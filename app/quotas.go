@@ -27,6 +27,7 @@ func (a *App) newQuotas() *quotaGate {
 			UserTPM:     a.cfg.MaxTokensPerMin,
 			Team:        a.dir.TeamByID,
 			Logger:      a.log,
+			Now:         a.cfg.quotaNow,
 		}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "attach_quota_refusals_total",

@@ -53,6 +53,14 @@ type Quotas struct {
 	keys  map[string]Limits
 }
 
+// NewQuotas makes a team's quotas from its rows, ready for lookups; the
+// Directory makes them from team_quotas, tests by hand.
+func NewQuotas(team Limits, users []UserLimits, keys []KeyLimits) *Quotas {
+	q := &Quotas{Team: team, Users: users, Keys: keys}
+	q.index()
+	return q
+}
+
 // Any is the subject and key id that stand for "every user" and "every key".
 const Any = "*"
 

@@ -143,7 +143,7 @@ func (b *bucket) charge(now time.Time, limit, n int64) {
 // prefetch takes the next lease in the background before this one is
 // spent, so requests rarely wait for Postgres; with b.mu held.
 func (b *bucket) prefetch() {
-	if b.fetching != nil || time.Now().Before(b.downUntil) {
+	if b.fetching != nil || b.l.cfg.Now().Before(b.downUntil) {
 		return
 	}
 	if b.lease < 0 || (!b.exhausted && b.lease <= b.lastGrant/4) {
@@ -174,7 +174,7 @@ func (b *bucket) startFetch() {
 		}
 		if err != nil {
 			b.lease -= debt
-			b.downUntil = time.Now().Add(b.l.cfg.Retry)
+			b.downUntil = b.l.cfg.Now().Add(b.l.cfg.Retry)
 			b.l.failed(err)
 			return
 		}

@@ -23,13 +23,15 @@ type DB interface {
 // leases never passes the limit. In SET every expression reads the row as
 // it was, so granted is the lease that used grew by.
 const leaseSQL = `
+WITH p AS (SELECT $4::bigint AS lim, $5::bigint AS debt, $6::numeric AS div, $7::bigint AS cap)
 INSERT INTO quota_counters AS q (bucket, window_start, window_end, used, granted)
-VALUES ($1, $2, $3,
-	$5 + least(greatest(ceil(greatest($4 - $5, 0) / $6::numeric)::bigint, 1), $7, greatest($4 - $5, 0)),
-	least(greatest(ceil(greatest($4 - $5, 0) / $6::numeric)::bigint, 1), $7, greatest($4 - $5, 0)))
+SELECT $1, $2, $3,
+	p.debt + least(greatest(ceil(greatest(p.lim - p.debt, 0) / p.div)::bigint, 1), p.cap, greatest(p.lim - p.debt, 0)),
+	least(greatest(ceil(greatest(p.lim - p.debt, 0) / p.div)::bigint, 1), p.cap, greatest(p.lim - p.debt, 0))
+FROM p
 ON CONFLICT (bucket, window_start) DO UPDATE SET
-	used = q.used + $5 + least(greatest(ceil(greatest($4 - q.used - $5, 0) / $6::numeric)::bigint, 1), $7, greatest($4 - q.used - $5, 0)),
-	granted = least(greatest(ceil(greatest($4 - q.used - $5, 0) / $6::numeric)::bigint, 1), $7, greatest($4 - q.used - $5, 0))
+	used = q.used + $5::bigint + least(greatest(ceil(greatest($4::bigint - q.used - $5::bigint, 0) / $6::numeric)::bigint, 1), $7::bigint, greatest($4::bigint - q.used - $5::bigint, 0)),
+	granted = least(greatest(ceil(greatest($4::bigint - q.used - $5::bigint, 0) / $6::numeric)::bigint, 1), $7::bigint, greatest($4::bigint - q.used - $5::bigint, 0))
 RETURNING granted, used`
 
 // lease charges debt to the bucket's window and takes a new lease; it
@@ -46,7 +48,7 @@ func lease(ctx context.Context, db DB, bucket string, start, end time.Time, limi
 // giveBack returns an unspent lease (n > 0) or charges a debt (n < 0) when
 // a replica lets go of a bucket.
 func giveBack(ctx context.Context, db DB, bucket string, start time.Time, n int64) error {
-	_, err := db.Exec(ctx, `UPDATE quota_counters SET used = greatest(used - $3, 0) WHERE bucket = $1 AND window_start = $2`, bucket, start, n)
+	_, err := db.Exec(ctx, `UPDATE quota_counters SET used = greatest(used - $3::bigint, 0) WHERE bucket = $1 AND window_start = $2`, bucket, start, n)
 	if err != nil {
 		return fmt.Errorf("return quota lease %s: %w", bucket, err)
 	}

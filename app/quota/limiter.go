@@ -78,6 +78,9 @@ type Config struct {
 	// Team finds a team by id, for Measure.
 	Team   func(id string) (*tenants.Snapshot, bool)
 	Logger *slog.Logger
+	// Now is the clock that picks windows; nil is time.Now. Tests fix it
+	// so a run never straddles two windows.
+	Now func() time.Time
 }
 
 // Limiter admits requests and charges tokens against the quotas.
@@ -106,6 +109,9 @@ func New(cfg Config) *Limiter {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Limiter{cfg: cfg}
 }
@@ -162,7 +168,7 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 	if len(scopes) == 0 {
 		return nil
 	}
-	now := time.Now()
+	now := l.cfg.Now()
 	var spent [3]*bucket
 	n := 0
 	refund := func() {
@@ -214,7 +220,7 @@ func (l *Limiter) Measure(u attach.Usage) {
 		return
 	}
 	var buf [3]scope
-	now := time.Now()
+	now := l.cfg.Now()
 	for _, s := range l.scopes(team, u.User, u.KeyID, buf[:0]) {
 		for _, k := range tokenKinds {
 			if limit := limitOf(s.limits, k); limit != nil {
@@ -256,7 +262,7 @@ func (l *Limiter) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
+		now := l.cfg.Now()
 		l.buckets.Range(func(k, v any) bool {
 			b := v.(*bucket)
 			b.mu.Lock()
