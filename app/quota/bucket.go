@@ -36,6 +36,10 @@ type bucket struct {
 	downUntil time.Time
 	local     int64 // units spent by this replica in the window
 	lastUsed  time.Time
+	// Tokens: est is the running average of tokens per exchange, what
+	// admission reserves; reserved is what pending admitted requests hold
+	// until Measure settles them.
+	est, reserved, pending int64
 }
 
 // roll moves the bucket to the window holding now. The previous window's
@@ -51,19 +55,26 @@ func (b *bucket) roll(now time.Time, limit int64) {
 	b.start, b.end = b.kind.window(now)
 	b.limit = limit
 	b.lease, b.lastGrant, b.local = 0, 0, 0
+	b.reserved, b.pending = 0, 0
 	b.exhausted = false
 	b.remaining = limit
 }
 
-// admit decides one request. cost is what it spends now (1 for a request
-// limit, 0 for a token limit, which only needs something left: Measure
-// charges the tokens afterwards). It waits for Postgres at most the
-// limiter's budget, and only when this replica's lease is spent.
-func (b *bucket) admit(ctx context.Context, now time.Time, limit, cost int64) (bool, error) {
-	need := max(cost, 1)
+// admit decides one request and returns what it spent. A request limit
+// spends 1. A token limit spends the tokens a request is expected to use
+// (the bucket's running average), reserved until Measure charges the real
+// count: so replicas do not admit, on a lease of a few tokens, requests
+// that will use hundreds. Only a bucket whose lease is spent waits for
+// Postgres, and for at most the limiter's budget.
+func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent int64, ok bool, err error) {
 	b.mu.Lock()
 	b.roll(now, limit)
 	b.lastUsed = now
+	cost := int64(1)
+	if b.kind.tokens {
+		cost = b.est
+	}
+	need := max(cost, 1)
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -74,21 +85,16 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit, cost int64) (b
 		switch {
 		case limit == 0:
 			b.mu.Unlock()
-			return false, nil
+			return 0, false, nil
 		case b.lease >= need:
 			b.spend(cost)
 			b.mu.Unlock()
-			return true, nil
+			return cost, true, nil
 		case b.exhausted:
 			b.mu.Unlock()
-			return false, nil
+			return 0, false, nil
 		case now.Before(b.downUntil):
-			ok := b.local+need <= limit
-			if ok {
-				b.spend(cost)
-			}
-			b.mu.Unlock()
-			return ok, nil
+			return b.decideLocally(cost, need, limit)
 		}
 		if b.fetching == nil {
 			b.startFetch()
@@ -104,36 +110,72 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit, cost int64) (b
 		case <-timer.C:
 			// Postgres is slow: this request is decided on the replica's
 			// own count, and the lease, when it comes, still counts.
-			b.mu.Lock()
-			ok := b.local+need <= limit
-			if ok {
-				b.spend(cost)
-			}
-			b.mu.Unlock()
 			b.l.slow.Add(1)
-			return ok, nil
+			b.mu.Lock()
+			return b.decideLocally(cost, need, limit)
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return 0, false, ctx.Err()
 		}
 	}
 }
 
-// spend takes cost from the lease; with b.mu held.
+// decideLocally admits on this replica's own count in the window, when
+// Postgres cannot be asked; with b.mu held, which it releases.
+func (b *bucket) decideLocally(cost, need, limit int64) (int64, bool, error) {
+	defer b.mu.Unlock()
+	if b.local+need > limit {
+		return 0, false, nil
+	}
+	b.spend(cost)
+	return cost, true, nil
+}
+
+// spend takes cost from the lease; with b.mu held. For tokens, cost is a
+// reservation that Measure settles.
 func (b *bucket) spend(cost int64) {
 	b.lease -= cost
 	b.local += cost
 	b.remaining = max(b.remaining-cost, 0)
+	if b.kind.tokens {
+		b.reserved += cost
+		b.pending++
+	}
 	b.prefetch()
 }
 
-// charge spends tokens already used (Measure): the lease may go below
-// zero, and the debt is settled with the next lease, taken in the
-// background.
+// unspend gives back what admit spent, for a request another limit
+// refused.
+func (b *bucket) unspend(cost int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lease += cost
+	b.local -= cost
+	b.remaining += cost
+	if b.kind.tokens && b.pending > 0 {
+		b.reserved -= cost
+		b.pending--
+	}
+}
+
+// charge spends n tokens an exchange used (Measure), less what its
+// admission reserved: the lease may go below zero, and the debt is settled
+// with the next lease, taken in the background.
 func (b *bucket) charge(now time.Time, limit, n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(now, limit)
 	b.lastUsed = now
+	// The running average moves a quarter of the way to each count.
+	b.est += (n - b.est) / 4
+	if b.est == 0 && n > 0 {
+		b.est = 1
+	}
+	if b.pending > 0 {
+		r := b.reserved / b.pending
+		b.reserved -= r
+		b.pending--
+		n -= r
+	}
 	b.lease -= n
 	b.local += n
 	b.remaining = max(b.remaining-n, 0)

@@ -25,12 +25,14 @@
 // the end leases are single units) and which traffic reaching that
 // replica still spends. Leases left at shutdown are given back.
 //
-// Tokens: the engine's count arrives after the answer (Measure), so a
-// request is admitted while the team still holds tokens, and its tokens are
-// charged afterwards, past the lease if need be; the debt is charged to
-// the window with the next lease, in the background. Tokens used can
-// therefore pass the limit by what the requests in flight when it ran out
-// use; never by more.
+// Tokens: the engine's count arrives after the answer (Measure). Admission
+// reserves what an exchange is expected to use (the bucket's running
+// average of tokens per exchange) from the lease, and Measure settles the
+// difference; tokens past the lease are a debt, charged to the window with
+// the next lease in the background. Tokens used can therefore pass the
+// limit only by what the requests in flight when it ran out used beyond
+// their reservations: at most (requests in flight) × (largest exchange),
+// and about nothing when exchanges are alike.
 //
 // # Postgres outages
 //
@@ -169,14 +171,15 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 		return nil
 	}
 	now := l.cfg.Now()
-	var spent [3]*bucket
+	type taken struct {
+		b    *bucket
+		cost int64
+	}
+	var spent [12]taken
 	n := 0
 	refund := func() {
-		for _, b := range spent[:n] {
-			b.mu.Lock()
-			b.lease++
-			b.local--
-			b.mu.Unlock()
+		for _, t := range spent[:n] {
+			t.b.unspend(t.cost)
 		}
 	}
 	for _, s := range scopes {
@@ -185,12 +188,8 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 			if limit == nil {
 				continue
 			}
-			cost := int64(0)
-			if k == kindRPM {
-				cost = 1
-			}
 			b := l.bucket(team.Team.ID, s, k)
-			ok, err := b.admit(ctx, now, *limit, cost)
+			cost, ok, err := b.admit(ctx, now, *limit)
 			if err != nil {
 				refund()
 				return err
@@ -199,10 +198,8 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 				refund()
 				return b.refusal(now)
 			}
-			if cost > 0 {
-				spent[n] = b
-				n++
-			}
+			spent[n] = taken{b, cost}
+			n++
 		}
 	}
 	return nil

@@ -116,17 +116,18 @@ func TestRequestLimitHoldsAcrossReplicas(t *testing.T) {
 }
 
 // Tokens are charged after the fact (Measure): three replicas, 16
-// goroutines each admitting a request then charging 100 tokens, against
-// 100,000 tokens a minute. The total may pass the limit by the requests in
-// flight when it ran out (16 × 100), never by more, and reaches at least
-// 98 % of it.
+// goroutines each admitting a request then charging 50, 100 or 150 tokens
+// in turn, against 200,000 tokens a minute. Admission reserves the running
+// average, so the total may pass the limit only by what the requests in
+// flight used past their reservations (16 × 150 at the very most), and it
+// reaches at least 98 % of the limit.
 func TestTokenLimitHoldsAcrossReplicas(t *testing.T) {
-	const tpm, per, workers = 100_000, 100, 16
+	const tpm, workers, most = 200_000, 16, 150
 	team := teamWith(tenants.NewQuotas(tenants.Limits{}, []tenants.UserLimits{{Subject: tenants.Any, Limits: tenants.Limits{TPM: limit(tpm)}}}, nil))
 	rs := replicas(t, 3, team)
 	ctx := context.Background()
 	var tokens atomic.Int64
-	hammer(2*tpm/per, workers, func(i int) bool {
+	hammer(2*tpm/100, workers, func(i int) bool {
 		r := rs[i%3]
 		if err := r.Admit(ctx, team, "bob", ""); err != nil {
 			var ref *Refusal
@@ -135,14 +136,15 @@ func TestTokenLimitHoldsAcrossReplicas(t *testing.T) {
 			}
 			return false
 		}
-		r.Measure(attach.Usage{TeamID: teamID, User: "bob", PromptTokens: per / 2, CompletionTokens: per / 2})
-		tokens.Add(per)
+		n := 50 + 50*(i%3)
+		r.Measure(attach.Usage{TeamID: teamID, User: "bob", PromptTokens: n / 2, CompletionTokens: n - n/2})
+		tokens.Add(int64(n))
 		return true
 	})
 	got := tokens.Load()
-	t.Logf("tokens admitted %d (limit %d, stated bound +%d)", got, tpm, workers*per)
-	if got > tpm+workers*per || got < tpm*98/100 {
-		t.Fatalf("tokens %d, want %d..%d", got, tpm*98/100, tpm+workers*per)
+	t.Logf("tokens admitted %d (limit %d, stated bound +%d)", got, tpm, workers*most)
+	if got > tpm+workers*most || got < tpm*98/100 {
+		t.Fatalf("tokens %d, want %d..%d", got, tpm*98/100, tpm+workers*most)
 	}
 	// Another user of the same team has a bucket of their own.
 	if err := rs[0].Admit(ctx, team, "carol", ""); err != nil {
