@@ -162,7 +162,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
-		Meter:                 a.quotas, // tokens charged to the quotas
+		Meter:                 meters{a.quotas}, // tokens charged to the quotas
 	})
 	a.a2a = a.newA2A(&policy)
 	a.mcp = a.newMCP(&policy)

@@ -5,6 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/app/quota"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -50,6 +51,16 @@ func (a *App) admit(c *fiber.Ctx, team *tenants.Snapshot, p attach.Principal) er
 		return r.Err()
 	}
 	return err
+}
+
+// meters tells every meter of the list the usage of each exchange: the
+// proxy has one Meter, and both the quotas and the usage ledger count.
+type meters []proxy.Meter
+
+func (m meters) Measure(u attach.Usage) {
+	for _, one := range m {
+		one.Measure(u)
+	}
 }
 
 // limit reads a quota limit from the environment: a whole number; unset
