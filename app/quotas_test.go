@@ -106,6 +106,8 @@ func TestQuotasHoldAcrossReplicas(t *testing.T) {
 	eng := newEngine(t)
 	cfg := testConfig(t)
 	cfg.quotaNow = quotaClock
+	// No request may be decided without Postgres on a busy test machine.
+	cfg.QuotaDBBudget = time.Minute
 	gws := []*gateway{startGateway(t, cfg), startGateway(t, cfg), startGateway(t, cfg)}
 	key, keyID, teamID := quotaLab(t, gws, eng)
 
@@ -119,6 +121,11 @@ func TestQuotasHoldAcrossReplicas(t *testing.T) {
 	}
 	if hits != admitted {
 		t.Fatalf("engine saw %d requests, %d were admitted", hits, admitted)
+	}
+	for _, gw := range gws {
+		if s := gw.quotas.Stats(); s.Slow > 0 {
+			t.Fatalf("a replica decided %d requests without Postgres", s.Slow)
+		}
 	}
 
 	// Tokens: no request limit now, 30,000 tokens a minute on the key.

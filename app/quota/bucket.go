@@ -24,8 +24,11 @@ type bucket struct {
 	lease     int64
 	lastGrant int64
 	// exhausted is set when Postgres had nothing left to lease in this
-	// window; requests are then refused until the window ends.
+	// window; requests are then refused without asking until recheck (wall
+	// clock), when Postgres is asked again: leases given back by idle or
+	// stopping replicas are found that way.
 	exhausted bool
+	recheck   time.Time
 	// remaining is the window's allowance left at the last lease, for the
 	// RateLimit header.
 	remaining int64
@@ -36,6 +39,9 @@ type bucket struct {
 	downUntil time.Time
 	local     int64 // units spent by this replica in the window
 	lastUsed  time.Time
+	// touched is the wall-clock time of the last admission or charge, for
+	// giving back a lease this replica has stopped spending.
+	touched time.Time
 	// Tokens: est is the running average of tokens per exchange, what
 	// admission reserves; reserved is what pending admitted requests hold
 	// until Measure settles them.
@@ -69,12 +75,13 @@ func (b *bucket) roll(now time.Time, limit int64) {
 func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent int64, ok bool, err error) {
 	b.mu.Lock()
 	b.roll(now, limit)
-	b.lastUsed = now
+	b.lastUsed, b.touched = now, time.Now()
 	cost := int64(1)
 	if b.kind.tokens {
 		cost = b.est
 	}
 	need := max(cost, 1)
+	asked := false
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -90,7 +97,7 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent i
 			b.spend(cost)
 			b.mu.Unlock()
 			return cost, true, nil
-		case b.exhausted:
+		case b.exhausted && (asked || time.Now().Before(b.recheck)):
 			b.mu.Unlock()
 			return 0, false, nil
 		case now.Before(b.downUntil):
@@ -106,6 +113,7 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent i
 		}
 		select {
 		case <-wait:
+			asked = true // a lease came back: this request asks no more
 			b.mu.Lock()
 		case <-timer.C:
 			// Postgres is slow: this request is decided on the replica's
@@ -164,7 +172,7 @@ func (b *bucket) charge(now time.Time, limit, n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(now, limit)
-	b.lastUsed = now
+	b.lastUsed, b.touched = now, time.Now()
 	// The running average moves a quarter of the way to each count.
 	b.est += (n - b.est) / 4
 	if b.est == 0 && n > 0 {
@@ -222,15 +230,32 @@ func (b *bucket) startFetch() {
 		}
 		b.lease += granted
 		b.lastGrant = granted
+		b.exhausted = false
 		b.remaining = max(limit-used, 0) + max(b.lease, 0)
 		if granted == 0 {
 			b.exhausted = true
+			b.recheck = time.Now().Add(b.l.cfg.Recheck)
 		}
 		if b.lease < 0 {
 			// Charged more while this lease was on its way: settle it too.
 			b.startFetch()
 		}
 	}()
+}
+
+// returnIdle gives back the unspent lease of a bucket no request has
+// touched for idle, so that a replica the load balancer stopped sending a
+// caller to does not keep part of the window's allowance from the others.
+func (b *bucket) returnIdle(ctx context.Context, idle time.Duration) error {
+	b.mu.Lock()
+	if b.fetching != nil || b.lease <= 0 || time.Since(b.touched) < idle || b.start.IsZero() {
+		b.mu.Unlock()
+		return nil
+	}
+	n, start := b.lease, b.start
+	b.lease, b.lastGrant = 0, 0
+	b.mu.Unlock()
+	return giveBack(ctx, b.l.cfg.DB, b.name, start, n)
 }
 
 // release gives back what this replica holds in the current window: the

@@ -72,6 +72,13 @@ type Config struct {
 	FetchTimeout time.Duration
 	// LeaseDivisor: a lease is 1/LeaseDivisor of what remains. Default 8.
 	LeaseDivisor int64
+	// IdleReturn: a lease no request has drawn on for this long goes back
+	// to the window, for the other replicas. Default 2s.
+	IdleReturn time.Duration
+	// Recheck: once a window's allowance is spent, requests are refused
+	// without asking Postgres for this long; then it is asked again, for
+	// leases other replicas gave back. Default 1s.
+	Recheck time.Duration
 	// DefaultTeam and UserTPM are side-car mode's MAX_TOKENS_PER_MIN: a
 	// tokens-per-minute limit for every user of the default team that
 	// the team's quotas do not set otherwise. 0 is none.
@@ -108,6 +115,12 @@ func New(cfg Config) *Limiter {
 	}
 	if cfg.LeaseDivisor <= 0 {
 		cfg.LeaseDivisor = 8
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = time.Second
+	}
+	if cfg.IdleReturn <= 0 {
+		cfg.IdleReturn = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -248,31 +261,51 @@ func (l *Limiter) failed(err error) {
 	l.cfg.Logger.Warn("quotas: postgres unavailable, each replica enforces limits on its own counts", "err", err)
 }
 
-// Run forgets buckets idle for a window and deletes old counter rows until
-// ctx ends.
+// Run, until ctx ends, gives back leases of buckets idle for IdleReturn,
+// and every few minutes forgets buckets whose window is over and deletes
+// old counter rows.
 func (l *Limiter) Run(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
+	idle := time.NewTicker(l.cfg.IdleReturn)
+	defer idle.Stop()
+	sweep := time.NewTicker(5 * time.Minute)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-idle.C:
+			l.returnIdle(ctx)
+		case <-sweep.C:
+			l.sweep(ctx)
 		}
-		now := l.cfg.Now()
-		l.buckets.Range(func(k, v any) bool {
-			b := v.(*bucket)
-			b.mu.Lock()
-			idle := b.fetching == nil && now.After(b.end) && now.Sub(b.lastUsed) > time.Minute
-			b.mu.Unlock()
-			if idle {
-				l.buckets.Delete(k)
-			}
-			return true
-		})
-		if err := prune(ctx, l.cfg.DB, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+	}
+}
+
+// returnIdle gives back the leases no request is spending.
+func (l *Limiter) returnIdle(ctx context.Context) {
+	l.buckets.Range(func(_, v any) bool {
+		if err := v.(*bucket).returnIdle(ctx, l.cfg.IdleReturn); err != nil && ctx.Err() == nil {
 			l.failed(err)
 		}
+		return ctx.Err() == nil
+	})
+}
+
+// sweep forgets buckets whose window is over and deletes old counters.
+func (l *Limiter) sweep(ctx context.Context) {
+	now := l.cfg.Now()
+	l.buckets.Range(func(k, v any) bool {
+		b := v.(*bucket)
+		b.mu.Lock()
+		idle := b.fetching == nil && now.After(b.end) && now.Sub(b.lastUsed) > time.Minute
+		b.mu.Unlock()
+		if idle {
+			l.buckets.Delete(k)
+		}
+		return true
+	})
+	if err := prune(ctx, l.cfg.DB, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
+		l.failed(err)
 	}
 }
 

@@ -48,7 +48,10 @@ func replicas(t *testing.T, n int, team *tenants.Snapshot) []*Limiter {
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)
-		out[i] = New(Config{DB: pool, Now: clock, Team: func(string) (*tenants.Snapshot, bool) { return team, true }})
+		// A budget far above any lease's time: a busy test machine must not
+		// turn requests into local decisions (TestPostgresOutage... covers those).
+		out[i] = New(Config{DB: pool, Now: clock, IdleReturn: time.Nanosecond, Budget: time.Minute,
+			Team: func(string) (*tenants.Snapshot, bool) { return team, true }})
 	}
 	return out
 }
@@ -419,5 +422,46 @@ func TestPostgresDownFallsBackToLocalCounts(t *testing.T) {
 	}
 	if s := l.Stats(); s.Leases != 1 {
 		t.Fatalf("asked postgres %d times within the retry period, want 1", s.Leases)
+	}
+}
+
+// A replica that stops getting requests gives its lease back after a
+// while, and a replica that found the window spent asks again later: the
+// load moving from one replica to another does not lose allowance.
+func TestIdleLeasesGoToBusyReplicas(t *testing.T) {
+	team := teamWith(tenants.NewQuotas(tenants.Limits{RPM: limit(80)}, nil, nil))
+	rs := replicas(t, 2, team)
+	for _, r := range rs {
+		r.cfg.Recheck = time.Nanosecond // ask again at once once spent
+	}
+	a, b := rs[0], rs[1]
+	ctx := context.Background()
+	if err := a.Admit(ctx, team, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitSettled(t, a)
+	admitted := 0
+	for range 100 {
+		if b.Admit(ctx, team, "alice", "") == nil {
+			admitted++
+		}
+		waitSettled(t, b)
+	}
+	if s := b.Stats(); s.Slow > 0 {
+		t.Fatalf("b decided %d requests without Postgres", s.Slow)
+	}
+	held := 80 - 1 - admitted
+	if held <= 0 {
+		t.Fatalf("replica a holds nothing (b admitted %d): the test shows nothing", admitted)
+	}
+	a.returnIdle(ctx) // as Run does once the lease has been idle IdleReturn
+	for range 100 {
+		if b.Admit(ctx, team, "alice", "") == nil {
+			admitted++
+		}
+		waitSettled(t, b)
+	}
+	if admitted != 79 {
+		t.Fatalf("b admitted %d after a gave its %d back, want 79", admitted, held)
 	}
 }
