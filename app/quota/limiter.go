@@ -17,13 +17,24 @@
 //
 // # Bounds
 //
-// Requests: a request is admitted only by spending a leased unit, and the
-// leases of a window add up to at most the limit, so replicas together
-// never admit more than the limit. What they may admit less is what they
-// hold unspent when the window's allowance runs out: an eighth of the
-// remainder at most per replica, which shrinks with the remainder (near
-// the end leases are single units) and which traffic reaching that
-// replica still spends. Leases left at shutdown are given back.
+// Requests, from above: a request is admitted only by spending a leased
+// unit, and a lease is granted under the counter row's lock as
+// used += g with g <= limit - used, so the leases of a window add up to at
+// most the limit: replicas together never admit more than the limit, by
+// any number of replicas (outside a Postgres outage, below).
+//
+// Requests, from below: what replicas fail to admit is what they hold
+// unspent when the window's allowance has all been leased. A replica holds
+// its lease and at most one lease taken ahead, each at most an eighth of
+// what remained when it was granted, so the leases held shrink with the
+// remainder and end as single units. Traffic reaching a replica spends its
+// lease; a replica no request has drawn on for IdleReturn (2 s) gives its
+// lease back, and a replica that found the window spent asks again after
+// Recheck (1 s) and takes what was given back. So the allowance follows
+// the load: with load on every replica, as in the three-replica tests,
+// they admit the whole limit (300 of 300); what can be stranded is at most
+// N × 2 × ⌈R/8⌉ for N replicas and R the remainder at their last lease,
+// and only for the last IdleReturn + Recheck of a window.
 //
 // Tokens: the engine's count arrives after the answer (Measure). Admission
 // reserves what an exchange is expected to use (the bucket's running
