@@ -1,7 +1,8 @@
 // Package tenants holds the teams that use the gateway and everything each team
 // configures: the identity providers and DID methods it trusts, the engines,
-// agents and MCP servers it reaches, the gateway API keys it has minted and
-// who called it; and the console's side of them: users, their
+// agents and MCP servers it reaches, the gateway API keys it has minted, the
+// quotas it sets (per team, user and key) and who called it; and the
+// console's side of them: users, their
 // roles in teams, invitations, sign-in sessions and the audit log. The Store
 // keeps them in Postgres; the Directory keeps a read-only copy of what the
 // request path needs in memory.
