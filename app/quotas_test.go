@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/deploy/testkit"
 )
 
 // quotaClock fixes the quota windows' clock mid-minute, so no test run
@@ -290,5 +295,41 @@ func TestSidecarMaxTokensPerMin(t *testing.T) {
 		}); err == nil || !strings.Contains(err.Error(), "MAX_TOKENS_PER_MIN") {
 			t.Errorf("MAX_TOKENS_PER_MIN=%s: %v", bad, err)
 		}
+	}
+}
+
+// Postgres cut off: requests of a caller with no lease yet are decided on
+// the replica's own count, without waiting past the budget: the limit
+// still holds on this replica, and nothing hangs.
+func TestQuotasWhilePostgresIsAway(t *testing.T) {
+	t.Parallel()
+	eng := newEngine(t)
+	cfg := testConfig(t)
+	cfg.quotaNow = quotaClock
+	cfg.MemBackend = "none"
+	direct, err := pgxpool.New(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(direct.Close)
+	link, dsn := testkit.PostgresLink(t, direct)
+	cfg.DatabaseURL = dsn
+	gws := []*gateway{startGateway(t, cfg)}
+	key, _, _ := quotaLab(t, gws, eng)
+	setQuotas(t, gws, `{"keys":[{"key_id":"*","rpm":3}]}`)
+
+	link.Cut()
+	defer link.Mend()
+	before := eng.hits.Load()
+	var codes []int
+	for range 5 {
+		resp, _ := call(t, "POST", gws[0].URL+"/t/lab/api/chat", key, chatBody)
+		codes = append(codes, resp.StatusCode)
+	}
+	if fmt.Sprint(codes) != "[200 200 200 429 429]" {
+		t.Fatalf("statuses with postgres away: %v", codes)
+	}
+	if n := eng.hits.Load() - before; n != 3 {
+		t.Fatalf("engine saw %d requests", n)
 	}
 }
