@@ -35,7 +35,15 @@ func (a *App) newQuotas() *quotaGate {
 			Help: "Requests refused by a quota, by the limit (team.rpm, user.tpm, key.tokens_per_day, ...).",
 		}, []string{"limit"}),
 	}
-	a.metrics.registry.MustRegister(g.refusals)
+	a.metrics.registry.MustRegister(g.refusals,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "attach_quota_leases_total",
+			Help: "Quota leases this replica asked Postgres for.",
+		}, func() float64 { return float64(g.Stats().Leases) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "attach_quota_local_decisions_total",
+			Help: "Requests decided on this replica's own quota counts because Postgres was away or slower than ATTACH_QUOTA_DB_BUDGET.",
+		}, func() float64 { return float64(g.Stats().Local) }))
 	return g
 }
 

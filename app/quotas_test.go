@@ -128,8 +128,8 @@ func TestQuotasHoldAcrossReplicas(t *testing.T) {
 		t.Fatalf("engine saw %d requests, %d were admitted", hits, admitted)
 	}
 	for _, gw := range gws {
-		if s := gw.quotas.Stats(); s.Slow > 0 {
-			t.Fatalf("a replica decided %d requests without Postgres", s.Slow)
+		if s := gw.quotas.Stats(); s.Local > 0 {
+			t.Fatalf("a replica decided %d requests without Postgres", s.Local)
 		}
 	}
 
@@ -188,6 +188,10 @@ func TestQuotaRefusalShape(t *testing.T) {
 	}
 	if n := eng.hits.Load() - before; n != 1 {
 		t.Fatalf("engine saw %d requests, want only the admitted one", n)
+	}
+	_, metrics := call(t, "GET", gws[0].URL+"/metrics", "", "")
+	if !strings.Contains(metrics, `attach_quota_refusals_total{limit="team.rpm"} 1`) || !strings.Contains(metrics, "attach_quota_leases_total") {
+		t.Errorf("metrics lack the refusal or the leases")
 	}
 	// Zero blocks.
 	setQuotas(t, gws, `{"team":{"tokens_per_day":0}}`)

@@ -118,7 +118,6 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent i
 		case <-timer.C:
 			// Postgres is slow: this request is decided on the replica's
 			// own count, and the lease, when it comes, still counts.
-			b.l.slow.Add(1)
 			b.mu.Lock()
 			return b.decideLocally(cost, need, limit)
 		case <-ctx.Done():
@@ -131,6 +130,7 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent i
 // Postgres cannot be asked; with b.mu held, which it releases.
 func (b *bucket) decideLocally(cost, need, limit int64) (int64, bool, error) {
 	defer b.mu.Unlock()
+	b.l.local.Add(1)
 	if b.local+need > limit {
 		return 0, false, nil
 	}
@@ -174,9 +174,9 @@ func (b *bucket) charge(now time.Time, limit, n int64) {
 	b.roll(now, limit)
 	b.lastUsed, b.touched = now, time.Now()
 	// The running average moves a quarter of the way to each count.
-	b.est += (n - b.est) / 4
-	if b.est == 0 && n > 0 {
-		b.est = 1
+	if n > 0 {
+		b.est += (n - b.est) / 4
+		b.est = max(b.est, 1)
 	}
 	if b.pending > 0 {
 		r := b.reserved / b.pending

@@ -109,7 +109,7 @@ type Limiter struct {
 	buckets sync.Map // bucket name -> *bucket
 
 	fetches atomic.Int64 // leases asked for
-	slow    atomic.Int64 // requests decided locally because Postgres was slow
+	local   atomic.Int64 // requests decided on local counts: Postgres slow or away
 	lastLog atomic.Int64 // unix seconds of the last failure logged
 }
 
@@ -232,8 +232,10 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 // Measure charges the tokens of one exchange to every token limit of its
 // team, user and key. It never waits for Postgres.
 func (l *Limiter) Measure(u attach.Usage) {
-	n := int64(u.Tokens())
-	if n <= 0 || l.cfg.Team == nil {
+	// An exchange that used no tokens (an engine error) still settles the
+	// reservation its admission made.
+	n := max(int64(u.Tokens()), 0)
+	if l.cfg.Team == nil {
 		return
 	}
 	team, ok := l.cfg.Team(u.TeamID)
@@ -254,12 +256,12 @@ func (l *Limiter) Measure(u attach.Usage) {
 // Stats are counters for tests and metrics.
 type Stats struct {
 	Leases int64 // lease statements sent to Postgres
-	Slow   int64 // requests decided locally because Postgres was slower than the budget
+	Local  int64 // requests decided on this replica's own counts: Postgres slower than the budget, or away
 }
 
 // Stats returns the limiter's counters.
 func (l *Limiter) Stats() Stats {
-	return Stats{Leases: l.fetches.Load(), Slow: l.slow.Load()}
+	return Stats{Leases: l.fetches.Load(), Local: l.local.Load()}
 }
 
 // failed logs a Postgres failure, at most once a minute.

@@ -112,7 +112,7 @@ func TestRequestLimitHoldsAcrossReplicas(t *testing.T) {
 		t.Fatalf("admitted %d + refused %d != 600", admitted, refusals.Load())
 	}
 	for _, r := range rs {
-		if s := r.Stats(); s.Slow != 0 {
+		if s := r.Stats(); s.Local != 0 {
 			t.Fatalf("requests decided without Postgres: %+v", s)
 		}
 	}
@@ -390,7 +390,7 @@ func TestPostgresOutageFallsBackToLocalCounts(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 30*time.Second {
 		t.Fatalf("requests waited %v for a hanging postgres", elapsed)
 	}
-	if l.Stats().Slow != 4 || l.Stats().Leases != 1 {
+	if l.Stats().Local != 4 || l.Stats().Leases != 1 {
 		t.Fatalf("stats %+v: want 4 decided locally, 1 lease asked for", l.Stats())
 	}
 }
@@ -420,8 +420,8 @@ func TestPostgresDownFallsBackToLocalCounts(t *testing.T) {
 	if err := l.Admit(ctx, team, "alice", ""); err == nil {
 		t.Fatal("third request past the local count admitted")
 	}
-	if s := l.Stats(); s.Leases != 1 {
-		t.Fatalf("asked postgres %d times within the retry period, want 1", s.Leases)
+	if s := l.Stats(); s.Leases != 1 || s.Local != 3 {
+		t.Fatalf("stats %+v: want postgres asked once within the retry period, 3 requests decided locally", s)
 	}
 }
 
@@ -447,8 +447,8 @@ func TestIdleLeasesGoToBusyReplicas(t *testing.T) {
 		}
 		waitSettled(t, b)
 	}
-	if s := b.Stats(); s.Slow > 0 {
-		t.Fatalf("b decided %d requests without Postgres", s.Slow)
+	if s := b.Stats(); s.Local > 0 {
+		t.Fatalf("b decided %d requests without Postgres", s.Local)
 	}
 	held := 80 - 1 - admitted
 	if held <= 0 {
