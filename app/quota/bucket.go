@@ -72,10 +72,10 @@ func (b *bucket) roll(now time.Time, limit int64) {
 // count: so replicas do not admit, on a lease of a few tokens, requests
 // that will use hundreds. Only a bucket whose lease is spent waits for
 // Postgres, and for at most the limiter's budget.
-func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent int64, ok bool, err error) {
+func (b *bucket) admit(ctx context.Context, now, wall time.Time, limit int64) (spent int64, ok bool, err error) {
 	b.mu.Lock()
 	b.roll(now, limit)
-	b.lastUsed, b.touched = now, time.Now()
+	b.lastUsed, b.touched = now, wall
 	cost := int64(1)
 	if b.kind.tokens {
 		cost = b.est
@@ -97,7 +97,7 @@ func (b *bucket) admit(ctx context.Context, now time.Time, limit int64) (spent i
 			b.spend(cost)
 			b.mu.Unlock()
 			return cost, true, nil
-		case b.exhausted && (asked || time.Now().Before(b.recheck)):
+		case b.exhausted && (asked || wall.Before(b.recheck)):
 			b.mu.Unlock()
 			return 0, false, nil
 		case now.Before(b.downUntil):
@@ -168,11 +168,11 @@ func (b *bucket) unspend(cost int64) {
 // charge spends n tokens an exchange used (Measure), less what its
 // admission reserved: the lease may go below zero, and the debt is settled
 // with the next lease, taken in the background.
-func (b *bucket) charge(now time.Time, limit, n int64) {
+func (b *bucket) charge(now, wall time.Time, limit, n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.roll(now, limit)
-	b.lastUsed, b.touched = now, time.Now()
+	b.lastUsed, b.touched = now, wall
 	// The running average moves a quarter of the way to each count.
 	if n > 0 {
 		b.est += (n - b.est) / 4
@@ -193,7 +193,7 @@ func (b *bucket) charge(now time.Time, limit, n int64) {
 // prefetch takes the next lease in the background before this one is
 // spent, so requests rarely wait for Postgres; with b.mu held.
 func (b *bucket) prefetch() {
-	if b.fetching != nil || b.l.cfg.Now().Before(b.downUntil) {
+	if b.fetching != nil || b.lastUsed.Before(b.downUntil) {
 		return
 	}
 	if b.lease < 0 || (!b.exhausted && b.lease <= b.lastGrant/4) {
@@ -224,7 +224,7 @@ func (b *bucket) startFetch() {
 		}
 		if err != nil {
 			b.lease -= debt
-			b.downUntil = b.l.cfg.Now().Add(b.l.cfg.Retry)
+			b.downUntil = b.l.now(time.Now()).Add(b.l.cfg.Retry)
 			b.l.failed(err)
 			return
 		}

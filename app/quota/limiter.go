@@ -106,7 +106,8 @@ type Config struct {
 // Limiter admits requests and charges tokens against the quotas.
 type Limiter struct {
 	cfg     Config
-	buckets sync.Map // bucket name -> *bucket
+	mu      sync.RWMutex
+	buckets map[bucketKey]*bucket
 
 	fetches atomic.Int64 // leases asked for
 	local   atomic.Int64 // requests decided on local counts: Postgres slow or away
@@ -136,10 +137,15 @@ func New(cfg Config) *Limiter {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	return &Limiter{cfg: cfg, buckets: map[bucketKey]*bucket{}}
+}
+
+// now is the time that picks windows: wall, unless a test fixed the clock.
+func (l *Limiter) now(wall time.Time) time.Time {
+	if l.cfg.Now != nil {
+		return l.cfg.Now()
 	}
-	return &Limiter{cfg: cfg}
+	return wall
 }
 
 // scope is one set of limits a request counts against.
@@ -173,15 +179,30 @@ func (l *Limiter) scopes(team *tenants.Snapshot, user, keyID string, buf []scope
 	return buf
 }
 
+// bucketKey finds a bucket without building its name on every request.
+type bucketKey struct {
+	teamID, scope, subject string
+	kind                   *kind
+}
+
 // bucket finds or makes the bucket of team's scope s and kind k.
 func (l *Limiter) bucket(teamID string, s scope, k *kind) *bucket {
-	name := teamID + "|" + s.name + "|" + s.subject + "|" + k.name
-	if b, ok := l.buckets.Load(name); ok {
-		return b.(*bucket)
+	key := bucketKey{teamID, s.name, s.subject, k}
+	l.mu.RLock()
+	b, ok := l.buckets[key]
+	l.mu.RUnlock()
+	if ok {
+		return b
 	}
-	b := &bucket{l: l, name: name, kind: k, field: s.name + "." + k.name, policy: s.name + "-" + k.name}
-	actual, _ := l.buckets.LoadOrStore(name, b)
-	return actual.(*bucket)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		return b
+	}
+	b = &bucket{l: l, name: teamID + "|" + s.name + "|" + s.subject + "|" + k.name, kind: k,
+		field: s.name + "." + k.name, policy: s.name + "-" + k.name}
+	l.buckets[key] = b
+	return b
 }
 
 // Admit decides whether a request of user (through API key keyID, or "")
@@ -194,7 +215,8 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 	if len(scopes) == 0 {
 		return nil
 	}
-	now := l.cfg.Now()
+	wall := time.Now()
+	now := l.now(wall)
 	type taken struct {
 		b    *bucket
 		cost int64
@@ -213,7 +235,7 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 				continue
 			}
 			b := l.bucket(team.Team.ID, s, k)
-			cost, ok, err := b.admit(ctx, now, *limit)
+			cost, ok, err := b.admit(ctx, now, wall, *limit)
 			if err != nil {
 				refund()
 				return err
@@ -243,11 +265,12 @@ func (l *Limiter) Measure(u attach.Usage) {
 		return
 	}
 	var buf [3]scope
-	now := l.cfg.Now()
+	wall := time.Now()
+	now := l.now(wall)
 	for _, s := range l.scopes(team, u.User, u.KeyID, buf[:0]) {
 		for _, k := range tokenKinds {
 			if limit := limitOf(s.limits, k); limit != nil {
-				l.bucket(team.Team.ID, s, k).charge(now, *limit, n)
+				l.bucket(team.Team.ID, s, k).charge(now, wall, *limit, n)
 			}
 		}
 	}
@@ -296,27 +319,38 @@ func (l *Limiter) Run(ctx context.Context) {
 
 // returnIdle gives back the leases no request is spending.
 func (l *Limiter) returnIdle(ctx context.Context) {
-	l.buckets.Range(func(_, v any) bool {
-		if err := v.(*bucket).returnIdle(ctx, l.cfg.IdleReturn); err != nil && ctx.Err() == nil {
+	for _, b := range l.all() {
+		if err := b.returnIdle(ctx, l.cfg.IdleReturn); err != nil && ctx.Err() == nil {
 			l.failed(err)
 		}
-		return ctx.Err() == nil
-	})
+	}
+}
+
+// all lists the buckets, for work that talks to Postgres without holding
+// the map.
+func (l *Limiter) all() []*bucket {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]*bucket, 0, len(l.buckets))
+	for _, b := range l.buckets {
+		out = append(out, b)
+	}
+	return out
 }
 
 // sweep forgets buckets whose window is over and deletes old counters.
 func (l *Limiter) sweep(ctx context.Context) {
-	now := l.cfg.Now()
-	l.buckets.Range(func(k, v any) bool {
-		b := v.(*bucket)
+	now := l.now(time.Now())
+	l.mu.Lock()
+	for k, b := range l.buckets {
 		b.mu.Lock()
 		idle := b.fetching == nil && now.After(b.end) && now.Sub(b.lastUsed) > time.Minute
 		b.mu.Unlock()
 		if idle {
-			l.buckets.Delete(k)
+			delete(l.buckets, k)
 		}
-		return true
-	})
+	}
+	l.mu.Unlock()
 	if err := prune(ctx, l.cfg.DB, now.Add(-time.Hour)); err != nil && ctx.Err() == nil {
 		l.failed(err)
 	}
@@ -325,12 +359,14 @@ func (l *Limiter) sweep(ctx context.Context) {
 // Close gives back the leases this replica holds, so the allowance they
 // stood for is not lost to the window.
 func (l *Limiter) Close(ctx context.Context) {
-	l.buckets.Range(func(_, v any) bool {
-		if err := v.(*bucket).release(ctx); err != nil {
+	for _, b := range l.all() {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := b.release(ctx); err != nil {
 			l.failed(err)
 		}
-		return ctx.Err() == nil
-	})
+	}
 }
 
 // Refusal says which limit turned a request away and when to come back.

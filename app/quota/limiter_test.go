@@ -221,7 +221,7 @@ func TestNoQuotasNoWork(t *testing.T) {
 	}
 	l.Measure(attach.Usage{TeamID: teamID, User: "alice", PromptTokens: 10})
 	n := 0
-	l.buckets.Range(func(_, _ any) bool { n++; return true })
+	n = len(l.all())
 	if n != 0 || l.Stats().Leases != 0 {
 		t.Fatalf("%d buckets, %d leases for a team without quotas", n, l.Stats().Leases)
 	}
@@ -259,13 +259,11 @@ func waitSettled(t *testing.T, l *Limiter) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		busy := false
-		l.buckets.Range(func(_, v any) bool {
-			b := v.(*bucket)
+		for _, b := range l.all() {
 			b.mu.Lock()
 			busy = busy || b.fetching != nil
 			b.mu.Unlock()
-			return !busy
-		})
+		}
 		if !busy {
 			return
 		}
