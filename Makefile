@@ -92,6 +92,7 @@ bench: build deps
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 	$(GO) test -run '^$$' -bench 'A2ARelay' -benchtime 500x ./app
 	$(GO) test -run '^$$' -bench 'QuotaThroughput' -benchtime 1x ./app
+	$(GO) test -run '^$$' -bench 'Admit' -benchtime 1000000x ./app/quota
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 2000x ./app/identity
 
 docker:
