@@ -29,9 +29,6 @@ type bucket struct {
 	// stopping replicas are found that way.
 	exhausted bool
 	recheck   time.Time
-	// remaining is the window's allowance left at the last lease, for the
-	// RateLimit header.
-	remaining int64
 	// fetching is open while a lease is being taken; waiters block on it.
 	fetching chan struct{}
 	// downUntil: Postgres failed, so until then this replica enforces the
@@ -63,7 +60,6 @@ func (b *bucket) roll(now time.Time, limit int64) {
 	b.lease, b.lastGrant, b.local = 0, 0, 0
 	b.reserved, b.pending = 0, 0
 	b.exhausted = false
-	b.remaining = limit
 }
 
 // admit decides one request and returns what it spent. A request limit
@@ -143,7 +139,6 @@ func (b *bucket) decideLocally(cost, need, limit int64) (int64, bool, error) {
 func (b *bucket) spend(cost int64) {
 	b.lease -= cost
 	b.local += cost
-	b.remaining = max(b.remaining-cost, 0)
 	if b.kind.tokens {
 		b.reserved += cost
 		b.pending++
@@ -158,7 +153,6 @@ func (b *bucket) unspend(cost int64) {
 	defer b.mu.Unlock()
 	b.lease += cost
 	b.local -= cost
-	b.remaining += cost
 	if b.kind.tokens && b.pending > 0 {
 		b.reserved -= cost
 		b.pending--
@@ -186,7 +180,6 @@ func (b *bucket) charge(now, wall time.Time, limit, n int64) {
 	}
 	b.lease -= n
 	b.local += n
-	b.remaining = max(b.remaining-n, 0)
 	b.prefetch()
 }
 
@@ -212,7 +205,7 @@ func (b *bucket) startFetch() {
 	b.l.fetches.Add(1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), b.l.cfg.FetchTimeout)
-		granted, used, err := lease(ctx, b.l.cfg.DB, b.name, start, end, limit, debt, div, leaseCap)
+		granted, _, err := lease(ctx, b.l.cfg.DB, b.name, start, end, limit, debt, div, leaseCap)
 		cancel()
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -231,7 +224,6 @@ func (b *bucket) startFetch() {
 		b.lease += granted
 		b.lastGrant = granted
 		b.exhausted = false
-		b.remaining = max(limit-used, 0) + max(b.lease, 0)
 		if granted == 0 {
 			b.exhausted = true
 			b.recheck = time.Now().Add(b.l.cfg.Recheck)
