@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/attach-dev/attach-gateway/app/proxy"
 	"github.com/attach-dev/attach-gateway/app/quota"
 	"github.com/attach-dev/attach-gateway/tenants"
+	"github.com/attach-dev/attach-gateway/tenants/dialect"
 )
 
 // quotaGate is the replica's quota limiter (see package quota) and the
@@ -49,8 +52,8 @@ func (a *App) newQuotas() *quotaGate {
 
 // admit checks the team's quotas for the caller before anything reaches an
 // engine. A refusal is 429 with Retry-After and the RateLimit headers.
-func (a *App) admit(c *fiber.Ctx, team *tenants.Snapshot, p attach.Principal) error {
-	err := a.quotas.Admit(c.UserContext(), team, p.Subject, p.KeyID)
+func (a *App) admit(c *fiber.Ctx, team *tenants.Snapshot, p attach.Principal, path string) error {
+	err := a.quotas.Admit(c.UserContext(), team, p.Subject, p.KeyID, metered(path))
 	if r, ok := err.(*quota.Refusal); ok {
 		for _, h := range r.Headers() {
 			c.Set(h[0], h[1])
@@ -59,6 +62,14 @@ func (a *App) admit(c *fiber.Ctx, team *tenants.Snapshot, p attach.Principal) er
 		return r.Err()
 	}
 	return err
+}
+
+// metered says whether the proxy measures the tokens of an engine route:
+// chats, completions and embeddings. Only those reserve tokens on
+// admission; the others (model lists, /api/show) count as requests.
+func metered(path string) bool {
+	r, ok := dialect.Lookup(path)
+	return ok && (r.Generates() || strings.Contains(r.Path, "embed"))
 }
 
 // meters tells every meter of the list the usage of each exchange: the

@@ -36,7 +36,7 @@ func BenchmarkAdmit(b *testing.B) {
 			b.ReportAllocs()
 			b.Run("serial", func(b *testing.B) {
 				for i := range b.N {
-					if err := l.Admit(ctx, team, users[i%len(users)], "00000000-0000-4000-8000-0000000000aa"); err != nil {
+					if err := l.Admit(ctx, team, users[i%len(users)], "00000000-0000-4000-8000-0000000000aa", true); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -49,7 +49,7 @@ func BenchmarkAdmit(b *testing.B) {
 					i := 0
 					for pb.Next() {
 						i++
-						if err := l.Admit(ctx, team, users[i%len(users)], "00000000-0000-4000-8000-0000000000aa"); err != nil {
+						if err := l.Admit(ctx, team, users[i%len(users)], "00000000-0000-4000-8000-0000000000aa", true); err != nil {
 							b.Fatal(err)
 						}
 					}

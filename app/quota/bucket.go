@@ -40,10 +40,16 @@ type bucket struct {
 	// giving back a lease this replica has stopped spending.
 	touched time.Time
 	// Tokens: est is the running average of tokens per exchange, what
-	// admission reserves; reserved is what pending admitted requests hold
-	// until Measure settles them.
-	est, reserved, pending int64
+	// admission reserves. held[0] are the reservations of requests
+	// admitted since the last age(), held[1] those of the period before;
+	// Measure settles the oldest first.
+	est  int64
+	held [2]reservations
 }
+
+// reservations are tokens held by admitted requests until Measure settles
+// them.
+type reservations struct{ n, tokens int64 }
 
 // roll moves the bucket to the window holding now. The previous window's
 // lease is left behind: it is counted in that window's row only.
@@ -58,7 +64,7 @@ func (b *bucket) roll(now time.Time, limit int64) {
 	b.start, b.end = b.kind.window(now)
 	b.limit = limit
 	b.lease, b.lastGrant, b.local = 0, 0, 0
-	b.reserved, b.pending = 0, 0
+	b.held = [2]reservations{}
 	b.exhausted = false
 }
 
@@ -68,13 +74,16 @@ func (b *bucket) roll(now time.Time, limit int64) {
 // count: so replicas do not admit, on a lease of a few tokens, requests
 // that will use hundreds. Only a bucket whose lease is spent waits for
 // Postgres, and for at most the limiter's budget.
-func (b *bucket) admit(ctx context.Context, now, wall time.Time, limit int64) (spent int64, ok bool, err error) {
+func (b *bucket) admit(ctx context.Context, now, wall time.Time, limit int64, metered bool) (spent int64, ok bool, err error) {
 	b.mu.Lock()
 	b.roll(now, limit)
 	b.lastUsed, b.touched = now, wall
 	cost := int64(1)
 	if b.kind.tokens {
-		cost = b.est
+		cost = 0
+		if metered {
+			cost = b.est
+		}
 	}
 	need := max(cost, 1)
 	asked := false
@@ -139,9 +148,9 @@ func (b *bucket) decideLocally(cost, need, limit int64) (int64, bool, error) {
 func (b *bucket) spend(cost int64) {
 	b.lease -= cost
 	b.local += cost
-	if b.kind.tokens {
-		b.reserved += cost
-		b.pending++
+	if b.kind.tokens && cost > 0 {
+		b.held[0].n++
+		b.held[0].tokens += cost
 	}
 	b.prefetch()
 }
@@ -153,9 +162,9 @@ func (b *bucket) unspend(cost int64) {
 	defer b.mu.Unlock()
 	b.lease += cost
 	b.local -= cost
-	if b.kind.tokens && b.pending > 0 {
-		b.reserved -= cost
-		b.pending--
+	if b.kind.tokens && cost > 0 && b.held[0].n > 0 {
+		b.held[0].n--
+		b.held[0].tokens -= cost
 	}
 }
 
@@ -172,11 +181,14 @@ func (b *bucket) charge(now, wall time.Time, limit, n int64) {
 		b.est += (n - b.est) / 4
 		b.est = max(b.est, 1)
 	}
-	if b.pending > 0 {
-		r := b.reserved / b.pending
-		b.reserved -= r
-		b.pending--
-		n -= r
+	for i := len(b.held) - 1; i >= 0; i-- {
+		if h := &b.held[i]; h.n > 0 {
+			r := h.tokens / h.n
+			h.tokens -= r
+			h.n--
+			n -= r
+			break
+		}
 	}
 	b.lease -= n
 	b.local += n
@@ -233,6 +245,18 @@ func (b *bucket) startFetch() {
 			b.startFetch()
 		}
 	}()
+}
+
+// age drops the reservations of the period before last, whose exchanges
+// were never measured (a request that failed before the engine, or one the
+// proxy does not meter), giving their tokens back to the lease; an
+// exchange measured later than that is charged in full. So a reservation
+// lasts between one and two periods, never a whole day or month.
+func (b *bucket) age() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lease += b.held[1].tokens
+	b.held[1], b.held[0] = b.held[0], reservations{}
 }
 
 // returnIdle gives back the unspent lease of a bucket no request has

@@ -208,8 +208,10 @@ func (l *Limiter) bucket(teamID string, s scope, k *kind) *bucket {
 // Admit decides whether a request of user (through API key keyID, or "")
 // to team may go to the engine. It returns nil to admit, a *Refusal when a
 // limit is reached, or ctx's error. It spends a request from every request
-// limit that applies and checks that every token limit has tokens left.
-func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID string) error {
+// limit that applies and checks that every token limit has tokens left;
+// for a metered request (one the proxy will Measure: a chat, completion or
+// embedding) it reserves the tokens the request is expected to use.
+func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID string, metered bool) error {
 	var buf [3]scope
 	scopes := l.scopes(team, user, keyID, buf[:0])
 	if len(scopes) == 0 {
@@ -235,7 +237,7 @@ func (l *Limiter) Admit(ctx context.Context, team *tenants.Snapshot, user, keyID
 				continue
 			}
 			b := l.bucket(team.Team.ID, s, k)
-			cost, ok, err := b.admit(ctx, now, wall, *limit)
+			cost, ok, err := b.admit(ctx, now, wall, *limit, metered)
 			if err != nil {
 				refund()
 				return err
@@ -298,11 +300,14 @@ func (l *Limiter) failed(err error) {
 }
 
 // Run, until ctx ends, gives back leases of buckets idle for IdleReturn,
-// and every few minutes forgets buckets whose window is over and deletes
+// every minute drops token reservations no exchange settled (see age), and
+// every few minutes forgets buckets whose window is over and deletes
 // old counter rows.
 func (l *Limiter) Run(ctx context.Context) {
 	idle := time.NewTicker(l.cfg.IdleReturn)
 	defer idle.Stop()
+	age := time.NewTicker(time.Minute)
+	defer age.Stop()
 	sweep := time.NewTicker(5 * time.Minute)
 	defer sweep.Stop()
 	for {
@@ -311,6 +316,10 @@ func (l *Limiter) Run(ctx context.Context) {
 			return
 		case <-idle.C:
 			l.returnIdle(ctx)
+		case <-age.C:
+			for _, b := range l.all() {
+				b.age()
+			}
 		case <-sweep.C:
 			l.sweep(ctx)
 		}

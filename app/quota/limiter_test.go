@@ -90,7 +90,7 @@ func TestRequestLimitHoldsAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	var refusals atomic.Int64
 	admitted := hammer(600, 16, func(i int) bool {
-		err := rs[i%3].Admit(ctx, team, "alice", "")
+		err := rs[i%3].Admit(ctx, team, "alice", "", true)
 		var r *Refusal
 		if errors.As(err, &r) {
 			if r.Field != "team.rpm" || r.Limit != 300 {
@@ -132,7 +132,7 @@ func TestTokenLimitHoldsAcrossReplicas(t *testing.T) {
 	var tokens atomic.Int64
 	hammer(2*tpm/100, workers, func(i int) bool {
 		r := rs[i%3]
-		if err := r.Admit(ctx, team, "bob", ""); err != nil {
+		if err := r.Admit(ctx, team, "bob", "", true); err != nil {
 			var ref *Refusal
 			if !errors.As(err, &ref) || ref.Field != "user.tpm" {
 				t.Errorf("admit: %v", err)
@@ -150,7 +150,7 @@ func TestTokenLimitHoldsAcrossReplicas(t *testing.T) {
 		t.Fatalf("tokens %d, want %d..%d", got, tpm*98/100, tpm+workers*most)
 	}
 	// Another user of the same team has a bucket of their own.
-	if err := rs[0].Admit(ctx, team, "carol", ""); err != nil {
+	if err := rs[0].Admit(ctx, team, "carol", "", true); err != nil {
 		t.Fatalf("carol: %v", err)
 	}
 }
@@ -165,31 +165,31 @@ func TestEveryScopeCounts(t *testing.T) {
 	l := replicas(t, 1, team)[0]
 	ctx := context.Background()
 	for i := range 2 {
-		if err := l.Admit(ctx, team, "alice", keyID); err != nil {
+		if err := l.Admit(ctx, team, "alice", keyID, true); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
 	var r *Refusal
-	if err := l.Admit(ctx, team, "alice", keyID); !errors.As(err, &r) || r.Field != "key.rpm" {
+	if err := l.Admit(ctx, team, "alice", keyID, true); !errors.As(err, &r) || r.Field != "key.rpm" {
 		t.Fatalf("third request with the key: %v", err)
 	}
 	// Without the key: alice has 3 left of her 5.
 	for i := range 3 {
-		if err := l.Admit(ctx, team, "alice", ""); err != nil {
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
 			t.Fatalf("alice without key, request %d: %v", i, err)
 		}
 	}
-	if err := l.Admit(ctx, team, "alice", ""); !errors.As(err, &r) || r.Field != "user.rpm" {
+	if err := l.Admit(ctx, team, "alice", "", true); !errors.As(err, &r) || r.Field != "user.rpm" {
 		t.Fatalf("alice's sixth: %v", err)
 	}
 	// The team had 5 requests counted (the refused ones gave theirs back):
 	// bob, unlimited himself, has 5 left.
 	for i := range 5 {
-		if err := l.Admit(ctx, team, "bob", ""); err != nil {
+		if err := l.Admit(ctx, team, "bob", "", true); err != nil {
 			t.Fatalf("bob %d: %v", i, err)
 		}
 	}
-	if err := l.Admit(ctx, team, "bob", ""); !errors.As(err, &r) || r.Field != "team.rpm" {
+	if err := l.Admit(ctx, team, "bob", "", true); !errors.As(err, &r) || r.Field != "team.rpm" {
 		t.Fatalf("bob's sixth: %v", err)
 	}
 }
@@ -199,7 +199,7 @@ func TestZeroBlocks(t *testing.T) {
 	team := teamWith(tenants.NewQuotas(tenants.Limits{TokensPerDay: limit(0)}, nil, nil))
 	l := replicas(t, 1, team)[0]
 	var r *Refusal
-	if err := l.Admit(context.Background(), team, "alice", ""); !errors.As(err, &r) || r.Field != "team.tokens_per_day" {
+	if err := l.Admit(context.Background(), team, "alice", "", true); !errors.As(err, &r) || r.Field != "team.tokens_per_day" {
 		t.Fatalf("admit under a zero limit: %v", err)
 	}
 	if l.Stats().Leases != 0 {
@@ -215,7 +215,7 @@ func TestNoQuotasNoWork(t *testing.T) {
 	team := teamWith(nil)
 	l := replicas(t, 1, team)[0]
 	for range 100 {
-		if err := l.Admit(context.Background(), team, "alice", ""); err != nil {
+		if err := l.Admit(context.Background(), team, "alice", "", true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,21 +234,21 @@ func TestDefaultTeamUserTPM(t *testing.T) {
 	l := New(Config{DB: pool, Now: clock, DefaultTeam: "lab", UserTPM: 1000,
 		Team: func(string) (*tenants.Snapshot, bool) { return team, true }})
 	ctx := context.Background()
-	if err := l.Admit(ctx, team, "alice", ""); err != nil {
+	if err := l.Admit(ctx, team, "alice", "", true); err != nil {
 		t.Fatal(err)
 	}
 	l.Measure(attach.Usage{TeamID: teamID, User: "alice", PromptTokens: 600, CompletionTokens: 400})
 	waitSettled(t, l)
 	var r *Refusal
-	if err := l.Admit(ctx, team, "alice", ""); !errors.As(err, &r) || r.Field != "user.tpm" || r.Limit != 1000 {
+	if err := l.Admit(ctx, team, "alice", "", true); !errors.As(err, &r) || r.Field != "user.tpm" || r.Limit != 1000 {
 		t.Fatalf("alice after 1000 tokens: %v", err)
 	}
-	if err := l.Admit(ctx, team, "bob", ""); err != nil {
+	if err := l.Admit(ctx, team, "bob", "", true); err != nil {
 		t.Fatalf("bob: %v", err)
 	}
 	// Another team is not the default team: no limit.
 	other := tenants.NewSnapshot(attach.Team{ID: "00000000-0000-4000-8000-000000000002", Slug: "other"}, nil, nil, nil, nil, 1)
-	if err := l.Admit(ctx, other, "alice", ""); err != nil {
+	if err := l.Admit(ctx, other, "alice", "", true); err != nil {
 		t.Fatalf("other team: %v", err)
 	}
 }
@@ -286,7 +286,7 @@ func TestCloseGivesLeasesBack(t *testing.T) {
 	l := New(Config{DB: pool, Now: clock})
 	ctx := context.Background()
 	for range 3 {
-		if err := l.Admit(ctx, team, "alice", ""); err != nil {
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -311,17 +311,17 @@ func TestRaisedLimitApplies(t *testing.T) {
 	team := teamWith(tenants.NewQuotas(tenants.Limits{RPM: limit(1)}, nil, nil))
 	l := replicas(t, 1, team)[0]
 	ctx := context.Background()
-	if err := l.Admit(ctx, team, "a", ""); err != nil {
+	if err := l.Admit(ctx, team, "a", "", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Admit(ctx, team, "a", ""); err == nil {
+	if err := l.Admit(ctx, team, "a", "", true); err == nil {
 		t.Fatal("second request under a limit of 1 admitted")
 	}
 	raised := teamWith(tenants.NewQuotas(tenants.Limits{RPM: limit(2)}, nil, nil))
-	if err := l.Admit(ctx, raised, "a", ""); err != nil {
+	if err := l.Admit(ctx, raised, "a", "", true); err != nil {
 		t.Fatalf("after raising the limit to 2: %v", err)
 	}
-	if err := l.Admit(ctx, raised, "a", ""); err == nil {
+	if err := l.Admit(ctx, raised, "a", "", true); err == nil {
 		t.Fatal("third request under a limit of 2 admitted")
 	}
 }
@@ -375,12 +375,12 @@ func TestPostgresOutageFallsBackToLocalCounts(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	for i := range 3 {
-		if err := l.Admit(ctx, team, "alice", ""); err != nil {
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
 			t.Fatalf("request %d while postgres hangs: %v", i, err)
 		}
 	}
 	var r *Refusal
-	if err := l.Admit(ctx, team, "alice", ""); !errors.As(err, &r) {
+	if err := l.Admit(ctx, team, "alice", "", true); !errors.As(err, &r) {
 		t.Fatalf("fourth request past the local count: %v", err)
 	}
 	// Each request waited for the one lease on its way, never for the
@@ -411,11 +411,11 @@ func TestPostgresDownFallsBackToLocalCounts(t *testing.T) {
 	l := New(Config{DB: pool, Now: clock, Budget: 10 * time.Second, Retry: time.Hour})
 	ctx := context.Background()
 	for i := range 2 {
-		if err := l.Admit(ctx, team, "alice", ""); err != nil {
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
 			t.Fatalf("request %d with postgres down: %v", i, err)
 		}
 	}
-	if err := l.Admit(ctx, team, "alice", ""); err == nil {
+	if err := l.Admit(ctx, team, "alice", "", true); err == nil {
 		t.Fatal("third request past the local count admitted")
 	}
 	if s := l.Stats(); s.Leases != 1 || s.Local != 3 {
@@ -434,13 +434,13 @@ func TestIdleLeasesGoToBusyReplicas(t *testing.T) {
 	}
 	a, b := rs[0], rs[1]
 	ctx := context.Background()
-	if err := a.Admit(ctx, team, "alice", ""); err != nil {
+	if err := a.Admit(ctx, team, "alice", "", true); err != nil {
 		t.Fatal(err)
 	}
 	waitSettled(t, a)
 	admitted := 0
 	for range 100 {
-		if b.Admit(ctx, team, "alice", "") == nil {
+		if b.Admit(ctx, team, "alice", "", true) == nil {
 			admitted++
 		}
 		waitSettled(t, b)
@@ -454,12 +454,56 @@ func TestIdleLeasesGoToBusyReplicas(t *testing.T) {
 	}
 	a.returnIdle(ctx) // as Run does once the lease has been idle IdleReturn
 	for range 100 {
-		if b.Admit(ctx, team, "alice", "") == nil {
+		if b.Admit(ctx, team, "alice", "", true) == nil {
 			admitted++
 		}
 		waitSettled(t, b)
 	}
 	if admitted != 79 {
 		t.Fatalf("b admitted %d after a gave its %d back, want 79", admitted, held)
+	}
+}
+
+// Tokens reserved by requests never measured (failed before the engine)
+// go back to the lease within two periods of age; a request that is not
+// metered (a model list) reserves nothing.
+func TestReservationsAge(t *testing.T) {
+	team := teamWith(tenants.NewQuotas(tenants.Limits{TokensPerDay: limit(1_000_000)}, nil, nil))
+	l := replicas(t, 1, team)[0]
+	ctx := context.Background()
+	for range 8 { // the running average climbs towards 100 tokens
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
+			t.Fatal(err)
+		}
+		l.Measure(attach.Usage{TeamID: teamID, User: "alice", PromptTokens: 100})
+	}
+	waitSettled(t, l)
+	b := l.all()[0]
+	lease := func() int64 { b.mu.Lock(); defer b.mu.Unlock(); return b.lease }
+	before, est := lease(), b.est
+	if est < 50 {
+		t.Fatalf("running average %d after eight exchanges of 100", est)
+	}
+	if err := l.Admit(ctx, team, "alice", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := lease(); got != before {
+		t.Fatalf("an unmetered request took %d tokens", before-got)
+	}
+	for range 3 {
+		if err := l.Admit(ctx, team, "alice", "", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := lease(); got != before-3*est {
+		t.Fatalf("lease %d after three reservations of %d, want %d", got, est, before-3*est)
+	}
+	b.age()
+	if got := lease(); got != before-3*est {
+		t.Fatal("reservations dropped after one period")
+	}
+	b.age()
+	if got := lease(); got != before {
+		t.Fatalf("lease %d after two periods, want the reservations back: %d", got, before)
 	}
 }
