@@ -43,7 +43,10 @@
 // the next lease in the background. Tokens used can therefore pass the
 // limit only by what the requests in flight when it ran out used beyond
 // their reservations: at most (requests in flight) × (largest exchange),
-// and about nothing when exchanges are alike.
+// and about nothing when exchanges are alike. Only metered routes reserve,
+// and a reservation no exchange settles (the request failed before the
+// engine) goes back to the lease within two minutes, so day and month
+// budgets do not leak.
 //
 // # Postgres outages
 //
