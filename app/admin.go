@@ -57,6 +57,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 	a.agentRoutes(r)
 	a.didPolicyRoutes(r)
 	a.mcpServerRoutes(r)
+	a.quotaRoutes(r)
 
 	r.Get("/teams/:team/memory", a.getMemorySettings)
 	r.Put("/teams/:team/memory", a.putMemorySettings)

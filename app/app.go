@@ -51,6 +51,7 @@ type App struct {
 	ledger  *usage.Ledger
 	export  *usage.Exporter // nil unless ATTACH_USAGE_EXPORT_URL is set
 	callers *callerCounts
+	quotas  *quotaGate
 	http    *fiber.App
 	console *console.Console
 	mem     *memoryBus
@@ -154,6 +155,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	a.probe = newProber(policy, newSidecarEngine(cfg, a.dir), a.verify, a.dir)
 	a.cards = &cardFetcher{client: policy.HTTPClient(15 * time.Second), dir: a.dir, store: a.store}
+	a.quotas = a.newQuotas()
 	a.proxy = proxy.New(proxy.Config{
 		MaxBodyBytes:          cfg.MaxBodyBytes,
 		ResponseHeaderTimeout: cfg.UpstreamTimeout,
@@ -164,7 +166,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		Own:                   newSidecarEngine(cfg, a.dir).Is,
 		Via:                   "1.1 " + a.via,
 		Tap:                   a.mem.recorder,
-		Meter:                 a.startUsage(a.metrics.registry, log),
+		Meter:                 a.startUsage(a.metrics.registry, log), // the ledger, counters, export and quotas
 	})
 	a.a2a = a.newA2A(&policy)
 	a.mcp = a.newMCP(&policy)
@@ -207,6 +209,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	a.spawn(func() { a.usage.run(bg) })
 	a.spawn(func() { a.callers.run(bg) })
 	a.runUsage(bg)
+	a.spawn(func() { a.quotas.Run(bg) })
 	// Tasks whose client stopped following them (or whose gateway died)
 	// are settled with their agents.
 	a.spawn(func() { a.a2a.RunReconciler(bg, directoryTeams{a.dir}, 15*time.Second) })
@@ -316,6 +319,9 @@ func (a *App) Close(ctx context.Context) {
 		if a.stopBackground != nil {
 			a.stopBackground()
 			a.background.Wait()
+		}
+		if a.quotas != nil {
+			a.quotas.Close(ctx) // unspent leases go back to the window
 		}
 		if a.proxy != nil {
 			a.proxy.Close()

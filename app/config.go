@@ -116,6 +116,13 @@ type Config struct {
 	LogLevel slog.Level // ATTACH_LOG_LEVEL: debug, info (default), warn, error
 
 	Usage UsageConfig // ATTACH_USAGE_*: see usage.go
+	// Quotas (quotas.go): MaxTokensPerMin (ATTACH_MAX_TOKENS_PER_MIN or
+	// MAX_TOKENS_PER_MIN) limits each user of the default team; the budget
+	// and retry say how long requests wait for Postgres, and how long a
+	// replica keeps to its own counts after Postgres failed.
+	MaxTokensPerMin             int64
+	QuotaDBBudget, QuotaDBRetry time.Duration
+	quotaNow                    func() time.Time // tests fix the quota windows' clock
 }
 
 // ConfigError names the variable that stopped start-up.
@@ -168,6 +175,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		TrustedProxies:    r.list("ATTACH_TRUSTED_PROXIES"),
 		LogLevel:          r.level("ATTACH_LOG_LEVEL"),
 		Usage:             loadUsageConfig(&r),
+		MaxTokensPerMin:   r.limit("ATTACH_MAX_TOKENS_PER_MIN", "MAX_TOKENS_PER_MIN"),
+		QuotaDBBudget:     r.duration(250*time.Millisecond, "ATTACH_QUOTA_DB_BUDGET"),
+		QuotaDBRetry:      r.duration(time.Second, "ATTACH_QUOTA_DB_RETRY"),
 	}
 	if r.err != nil {
 		return Config{}, r.err

@@ -151,6 +151,9 @@ func (a *App) engine(path string, byParam bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if err := a.admit(c, team, p, path); err != nil {
+			return err
+		}
 		if err := a.bodies.Read(c, a.cfg.MaxBodyBytes); err != nil {
 			return err
 		}

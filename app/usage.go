@@ -138,7 +138,9 @@ func (a *App) startUsage(reg *prometheus.Registry, log *slog.Logger) proxy.Meter
 			}, func() float64 { return float64(a.export.Failures()) }),
 		)
 	}
-	// Quotas, or any other meter, go here: all = append(all, m).
+	if a.quotas != nil {
+		all = append(all, a.quotas) // tokens charged to the quotas
+	}
 	if len(all) == 1 {
 		return nil // the token counter alone: usage is off, and nothing is counted
 	}

@@ -57,6 +57,7 @@ var notices = map[string]string{
 	"signed-out":         "You are signed out.",
 	"team-created":       "Team created. Register an engine next, so agents have something to call.",
 	"team-renamed":       "Team renamed.",
+	"limits-saved":       "Limits saved. Every replica applies them within moments.",
 	"engine-cookies-on":  "This team's engines may now set cookies on its clients.",
 	"engine-cookies-off": "Cookies set by this team's engines are now dropped.",
 	"team-deleted":       "Team deleted.",

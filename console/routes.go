@@ -102,6 +102,9 @@ func (c *Console) Mount(r fiber.Router) {
 	t.Get("/audit", c.allow(needAudit, refuseAudit), c.auditPage)
 	t.Get("/audit.csv", c.allow(needAudit, refuseAudit), c.auditCSV)
 
+	t.Get("/limits", c.limitsPage)
+	t.Post("/limits", edit, c.saveLimits)
+
 	t.Get("/settings", c.settingsPage)
 	t.Post("/settings/rename", edit, c.renameTeam)
 	t.Post("/settings/engine-cookies", edit, c.setEngineCookies)

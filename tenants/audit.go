@@ -36,6 +36,7 @@ const (
 	AuditAPIKeyRevoke    = "apikey.revoke"
 	AuditMemorySettings  = "memory.settings"
 	AuditDIDPolicy       = "did.policy"
+	AuditQuotas          = "quotas.set"
 	AuditMemberAdd       = "member.add"
 	AuditMemberRole      = "member.role"
 	AuditMemberRemove    = "member.remove"

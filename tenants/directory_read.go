@@ -58,6 +58,11 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 		return nil, err
 	}
 
+	quotas, err := collect(ctx, tx, "quotas", "SELECT "+quotaColumns+" FROM team_quotas WHERE ($1::uuid IS NULL OR team_id = $1)", arg, scanQuotaRow)
+	if err != nil {
+		return nil, err
+	}
+
 	slugs := make(map[string]string, len(teams))
 	for _, t := range teams {
 		slugs[t.ID] = t.Slug
@@ -104,12 +109,14 @@ func (d *Directory) read(ctx context.Context, teamID string) ([]*Snapshot, error
 	for _, d := range dids {
 		didOf[d.teamID] = d.policy
 	}
+	quotasByTeam := quotasOf(quotas)
 	snaps := make([]*Snapshot, 0, len(teams))
 	for _, t := range teams {
 		snap := NewSnapshot(t, issuersOf[t.ID], enginesOf[t.ID], agentsOf[t.ID], keysOf[t.ID], d.version.Add(1))
 		snap.Memory = memoryOf[t.ID]
 		snap.DID = didOf[t.ID]
 		snap.MCPServers = mcpOf[t.ID]
+		snap.Quotas = quotasByTeam[t.ID]
 		snaps = append(snaps, snap)
 	}
 	return snaps, nil

@@ -1,7 +1,8 @@
 // Package tenants holds the teams that use the gateway and everything each team
 // configures: the identity providers and DID methods it trusts, the engines,
-// agents and MCP servers it reaches, the gateway API keys it has minted and
-// who called it; and the console's side of them: users, their
+// agents and MCP servers it reaches, the gateway API keys it has minted, the
+// quotas it sets (per team, user and key) and who called it; and the
+// console's side of them: users, their
 // roles in teams, invitations, sign-in sessions and the audit log. The Store
 // keeps them in Postgres; the Directory keeps a read-only copy of what the
 // request path needs in memory.
@@ -21,6 +22,7 @@ type Snapshot struct {
 	MCPServers []attach.MCPServer
 	Memory     MemorySettings
 	DID        attach.DIDPolicy // which DID-JWTs the team accepts
+	Quotas     *Quotas          // the team's limits; nil when it has none
 	// Version grows every time the Directory rebuilds this team, so caches keyed
 	// on it forget what they learnt under an older configuration.
 	Version uint64
