@@ -44,7 +44,16 @@ func TestConsoleE2EUsagePage(t *testing.T) {
 	}
 	// The member chatted from the console two hours ago (written as the
 	// ledger writes it: the chart needs more than the current hour).
-	earlier := time.Now().Add(-2 * time.Hour)
+	// Two hours ago, but today (UTC): the page's "today" must count it.
+	now := time.Now().UTC()
+	earlier := now.Add(-2 * time.Hour)
+	if midnight := now.Truncate(24 * time.Hour); earlier.Before(midnight) {
+		earlier = midnight
+	}
+	wantBars := 2
+	if earlier.Truncate(time.Hour).Equal(now.Truncate(time.Hour)) {
+		wantBars = 1 // just after midnight: one hour's bar holds both
+	}
 	if err := gw.ledger.Store().Write(ctx, []attach.Usage{{
 		TeamID: team.ID, User: attach.UserSubject(member.ID), Engine: "gpu-box", Model: "tiny",
 		Path: "/api/chat", PromptTokens: 1200, CompletionTokens: 34, Status: 200, Time: earlier,
@@ -63,14 +72,18 @@ func TestConsoleE2EUsagePage(t *testing.T) {
 		t.Fatal("the ledger counted no tokens for the key")
 	}
 
+	// Limits beside the usage: every user 1,300 tokens a day (the member
+	// is at 94 %), the team 1,000,000 a day.
+	setQuotas(t, []*gateway{gw}, `{"team":{"tokens_per_day":1000000},"users":[{"subject":"*","tokens_per_day":1300}],"keys":[{"key_id":"*","rpm":60}]}`)
+
 	ui := newConsoleUI(t)
 	ui.signIn(gw, owner.Email, e2ePassword)
 	ui.open(gw.URL + "/console/t/lab/usage")
 	if got := ui.text(`[data-testid="usage-total"] strong`); got != thousandsOf(teamTokens) {
 		t.Errorf("owner's total = %q, the ledger holds %d", got, teamTokens)
 	}
-	if bars := uiEval[int](ui, `document.querySelectorAll("#usage-chart [data-testid=chart-bar]").length`); bars < 2 {
-		t.Errorf("the chart has %d bars, want the member's hour and the key's", bars)
+	if bars := uiEval[int](ui, `document.querySelectorAll("#usage-chart [data-testid=chart-bar]").length`); bars != wantBars {
+		t.Errorf("the chart has %d bars, want %d: the member's hour and the key's", bars, wantBars)
 	}
 	users := ui.text("#usage-users")
 	for _, want := range []string{"Mo Member", "memory test key (API key)", "1,234"} {
@@ -78,8 +91,15 @@ func TestConsoleE2EUsagePage(t *testing.T) {
 			t.Errorf("the users table lacks %q:\n%s", want, users)
 		}
 	}
-	if keys := ui.text("#usage-keys"); !strings.Contains(keys, thousandsOf(keyTokens)) {
-		t.Errorf("the keys table lacks the key's %d tokens:\n%s", keyTokens, keys)
+	if keys := ui.text("#usage-keys"); !strings.Contains(keys, thousandsOf(keyTokens)) || !strings.Contains(keys, "60 requests/min") {
+		t.Errorf("the keys table lacks the key's %d tokens or its limit:\n%s", keyTokens, keys)
+	}
+	near := uiEval[[]string](ui, `Array.from(document.querySelectorAll("#usage-users td.near")).map(td => td.textContent)`)
+	if len(near) != 1 || near[0] != "1,234 of 1,300 (94 %)" {
+		t.Errorf("cells marked near the daily limit: %q, want the member's 1,234 of 1,300 (94 %%)", near)
+	}
+	if limits := ui.text(`[data-testid="team-limits"]`); !strings.Contains(limits, "Today: "+thousandsOf(teamTokens)+" of 1,000,000 (0 %)") {
+		t.Errorf("team limits: %q", limits)
 	}
 	ui.shot("usage-owner-1280")
 

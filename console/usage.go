@@ -54,6 +54,9 @@ type usageView struct {
 	Users     []usageRow
 	Keys      []usageRow
 	From, To  time.Time
+	// Team is the team's own limits and how far today and this month
+	// are into them; empty when the team has none.
+	Team []string
 }
 
 // usageRow is one line of the per-user or per-key table.
@@ -65,6 +68,11 @@ type usageRow struct {
 	Output   int64
 	Total    int64
 	Share    int // percent of the period's tokens
+	// Limits are the quotas that apply, in words ("" for none); Today is
+	// the tokens of the current UTC day, with how much of the daily limit
+	// they are when there is one.
+	Limits, Today string
+	Near          bool // 80 % or more of the daily limit
 }
 
 // usageQuery reads the page's range and grouping from the URL; unknown
@@ -127,26 +135,45 @@ func (c *Console) usagePage(fc *fiber.Ctx) error {
 	}
 	v.Chart = buildUsageChart(points, v.From, v.To, r.Step)
 
-	// The tables add the whole period up, per user and per key.
+	// The tables add the whole period up, per user and per key, beside
+	// their limits and today's tokens.
+	quotas, err := c.store.Quotas(ctx, t.team.ID)
+	if err != nil {
+		return c.usageFail(fc, err)
+	}
 	whole := q
 	whole.Interval = "day"
-	if v.Users, err = c.usageTable(ctx, whole, "user", names); err != nil {
+	if v.Users, err = c.usageTable(ctx, whole, "user", names, quotas, now); err != nil {
 		return c.usageFail(fc, err)
 	}
 	if v.All {
-		if v.Keys, err = c.usageTable(ctx, whole, "key", names); err != nil {
+		if v.Keys, err = c.usageTable(ctx, whole, "key", names, quotas, now); err != nil {
+			return c.usageFail(fc, err)
+		}
+		if v.Team, err = c.teamLimits(ctx, t.team.ID, quotas.Team, now); err != nil {
 			return c.usageFail(fc, err)
 		}
 	}
 	return render(fc, fiber.StatusOK, usagePage(ch, v))
 }
 
-// usageTable sums q's period per group (user or key), largest first.
-func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, names map[string]string) ([]usageRow, error) {
+// usageTable sums q's period per group (user or key), largest first, with
+// each one's limits and tokens of today.
+func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, names map[string]string, quotas *tenants.Quotas, now time.Time) ([]usageRow, error) {
 	q.GroupBy = group
 	buckets, err := c.usage.Sums(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	day := q
+	day.From, day.To = now.Truncate(24*time.Hour), now.Truncate(time.Minute).Add(time.Minute)
+	todays, err := c.usage.Sums(ctx, day)
+	if err != nil {
+		return nil, err
+	}
+	today := map[string]int64{}
+	for _, b := range todays {
+		today[groupName(b.Group)] += b.TotalTokens
 	}
 	rows := map[string]*usageRow{}
 	var total int64
@@ -174,6 +201,14 @@ func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, n
 		if total > 0 {
 			r.Share = int(r.Total * 100 / total)
 		}
+		var l tenants.Limits
+		if group == "key" {
+			l, _ = quotas.Key(k)
+		} else {
+			l, _ = quotas.User(k)
+		}
+		r.Limits = limitWords(l)
+		r.Today, r.Near = against(today[k], l.TokensPerDay)
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b usageRow) int {
@@ -281,4 +316,67 @@ func usageCaption(v usageView) string {
 		return "Tokens by user or key"
 	}
 	return "Tokens by model"
+}
+
+// limitWords says a scope's limits briefly: "60/min · 10,000 tokens/min".
+func limitWords(l tenants.Limits) string {
+	var parts []string
+	add := func(n *int64, unit string) {
+		if n != nil {
+			parts = append(parts, thousands(*n)+unit)
+		}
+	}
+	add(l.RPM, " requests/min")
+	add(l.TPM, " tokens/min")
+	add(l.TokensPerDay, " tokens/day")
+	add(l.MonthlyTokens, " tokens/month")
+	return strings.Join(parts, " · ")
+}
+
+// against is used tokens, and of a limit when there is one: "1,234 of
+// 10,000 (12 %)"; near says 80 % or more.
+func against(used int64, limit *int64) (string, bool) {
+	if limit == nil {
+		return thousands(used), false
+	}
+	if *limit == 0 {
+		return thousands(used) + " of 0 (blocked)", true
+	}
+	pct := used * 100 / *limit
+	return fmt.Sprintf("%s of %s (%d %%)", thousands(used), thousands(*limit), pct), pct >= 80
+}
+
+// teamLimits is the team's limits and how far today and this month are
+// into them, one line each; nil when the team has no limits.
+func (c *Console) teamLimits(ctx context.Context, teamID string, l tenants.Limits, now time.Time) ([]string, error) {
+	if !l.Any() {
+		return nil, nil
+	}
+	lines := []string{"Limits: " + limitWords(l)}
+	end := now.Truncate(time.Minute).Add(time.Minute)
+	sum := func(from time.Time) (int64, error) {
+		bs, err := c.usage.Sums(ctx, usage.Query{TeamID: teamID, From: from, To: end, Interval: "day"})
+		var n int64
+		for _, b := range bs {
+			n += b.TotalTokens
+		}
+		return n, err
+	}
+	if l.TokensPerDay != nil {
+		n, err := sum(now.Truncate(24 * time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		s, _ := against(n, l.TokensPerDay)
+		lines = append(lines, "Today: "+s)
+	}
+	if l.MonthlyTokens != nil {
+		n, err := sum(time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			return nil, err
+		}
+		s, _ := against(n, l.MonthlyTokens)
+		lines = append(lines, "This month: "+s)
+	}
+	return lines, nil
 }
