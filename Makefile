@@ -83,8 +83,9 @@ test-short: deps
 # control/off ratio for the noise). Then the memory delivery rates (events/s:
 # outbox into a real Weaviate, the sink alone, the Postgres recorder) and the
 # console's page render times with 1,000 engines and 10,000 audit rows,
-# and the throughput of a gateway with quotas over one without (and a
-# control without, for the machine's noise) at 32 connections.
+# and the throughput of a gateway with quotas and usage recording over one
+# with neither (and a control with neither, for the machine's noise) at 32
+# connections.
 bench: build deps
 	$(GO) run ./cmd/attach-bench $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench 'WorkerIntoWeaviate' -benchtime 20000x ./memory/weaviate
@@ -93,7 +94,7 @@ bench: build deps
 	$(GO) test -run '^$$' -bench 'Pages|MemoryPage' ./console
 	$(GO) test -run '^$$' -bench 'A2ARelay' -benchtime 500x ./app
 	$(GO) test -run '^$$' -bench 'GatewayUsage' -benchtime 3000x ./app
-	$(GO) test -run '^$$' -bench 'QuotaThroughput' -benchtime 1x ./app
+	$(GO) test -run '^$$' -bench 'QuotasAndUsageThroughput' -benchtime 1x ./app
 	$(GO) test -run '^$$' -bench 'Admit' -benchtime 1000000x ./app/quota
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 2000x ./app/identity
 

@@ -271,9 +271,17 @@ func teamInput(slug string) tenants.TeamInput { return tenants.TeamInput{Slug: s
 // benchGateway is a side-car gateway for benchmarks, logging at warn so the
 // figures are the request path's, not the log writer's.
 func benchGateway(b *testing.B, engineURL, memBackend string) (*gateway, *oidctest.Provider) {
+	return benchGatewayWith(b, engineURL, memBackend, nil)
+}
+
+// benchGatewayWith is benchGateway with the configuration changed by set.
+func benchGatewayWith(b *testing.B, engineURL, memBackend string, set func(*Config)) (*gateway, *oidctest.Provider) {
 	idp := oidctest.Start(b, oidctest.Options{})
 	cfg := testConfig(b)
 	cfg.OIDCIssuer, cfg.OIDCAudience, cfg.EngineURL = idp.Issuer(), "api://default", engineURL
 	cfg.MemBackend = memBackend
+	if set != nil {
+		set(&cfg)
+	}
 	return startGateway(b, cfg), idp
 }

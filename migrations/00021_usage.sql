@@ -21,7 +21,9 @@ CREATE TABLE usage_records (
     latency_ms        integer NOT NULL
 );
 CREATE INDEX usage_records_team_at ON usage_records (team_id, at);
-CREATE INDEX usage_records_at ON usage_records (at);
+-- Rows arrive in time order: a BRIN index finds old ones for pruning at a
+-- fraction of a btree's cost to keep up on every insert.
+CREATE INDEX usage_records_at ON usage_records USING brin (at);
 
 CREATE TABLE usage_minutes (
     team_id            uuid NOT NULL REFERENCES teams(id) ON DELETE CASCADE,

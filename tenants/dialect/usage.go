@@ -3,6 +3,7 @@ package dialect
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -14,7 +15,9 @@ type Counts struct {
 	// Reported: the engine said how many tokens it counted (Ollama's
 	// prompt_eval_count / eval_count, OpenAI's usage).
 	Reported bool
-	// TextRunes is the length of the generated text, in characters.
+	// TextRunes is the length of the generated text, in characters; a
+	// whole answer that reports its counts leaves it 0 (it serves only
+	// an estimate).
 	TextRunes int
 }
 
@@ -71,6 +74,12 @@ func PromptRunes(body []byte) int {
 // CountAnswer reads the counts of a whole answer (one JSON document, or a
 // stream held whole).
 func CountAnswer(body []byte) Counts {
+	// Nearly every answer reports its counts, at its end: read just those
+	// first, and the whole answer (for an estimate from its text) only
+	// when they are absent.
+	if c := scanCounts(body); c.Reported {
+		return c
+	}
 	a := ReadAnswer(body)
 	c := Counts{TextRunes: utf8.RuneCountInString(a.Text)}
 	if a.PromptTokens != nil || a.CompletionTokens != nil {
@@ -78,6 +87,49 @@ func CountAnswer(body []byte) Counts {
 		c.Reported = c.Prompt != 0 || c.Completion != 0
 	}
 	return c
+}
+
+// scanCounts finds the counts of a whole answer without decoding it: the
+// last "prompt_eval_count" and "eval_count" (Ollama), else the numbers in
+// the last "usage" object (OpenAI). A quoted name cannot occur inside a
+// JSON string (its quotes would be escaped), so what it finds are fields.
+// An answer whose counts it cannot read is left to the full reader.
+func scanCounts(body []byte) Counts {
+	var c Counts
+	prompt, okP := intField(body, "prompt_eval_count")
+	eval, okE := intField(body, "eval_count")
+	if okP || okE {
+		c.Prompt, c.Completion = prompt, eval
+	} else if i := bytes.LastIndex(body, []byte(`"usage"`)); i >= 0 {
+		u := body[i:]
+		c.Prompt, _ = intField(u, "prompt_tokens")
+		c.Completion, _ = intField(u, "completion_tokens")
+	}
+	c.Reported = c.Prompt != 0 || c.Completion != 0
+	return c
+}
+
+// intField reads the whole number after the last field name in b.
+func intField(b []byte, name string) (int, bool) {
+	i := bytes.LastIndex(b, []byte(`"`+name+`"`))
+	if i < 0 {
+		return 0, false
+	}
+	rest := bytes.TrimLeft(b[i+len(name)+2:], " \t\r\n")
+	rest, ok := bytes.CutPrefix(rest, []byte(":"))
+	if !ok {
+		return 0, false
+	}
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	end := 0
+	for end < len(rest) && end < 12 && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	if end == 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(rest[:end]))
+	return n, err == nil
 }
 
 func deref(p *int) int {

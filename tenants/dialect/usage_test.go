@@ -96,11 +96,13 @@ func TestCountAnswer(t *testing.T) {
 		name, body string
 		want       Counts
 	}{
-		{"ollama chat", `{"message":{"content":"Hello"},"done":true,"prompt_eval_count":3,"eval_count":2}`, Counts{Prompt: 3, Completion: 2, Reported: true, TextRunes: 5}},
-		{"openai chat", `{"choices":[{"message":{"content":"héllo"}}],"usage":{"prompt_tokens":4,"completion_tokens":5}}`, Counts{Prompt: 4, Completion: 5, Reported: true, TextRunes: 5}},
+		{"ollama chat", `{"message":{"content":"Hello"},"done":true,"prompt_eval_count":3,"eval_count":2}`, Counts{Prompt: 3, Completion: 2, Reported: true}},
+		{"openai chat", `{"choices":[{"message":{"content":"héllo"}}],"usage":{"prompt_tokens":4,"completion_tokens":5}}`, Counts{Prompt: 4, Completion: 5, Reported: true}},
 		{"openai embeddings", `{"data":[{"embedding":[0.1]}],"usage":{"prompt_tokens":6,"total_tokens":6}}`, Counts{Prompt: 6, Reported: true}},
 		{"ollama embed", `{"embeddings":[[0.1]],"prompt_eval_count":8}`, Counts{Prompt: 8, Reported: true}},
 		{"no counts", `{"choices":[{"message":{"content":"abcdefgh"}}]}`, Counts{TextRunes: 8}},
+		{"zero counts", `{"message":{"content":"héllo"},"prompt_eval_count":0,"eval_count":0}`, Counts{TextRunes: 5}},
+		{"ndjson stream held whole", "{\"message\":{\"content\":\"He\"}}\n{\"message\":{\"content\":\"llo\"},\"done\":true,\"prompt_eval_count\":3,\"eval_count\":2}\n", Counts{Prompt: 3, Completion: 2, Reported: true}},
 	}
 	for _, tc := range cases {
 		if got := CountAnswer([]byte(tc.body)); got != tc.want {
@@ -249,4 +251,31 @@ func BenchmarkTally(b *testing.B) {
 		t.Pass(stream)
 		t.End()
 	}
+}
+
+// Whatever the text of an answer, its counts are read as the engine wrote
+// them, in either dialect: a field name inside the text never fools the
+// scan.
+func FuzzCountAnswer(f *testing.F) {
+	f.Add(`Hello`, 12, 3)
+	f.Add(`"eval_count": 99`, 1, 2)
+	f.Add(`{"usage":{"prompt_tokens":7}}`, 5, 0)
+	f.Fuzz(func(t *testing.T, text string, prompt, completion int) {
+		if prompt < 0 || completion < 0 || prompt > 1e9 || completion > 1e9 {
+			return
+		}
+		ollama, _ := json.Marshal(map[string]any{"message": map[string]any{"role": "assistant", "content": text},
+			"done": true, "prompt_eval_count": prompt, "eval_count": completion})
+		openai, _ := json.Marshal(map[string]any{"choices": []any{map[string]any{"message": map[string]any{"content": text}}},
+			"usage": map[string]any{"prompt_tokens": prompt, "completion_tokens": completion}})
+		for _, body := range [][]byte{ollama, openai} {
+			c := CountAnswer(body)
+			if prompt+completion > 0 && (c.Prompt != prompt || c.Completion != completion || !c.Reported) {
+				t.Fatalf("%s: counts %+v, want %d+%d", body, c, prompt, completion)
+			}
+			if prompt+completion == 0 && c.Reported {
+				t.Fatalf("%s: zero counts reported as %+v", body, c)
+			}
+		}
+	})
 }
