@@ -67,6 +67,9 @@ type Config struct {
 	// TeamCreators says who may create teams here; the zero value lets
 	// every signed-in user.
 	TeamCreators TeamCreators
+	// InstallAdmins names install administrators by verified address,
+	// beside the accounts stored as such.
+	InstallAdmins InstallAdmins
 }
 
 // OIDCConfig names the provider users sign in with.
@@ -74,6 +77,9 @@ type OIDCConfig struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	// GroupsClaim is the ID token claim that lists the user's groups, for
+	// a TeamCreators group rule; default "groups".
+	GroupsClaim string
 	// LocalSignOut signs people out of the console only: no RP-initiated
 	// logout even when the provider offers it (its post-logout redirect
 	// URI not registered, or a shared provider session wanted).
@@ -194,6 +200,9 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		c.callers = deps.Store
 	}
 	c.cookie = newCookieNames(c.secure)
+	if cfg.OIDC.GroupsClaim == "" {
+		cfg.OIDC.GroupsClaim = "groups"
+	}
 	if cfg.OIDC.Issuer != "" {
 		if cfg.OIDC.ClientID == "" {
 			return nil, errors.New("console: SSO needs a client id")

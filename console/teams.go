@@ -16,7 +16,7 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 		return c.internal(fc, "list teams", err)
 	}
 	v.Teams = ms
-	if c.cfg.TeamCreators.Allows(me(fc).user) {
+	if c.mayCreateTeams(fc) {
 		v.CanCreate = true
 	} else {
 		v.CreateRefused = c.cfg.TeamCreators.refusal()
@@ -27,7 +27,7 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 }
 
 func (c *Console) createTeam(fc *fiber.Ctx) error {
-	if !c.cfg.TeamCreators.Allows(me(fc).user) {
+	if !c.mayCreateTeams(fc) {
 		return c.forbidden(fc, c.cfg.TeamCreators.refusal())
 	}
 	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
