@@ -173,9 +173,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			ClientID:     cfg.ConsoleOIDCClientID,
 			ClientSecret: cfg.ConsoleOIDCClientSecret,
 			LocalSignOut: cfg.ConsoleOIDCLocalSignOut,
+			GroupsClaim:  cfg.ConsoleOIDCGroupsClaim,
 		},
-		CookieKey:    deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
-		TeamCreators: cfg.TeamCreators,
+		CookieKey:     deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
+		TeamCreators:  cfg.TeamCreators,
+		InstallAdmins: cfg.InstallAdmins,
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,

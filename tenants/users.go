@@ -44,6 +44,9 @@ type UserInput struct {
 	// EmailVerified is set by the caller that proved the address (a bound
 	// invite, the setup link), never by what the person typed.
 	EmailVerified bool `json:"-"`
+	// InstallAdmin makes the user one of the install's administrators
+	// (`attach user create --install-admin`).
+	InstallAdmin bool `json:"-"`
 }
 
 // String hides the password from anything that prints the input.
@@ -162,13 +165,13 @@ func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) 
 		return User{}, err
 	}
 	u, err := scanUser(tx.QueryRow(ctx,
-		"INSERT INTO users (id, email, name, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5) RETURNING "+userColumns,
-		id, in.Email, in.Name, hash, in.EmailVerified))
+		"INSERT INTO users (id, email, name, password_hash, email_verified, install_admin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING "+userColumns,
+		id, in.Email, in.Name, hash, in.EmailVerified, in.InstallAdmin))
 	if err != nil {
 		return User{}, DBError("create user", err)
 	}
 	return u, audit(ctx, tx, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
-		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password", "email_verified": u.EmailVerified}})
+		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password", "email_verified": u.EmailVerified, "install_admin": u.InstallAdmin}})
 }
 
 // AuthenticatePassword checks an email and password and records the
