@@ -106,6 +106,9 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 		t.Fatalf("opening the default team: %d at %s", resp.Status, admin.location().Path)
 	}
 	admin.waitVisible("[data-testid=visiting]")
+	if got := admin.text("[data-testid=role]"); got != "install admin" {
+		t.Errorf("a visiting administrator's role reads %q", got)
+	}
 	admin.shot("02-default-team-visiting")
 	// As a visitor it manages the team (its settings), but the gateway
 	// vouches for members only.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -300,11 +301,7 @@ func firstError(fe formErrors) string {
 // else (numbers, objects, a missing claim) is no group; the store keeps a
 // bounded number of them.
 func groupsClaim(raw json.RawMessage) []string {
-	if len(raw) == 0 {
-		return nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
+	if one, ok := jsonString(raw); ok {
 		return []string{one}
 	}
 	var list []json.RawMessage
@@ -316,9 +313,20 @@ func groupsClaim(raw json.RawMessage) []string {
 		if len(out) == tenants.MaxSessionGroups {
 			break
 		}
-		if json.Unmarshal(item, &one) == nil {
-			out = append(out, one)
+		if g, ok := jsonString(item); ok {
+			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// jsonString decodes raw when it is a JSON string (not null, which
+// json.Unmarshal would take for an empty one).
+func jsonString(raw json.RawMessage) (string, bool) {
+	raw = bytes.Trim(raw, " \t\r\n") // JSON's whitespace only
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
