@@ -153,7 +153,11 @@ func (t TeamCreators) refusal() string {
 	case t.None, t.Admins:
 		return "On this gateway teams are created by the install's administrators. Ask one of them, or a team admin for an invite link."
 	case len(t.Groups) > 0:
-		return "On this gateway only members of the group " + strings.Join(t.Groups, ", ") + " at the sign-in provider can create teams, and only after signing in through it. Ask a team admin for an invite link."
+		which := "the group " + t.Groups[0]
+		if len(t.Groups) > 1 {
+			which = "one of the groups " + strings.Join(t.Groups, ", ")
+		}
+		return "On this gateway only members of " + which + " at the sign-in provider can create teams, and only after signing in through it. Ask a team admin for an invite link."
 	default:
 		return "On this gateway only people with a verified address at " + strings.Join(t.Domains, ", ") + " can create teams. Ask a team admin for an invite link."
 	}
