@@ -3,7 +3,11 @@
 // identity providers, sets which DIDs may sign in, mints API keys, sees who
 // called the team's gateway and copies the team's hosted gateway URL.
 // Each user also has an account page of their own (account.go): name,
-// password, where they are signed in, and the teams they may leave.
+// password, where they are signed in, and the teams they may leave. The
+// install's administrators (install_admins.go) have the install's pages
+// (install.go): every team, which they open and manage whether they are
+// members or not (the default team has none), and every user, whom they
+// lock, unlock or remove.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline

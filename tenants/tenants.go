@@ -1,8 +1,9 @@
 // Package tenants holds the teams that use the gateway and everything each team
 // configures: the identity providers and DID methods it trusts, the engines,
 // agents and MCP servers it reaches, the gateway API keys it has minted and
-// who called it; and the console's side of them: users, their
-// roles in teams, invitations, sign-in sessions and the audit log. The Store
+// who called it; and the console's side of them: users (locked or not,
+// install administrators or not), their roles in teams, invitations,
+// sign-in sessions and the audit log. The Store
 // keeps them in Postgres; the Directory keeps a read-only copy of what the
 // request path needs in memory.
 package tenants
