@@ -161,6 +161,11 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 		t.Errorf("bob's status after the lock: %q", got)
 	}
 	admin.shot("06-locked")
+	// Lab's owner page says so too (the administrator joins no team for it).
+	admin.open(gw.URL + "/console/t/lab/members")
+	if got := admin.text("#member-" + bob.ID + " [data-testid=member-locked]"); got != "locked" {
+		t.Errorf("lab's members page shows bob as %q", got)
+	}
 
 	// Bob's open page and his token stop on their very next request.
 	before := eng.hits.Load()
@@ -186,6 +191,7 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 	bobUI.shot("07-locked-sign-in")
 
 	// Unlocked, bob signs in again.
+	admin.open(gw.URL + "/console/install/users")
 	admin.clickToLoad("#unlock-" + bob.ID)
 	bobUI.signIn(gw, bob.Email, e2ePassword)
 	if p := bobUI.location().Path; !strings.HasPrefix(p, "/console/t/lab") {
