@@ -178,6 +178,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		CookieKey:     deriveKey(a.cfg.SecretKey, "attach console cookies v1"),
 		TeamCreators:  cfg.TeamCreators,
 		InstallAdmins: cfg.InstallAdmins,
+		DefaultTeam:   cfg.DefaultTeam,
 	}, console.Deps{
 		Store:  a.store,
 		Prober: a.probe,

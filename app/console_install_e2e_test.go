@@ -120,6 +120,11 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 	if got, err := gw.store.GetTeam(ctx, "default"); err != nil || got.Name != "Default team" {
 		t.Fatalf("renaming the default team as an install administrator: %+v %v", got, err)
 	}
+	// The default team serves the root routes: it is kept.
+	admin.waitVisible("[data-testid=default-team-kept]")
+	if status := postAs(t, admin, gw.URL+"/console/t/default/settings/delete"); status != 409 {
+		t.Errorf("deleting the default team: %d, want 409", status)
+	}
 	if got := mintIn(admin, "default"); strings.HasPrefix(got, "ey") || !strings.Contains(got, "not a member") {
 		t.Fatalf("a visitor's console token: %s", got)
 	}

@@ -74,6 +74,9 @@ type Config struct {
 	// InstallAdmins names install administrators by verified address,
 	// beside the accounts stored as such.
 	InstallAdmins InstallAdmins
+	// DefaultTeam is the slug of the team served at the gateway's root,
+	// which the console does not delete; "" when there is none.
+	DefaultTeam string
 }
 
 // OIDCConfig names the provider users sign in with.
