@@ -222,9 +222,17 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 		t.Errorf("a removed user's browser is at %s (%d)", carolUI.location().Path, p.Status)
 	}
 
+	// The install's log says who locked, unlocked and removed whom.
+	admin.open(gw.URL + "/console/install/audit")
+	for _, want := range []string{"user.lock", "user.unlock", "user.delete", "carol@example.test"} {
+		if !strings.Contains(admin.text("#install-audit"), want) {
+			t.Errorf("the install's audit log lacks %q", want)
+		}
+	}
+
 	// On a phone.
 	admin.Do(t, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
-	for i, path := range []string{"/console/install", "/console/install/users"} {
+	for i, path := range []string{"/console/install", "/console/install/users", "/console/install/audit"} {
 		admin.open(gw.URL + path)
 		if w := uiEval[int](admin, `document.documentElement.scrollWidth`); w > 360 {
 			t.Errorf("%s at 360 px is %d px wide and scrolls sideways", path, w)
@@ -234,7 +242,7 @@ func TestConsoleE2EInstallAdmin(t *testing.T) {
 				t.Errorf("%s at 360 px: the last column of table %s cannot be reached: %s", path, tc.ID, tc.Why)
 			}
 		}
-		admin.shot([]string{"08-360-teams", "09-360-users"}[i])
+		admin.shot([]string{"08-360-teams", "09-360-users", "10-360-audit"}[i])
 	}
 }
 

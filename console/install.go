@@ -18,13 +18,10 @@ import (
 const installPageSize = 50
 
 func (c *Console) installTeamsPage(fc *fiber.Ctx) error {
-	page, ok := installPage(fc)
-	if !ok {
-		return c.notFound(fc)
-	}
+	page := installPage(fc)
 	teams, next, err := c.store.ListTeamSummaries(fc.UserContext(), page)
 	if err != nil {
-		return c.storeFail(fc, "list teams", err)
+		return c.listFail(fc, "list teams", err)
 	}
 	ch := c.chrome(fc, "Install · teams")
 	return render(fc, fiber.StatusOK, installTeamsPage(ch, installTeamsView{Teams: teams, Next: next, First: page.After == ""}))
@@ -35,24 +32,32 @@ func (c *Console) installUsersPage(fc *fiber.Ctx) error {
 }
 
 func (c *Console) renderInstallUsers(fc *fiber.Ctx, status int, problem string) error {
-	page, ok := installPage(fc)
-	if !ok {
-		return c.notFound(fc)
-	}
+	page := installPage(fc)
 	users, next, err := c.store.ListUsers(fc.UserContext(), page)
 	if err != nil {
-		return c.storeFail(fc, "list users", err)
+		return c.listFail(fc, "list users", err)
 	}
 	ch := c.chrome(fc, "Install · users")
 	v := installUsersView{Users: users, Next: next, First: page.After == "", Me: me(fc).user.ID, Problem: problem, Admins: c.cfg.InstallAdmins}
 	return render(fc, status, installUsersPage(ch, v))
 }
 
-// installPage reads the page cursor of the install's lists; false for one
-// no list made.
-func installPage(fc *fiber.Ctx) (tenants.Page, bool) {
-	p := tenants.Page{Limit: installPageSize, After: fc.Query("after")}
-	return p, p.After == "" || attach.ValidID(p.After)
+// installPage reads the page cursor of the install's lists.
+func installPage(fc *fiber.Ctx) tenants.Page {
+	return tenants.Page{Limit: installPageSize, After: fc.Query("after")}
+}
+
+// installAuditPage lists the install's own log, newest first: sign-ins,
+// failed sign-ins, accounts made, linked, locked, unlocked and removed,
+// teams deleted.
+func (c *Console) installAuditPage(fc *fiber.Ctx) error {
+	page := installPage(fc)
+	list, next, err := c.store.ListAudit(fc.UserContext(), "", page)
+	if err != nil {
+		return c.listFail(fc, "list install audit log", err)
+	}
+	ch := c.chrome(fc, "Install · audit log")
+	return render(fc, fiber.StatusOK, installAuditPage(ch, auditView{Entries: list, Next: next, Paged: page.After != ""}))
 }
 
 // lockUser keeps a user from signing in and ends their sessions now.

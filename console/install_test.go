@@ -34,7 +34,8 @@ func TestInstallPages(t *testing.T) {
 	wantStatus(t, carolB.post(Base+"/install/users/"+bob.ID+"/lock", nil), 404)
 	wantStatus(t, carolB.get(Base+"/t/lab/"), 404)
 	wantContains(t, admin.get(Base+"/install/users"), "bob@example.test", "lock-"+bob.ID, "remove-user-"+carol.ID)
-	wantStatus(t, admin.get(Base+"/install/users?after=nope"), 404)
+	wantStatus(t, admin.get(Base+"/install/users?after=nope"), 400)
+	wantStatus(t, carolB.get(Base+"/install/audit"), 404)
 
 	// Without the session's CSRF token nothing changes.
 	wantStatus(t, admin.post(Base+"/install/users/"+bob.ID+"/lock", url.Values{"csrf": {"forged"}}), 403)
@@ -46,9 +47,12 @@ func TestInstallPages(t *testing.T) {
 	wantRedirect(t, bobB.get(Base+"/t/lab/"), Base+"/signin?next=%2Fconsole%2Ft%2Flab%2F")
 	wantContains(t, admin.get(Base+"/install/users?done=user-locked"), "User locked", "unlock-"+bob.ID)
 	wantRedirect(t, admin.post(Base+"/install/users/"+bob.ID+"/unlock", nil), Base+"/install/users?done=user-unlocked")
+	p := admin.get(Base + "/install/audit")
+	wantStatus(t, p, 200)
+	wantContains(t, p, tenants.AuditUserLock, tenants.AuditUserUnlock, "bob@example.test")
 
 	// Refusals, on the page.
-	p := admin.post(Base+"/install/users/"+root.ID+"/lock", nil)
+	p = admin.post(Base+"/install/users/"+root.ID+"/lock", nil)
 	wantStatus(t, p, 409)
 	wantContains(t, p, "You cannot lock your own account")
 	wantStatus(t, admin.post(Base+"/install/users/"+root.ID+"/remove", nil), 409)

@@ -27,6 +27,7 @@ func (c *Console) Mount(r fiber.Router) {
 	inst := r.Group("/install", c.requireUser, c.checkCSRF, c.requireInstallAdmin)
 	inst.Get("/", c.installTeamsPage)
 	inst.Get("/users", c.installUsersPage)
+	inst.Get("/audit", c.installAuditPage)
 	inst.Post("/users/:user/lock", c.lockUser)
 	inst.Post("/users/:user/unlock", c.unlockUser)
 	inst.Post("/users/:user/remove", c.removeUser)
