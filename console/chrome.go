@@ -96,6 +96,8 @@ var notices = map[string]string{
 	"user-locked":        "User locked: they are signed out everywhere and cannot sign in.",
 	"user-unlocked":      "User unlocked: they can sign in again.",
 	"user-removed":       "User removed from the install.",
+	"install-admin-on":   "The user is now an install administrator.",
+	"install-admin-off":  "The user is no longer an install administrator (unless ATTACH_INSTALL_ADMINS names their address).",
 }
 
 func notice(fc *fiber.Ctx) string {

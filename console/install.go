@@ -83,12 +83,34 @@ func (c *Console) removeUser(fc *fiber.Ctx) error {
 	}, "user-removed")
 }
 
+// setInstallAdmin makes the user an install administrator or no longer
+// one. An administrator does not demote themselves: the install
+// keeps the one who acts. An address listed in ATTACH_INSTALL_ADMINS
+// stays an administrator whatever the flag; the page says so.
+func (c *Console) grantInstallAdmin(fc *fiber.Ctx) error { return c.setInstallAdmin(fc, true) }
+
+func (c *Console) revokeInstallAdmin(fc *fiber.Ctx) error { return c.setInstallAdmin(fc, false) }
+
+func (c *Console) setInstallAdmin(fc *fiber.Ctx, on bool) error {
+	if fc.Params("user") == me(fc).user.ID && !on {
+		return c.renderInstallUsers(fc, fiber.StatusConflict, "You cannot stop being an install administrator yourself. Another install administrator can.")
+	}
+	done := "install-admin-off"
+	if on {
+		done = "install-admin-on"
+	}
+	return c.changeUser(fc, "change", func(id string) error {
+		_, err := c.store.SetInstallAdmin(c.actor(fc), id, on)
+		return err
+	}, done)
+}
+
 // changeUser runs one of the install's changes to the account of the URL.
 // An administrator cannot lock or remove their own account: the install
 // would be left without the one who noticed, and unlocking takes another.
 func (c *Console) changeUser(fc *fiber.Ctx, verb string, change func(id string) error, done string) error {
 	id := fc.Params("user")
-	if id == me(fc).user.ID && verb != "unlock" {
+	if id == me(fc).user.ID && (verb == "lock" || verb == "remove") {
 		return c.renderInstallUsers(fc, fiber.StatusConflict, "You cannot "+verb+" your own account. Another install administrator can.")
 	}
 	err := change(id)

@@ -51,6 +51,13 @@ func TestInstallPages(t *testing.T) {
 	wantStatus(t, p, 200)
 	wantContains(t, p, tenants.AuditUserLock, tenants.AuditUserUnlock, "bob@example.test")
 
+	// Another install administrator, and back.
+	wantRedirect(t, admin.post(Base+"/install/users/"+carol.ID+"/install-admin", nil), Base+"/install/users?done=install-admin-on")
+	wantStatus(t, carolB.get(Base+"/install"), 200)
+	wantRedirect(t, admin.post(Base+"/install/users/"+carol.ID+"/install-admin/remove", nil), Base+"/install/users?done=install-admin-off")
+	wantStatus(t, carolB.get(Base+"/install"), 404)
+	wantStatus(t, admin.post(Base+"/install/users/"+root.ID+"/install-admin/remove", nil), 409)
+
 	// Refusals, on the page.
 	p = admin.post(Base+"/install/users/"+root.ID+"/lock", nil)
 	wantStatus(t, p, 409)

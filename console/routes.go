@@ -31,6 +31,8 @@ func (c *Console) Mount(r fiber.Router) {
 	inst.Post("/users/:user/lock", c.lockUser)
 	inst.Post("/users/:user/unlock", c.unlockUser)
 	inst.Post("/users/:user/remove", c.removeUser)
+	inst.Post("/users/:user/install-admin", c.grantInstallAdmin)
+	inst.Post("/users/:user/install-admin/remove", c.revokeInstallAdmin)
 
 	acct := r.Group("/account", c.requireUser, c.checkCSRF)
 	acct.Get("/", c.accountPage)
