@@ -19,7 +19,8 @@ import (
 )
 
 // The management API: JSON CRUD over teams and their issuers, engines, A2A
-// agents and API keys, guarded by ATTACH_ADMIN_TOKEN. It lives under
+// agents and API keys, and over the install's users, guarded by
+// ATTACH_ADMIN_TOKEN. It lives under
 // /admin/v1, a prefix no engine route uses.
 func (a *App) adminRoutes(r fiber.Router) {
 	r.Get("/teams", a.listTeams)
@@ -54,6 +55,7 @@ func (a *App) adminRoutes(r fiber.Router) {
 		update: a.store.UpdateAPIKey, remove: a.store.RevokeAPIKey,
 	})
 
+	a.userRoutes(r)
 	a.agentRoutes(r)
 	a.didPolicyRoutes(r)
 	a.mcpServerRoutes(r)
@@ -124,7 +126,7 @@ func (a *App) listTeams(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := a.store.ListTeams(c.UserContext(), page)
+	items, next, err := a.store.ListTeamSummaries(c.UserContext(), page)
 	return listResponse(c, items, next, err)
 }
 
@@ -390,6 +392,8 @@ func resourceName(c *fiber.Ctx) string {
 		return "agent"
 	case strings.Contains(route, "/mcp-servers"):
 		return "MCP server"
+	case strings.Contains(route, "/users"):
+		return "user"
 	}
 	return "team"
 }

@@ -86,11 +86,21 @@ type Config struct {
 	// are reachable either way: the operator named them. Link-local
 	// addresses (cloud metadata) are refused either way.
 	AllowPrivateNetworks bool
-	// TeamCreators (ATTACH_TEAM_CREATORS: everyone, none or
-	// domain:example.com[,other.org]) says who may create teams in the
-	// console. Default everyone on the embedded install, none when
-	// DATABASE_URL is set.
+	// TeamCreators (ATTACH_TEAM_CREATORS: everyone, none, admins,
+	// domain:example.com[,other.org] or group:name[,other]) says who may
+	// create teams in the console; install administrators always may.
+	// Default everyone on the embedded install, none when DATABASE_URL is
+	// set.
 	TeamCreators console.TeamCreators
+	// ConsoleOIDCGroupsClaim (ATTACH_CONSOLE_OIDC_GROUPS_CLAIM, default
+	// "groups") is the ID token claim listing the user's groups, which
+	// TeamCreators group:... reads.
+	ConsoleOIDCGroupsClaim string
+	// InstallAdmins (ATTACH_INSTALL_ADMINS, email addresses separated by
+	// commas) are install administrators once they proved the address,
+	// beside the accounts made with `attach user create --install-admin`
+	// or marked through the management API.
+	InstallAdmins console.InstallAdmins
 
 	MaxBodyBytes int // ATTACH_MAX_BODY_BYTES, default 10 MiB
 	// BodyMemory (ATTACH_BODY_MEMORY, default 256 MiB) bounds what all
@@ -161,6 +171,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ConsoleOIDCClientID:     r.str("ATTACH_CONSOLE_OIDC_CLIENT_ID"),
 		ConsoleOIDCClientSecret: r.str("ATTACH_CONSOLE_OIDC_CLIENT_SECRET"),
 		ConsoleOIDCLocalSignOut: r.boolean(false, "ATTACH_CONSOLE_OIDC_LOCAL_SIGNOUT"),
+		ConsoleOIDCGroupsClaim:  r.strOr("groups", "ATTACH_CONSOLE_OIDC_GROUPS_CLAIM"),
 		// Defaults that depend on the mode are set below.
 		AllowPrivateNetworks: r.boolean(true, "ATTACH_ALLOW_PRIVATE_NETWORKS"),
 
@@ -206,6 +217,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if c.TeamCreators, err = console.ParseTeamCreators(r.strOr(creators, "ATTACH_TEAM_CREATORS")); err != nil {
 		return Config{}, &ConfigError{"ATTACH_TEAM_CREATORS", err.Error()}
+	}
+	if c.InstallAdmins, err = console.ParseInstallAdmins(r.list("ATTACH_INSTALL_ADMINS")); err != nil {
+		return Config{}, &ConfigError{"ATTACH_INSTALL_ADMINS", err.Error()}
 	}
 	if c.MemBackend, err = memory.ParseBackend(r.str("ATTACH_MEM_BACKEND", "MEM_BACKEND")); err != nil {
 		return Config{}, &ConfigError{"MEM_BACKEND", err.Error()}

@@ -31,6 +31,8 @@ func TestHostedDefaults(t *testing.T) {
 		{"hosted, everyone", hosted(map[string]string{"ATTACH_TEAM_CREATORS": "everyone"}), false, "everyone"},
 		{"embedded, none", map[string]string{"ATTACH_TEAM_CREATORS": "None"}, true, "none"},
 		{"domains", map[string]string{"ATTACH_TEAM_CREATORS": "domain:Example.com, @other.org"}, true, "domain:example.com,other.org"},
+		{"install admins only", hosted(map[string]string{"ATTACH_TEAM_CREATORS": "Admins"}), false, "admins"},
+		{"groups", hosted(map[string]string{"ATTACH_TEAM_CREATORS": "group:gateway-admins, ML Team"}), false, "group:gateway-admins,ML Team"},
 	}
 	for _, tc := range cases {
 		c, err := LoadConfig(envOf(tc.env))
@@ -46,7 +48,7 @@ func TestHostedDefaults(t *testing.T) {
 
 func TestTeamCreatorsBadValues(t *testing.T) {
 	t.Parallel()
-	for _, v := range []string{"all", "domain:", "domain:localhost", "domain:exa mple.com", "domain:a.com,,b.org", "group:admins", "admins"} {
+	for _, v := range []string{"all", "domain:", "domain:localhost", "domain:exa mple.com", "domain:a.com,,b.org", "group:", "group:a,,b", "admins:x"} {
 		_, err := LoadConfig(envOf(map[string]string{"ATTACH_TEAM_CREATORS": v}))
 		var ce *ConfigError
 		if !errors.As(err, &ce) || ce.Var != "ATTACH_TEAM_CREATORS" || strings.Contains(err.Error(), "\n") {
@@ -57,5 +59,31 @@ func TestTeamCreatorsBadValues(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || ce.Var != "ATTACH_ALLOW_PRIVATE_NETWORKS" {
 		t.Errorf("ATTACH_ALLOW_PRIVATE_NETWORKS=maybe: %v", err)
+	}
+}
+
+// TestInstallAdminsSetting reads ATTACH_INSTALL_ADMINS and the groups
+// claim's name, and refuses what is not a list of addresses.
+func TestInstallAdminsSetting(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(envOf(map[string]string{"ATTACH_INSTALL_ADMINS": "Root@Example.com, ops@example.com,root@example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.InstallAdmins.Emails(), ","); got != "root@example.com,ops@example.com" {
+		t.Errorf("install admins: %s", got)
+	}
+	if c.ConsoleOIDCGroupsClaim != "groups" {
+		t.Errorf("default groups claim: %q", c.ConsoleOIDCGroupsClaim)
+	}
+	if c, _ := LoadConfig(envOf(map[string]string{"ATTACH_CONSOLE_OIDC_GROUPS_CLAIM": "roles"})); c.ConsoleOIDCGroupsClaim != "roles" {
+		t.Errorf("groups claim: %q", c.ConsoleOIDCGroupsClaim)
+	}
+	for _, v := range []string{"root", "Root <root@example.com>", "root@example.com;ops@example.com"} {
+		_, err := LoadConfig(envOf(map[string]string{"ATTACH_INSTALL_ADMINS": v}))
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Var != "ATTACH_INSTALL_ADMINS" || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: want an error naming ATTACH_INSTALL_ADMINS, got %v", v, err)
+		}
 	}
 }

@@ -24,6 +24,12 @@ type chrome struct {
 	// MayCreateTeams: the install lets this user create teams
 	// (ATTACH_TEAM_CREATORS), so the switcher offers it.
 	MayCreateTeams bool
+	// InstallAdmin: the user is one of the install's administrators, so
+	// the switcher links to the install's pages.
+	InstallAdmin bool
+	// Visiting: an install administrator looks at a team they are not a
+	// member of.
+	Visiting bool
 }
 
 func (c *Console) chrome(fc *fiber.Ctx, title string) chrome {
@@ -32,13 +38,15 @@ func (c *Console) chrome(fc *fiber.Ctx, title string) chrome {
 		u := s.user
 		ch.User = &u
 		ch.CSRF = s.session.CSRF
-		ch.MayCreateTeams = c.cfg.TeamCreators.Allows(u)
+		ch.MayCreateTeams = c.mayCreateTeams(fc)
+		ch.InstallAdmin = c.installAdmin(fc)
 	}
 	if t := current(fc); t != nil {
 		team := t.team
 		ch.Team = &team
 		ch.Role = t.role
 		ch.Teams = t.teams
+		ch.Visiting = t.visiting
 	}
 	return ch
 }
@@ -86,6 +94,11 @@ var notices = map[string]string{
 	"session-ended":      "Session ended: that browser is signed out.",
 	"sessions-ended":     "Every other session of yours is signed out.",
 	"team-left":          "You left the team.",
+	"user-locked":        "User locked: they are signed out everywhere and cannot sign in.",
+	"user-unlocked":      "User unlocked: they can sign in again.",
+	"user-removed":       "User removed from the install.",
+	"install-admin-on":   "The user is now an install administrator.",
+	"install-admin-off":  "The user is no longer an install administrator (unless ATTACH_INSTALL_ADMINS names their address).",
 }
 
 func notice(fc *fiber.Ctx) string {

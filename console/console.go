@@ -3,7 +3,11 @@
 // identity providers, sets which DIDs may sign in, mints API keys, sees who
 // called the team's gateway and copies the team's hosted gateway URL.
 // Each user also has an account page of their own (account.go): name,
-// password, where they are signed in, and the teams they may leave.
+// password, where they are signed in, and the teams they may leave. The
+// install's administrators (install_admins.go) have the install's pages
+// (install.go): every team, which they open and manage whether they are
+// members or not (the default team has none), and every user, whom they
+// lock, unlock or remove.
 //
 // Pages are rendered on the server with templ and every form works without
 // JavaScript; web/static/console.js and chat.js only add copy buttons, inline
@@ -67,6 +71,12 @@ type Config struct {
 	// TeamCreators says who may create teams here; the zero value lets
 	// every signed-in user.
 	TeamCreators TeamCreators
+	// InstallAdmins names install administrators by verified address,
+	// beside the accounts stored as such.
+	InstallAdmins InstallAdmins
+	// DefaultTeam is the slug of the team served at the gateway's root,
+	// which the console does not delete; "" when there is none.
+	DefaultTeam string
 }
 
 // OIDCConfig names the provider users sign in with.
@@ -74,6 +84,9 @@ type OIDCConfig struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	// GroupsClaim is the ID token claim that lists the user's groups, for
+	// a TeamCreators group rule; default "groups".
+	GroupsClaim string
 	// LocalSignOut signs people out of the console only: no RP-initiated
 	// logout even when the provider offers it (its post-logout redirect
 	// URI not registered, or a shared provider session wanted).
@@ -199,6 +212,9 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		c.callers = deps.Store
 	}
 	c.cookie = newCookieNames(c.secure)
+	if cfg.OIDC.GroupsClaim == "" {
+		cfg.OIDC.GroupsClaim = "groups"
+	}
 	if cfg.OIDC.Issuer != "" {
 		if cfg.OIDC.ClientID == "" {
 			return nil, errors.New("console: SSO needs a client id")

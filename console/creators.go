@@ -2,7 +2,10 @@ package console
 
 import (
 	"errors"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/attach-dev/attach-gateway/tenants"
 )
@@ -10,21 +13,35 @@ import (
 // TeamCreators says who may create a team from the console. The install
 // sets it (ATTACH_TEAM_CREATORS): on a hosted install anyone who can sign
 // in through single sign-on would otherwise get a team of their own, and
-// with it the gateway's outbound calls.
+// with it the gateway's outbound calls. The install's administrators may
+// create teams whatever the rule.
 type TeamCreators struct {
-	// None refuses everyone: teams are made only through the management
-	// API or `attach user create --team`.
+	// None refuses everyone but the install's administrators: teams are
+	// made by them, through the management API or `attach user create
+	// --team`.
 	None bool
+	// Admins admits the install's administrators only. It is None under
+	// its own name: what an operator wrote is what String gives back.
+	Admins bool
 	// Domains, when not empty, admits only users whose verified email
 	// address is in one of these domains (lowercase, without "@").
 	Domains []string
+	// Groups, when not empty, admits only users whose single sign-on
+	// session carries one of these groups in the provider's group claim
+	// (ATTACH_CONSOLE_OIDC_GROUPS_CLAIM, default "groups"). Compared
+	// exactly, case included, as providers send them.
+	Groups []string
 }
 
 // Everyone is the rule that lets every signed-in user create teams.
 var Everyone = TeamCreators{}
 
-// ParseTeamCreators reads "everyone", "none" or
-// "domain:example.com[,other.org]".
+// maxGroupName bounds a group name in the rule, as the sessions store
+// them.
+const maxGroupName = 256
+
+// ParseTeamCreators reads "everyone", "none", "admins",
+// "domain:example.com[,other.org]" or "group:name[,other]".
 func ParseTeamCreators(s string) (TeamCreators, error) {
 	s = strings.TrimSpace(s)
 	switch strings.ToLower(s) {
@@ -32,10 +49,25 @@ func ParseTeamCreators(s string) (TeamCreators, error) {
 		return Everyone, nil
 	case "none":
 		return TeamCreators{None: true}, nil
+	case "admins":
+		return TeamCreators{Admins: true}, nil
+	}
+	if len(s) >= len("group:") && strings.EqualFold(s[:len("group:")], "group:") {
+		var t TeamCreators
+		for _, g := range strings.Split(s[len("group:"):], ",") {
+			g = strings.TrimSpace(g)
+			if g == "" || len(g) > maxGroupName || !utf8.ValidString(g) || strings.IndexFunc(g, unicode.IsControl) >= 0 {
+				return TeamCreators{}, errors.New("group: needs group names separated by commas, like group:gateway-admins,ml-team")
+			}
+			if !slices.Contains(t.Groups, g) {
+				t.Groups = append(t.Groups, g)
+			}
+		}
+		return t, nil
 	}
 	rest, ok := strings.CutPrefix(strings.ToLower(s), "domain:")
 	if !ok {
-		return TeamCreators{}, errors.New(`must be everyone, none or domain:example.com[,other.org]`)
+		return TeamCreators{}, errors.New(`must be everyone, none, admins, domain:example.com[,other.org] or group:name[,other]`)
 	}
 	var t TeamCreators
 	for _, d := range strings.Split(rest, ",") {
@@ -72,20 +104,31 @@ func (t TeamCreators) String() string {
 	switch {
 	case t.None:
 		return "none"
+	case t.Admins:
+		return "admins"
 	case len(t.Domains) > 0:
 		return "domain:" + strings.Join(t.Domains, ",")
+	case len(t.Groups) > 0:
+		return "group:" + strings.Join(t.Groups, ",")
 	}
 	return "everyone"
 }
 
-// Allows says whether u may create a team. A domain rule needs an address
-// the user proved (the IdP's email_verified, a bound invite, the setup
-// link): anyone can type an address in a sign-up form.
-func (t TeamCreators) Allows(u tenants.User) bool {
-	if t.None {
+// Allows says whether u, signed in with the provider groups of their
+// session, may create a team; an install administrator always may. A
+// domain rule needs an address the user proved (the IdP's email_verified,
+// a bound invite, the setup link): anyone can type an address in a
+// sign-up form. A group rule needs a single sign-on session whose ID token
+// named the group: a password sign-in has no groups.
+func (t TeamCreators) Allows(u tenants.User, groups []string, installAdmin bool) bool {
+	switch {
+	case installAdmin:
+		return true
+	case t.None, t.Admins:
 		return false
-	}
-	if len(t.Domains) == 0 {
+	case len(t.Groups) > 0:
+		return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(t.Groups, g) })
+	case len(t.Domains) == 0:
 		return true
 	}
 	if !u.EmailVerified {
@@ -107,8 +150,14 @@ func (t TeamCreators) Allows(u tenants.User) bool {
 // refusal is the plain sentence shown to a user the rule refuses.
 func (t TeamCreators) refusal() string {
 	switch {
-	case t.None:
+	case t.None, t.Admins:
 		return "On this gateway teams are created by the install's administrators. Ask one of them, or a team admin for an invite link."
+	case len(t.Groups) > 0:
+		which := "the group " + t.Groups[0]
+		if len(t.Groups) > 1 {
+			which = "one of the groups " + strings.Join(t.Groups, ", ")
+		}
+		return "On this gateway only members of " + which + " at the sign-in provider can create teams, and only after signing in through it. Ask a team admin for an invite link."
 	default:
 		return "On this gateway only people with a verified address at " + strings.Join(t.Domains, ", ") + " can create teams. Ask a team admin for an invite link."
 	}

@@ -87,7 +87,7 @@ func (c *Console) renderGateway(fc *fiber.Ctx, status int, try tryView) error {
 	}
 	v := gatewayView{
 		Hosted: hosted, Models: models, Model: model, HasEngine: hasEngine, Agents: agents,
-		CanUse: t.role.CanUseGateway(), CanEdit: t.role.CanManageTeam(),
+		CanUse: t.canUse(), CanEdit: t.role.CanManageTeam(),
 		Snippets: snippets(hosted, model), Try: try,
 	}
 	return render(fc, status, gatewayPage(c.teamChrome(fc, t.team.Name, "gateway"), v))
@@ -260,7 +260,7 @@ func (c *Console) chatPage(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.storeFail(fc, "list engines", err)
 	}
-	v := chatView{Models: models, CanUse: t.role.CanUseGateway(), Tasks: c.tasks != nil, User: userName(me(fc).user)}
+	v := chatView{Models: models, CanUse: t.canUse(), Tasks: c.tasks != nil, User: userName(me(fc).user)}
 	if len(models) > 0 {
 		v.Model = models[0]
 	}

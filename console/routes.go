@@ -23,6 +23,17 @@ func (c *Console) Mount(r fiber.Router) {
 	r.Get("/teams", c.requireUser, c.teamsPage)
 	r.Post("/teams", c.requireUser, c.checkCSRF, c.createTeam)
 
+	// The install's pages: its administrators only (install.go).
+	inst := r.Group("/install", c.requireUser, c.checkCSRF, c.requireInstallAdmin)
+	inst.Get("/", c.installTeamsPage)
+	inst.Get("/users", c.installUsersPage)
+	inst.Get("/audit", c.installAuditPage)
+	inst.Post("/users/:user/lock", c.lockUser)
+	inst.Post("/users/:user/unlock", c.unlockUser)
+	inst.Post("/users/:user/remove", c.removeUser)
+	inst.Post("/users/:user/install-admin", c.grantInstallAdmin)
+	inst.Post("/users/:user/install-admin/remove", c.revokeInstallAdmin)
+
 	acct := r.Group("/account", c.requireUser, c.checkCSRF)
 	acct.Get("/", c.accountPage)
 	acct.Post("/name", c.renameSelf)
@@ -40,6 +51,7 @@ func (c *Console) Mount(r fiber.Router) {
 	own := c.allow(needDelete, refuseDelete)
 
 	t.Get("/", c.gatewayPage)
+	t.Post("/join", c.joinTeam) // an install administrator visiting
 	t.Post("/try", use, c.tryIt)
 	t.Get("/chat", c.chatPage)
 	t.Post("/token", use, c.mintToken)

@@ -96,12 +96,13 @@ func safeNext(next string) bool {
 // token at every sign-in, so a planted one is worth nothing) and a fresh one
 // is set in the cookie.
 func (c *Console) startSession(fc *fiber.Ctx, user tenants.User) error {
-	_, err := c.newSession(fc, user)
+	_, err := c.newSession(fc, user, nil)
 	return err
 }
 
-// newSession is startSession, returning the new session's token.
-func (c *Console) newSession(fc *fiber.Ctx, user tenants.User) (string, error) {
+// newSession is startSession, returning the new session's token; groups
+// are the provider's groups of a single sign-on.
+func (c *Console) newSession(fc *fiber.Ctx, user tenants.User, groups []string) (string, error) {
 	ctx := fc.UserContext()
 	if old := fc.Cookies(c.cookie.session); old != "" {
 		if err := c.store.DeleteSession(ctx, old); err != nil && attach.ErrorCode(err) != attach.CodeNotFound {
@@ -111,6 +112,7 @@ func (c *Console) newSession(fc *fiber.Ctx, user tenants.User) (string, error) {
 	token, _, err := c.store.CreateSession(ctx, user.ID, tenants.SessionInput{
 		UserAgent: attach.CutUTF8(fc.Get(fiber.HeaderUserAgent), 500),
 		IP:        fc.IP(),
+		Groups:    groups,
 		TTL:       c.cfg.SessionTTL,
 		MaxAge:    c.cfg.SessionMaxAge,
 	})

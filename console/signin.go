@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -71,6 +72,10 @@ func (c *Console) signIn(fc *fiber.Ctx) error {
 				map[string]any{"scope": l.Scope, "seconds": int(l.For.Seconds())})
 		}
 		return again(fiber.StatusUnauthorized, "Wrong email or password.")
+	}
+	if e, ok := errors.AsType[*attach.Error](err); ok && e.Reason == tenants.ReasonAccountLocked {
+		c.recordRefusal(ctx, fc.IP(), email, tenants.AuditSignInFailed, map[string]any{"why": "account locked"})
+		return again(fiber.StatusForbidden, lockedMessage)
 	}
 	if err != nil {
 		return c.internal(fc, "check password", err)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	attach "github.com/attach-dev/attach-gateway"
+	"github.com/attach-dev/attach-gateway/tenants"
 	"github.com/attach-dev/attach-gateway/web"
 )
 
@@ -229,12 +231,16 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 		EmailVerified any    `json:"email_verified"` // a boolean; some providers send "true"
 		Name          string `json:"name"`
 	}
-	if err := idt.Claims(&claims); err != nil {
+	var all map[string]json.RawMessage
+	if err := idt.Claims(&claims); err != nil || idt.Claims(&all) != nil {
 		return c.ssoFailed(fc, attach.CodeUpstreamUnavailable, "The sign-in provider's answer could not be read.")
 	}
 	u, err := c.store.UpsertOIDCUser(fc.UserContext(), c.cfg.OIDC.Issuer, idt.Subject, claims.Email, claims.Name,
 		claims.EmailVerified == true || claims.EmailVerified == "true")
 	if err != nil {
+		if e, ok := errors.AsType[*attach.Error](err); ok && e.Reason == tenants.ReasonAccountLocked {
+			return c.ssoFailed(fc, attach.CodeForbidden, lockedMessage)
+		}
 		if attach.ErrorCode(err) == attach.CodeConflict {
 			return c.ssoFailed(fc, attach.CodeConflict, "An account with your email exists already. Sign in with its password instead.")
 		}
@@ -243,7 +249,7 @@ func (c *Console) ssoCallback(fc *fiber.Ctx) error {
 		}
 		return c.internal(fc, "save sso user", err)
 	}
-	token, err := c.newSession(fc, u)
+	token, err := c.newSession(fc, u, groupsClaim(all[c.cfg.OIDC.GroupsClaim]))
 	if err != nil {
 		return c.internal(fc, "start session", err)
 	}
@@ -288,4 +294,39 @@ func firstError(fe formErrors) string {
 		return what + strings.ToLower(msg[:1]) + msg[1:] + "."
 	}
 	return "it is not accepted."
+}
+
+// groupsClaim reads the provider's group claim: a list of names, or one
+// name as a plain string, as some providers send a single group. Anything
+// else (numbers, objects, a missing claim) is no group; the store keeps a
+// bounded number of them.
+func groupsClaim(raw json.RawMessage) []string {
+	if one, ok := jsonString(raw); ok {
+		return []string{one}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return nil
+	}
+	out := make([]string, 0, min(len(list), tenants.MaxSessionGroups))
+	for _, item := range list {
+		if len(out) == tenants.MaxSessionGroups {
+			break
+		}
+		if g, ok := jsonString(item); ok {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// jsonString decodes raw when it is a JSON string (not null, which
+// json.Unmarshal would take for an empty one).
+func jsonString(raw json.RawMessage) (string, bool) {
+	raw = bytes.Trim(raw, " \t\r\n") // JSON's whitespace only
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"github.com/gofiber/fiber/v2"
 
+	attach "github.com/attach-dev/attach-gateway"
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
@@ -16,7 +17,7 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 		return c.internal(fc, "list teams", err)
 	}
 	v.Teams = ms
-	if c.cfg.TeamCreators.Allows(me(fc).user) {
+	if c.mayCreateTeams(fc) {
 		v.CanCreate = true
 	} else {
 		v.CreateRefused = c.cfg.TeamCreators.refusal()
@@ -27,7 +28,7 @@ func (c *Console) renderTeams(fc *fiber.Ctx, status int, v teamsView) error {
 }
 
 func (c *Console) createTeam(fc *fiber.Ctx) error {
-	if !c.cfg.TeamCreators.Allows(me(fc).user) {
+	if !c.mayCreateTeams(fc) {
 		return c.forbidden(fc, c.cfg.TeamCreators.refusal())
 	}
 	in := tenants.TeamInput{Slug: form(fc, "slug"), Name: form(fc, "name")}
@@ -57,6 +58,7 @@ func (c *Console) renderSettings(fc *fiber.Ctx, status int, v settingsView) erro
 	v.CanEdit = t.role.CanEditTeam()
 	v.EngineCookies = t.team.EngineCookies
 	v.CanDelete = t.role.CanDeleteTeam()
+	v.IsDefault = t.team.Slug == c.cfg.DefaultTeam
 	return render(fc, status, settingsPage(c.teamChrome(fc, "Settings", "settings"), v))
 }
 
@@ -92,6 +94,10 @@ func (c *Console) setEngineCookies(fc *fiber.Ctx) error {
 // agents depend on.
 func (c *Console) deleteTeam(fc *fiber.Ctx) error {
 	t := current(fc)
+	if t.team.Slug == c.cfg.DefaultTeam {
+		return c.fail(fc, &attach.Error{Code: attach.CodeConflict, Reason: "default_team",
+			Message: "The install's default team serves the gateway's root routes and cannot be deleted."})
+	}
 	confirm := form(fc, "confirm")
 	if confirm != t.team.Name {
 		return c.renderSettings(fc, fiber.StatusUnprocessableEntity, settingsView{

@@ -81,7 +81,7 @@ func (s *Store) ListMembers(ctx context.Context, teamID string) ([]Member, error
 	}
 	rows, err := s.pool.Query(ctx,
 		`SELECT u.id, u.email, u.name, u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''), u.created_at,
-		        u.last_sign_in_at, m.role, m.created_at
+		        u.last_sign_in_at, u.locked_at, m.role, m.created_at
 		 FROM memberships m JOIN users u ON u.id = m.user_id
 		 WHERE m.team_id = $1
 		 ORDER BY `+roleRankSQL("m.role")+` DESC, lower(u.email)`, teamID)
@@ -91,7 +91,7 @@ func (s *Store) ListMembers(ctx context.Context, teamID string) ([]Member, error
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var m Member
 		u := &m.User
-		err := r.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &m.Role, &m.Since)
+		err := r.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.LockedAt, &m.Role, &m.Since)
 		return m, err
 	})
 	return list, DBError("list members", err)

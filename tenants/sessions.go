@@ -19,12 +19,18 @@ type Session struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 	UserAgent  string    `json:"user_agent,omitempty"`
 	IP         string    `json:"ip,omitempty"`
+	// Groups are the identity provider's groups of a single sign-on
+	// session, as its ID token said at sign-in; empty for a password one.
+	Groups []string `json:"groups,omitempty"`
 }
 
 // SessionInput describes a new session.
 type SessionInput struct {
 	UserAgent string
 	IP        string
+	// Groups are the provider's groups of a single sign-on (at most
+	// MaxSessionGroups names of at most 256 bytes; the rest are dropped).
+	Groups []string
 	// TTL is how long the session lives without being used; each use moves
 	// its end forward again. 0: DefaultSessionTTL.
 	TTL time.Duration
@@ -59,13 +65,14 @@ func (in SessionInput) normalize() (SessionInput, error) {
 	}
 	in.UserAgent = attach.CutUTF8(strings.ToValidUTF8(in.UserAgent, ""), 512)
 	in.IP = attach.CutUTF8(in.IP, 100)
+	in.Groups = boundGroups(in.Groups)
 	return in, nil
 }
 
-const sessionColumns = "s.user_id, s.csrf, s.created_at, s.expires_at, s.last_seen_at, s.user_agent, s.ip"
+const sessionColumns = "s.user_id, s.csrf, s.created_at, s.expires_at, s.last_seen_at, s.user_agent, s.ip, s.idp_groups"
 
 func sessionDest(s *Session) []any {
-	return []any{&s.UserID, &s.CSRF, &s.CreatedAt, &s.ExpiresAt, &s.LastSeenAt, &s.UserAgent, &s.IP}
+	return []any{&s.UserID, &s.CSRF, &s.CreatedAt, &s.ExpiresAt, &s.LastSeenAt, &s.UserAgent, &s.IP, &s.Groups}
 }
 
 // CreateSession signs userID in and returns the session's token (the only
@@ -88,11 +95,11 @@ func (s *Store) CreateSession(ctx context.Context, userID string, in SessionInpu
 	}
 	var sess Session
 	err = s.pool.QueryRow(ctx,
-		`INSERT INTO console_sessions AS s (token_hash, user_id, csrf, expires_at, idle_timeout, max_expires_at, user_agent, ip)
+		`INSERT INTO console_sessions AS s (token_hash, user_id, csrf, expires_at, idle_timeout, max_expires_at, user_agent, ip, idp_groups)
 		 VALUES ($1, $2, $3, now() + $4::float8 * interval '1 second', $4::float8 * interval '1 second',
-		         now() + $5::float8 * interval '1 second', $6, $7)
+		         now() + $5::float8 * interval '1 second', $6, $7, $8)
 		 RETURNING `+sessionColumns,
-		hash, userID, csrf, in.TTL.Seconds(), in.MaxAge.Seconds(), in.UserAgent, in.IP).Scan(sessionDest(&sess)...)
+		hash, userID, csrf, in.TTL.Seconds(), in.MaxAge.Seconds(), in.UserAgent, in.IP, in.Groups).Scan(sessionDest(&sess)...)
 	if err != nil {
 		return "", Session{}, DBError("create session", err)
 	}
@@ -111,12 +118,16 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, User, er
 	var sess Session
 	var u User
 	var stale bool
-	dest := append(sessionDest(&sess), &u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.EmailVerified, &stale)
+	dest := append(sessionDest(&sess), userDest(&u)...)
+	dest = append(dest, &stale)
+	// A locked account's sessions are ended when it is locked; the check
+	// here also covers a sign-in that raced with the lock.
 	err := s.pool.QueryRow(ctx,
 		`SELECT `+sessionColumns+`, u.id, u.email, u.name, u.password_hash IS NOT NULL, coalesce(u.oidc_issuer, ''),
-		        u.created_at, u.last_sign_in_at, u.email_verified, s.last_seen_at < now() - $2::float8 * interval '1 second'
+		        u.created_at, u.last_sign_in_at, u.email_verified, u.install_admin, u.locked_at,
+		        s.last_seen_at < now() - $2::float8 * interval '1 second'
 		 FROM console_sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.token_hash = $1 AND s.expires_at > now()`, hash, sessionTouchEvery.Seconds()).Scan(dest...)
+		 WHERE s.token_hash = $1 AND s.expires_at > now() AND u.locked_at IS NULL`, hash, sessionTouchEvery.Seconds()).Scan(dest...)
 	if err != nil {
 		return Session{}, User{}, DBError("get session", err)
 	}

@@ -2,8 +2,9 @@
 // configures: the identity providers and DID methods it trusts, the engines,
 // agents and MCP servers it reaches, the gateway API keys it has minted, the
 // quotas it sets (per team, user and key) and who called it; and the
-// console's side of them: users, their
-// roles in teams, invitations, sign-in sessions and the audit log. The Store
+// console's side of them: users (locked or not, install administrators or
+// not), their roles in teams, invitations, sign-in sessions and the audit
+// log. The Store
 // keeps them in Postgres; the Directory keeps a read-only copy of what the
 // request path needs in memory.
 package tenants

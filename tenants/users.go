@@ -28,6 +28,12 @@ type User struct {
 	OIDCIssuer    string     `json:"oidc_issuer,omitempty"` // "" for a local account
 	CreatedAt     time.Time  `json:"created_at"`
 	LastSignInAt  *time.Time `json:"last_sign_in_at,omitempty"`
+	// InstallAdmin is the stored flag of an install administrator (see
+	// install_admins.go); an install may name more by email.
+	InstallAdmin bool `json:"install_admin"`
+	// LockedAt is when an install administrator locked the account; nil
+	// when it may sign in.
+	LockedAt *time.Time `json:"locked_at,omitempty"`
 }
 
 // UserInput is what someone signing up gives.
@@ -38,6 +44,9 @@ type UserInput struct {
 	// EmailVerified is set by the caller that proved the address (a bound
 	// invite, the setup link), never by what the person typed.
 	EmailVerified bool `json:"-"`
+	// InstallAdmin makes the user one of the install's administrators
+	// (`attach user create --install-admin`).
+	InstallAdmin bool `json:"-"`
 }
 
 // String hides the password from anything that prints the input.
@@ -118,11 +127,16 @@ func checkPassword(p string) error {
 	return nil
 }
 
-const userColumns = "id, email, name, password_hash IS NOT NULL, coalesce(oidc_issuer, ''), created_at, last_sign_in_at, email_verified"
+const userColumns = "id, email, name, password_hash IS NOT NULL, coalesce(oidc_issuer, ''), created_at, last_sign_in_at, email_verified, install_admin, locked_at"
+
+// userDest are the scan targets of userColumns.
+func userDest(u *User) []any {
+	return []any{&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.EmailVerified, &u.InstallAdmin, &u.LockedAt}
+}
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.HasPassword, &u.OIDCIssuer, &u.CreatedAt, &u.LastSignInAt, &u.EmailVerified)
+	err := row.Scan(userDest(&u)...)
 	return u, err
 }
 
@@ -151,13 +165,13 @@ func insertLocalUser(ctx context.Context, tx pgx.Tx, in UserInput, hash string) 
 		return User{}, err
 	}
 	u, err := scanUser(tx.QueryRow(ctx,
-		"INSERT INTO users (id, email, name, password_hash, email_verified) VALUES ($1, $2, $3, $4, $5) RETURNING "+userColumns,
-		id, in.Email, in.Name, hash, in.EmailVerified))
+		"INSERT INTO users (id, email, name, password_hash, email_verified, install_admin) VALUES ($1, $2, $3, $4, $5, $6) RETURNING "+userColumns,
+		id, in.Email, in.Name, hash, in.EmailVerified, in.InstallAdmin))
 	if err != nil {
 		return User{}, DBError("create user", err)
 	}
 	return u, audit(ctx, tx, AuditEntry{Action: AuditUserCreate, TargetType: "user", TargetID: u.ID, TargetName: u.Email,
-		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password", "email_verified": u.EmailVerified}})
+		Detail: map[string]any{"email": u.Email, "name": u.Name, "sign_in": "password", "email_verified": u.EmailVerified, "install_admin": u.InstallAdmin}})
 }
 
 // AuthenticatePassword checks an email and password and records the
@@ -171,9 +185,10 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 		email = ""
 	}
 	var id, encoded string
+	var locked bool
 	if email != "" && len(email) <= 254 {
 		err := s.pool.QueryRow(ctx,
-			"SELECT id, coalesce(password_hash, '') FROM users WHERE lower(email) = lower($1)", email).Scan(&id, &encoded)
+			"SELECT id, coalesce(password_hash, ''), locked_at IS NOT NULL FROM users WHERE lower(email) = lower($1)", email).Scan(&id, &encoded, &locked)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return User{}, DBError("find user", err)
 		}
@@ -184,6 +199,10 @@ func (s *Store) AuthenticatePassword(ctx context.Context, email, password string
 	}
 	if !ok {
 		return User{}, attach.Errorf(attach.CodeUnauthorized, "wrong email or password")
+	}
+	if locked {
+		// Said only to whoever knows the password: a guesser learns nothing.
+		return User{}, ErrAccountLocked()
 	}
 	var rehash any
 	if stale {
@@ -229,7 +248,7 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name
 		return User{}, err
 	}
 	var u User
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	upsert := func(tx pgx.Tx) error {
 		if emailVerified {
 			linked, ok, err := claimVerifiedEmail(ctx, tx, issuer, subject, email)
 			if err != nil || ok {
@@ -260,8 +279,22 @@ func (s *Store) UpsertOIDCUser(ctx context.Context, issuer, subject, email, name
 			 WHERE oidc_issuer = $1 AND oidc_subject = $2 RETURNING `+userColumns,
 			issuer, subject, name, email, emailVerified))
 		return DBError("update user", err)
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := upsert(tx); err != nil {
+			return err
+		}
+		if u.LockedAt != nil {
+			// Refused inside the transaction, so a locked account's sign-in
+			// changes nothing, not even its name or last sign-in.
+			return ErrAccountLocked()
+		}
+		return nil
 	})
-	return u, err
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
 }
 
 // providerName makes a usable display name of what a provider sent.

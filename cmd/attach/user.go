@@ -13,7 +13,7 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
-const userHelp = `Usage: attach user create --email EMAIL [--name NAME] [--team SLUG [--role ROLE]]
+const userHelp = `Usage: attach user create --email EMAIL [--name NAME] [--team SLUG [--role ROLE]] [--install-admin]
 
 Creates a console account with a password, for installs without single
 sign-on. The password is read from standard input (one line), so it never
@@ -23,6 +23,10 @@ appears in the shell history or the process list:
 
 With --team the user joins that team (created when missing) with ROLE
 (owner, admin, member or viewer; default owner).
+
+With --install-admin the user is one of the install's administrators: the
+console's Install pages list every team and user, open any team (the
+default one too) and lock or remove accounts.
 `
 
 func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -39,6 +43,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "display name (default: the part of the email before @)")
 	team := fs.String("team", "", "a team to join")
 	role := fs.String("role", string(tenants.RoleOwner), "role in --team")
+	installAdmin := fs.Bool("install-admin", false, "make the user an install administrator")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -64,7 +69,7 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// reached: a typo must not leave an embedded Postgres behind.
 	// The operator at the shell vouches for the address, as the setup
 	// link does for the first owner.
-	in := tenants.UserInput{Email: *email, Name: *name, Password: password, EmailVerified: true}
+	in := tenants.UserInput{Email: *email, Name: *name, Password: password, EmailVerified: true, InstallAdmin: *installAdmin}
 	if err := in.Check(); err != nil {
 		return err
 	}
@@ -104,6 +109,9 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "created user %s (%s) in %s\n", u.Email, u.ID, where)
+	if u.InstallAdmin {
+		fmt.Fprintf(stdout, "%s is an install administrator\n", u.Email)
+	}
 	if *team == "" {
 		return nil
 	}

@@ -36,6 +36,10 @@ func TestUserCreate(t *testing.T) {
 	if code, _, errb := create(password+"\n", "--email", "viewer@example.com", "--team", "research", "--role", "viewer"); code != 0 {
 		t.Fatalf("second user: exit %d %s", code, errb)
 	}
+	if code, out, errb := create(password+"\n", "--email", "root@example.com", "--install-admin"); code != 0 ||
+		!strings.Contains(out, "root@example.com is an install administrator") {
+		t.Fatalf("install admin: exit %d\n%s%s", code, out, errb)
+	}
 	// Refused: a new team whose first member is no owner, a short password,
 	// no password, a taken address. None of them leaves anything behind.
 	for _, tc := range []struct {
@@ -64,8 +68,11 @@ func TestUserCreate(t *testing.T) {
 	defer pool.Close()
 	store := tenants.NewStore(pool, nil)
 	ctx := context.Background()
-	if n, err := store.CountUsers(ctx); err != nil || n != 2 {
-		t.Fatalf("users = %d, %v; want 2", n, err)
+	if n, err := store.CountUsers(ctx); err != nil || n != 3 {
+		t.Fatalf("users = %d, %v; want 3", n, err)
+	}
+	if root, err := store.GetUserByEmail(ctx, "root@example.com"); err != nil || !root.InstallAdmin {
+		t.Fatalf("--install-admin: %+v %v", root, err)
 	}
 	owner, err := store.AuthenticatePassword(ctx, "owner@example.com", password)
 	if err != nil {
@@ -75,6 +82,9 @@ func TestUserCreate(t *testing.T) {
 	// to this account instead of taking the address away.
 	if !owner.EmailVerified {
 		t.Error("an account made at the shell is not marked verified")
+	}
+	if owner.InstallAdmin {
+		t.Error("an account made without --install-admin is an install administrator")
 	}
 	team, err := store.GetTeam(ctx, "research")
 	if err != nil {

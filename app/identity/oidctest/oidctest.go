@@ -16,8 +16,9 @@
 // the authorization code flow through the provider's development login page,
 // where any login and password is accepted and the login becomes the subject;
 // the ID token carries sub, email ("LOGIN@example.test"), email_verified
-// (false only for a login starting "unverified-") and name ("Test User
-// LOGIN"). LoginClient gives its credentials. The gateway-exchange
+// (false only for a login starting "unverified-"), name ("Test User
+// LOGIN") and groups (["staff"], plus "gateway-ops" for a login starting
+// "ops-"). LoginClient gives its credentials. The gateway-exchange
 // client has the token-exchange grant (RFC 8693): it exchanges an
 // OutsideIssuer JWT (SignOutside) or an opaque token of the provider
 // (OpaqueToken) for a JWT of the provider; see ExchangeClient.

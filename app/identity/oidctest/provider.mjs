@@ -113,7 +113,7 @@ const config = {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name'],
+    profile: ['name', 'groups'],
   },
   scopes: ['openid', 'offline_access', 'email', 'profile'],
   // Put the email and profile claims in the ID token too, not only behind
@@ -153,6 +153,9 @@ const config = {
           // check the address.
           email_verified: !id.startsWith('unverified-'),
           name: `Test User ${id}`,
+          // Every account is in "staff"; a login starting ops- is in
+          // "gateway-ops" too.
+          groups: id.startsWith('ops-') ? ['staff', 'gateway-ops'] : ['staff'],
         };
       },
     };
