@@ -344,9 +344,18 @@ func TestConsoleE2ELocalSignIn(t *testing.T) {
 	ui.fill("#password2", e2ePassword)
 	ui.shot("01-setup")
 	ui.clickToLoad("#setup-submit")
-	if p := ui.location().Path; p != "/console/teams" {
+	// The operator's account owns the default team (the banner's key is
+	// for it) and administers the install.
+	if p := ui.location().Path; p != "/console/t/default" {
 		t.Fatalf("after setup the console is at %s", p)
 	}
+	if role := ui.text(`[data-testid="role"]`); role != "owner" {
+		t.Errorf("after setup the role in the default team is %q", role)
+	}
+	if n := uiEval[int](ui, `document.querySelectorAll("#install-link").length`); n != 1 {
+		t.Error("the setup account is not an install administrator")
+	}
+	ui.shot("01b-after-setup")
 	if who := ui.text(`[data-testid="current-user"]`); who != "Olga Owner" {
 		t.Errorf("signed in as %q", who)
 	}
@@ -371,10 +380,10 @@ func TestConsoleE2ELocalSignIn(t *testing.T) {
 	}
 	ui.shot("02-wrong-password")
 
-	// The right one lands in the console.
+	// The right one lands in the console, in the one team.
 	ui.fill("#password", e2ePassword)
 	resp = ui.clickToLoad("#signin-submit")
-	if resp.Status != 200 || ui.location().Path != "/console/teams" {
+	if resp.Status != 200 || ui.location().Path != "/console/t/default" {
 		t.Fatalf("right password: status %d at %s", resp.Status, ui.location())
 	}
 	if who := ui.text(`[data-testid="current-user"]`); who != "Olga Owner" {

@@ -62,6 +62,7 @@ func (c *Console) teamChrome(fc *fiber.Ctx, title, section string) chrome {
 // code travels in the URL, so nothing a user typed is echoed from it.
 var notices = map[string]string{
 	"welcome":            "Welcome! Create your first team to get started.",
+	"welcome-owner":      "Welcome! You own this install's default team: register an engine under Engines to try it. Install administration (in the team menu) lists every team and user.",
 	"signed-out":         "You are signed out.",
 	"team-created":       "Team created. Register an engine next, so agents have something to call.",
 	"team-renamed":       "Team renamed.",

@@ -39,7 +39,10 @@ func (c *Console) setup(fc *fiber.Ctx) error {
 		v.Errors = fe
 		return again(fiber.StatusUnprocessableEntity)
 	}
-	u, err := c.store.UseSetupToken(fc.UserContext(), v.Token, in)
+	// The setup link is the operator's: its account administers the
+	// install and owns the default team (the one the banner's key is for).
+	in.InstallAdmin = true
+	u, err := c.store.UseSetupTokenOwning(fc.UserContext(), v.Token, in, c.cfg.DefaultTeam)
 	switch {
 	case attach.ErrorCode(err) == attach.CodeConflict:
 		v.Done = true
@@ -57,6 +60,11 @@ func (c *Console) setup(fc *fiber.Ctx) error {
 	}
 	if err := c.startSession(fc, u); err != nil {
 		return c.internal(fc, "start session", err)
+	}
+	if c.cfg.DefaultTeam != "" {
+		if ms, err := c.store.TeamsOf(fc.UserContext(), u.ID); err == nil && len(ms) > 0 {
+			return seeOther(fc, teamURL(ms[0].Team.Slug, "?done=welcome-owner"))
+		}
 	}
 	return seeOther(fc, Base+"/teams?done=welcome")
 }

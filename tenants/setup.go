@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,15 @@ func (s *Store) CreateSetupToken(ctx context.Context, ttl time.Duration) (string
 // expired (else attach.CodeExpired), and there must still be no user at all
 // (else a conflict). The token is spent only when the account is made.
 func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (User, error) {
+	return s.UseSetupTokenOwning(ctx, token, in, "")
+}
+
+// UseSetupTokenOwning is UseSetupToken whose account is also, in the same
+// transaction, an owner of the team with slug team when that team exists:
+// the install's default team, which the first start made and whose first
+// API key the start-up banner printed. The person who started the gateway
+// then finds that team in the console instead of an empty list.
+func (s *Store) UseSetupTokenOwning(ctx context.Context, token string, in UserInput, team string) (User, error) {
 	hash, ok := tokenHashOf(token)
 	if !ok {
 		return User{}, attach.NotFound("setup token")
@@ -92,6 +102,21 @@ func (s *Store) UseSetupToken(ctx context.Context, token string, in UserInput) (
 		}
 		if _, err := tx.Exec(ctx, "UPDATE setup_tokens SET used_at = now() WHERE token_hash = $1", hash); err != nil {
 			return DBError("spend setup token", err)
+		}
+		if team != "" {
+			var teamID string
+			err := tx.QueryRow(ctx, `INSERT INTO memberships (team_id, user_id, role)
+				SELECT id, $2, $3 FROM teams WHERE slug = $1 RETURNING team_id::text`, team, u.ID, RoleOwner).Scan(&teamID)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows): // no such team: nothing to own
+			case err != nil:
+				return DBError("join the default team", err)
+			default:
+				if err := audit(ctx, tx, AuditEntry{TeamID: teamID, Action: AuditMemberAdd, TargetType: "user", TargetID: u.ID,
+					TargetName: u.Email, Detail: map[string]any{"role": RoleOwner}}); err != nil {
+					return err
+				}
+			}
 		}
 		return audit(ctx, tx, AuditEntry{Action: AuditSetupComplete, TargetType: "user", TargetID: u.ID, TargetName: u.Email})
 	})

@@ -204,3 +204,51 @@ func checkOneWinner(t *testing.T, s *Store, errs []error, loserCode string) {
 		t.Fatalf("%d won, %d lost, %d users; want 1, 1, 1 (errors: %v)", won, lost, n, errs)
 	}
 }
+
+// The setup account owns the default team, in the same transaction, and
+// the membership is audited; a team that does not exist is no failure.
+func TestSetupTokenOwningTheDefaultTeam(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := WithActor(testCtx(t), Actor{Name: "setup link", IP: "127.0.0.1"})
+	team, err := s.CreateTeam(ctx, TeamInput{Slug: "default", Name: "Default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.CreateSetupToken(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UseSetupTokenOwning(ctx, token, UserInput{Email: "op@example.com", Name: "Op", Password: testPassword, InstallAdmin: true}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.InstallAdmin {
+		t.Error("the setup account is not an install administrator")
+	}
+	ms, err := s.TeamsOf(ctx, u.ID)
+	if err != nil || len(ms) != 1 || ms[0].Team.ID != team.ID || ms[0].Role != RoleOwner {
+		t.Fatalf("memberships = %+v, %v; want owner of default", ms, err)
+	}
+	entries, _, err := s.ListAudit(ctx, team.ID, Page{Limit: 10})
+	if err != nil || len(entries) == 0 || entries[0].Action != AuditMemberAdd || entries[0].TargetID != u.ID {
+		t.Errorf("audit = %+v, %v; want the owner's membership", entries, err)
+	}
+}
+
+func TestSetupTokenOwningNoSuchTeam(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestStore(t)
+	ctx := testCtx(t)
+	token, err := s.CreateSetupToken(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UseSetupTokenOwning(ctx, token, UserInput{Email: "op@example.com", Name: "Op", Password: testPassword}, "nowhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := s.TeamsOf(ctx, u.ID); err != nil || len(ms) != 0 {
+		t.Errorf("memberships = %+v, %v; want none", ms, err)
+	}
+}
