@@ -39,6 +39,9 @@ type engine struct {
 	// answerHeaders, when set, are added to every answer, names spelled
 	// exactly as given.
 	answerHeaders http.Header
+	// counts, when set, is added to every chat's last object, e.g.
+	// `"prompt_eval_count":40,"eval_count":60`: the tokens it reports.
+	counts string
 }
 
 func newEngine(t *testing.T) *engine {
@@ -62,6 +65,10 @@ func (e *engine) serve(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	e.last, e.body = r.Clone(context.Background()), body
 	release := e.release
+	done := `"done":true`
+	if e.counts != "" {
+		done += "," + e.counts
+	}
 	for k, v := range e.answerHeaders {
 		w.Header()[k] = v
 	}
@@ -79,7 +86,7 @@ func (e *engine) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(body, &req)
 		if req.Stream != nil && !*req.Stream {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			io.WriteString(w, `{"model":"`+req.Model+`","created_at":"2026-11-25T00:00:00Z","message":{"role":"assistant","content":"Hello!"},"done":true}`)
+			io.WriteString(w, `{"model":"`+req.Model+`","created_at":"2026-11-25T00:00:00Z","message":{"role":"assistant","content":"Hello!"},`+done+`}`)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
@@ -95,7 +102,7 @@ func (e *engine) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		io.WriteString(w, `{"model":"`+req.Model+`","message":{"role":"assistant","content":""},"done":true}`+"\n")
+		io.WriteString(w, `{"model":"`+req.Model+`","message":{"role":"assistant","content":""},`+done+`}`+"\n")
 	default:
 		http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
 	}
