@@ -18,20 +18,30 @@ func BenchmarkGatewayChat(b *testing.B) {
 	b.Run("mirroring-on", func(b *testing.B) { benchGatewayChat(b, memory.BackendPostgres) })
 }
 
-func benchGatewayChat(b *testing.B, memBackend string) {
+// benchAnswer is a whole Ollama chat answer, with the counts every Ollama
+// answer has.
+const benchAnswer = `{"model":"tiny","created_at":"2026-11-25T00:00:00Z","message":{"role":"assistant","content":"Hello!"},"done":true,"prompt_eval_count":12,"eval_count":3}`
+
+// benchEngine is an engine on loopback that answers every request at once
+// with benchAnswer: what the gateway adds is then what is measured. It
+// returns the engine's URL and stops with the benchmark.
+func benchEngine(b *testing.B) string {
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	answer := []byte(`{"model":"tiny","created_at":"2026-11-25T00:00:00Z","message":{"role":"assistant","content":"Hello!"},"done":true}`)
+	answer := []byte(benchAnswer)
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json; charset=utf-8")
 		ctx.SetBody(answer)
 	}}
 	go srv.Serve(up)
-	defer srv.Shutdown()
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	return "http://" + up.Addr().String()
+}
 
-	gw, idp := benchGateway(b, "http://"+up.Addr().String(), memBackend)
+func benchGatewayChat(b *testing.B, memBackend string) {
+	gw, idp := benchGateway(b, benchEngine(b), memBackend)
 	tok := idp.Token(b, "api://default")
 
 	client := &fasthttp.HostClient{Addr: gw.URL[len("http://"):]}

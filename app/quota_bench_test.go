@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -15,28 +14,19 @@ import (
 	"github.com/attach-dev/attach-gateway/tenants"
 )
 
-// BenchmarkQuotaThroughput measures what quotas cost a busy gateway: three
-// side-car gateways against one fasthttp engine on loopback, loaded in
-// turns by 32 connections for five rounds of 2 s: one without quotas, a control
+// BenchmarkQuotasAndUsageThroughput measures what quotas and usage
+// recording together cost a busy gateway: three side-car gateways against
+// one fasthttp engine on loopback, loaded in turns by 32 connections for
+// five rounds of 2 s: one with neither (usage off, no quotas), a control
 // exactly like it (its ratio to the first is the machine's noise), and one
-// whose team has a request limit and whose users have a token limit (both
-// far above the load, so every request is admitted and pays the check).
-// It reports each one's median requests/s and the ratios quotas-on/off and
+// that records every exchange in the usage ledger and whose team has a
+// request limit and whose users have a token limit (both far above the
+// load, so every request is admitted, pays the check and is charged). It
+// reports each one's median requests/s and the ratios on/off and
 // control/off. Run with -benchtime 1x: b.N does not apply.
-func BenchmarkQuotaThroughput(b *testing.B) {
+func BenchmarkQuotasAndUsageThroughput(b *testing.B) {
 	const conns, rounds, runFor = 32, 5, 2 * time.Second
-	up, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	answer := []byte(`{"model":"tiny","created_at":"2026-11-25T00:00:00Z","message":{"role":"assistant","content":"Hello!"},"done":true}`)
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("application/json; charset=utf-8")
-		ctx.SetBody(answer)
-	}}
-	go srv.Serve(up)
-	defer srv.Shutdown()
-	engineURL := "http://" + up.Addr().String()
+	engineURL := benchEngine(b)
 
 	type target struct {
 		name string
@@ -46,7 +36,9 @@ func BenchmarkQuotaThroughput(b *testing.B) {
 	}
 	var targets []*target
 	for _, name := range []string{"off", "control", "on"} {
-		gw, idp := benchGateway(b, engineURL, memory.BackendNone)
+		gw, idp := benchGatewayWith(b, engineURL, memory.BackendNone, func(c *Config) {
+			c.Usage.Enabled = name == "on"
+		})
 		if name == "on" {
 			team, _ := gw.dir.Team(gw.cfg.DefaultTeam)
 			rpm, tpm := int64(tenants.MaxRPM), int64(tenants.MaxTokenLimit)
@@ -127,10 +119,13 @@ func BenchmarkQuotaThroughput(b *testing.B) {
 	off, control, on := median(targets[0].rps), median(targets[1].rps), median(targets[2].rps)
 	b.ReportMetric(off, "off-req/s")
 	b.ReportMetric(control, "control-req/s")
-	b.ReportMetric(on, "quotas-req/s")
-	b.ReportMetric(on/off, "quotas/off")
+	b.ReportMetric(on, "on-req/s")
+	b.ReportMetric(on/off, "on/off")
 	b.ReportMetric(control/off, "control/off")
-	b.ReportMetric(on/control, "quotas/control")
+	b.ReportMetric(on/control, "on/control")
+	if w := targets[2].gw.ledger.Stats().Written; w == 0 {
+		b.Error("the gateway with usage on wrote no usage records")
+	}
 	b.ReportMetric(0, "ns/op") // b.N is not what is measured
 	if s := targets[2].gw.quotas.Stats(); s.Local > 0 {
 		b.Logf("requests decided without Postgres: %d", s.Local)
