@@ -10,8 +10,7 @@ import (
 
 // The Limits page: the team's quotas (requests per minute, tokens per
 // minute, per day, per month) for the whole team, for every user and for
-// every API key. Limits of one named user or key are set through the
-// management API; the form keeps them as they are.
+// every API key; and those of one named member or key (limits_named.go).
 
 // limitScope is one row of the form: the team, every user, or every key.
 type limitScope struct {
@@ -46,7 +45,13 @@ type limitsView struct {
 	// stored limits, or what was typed when the form is shown again.
 	Values map[string]string
 	Errors formErrors
-	Named  int // users and keys with limits of their own, kept as they are
+	// Rows are the members and keys with limits of their own; Targets
+	// who can be given some; NamedValues and NamedErrors the form that
+	// sets them, as typed.
+	Rows        []namedLimit
+	Targets     []limitTarget
+	NamedValues map[string]string
+	NamedErrors formErrors
 }
 
 // limitInput is the name of the input of scope s and kind k.
@@ -86,6 +91,11 @@ func (c *Console) limitsPage(fc *fiber.Ctx) error {
 	if err != nil {
 		return c.storeFail(fc, "read quotas", err)
 	}
+	return c.renderLimits(fc, fiber.StatusOK, q, limitsView{Values: storedValues(q)})
+}
+
+// storedValues are the form's inputs as q has them.
+func storedValues(q *tenants.Quotas) map[string]string {
 	values := map[string]string{}
 	for scope, l := range limitsOf(q) {
 		for _, k := range limitKinds {
@@ -94,20 +104,17 @@ func (c *Console) limitsPage(fc *fiber.Ctx) error {
 			}
 		}
 	}
-	return c.renderLimits(fc, fiber.StatusOK, q, limitsView{Values: values})
+	return values
 }
 
 func (c *Console) renderLimits(fc *fiber.Ctx, status int, q *tenants.Quotas, v limitsView) error {
 	v.CanEdit = current(fc).role.CanEditTeam()
-	for _, u := range q.Users {
-		if u.Subject != tenants.Any {
-			v.Named++
-		}
+	var err error
+	if v.Rows, v.Targets, err = c.namedLimits(fc.UserContext(), current(fc).team.ID, q); err != nil {
+		return c.storeFail(fc, "list members and keys", err)
 	}
-	for _, k := range q.Keys {
-		if k.KeyID != tenants.Any {
-			v.Named++
-		}
+	if v.NamedValues == nil {
+		v.NamedValues = map[string]string{}
 	}
 	return render(fc, status, limitsPage(c.teamChrome(fc, "Limits", "limits"), v))
 }

@@ -28,7 +28,7 @@ func TestLimitsPage(t *testing.T) {
 
 	p := b.get(Base + "/t/capped/limits")
 	wantStatus(t, p, http.StatusOK)
-	wantContains(t, p, `id="limits-form"`, `id="team_rpm"`, `id="user_tpm"`, `id="key_monthly_tokens"`, `data-testid="named-limits"`)
+	wantContains(t, p, `id="limits-form"`, `id="team_rpm"`, `id="user_tpm"`, `id="key_monthly_tokens"`, `data-testid="named-limit-row"`, "user:ci", "60 requests/min")
 
 	bad := url.Values{"team_rpm": {"-5"}, "user_tpm": {"20000"}, "key_tokens_per_day": {"1e30"}}
 	p = b.post(Base+"/t/capped/limits", bad)
@@ -69,6 +69,75 @@ func TestLimitsPage(t *testing.T) {
 	wantLacks(t, p, `id="limits-form"`)
 	wantStatus(t, v.post(Base+"/t/capped/limits", good), http.StatusForbidden)
 	if q, _ := e.store.Quotas(ctx, team.ID); q.Team.Any() {
+		t.Fatal("a viewer changed the limits")
+	}
+}
+
+// One member's or key's own limits: set from the page's second form (a
+// bad value or someone not of the team comes back with its error, nothing
+// saved), listed by name, and removed; the team's and the "every" rows
+// stay as they were. Viewers cannot set them.
+func TestNamedLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	owner, member, viewer := e.user("nia"), e.user("max"), e.user("vic")
+	team := e.team("named", owner)
+	e.member(team, member, tenants.RoleMember)
+	e.member(team, viewer, tenants.RoleViewer)
+	ctx := testCtx(t)
+	key, _, err := e.store.CreateAPIKey(ctx, team.ID, tenants.APIKeyInput{Name: "ci-agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hundred := int64(100)
+	if _, err := e.store.SetQuotas(ctx, team.ID, tenants.Quotas{Team: tenants.Limits{RPM: &hundred}}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(owner)
+	p := b.get(Base + "/t/named/limits")
+	wantContains(t, p, `data-testid="no-named-limits"`, `value="u:user:`+member.ID+`"`, `value="k:`+key.ID+`"`, "API key ci-agent")
+
+	// Bad input: nothing saved, errors beside their fields.
+	p = b.post(Base+"/t/named/limits/named", url.Values{"target": {"u:user:someone-else"}, "named_tpm": {"-1"}})
+	wantStatus(t, p, http.StatusUnprocessableEntity)
+	wantContains(t, p, `data-testid="target-error"`, `data-testid="named_tpm-error"`, `value="-1"`)
+	if q, _ := e.store.Quotas(ctx, team.ID); len(q.Users) != 0 || len(q.Keys) != 0 {
+		t.Fatalf("a refused form saved: %+v", q)
+	}
+
+	// The member and the key get limits of their own.
+	wantRedirect(t, b.post(Base+"/t/named/limits/named", url.Values{"target": {"u:user:" + member.ID}, "named_tokens_per_day": {"5000"}}),
+		Base+"/t/named/limits?done=limits-saved")
+	wantRedirect(t, b.post(Base+"/t/named/limits/named", url.Values{"target": {"k:" + key.ID}, "named_rpm": {"30"}}),
+		Base+"/t/named/limits?done=limits-saved")
+	q, err := e.store.Quotas(ctx, team.ID)
+	if err != nil || q.Team.RPM == nil || *q.Team.RPM != 100 {
+		t.Fatalf("the team's limits changed: %+v %v", q.Team, err)
+	}
+	if l, ok := q.User("user:" + member.ID); !ok || l.TokensPerDay == nil || *l.TokensPerDay != 5000 || l.RPM != nil {
+		t.Fatalf("the member's limits: %+v", l)
+	}
+	if l, ok := q.Key(key.ID); !ok || l.RPM == nil || *l.RPM != 30 {
+		t.Fatalf("the key's limits: %+v", l)
+	}
+	p = b.get(Base + "/t/named/limits")
+	wantContains(t, p, "User <strong>User max</strong>", "5,000 tokens/day", "API key <strong>ci-agent</strong>", "30 requests/min")
+
+	// Setting again replaces; removing leaves the other row.
+	wantRedirect(t, b.post(Base+"/t/named/limits/named", url.Values{"target": {"k:" + key.ID}, "named_rpm": {"45"}}),
+		Base+"/t/named/limits?done=limits-saved")
+	wantRedirect(t, b.post(Base+"/t/named/limits/named/remove", url.Values{"target": {"u:user:" + member.ID}}),
+		Base+"/t/named/limits?done=limits-saved")
+	q, _ = e.store.Quotas(ctx, team.ID)
+	if len(q.Users) != 0 || len(q.Keys) != 1 || *q.Keys[0].RPM != 45 {
+		t.Fatalf("after replace and remove: %+v", q)
+	}
+
+	v := e.signedIn(viewer)
+	wantLacks(t, v.get(Base+"/t/named/limits"), `id="named-limits-form"`)
+	wantStatus(t, v.post(Base+"/t/named/limits/named", url.Values{"target": {"k:" + key.ID}}), http.StatusForbidden)
+	wantStatus(t, v.post(Base+"/t/named/limits/named/remove", url.Values{"target": {"k:" + key.ID}}), http.StatusForbidden)
+	if q, _ := e.store.Quotas(ctx, team.ID); len(q.Keys) != 1 {
 		t.Fatal("a viewer changed the limits")
 	}
 }

@@ -116,6 +116,8 @@ func (c *Console) Mount(r fiber.Router) {
 
 	t.Get("/limits", c.limitsPage)
 	t.Post("/limits", edit, c.saveLimits)
+	t.Post("/limits/named", edit, c.setNamedLimits)
+	t.Post("/limits/named/remove", edit, c.removeNamedLimits)
 
 	t.Get("/settings", c.settingsPage)
 	t.Post("/settings/rename", edit, c.renameTeam)
