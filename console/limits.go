@@ -21,7 +21,7 @@ type limitScope struct {
 
 var limitScopes = []limitScope{
 	{"team", "The whole team", "Everything the team's members, agents and keys send, together."},
-	{"user", "Each user", "Every caller on its own (a person, an agent acting for one, a DID); a user with limits of their own set through the management API keeps them."},
+	{"user", "Each user", "Every caller on its own (a person, an agent acting for one, a DID), unless it has limits of its own (below)."},
 	{"key", "Each API key", "Every gateway API key on its own, besides its user's limits."},
 }
 
