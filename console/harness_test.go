@@ -56,6 +56,7 @@ type envOptions struct {
 	backends  []string                          // memory backends a team may choose
 	recorder  Recorder                          // the gateway's recorder, for the memory page
 	creators  TeamCreators                      // who may create teams; zero: everyone
+	usage     UsageReader                       // the usage ledger, for the Usage and Keys pages
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -98,6 +99,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		// Memory backends a team may choose.
 		MemoryBackends: o.backends,
 		Recorder:       o.recorder,
+		Usage:          o.usage,
 		Logger:         slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -57,6 +57,8 @@ type usageView struct {
 	// Team is the team's own limits and how far today and this month
 	// are into them; empty when the team has none.
 	Team []string
+	// TooMany: the period has more users or keys than the page lists.
+	TooMany bool
 }
 
 // usageRow is one line of the per-user or per-key table.
@@ -143,11 +145,18 @@ func (c *Console) usagePage(fc *fiber.Ctx) error {
 	}
 	whole := q
 	whole.Interval = "day"
-	if v.Users, err = c.usageTable(ctx, whole, "user", names, quotas, now); err != nil {
+	// A period with more rows than one ledger answer holds (a very large
+	// team over 30 days) is said so, instead of failing the page.
+	tooMany := func(err error) bool { return attach.ErrorCode(err) == attach.CodeInvalid }
+	if v.Users, err = c.usageTable(ctx, whole, "user", names, quotas, now); tooMany(err) {
+		v.TooMany = true
+	} else if err != nil {
 		return c.usageFail(fc, err)
 	}
 	if v.All {
-		if v.Keys, err = c.usageTable(ctx, whole, "key", names, quotas, now); err != nil {
+		if v.Keys, err = c.usageTable(ctx, whole, "key", names, quotas, now); tooMany(err) {
+			v.TooMany = true
+		} else if err != nil {
 			return c.usageFail(fc, err)
 		}
 		if v.Team, err = c.teamLimits(ctx, t.team.ID, quotas.Team, now); err != nil {
@@ -254,6 +263,9 @@ func (c *Console) usageCSV(fc *fiber.Ctx) error {
 		q.Subject = attach.UserSubject(me(fc).user.ID)
 	}
 	buckets, err := c.usage.Sums(fc.UserContext(), q)
+	if attach.ErrorCode(err) == attach.CodeInvalid {
+		return c.fail(fc, attach.AsError(err)) // more rows than one answer holds: 422
+	}
 	if err != nil {
 		return c.usageFail(fc, err)
 	}
