@@ -16,9 +16,11 @@
 // queue is not used for it: the only River client is the seed's, and a
 // periodic DELETE needs neither retries nor job rows.
 //
+// Raw rows go in with COPY, the sums with one upsert per batch.
+//
 // It lives under tenants because it is team data in the same Postgres,
-// read by the same API and console as the rest of tenants, and quotas
-// read it; it is a package of its own because it has its own life (a
+// read by the same API and console as the rest of tenants; it is a
+// package of its own because it has its own life (a
 // writer and a pruning loop) that the tenant store does not need.
 package usage
 
