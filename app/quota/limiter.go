@@ -318,15 +318,24 @@ func (l *Limiter) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-idle.C:
-			l.returnIdle(ctx)
+			detached(ctx, l.cfg.FetchTimeout, l.returnIdle)
 		case <-age.C:
 			for _, b := range l.all() {
 				b.age()
 			}
 		case <-sweep.C:
-			l.sweep(ctx)
+			detached(ctx, time.Minute, l.sweep)
 		}
 	}
+}
+
+// detached runs do with ctx without its cancellation, bounded by d: work
+// the loop has started finishes when the gateway stops meanwhile, instead
+// of a statement cut off mid-way (which Postgres logs as a client lost).
+func detached(ctx context.Context, d time.Duration, do func(context.Context)) {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	do(c)
 }
 
 // returnIdle gives back the leases no request is spending.

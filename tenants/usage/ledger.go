@@ -157,6 +157,9 @@ func (l *Ledger) drop(n int64) {
 
 // Run writes queued records until ctx ends, then writes what is left
 // (for up to 5 s), and prunes old rows every PruneEvery.
+// writeTimeout bounds one batch's write.
+const writeTimeout = 10 * time.Second
+
 func (l *Ledger) Run(ctx context.Context) {
 	var pending []attach.Usage
 	flush := time.NewTicker(l.cfg.FlushEvery)
@@ -177,7 +180,12 @@ func (l *Ledger) Run(ctx context.Context) {
 	write := func(ctx context.Context) {
 		for len(pending) > 0 {
 			n := min(len(pending), l.cfg.BatchSize)
-			err := l.store.Write(ctx, pending[:n])
+			// A batch on its way finishes even when the gateway stops
+			// meanwhile: cut off, it would be lost to this try and
+			// Postgres would log a client gone mid-statement.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+			err := l.store.Write(wctx, pending[:n])
+			cancel()
 			var pgErr *pgconn.PgError
 			switch {
 			case err == nil:
