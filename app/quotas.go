@@ -1,8 +1,6 @@
 package app
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -63,12 +61,13 @@ func (a *App) admit(c *fiber.Ctx, team *tenants.Snapshot, p attach.Principal, pa
 	return err
 }
 
-// metered says whether the proxy measures the tokens of an engine route:
-// chats, completions and embeddings. Only those reserve tokens on
-// admission; the others (model lists, /api/show) count as requests.
+// metered says whether the proxy measures the tokens of an engine route
+// (dialect.Route.Metered, the rule the proxy's meter follows): chats,
+// completions and embeddings. Only those reserve tokens on admission; the
+// others (model lists, /api/show) count as requests.
 func metered(path string) bool {
 	r, ok := dialect.Lookup(path)
-	return ok && (r.Generates() || strings.Contains(r.Path, "embed"))
+	return ok && r.Metered()
 }
 
 // limit reads a quota limit from the environment: a whole number; unset
