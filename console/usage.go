@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -103,19 +104,14 @@ func (c *Console) usagePage(fc *fiber.Ctx) error {
 	}
 	ctx := fc.UserContext()
 	now := time.Now().UTC()
-	v.To = now.Truncate(time.Minute).Add(time.Minute)
-	v.From = v.To.Add(-r.Span).Truncate(r.Step)
-	q := usage.Query{TeamID: t.team.ID, From: v.From, To: v.To, Interval: r.Interval}
-	if !v.All {
-		q.Subject = attach.UserSubject(me(fc).user.ID)
-	}
+	q := periodQuery(fc, r, now, v.All)
+	v.From, v.To = q.From, q.To
 
 	names, err := c.memberNames(ctx, t.team.ID, me(fc).user, v.All)
 	if err != nil {
 		return c.internal(fc, "name members", err)
 	}
-	group := by
-	q.GroupBy = group
+	q.GroupBy = by
 	buckets, err := c.usage.Sums(ctx, q)
 	if attach.ErrorCode(err) == attach.CodeInvalid && q.Interval != "day" {
 		// Too many rows at this grain (a large team over a week): the
@@ -175,7 +171,7 @@ func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, n
 		return nil, err
 	}
 	day := q
-	day.From, day.To = now.Truncate(24*time.Hour), now.Truncate(time.Minute).Add(time.Minute)
+	day.From, day.To = now.Truncate(24*time.Hour), ledgerEnd(now)
 	todays, err := c.usage.Sums(ctx, day)
 	if err != nil {
 		return nil, err
@@ -187,26 +183,27 @@ func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, n
 	rows := map[string]*usageRow{}
 	var total int64
 	for _, b := range buckets {
-		key := groupName(b.Group)
-		r := rows[key]
+		g := groupName(b.Group)
+		total += b.TotalTokens
+		if group == "key" && g == "" {
+			continue // calls made without a key: in the share's whole only
+		}
+		r := rows[g]
 		if r == nil {
-			if group == "key" && key != "" {
-				key = attach.SubjectPrefixAPIKey + key
+			subject := g
+			if group == "key" {
+				subject = attach.SubjectPrefixAPIKey + g
 			}
-			r = &usageRow{Name: subjectName(names, key), Subject: key}
-			rows[groupName(b.Group)] = r
+			r = &usageRow{Name: subjectName(names, subject), Subject: subject}
+			rows[g] = r
 		}
 		r.Requests += b.Requests
 		r.Prompt += b.PromptTokens
 		r.Output += b.CompletionTokens
 		r.Total += b.TotalTokens
-		total += b.TotalTokens
 	}
 	out := make([]usageRow, 0, len(rows))
 	for k, r := range rows {
-		if group == "key" && k == "" {
-			continue // calls made without a key
-		}
 		if total > 0 {
 			r.Share = int(r.Total * 100 / total)
 		}
@@ -221,15 +218,24 @@ func (c *Console) usageTable(ctx context.Context, q usage.Query, group string, n
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b usageRow) int {
-		if a.Total != b.Total {
-			if a.Total > b.Total {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Name, b.Name)
+		return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
+}
+
+// ledgerEnd is the end of a period that ends now: the ledger sums by the
+// minute, and the current minute counts.
+func ledgerEnd(now time.Time) time.Time { return now.UTC().Truncate(time.Minute).Add(time.Minute) }
+
+// periodQuery asks the ledger for range r up to now, in the range's
+// buckets: the team's usage, or (all false) the viewer's own.
+func periodQuery(fc *fiber.Ctx, r usageRange, now time.Time, all bool) usage.Query {
+	to := ledgerEnd(now)
+	q := usage.Query{TeamID: current(fc).team.ID, From: to.Add(-r.Span).Truncate(r.Step), To: to, Interval: r.Interval}
+	if !all {
+		q.Subject = attach.UserSubject(me(fc).user.ID)
+	}
+	return q
 }
 
 func groupName(g *string) string {
@@ -255,13 +261,9 @@ func (c *Console) usageCSV(fc *fiber.Ctx) error {
 	}
 	t := current(fc)
 	r, by := usageQuery(fc)
-	now := time.Now().UTC()
-	to := now.Truncate(time.Minute).Add(time.Minute)
-	q := usage.Query{TeamID: t.team.ID, From: to.Add(-r.Span).Truncate(r.Step), To: to, Interval: r.Interval, GroupBy: by}
 	all := needTeamUsage(t.role)
-	if !all {
-		q.Subject = attach.UserSubject(me(fc).user.ID)
-	}
+	q := periodQuery(fc, r, time.Now(), all)
+	q.GroupBy = by
 	buckets, err := c.usage.Sums(fc.UserContext(), q)
 	if attach.ErrorCode(err) == attach.CodeInvalid {
 		return c.fail(fc, attach.AsError(err)) // more rows than one answer holds: 422
@@ -311,7 +313,7 @@ func (c *Console) keyTokens(ctx context.Context, teamID string) (map[string]int6
 	if c.usage == nil {
 		return nil, nil
 	}
-	to := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	to := ledgerEnd(time.Now())
 	buckets, err := c.usage.Sums(ctx, usage.Query{TeamID: teamID, From: to.Add(-24 * time.Hour), To: to, Interval: "day", GroupBy: "key"})
 	if err != nil {
 		return nil, err
@@ -365,7 +367,7 @@ func (c *Console) teamLimits(ctx context.Context, teamID string, l tenants.Limit
 		return nil, nil
 	}
 	lines := []string{"Limits: " + limitWords(l)}
-	end := now.Truncate(time.Minute).Add(time.Minute)
+	end := ledgerEnd(now)
 	sum := func(from time.Time) (int64, error) {
 		bs, err := c.usage.Sums(ctx, usage.Query{TeamID: teamID, From: from, To: end, Interval: "day"})
 		var n int64

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -80,13 +81,7 @@ func buildUsageChart(points []usagePoint, from, to time.Time, step time.Duration
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b string) int {
-		if totals[a] != totals[b] {
-			if totals[a] > totals[b] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
+		return cmp.Or(cmp.Compare(totals[b], totals[a]), strings.Compare(a, b))
 	})
 	index := map[string]int{}
 	for i, k := range keys {
