@@ -21,10 +21,11 @@ type metering struct {
 	// counts (for streams: when the stream starts).
 	body        []byte
 	promptRunes int
-	// strip: the gateway asked the engine for the usage chunk of an
-	// OpenAI stream, which the client did not ask for.
-	strip bool
-	tally *dialect.Tally
+	// openAI: the route is OpenAI's chat or completion, whose streams
+	// report counts only when asked. strip: the gateway asked the engine
+	// for that usage chunk, which the client did not ask for.
+	openAI, strip bool
+	tally         *dialect.Tally
 	// tail is the end of a plain answer too large to copy whole, where
 	// both dialects put their counts.
 	tail  []byte
@@ -40,8 +41,9 @@ func (p *Proxy) startMetering(r *dialect.Route, teamID string, id Identity, engi
 		return nil
 	}
 	return &metering{
-		meter: p.cfg.Meter,
-		body:  body,
+		meter:  p.cfg.Meter,
+		body:   body,
+		openAI: r.Dialect == attach.DialectOpenAI && r.Generates(),
 		u: attach.Usage{
 			TeamID: teamID, User: id.User, KeyID: id.KeyID, Agent: id.Agent,
 			Engine: engine, Model: model, Path: r.Path,
@@ -53,7 +55,7 @@ func (p *Proxy) startMetering(r *dialect.Route, teamID string, id Identity, engi
 // completion asks for the counts at the end of the stream, unless the
 // client asked already.
 func (m *metering) request(body []byte) []byte {
-	if m == nil || (m.u.Path != "/v1/chat/completions" && m.u.Path != "/v1/completions") {
+	if m == nil || !m.openAI {
 		return body
 	}
 	out, changed := dialect.WithStreamUsage(body)
