@@ -77,7 +77,7 @@ func CountAnswer(body []byte) Counts {
 	// Nearly every answer reports its counts, at its end: read just those
 	// first, and the whole answer (for an estimate from its text) only
 	// when they are absent.
-	if c := scanCounts(body); c.Reported {
+	if c := TailCounts(body); c.Reported {
 		return c
 	}
 	a := ReadAnswer(body)
@@ -89,12 +89,13 @@ func CountAnswer(body []byte) Counts {
 	return c
 }
 
-// scanCounts finds the counts of a whole answer without decoding it: the
-// last "prompt_eval_count" and "eval_count" (Ollama), else the numbers in
-// the last "usage" object (OpenAI). A quoted name cannot occur inside a
+// TailCounts finds the counts of an answer without decoding it, in the
+// whole answer or in its end only (an answer too large to hold whole, such
+// as a large batch of embeddings; both dialects put their counts last):
+// the last "prompt_eval_count" and "eval_count" (Ollama), else the numbers
+// in the last "usage" object (OpenAI). A quoted name cannot occur inside a
 // JSON string (its quotes would be escaped), so what it finds are fields.
-// An answer whose counts it cannot read is left to the full reader.
-func scanCounts(body []byte) Counts {
+func TailCounts(body []byte) Counts {
 	var c Counts
 	prompt, okP := intField(body, "prompt_eval_count")
 	eval, okE := intField(body, "eval_count")
@@ -425,30 +426,3 @@ func WithStreamUsage(body []byte) ([]byte, bool) {
 // or text that make the answer large.
 const TailSize = 16 << 10
 
-// TailCounts reads the counts from the end of a JSON answer, for answers
-// too large to hold whole (a large batch of embeddings): the last value of
-// each count field found in tail, decoded as JSON.
-func TailCounts(tail []byte) Counts {
-	var c Counts
-	field := func(name string, v any) bool {
-		i := bytes.LastIndex(tail, []byte(`"`+name+`"`))
-		if i < 0 {
-			return false
-		}
-		rest := bytes.TrimLeft(tail[i+len(name)+2:], " \t\r\n")
-		rest, ok := bytes.CutPrefix(rest, []byte(":"))
-		return ok && json.NewDecoder(bytes.NewReader(rest)).Decode(v) == nil
-	}
-	var usage struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	}
-	if field("usage", &usage) {
-		c.Prompt, c.Completion = usage.PromptTokens, usage.CompletionTokens
-	} else {
-		field("prompt_eval_count", &c.Prompt)
-		field("eval_count", &c.Completion)
-	}
-	c.Reported = c.Prompt != 0 || c.Completion != 0
-	return c
-}
