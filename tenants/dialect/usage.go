@@ -425,4 +425,3 @@ func WithStreamUsage(body []byte) ([]byte, bool) {
 // prompt_eval_count and eval_count, OpenAI's usage), after the embeddings
 // or text that make the answer large.
 const TailSize = 16 << 10
-
